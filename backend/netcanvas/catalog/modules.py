@@ -1,0 +1,162 @@
+"""Small nn.Modules for layers PyTorch has no single module for.
+
+This file imports only torch: the PyTorch-code exporter copies the source of the
+classes a model uses into its standalone ``.py`` file.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+class Reshape(nn.Module):
+    def __init__(self, shape: tuple[int, ...]):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape((x.shape[0], *self.shape))
+
+
+class Permute(nn.Module):
+    def __init__(self, dims: tuple[int, ...]):
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(0, *self.dims)
+
+
+class Mean(nn.Module):
+    def __init__(self, dim: int, keepdim: bool = False):
+        super().__init__()
+        self.dim = dim
+        self.keepdim = keepdim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=self.dim, keepdim=self.keepdim)
+
+
+class GlobalAvgPool2d(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+
+class Add(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out
+
+
+class Multiply(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out * x
+        return out
+
+
+class Average(nn.Module):
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        out = xs[0]
+        for x in xs[1:]:
+            out = out + x
+        return out / len(xs)
+
+
+class Concat(nn.Module):
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.cat(xs, dim=self.dim)
+
+
+def last_step(out: torch.Tensor, bidirectional: bool, hidden_size: int) -> torch.Tensor:
+    """The final output of a batch-first recurrent layer.
+
+    Forward direction: the last time step. Backward direction (bidirectional): the
+    first time step, which is where the backward pass ends (Keras semantics).
+    """
+    if not bidirectional:
+        return out[:, -1]
+    return torch.cat([out[:, -1, :hidden_size], out[:, 0, hidden_size:]], dim=-1)
+
+
+class RNNLayer(nn.RNN):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+                 dropout: float, return_sequences: bool, nonlinearity: str = "tanh"):
+        super().__init__(input_size, hidden_size, num_layers, nonlinearity=nonlinearity, batch_first=True,
+                         dropout=dropout, bidirectional=bidirectional)
+        self.return_sequences = return_sequences
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out, _ = super().forward(x)
+        return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
+
+
+class LSTMLayer(nn.LSTM):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+                 dropout: float, return_sequences: bool):
+        super().__init__(input_size, hidden_size, num_layers, batch_first=True,
+                         dropout=dropout, bidirectional=bidirectional)
+        self.return_sequences = return_sequences
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out, _ = super().forward(x)
+        return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
+
+
+class GRULayer(nn.GRU):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
+                 dropout: float, return_sequences: bool):
+        super().__init__(input_size, hidden_size, num_layers, batch_first=True,
+                         dropout=dropout, bidirectional=bidirectional)
+        self.return_sequences = return_sequences
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out, _ = super().forward(x)
+        return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
+
+
+class Attention(nn.MultiheadAttention):
+    """Batch-first multi-head attention; key defaults to query, value to key."""
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float, need_weights: bool,
+                 kdim: int | None = None, vdim: int | None = None):
+        super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True, kdim=kdim, vdim=vdim)
+        self.need_weights = need_weights
+
+    def forward(  # type: ignore[override]
+        self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        key = query if key is None else key
+        value = key if value is None else value
+        return super().forward(query, key, value, need_weights=self.need_weights)
+
+
+class PositionalEncoding(nn.Module):
+    """Adds a position signal to a batch-first sequence [batch, time, features]."""
+
+    def __init__(self, d_model: int, max_len: int, learned: bool):
+        super().__init__()
+        self.learned = learned
+        if learned:
+            self.pe = nn.Parameter(torch.zeros(max_len, d_model))
+            nn.init.normal_(self.pe, std=0.02)
+        else:
+            position = torch.arange(max_len, dtype=torch.float32).unsqueeze(1)
+            div = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+            pe = torch.zeros(max_len, d_model)
+            pe[:, 0::2] = torch.sin(position * div)
+            pe[:, 1::2] = torch.cos(position * div)[:, : d_model // 2]
+            self.register_buffer("pe", pe, persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.pe[: x.shape[1]]

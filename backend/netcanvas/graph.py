@@ -1,0 +1,332 @@
+"""The graph JSON (SPEC §1): pydantic models and the structural checks.
+
+``parse_graph`` accepts any JSON object and never raises: what it cannot read becomes a
+``Problem`` that names the node (and edge, and field) at fault, and the rest is kept so
+shapes can still be shown for the parts that are fine.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .catalog import REGISTRY, Layer
+
+FORMAT = "netcanvas.graph/1"
+
+
+class Position(BaseModel):
+    x: float = 0.0
+    y: float = 0.0
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, max_length=200, description="Unique node id; any string")
+    type: str = Field(description="A layer type of the catalog")
+    params: dict[str, Any] = Field(default_factory=dict, description="Layer params; omitted ones take defaults")
+    position: Position | None = Field(default=None, description="Canvas position; ignored by compilation")
+
+
+class Edge(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    source: str
+    target: str
+    source_port: str = "out"
+    target_port: str = "in"
+
+    def label(self) -> str:
+        src = self.source if self.source_port == "out" else f"{self.source}.{self.source_port}"
+        dst = self.target if self.target_port == "in" else f"{self.target}.{self.target_port}"
+        return f"{src} -> {dst}"
+
+
+class Graph(BaseModel):
+    """A NetCanvas graph. Unknown top-level keys (such as ``ui``) are preserved."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: Literal["netcanvas.graph/1"] = FORMAT
+    name: str = "untitled"
+    nodes: list[Node] = Field(default_factory=list)
+    edges: list[Edge] = Field(default_factory=list)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Graph:
+        return cls.model_validate(json.loads(Path(path).read_text()))
+
+
+class EdgeRef(BaseModel):
+    source: str
+    target: str
+    source_port: str = "out"
+    target_port: str = "in"
+
+
+class Problem(BaseModel):
+    """An error or warning, attributed to a node (and edge, and param field) where possible."""
+
+    node: str | None = None
+    message: str
+    field: str | None = None
+    edge: EdgeRef | None = None
+    nodes: list[str] | None = None
+
+
+@dataclass
+class ParsedGraph:
+    """A graph after the structural checks: what can be compiled, and what is wrong."""
+
+    graph: Graph
+    layers: dict[str, Layer] = field(default_factory=dict)
+    """Validated params of every node whose type and params are good."""
+    incoming: dict[str, dict[str, list[Edge]]] = field(default_factory=dict)
+    """node id -> target port -> edges in operand order (only edges between known ports)."""
+    order: list[str] = field(default_factory=list)
+    """Topological order of the nodes not on a cycle."""
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    broken: set[str] = field(default_factory=set)
+    """Nodes that cannot be computed (bad type, params or connections)."""
+    live: set[str] = field(default_factory=set)
+    """Nodes that lead to an Output: what the compiled model contains."""
+
+    def node(self, node_id: str) -> Node:
+        return self._by_id[node_id]
+
+    def __post_init__(self) -> None:
+        self._by_id = {n.id: n for n in self.graph.nodes}
+
+
+def describe(node: Node) -> str:
+    return f"{node.type} '{node.id}'"
+
+
+def _pydantic_problems(error: ValidationError, where: str, node: str | None) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"])
+        text = f"{where}: {loc}: {item['msg']}" if loc else f"{where}: {item['msg']}"
+        problems.append(Problem(node=node, message=text, field=str(item["loc"][0]) if item["loc"] else None))
+    return problems
+
+
+def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:
+    """Read a graph JSON object leniently and run every structural check."""
+    errors: list[Problem] = []
+    if isinstance(raw, Graph):
+        graph = raw
+    else:
+        graph, errors = _read(raw)
+    parsed = ParsedGraph(graph=graph, errors=errors)
+    _check_nodes(parsed)
+    _check_edges(parsed)
+    _order(parsed)
+    _check_reachability(parsed)
+    return parsed
+
+
+def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
+    errors: list[Problem] = []
+    fmt = raw.get("format", FORMAT)
+    if fmt != FORMAT:
+        errors.append(Problem(message=f"unsupported format {fmt!r}; expected {FORMAT!r}", field="format"))
+    nodes: list[Node] = []
+    raw_nodes = raw.get("nodes", [])
+    if not isinstance(raw_nodes, list):
+        errors.append(Problem(message="'nodes' must be a list of nodes", field="nodes"))
+        raw_nodes = []
+    for i, item in enumerate(raw_nodes):
+        node_id = item.get("id") if isinstance(item, dict) else None
+        label = f"node {node_id!r}" if isinstance(node_id, str) else f"node #{i + 1}"
+        try:
+            nodes.append(Node.model_validate(item))
+        except ValidationError as e:
+            errors.extend(_pydantic_problems(e, label, node_id if isinstance(node_id, str) else None))
+    edges: list[Edge] = []
+    raw_edges = raw.get("edges", [])
+    if not isinstance(raw_edges, list):
+        errors.append(Problem(message="'edges' must be a list of edges", field="edges"))
+        raw_edges = []
+    for i, item in enumerate(raw_edges):
+        try:
+            edges.append(Edge.model_validate(item))
+        except ValidationError as e:
+            target = item.get("target") if isinstance(item, dict) else None
+            errors.extend(_pydantic_problems(e, f"edge #{i + 1}", target if isinstance(target, str) else None))
+    extra = {k: v for k, v in raw.items() if k not in ("format", "nodes", "edges")}
+    name = extra.pop("name", "untitled")
+    if not isinstance(name, str):
+        errors.append(Problem(message="'name' must be a string", field="name"))
+        name = "untitled"
+    return Graph(name=name, nodes=nodes, edges=edges, **extra), errors
+
+
+def _check_nodes(parsed: ParsedGraph) -> None:
+    counts: dict[str, int] = defaultdict(int)
+    for node in parsed.graph.nodes:
+        counts[node.id] += 1
+    for node_id, n in counts.items():
+        if n > 1:
+            parsed.errors.append(Problem(node=node_id, message=f"duplicate node id '{node_id}' (used by {n} nodes)"))
+            parsed.broken.add(node_id)
+    for node in parsed.graph.nodes:
+        spec = REGISTRY.get(node.type)
+        if spec is None:
+            close = difflib.get_close_matches(node.type, list(REGISTRY), n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            parsed.errors.append(Problem(node=node.id, message=f"node '{node.id}': unknown layer type "
+                                                               f"'{node.type}'{hint}", field="type"))
+            parsed.broken.add(node.id)
+            continue
+        try:
+            parsed.layers[node.id] = spec.params.model_validate(node.params)
+        except ValidationError as e:
+            parsed.errors.extend(_pydantic_problems(e, describe(node), node.id))
+            parsed.broken.add(node.id)
+    types = [n.type for n in parsed.graph.nodes]
+    if "Input" not in types:
+        parsed.errors.append(Problem(message="the graph has no Input node"))
+    if "Output" not in types:
+        parsed.errors.append(Problem(message="the graph has no Output node"))
+    names: dict[str, str] = {}
+    for node_id, params in parsed.layers.items():
+        if params.type_name == "Output":
+            name = getattr(params, "name", None) or node_id
+            if name in names:
+                parsed.errors.append(Problem(node=node_id, message=f"Output '{node_id}': output name '{name}' is "
+                                             f"also used by '{names[name]}'", field="name"))
+            names[name] = node_id
+
+
+def _check_edges(parsed: ParsedGraph) -> None:
+    by_id = {n.id: n for n in parsed.graph.nodes}
+    incoming: dict[str, dict[str, list[Edge]]] = defaultdict(lambda: defaultdict(list))
+    for edge in parsed.graph.edges:
+        ref = EdgeRef(**edge.model_dump(include={"source", "target", "source_port", "target_port"}))
+        problem = None
+        source, target = by_id.get(edge.source), by_id.get(edge.target)
+        if source is None:
+            problem = Problem(node=edge.target if target else None, edge=ref,
+                              message=f"edge {edge.label()}: unknown source node '{edge.source}'")
+        elif target is None:
+            problem = Problem(node=edge.source, edge=ref,
+                              message=f"edge {edge.label()}: unknown target node '{edge.target}'")
+        elif edge.source == edge.target:
+            problem = Problem(node=edge.source, edge=ref, message=f"edge {edge.label()}: a node cannot feed itself")
+        else:
+            src_spec, dst_spec = REGISTRY.get(source.type), REGISTRY.get(target.type)
+            if src_spec and edge.source_port not in [p.name for p in src_spec.outputs]:
+                ports = ", ".join(p.name for p in src_spec.outputs) or "none"
+                problem = Problem(node=source.id, edge=ref, message=f"edge {edge.label()}: {describe(source)} has no "
+                                  f"output port '{edge.source_port}' (ports: {ports})")
+            elif dst_spec and edge.target_port not in [p.name for p in dst_spec.inputs]:
+                ports = ", ".join(p.name for p in dst_spec.inputs) or "none"
+                problem = Problem(node=target.id, edge=ref, message=f"edge {edge.label()}: {describe(target)} has no "
+                                  f"input port '{edge.target_port}' (ports: {ports})")
+        if problem:
+            parsed.errors.append(problem)
+            if problem.node:
+                parsed.broken.add(problem.node)
+            continue
+        incoming[edge.target][edge.target_port].append(edge)
+    parsed.incoming = {k: dict(v) for k, v in incoming.items()}
+
+    for node in parsed.graph.nodes:
+        spec = REGISTRY.get(node.type)
+        if spec is None:
+            continue
+        ports = parsed.incoming.get(node.id, {})
+        for port in spec.inputs:
+            edges = ports.get(port.name, [])
+            if not edges and not port.optional:
+                parsed.errors.append(Problem(node=node.id, message=f"{describe(node)}: input port '{port.name}' "
+                                             "is not connected"))
+                parsed.broken.add(node.id)
+            elif len(edges) > 1 and not port.variadic:
+                sources = ", ".join(f"'{e.source}'" for e in edges)
+                parsed.errors.append(Problem(node=node.id, message=f"{describe(node)}: input port '{port.name}' has "
+                                             f"{len(edges)} incoming edges (from {sources}); it takes one"))
+                parsed.broken.add(node.id)
+
+
+def _order(parsed: ParsedGraph) -> None:
+    """Kahn's algorithm; whatever is left sits on (or behind) a cycle, which is named."""
+    ids = [n.id for n in parsed.graph.nodes]
+    successors: dict[str, list[str]] = defaultdict(list)
+    indegree = dict.fromkeys(ids, 0)
+    for target, ports in parsed.incoming.items():
+        for edges in ports.values():
+            for edge in edges:
+                successors[edge.source].append(target)
+                indegree[target] += 1
+    ready = [i for i in ids if indegree[i] == 0]
+    order: list[str] = []
+    while ready:
+        current = ready.pop(0)
+        order.append(current)
+        for nxt in successors[current]:
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    parsed.order = list(dict.fromkeys(order))
+    left = [i for i in ids if indegree.get(i, 0) > 0]
+    if left:
+        cycle = _find_cycle(left, successors)
+        path = " -> ".join([*cycle, cycle[0]])
+        parsed.errors.append(Problem(node=cycle[0], nodes=cycle, message=f"cycle: {path}"))
+        parsed.broken.update(left)
+
+
+def _find_cycle(candidates: list[str], successors: dict[str, list[str]]) -> list[str]:
+    inside = set(candidates)
+    start = candidates[0]
+    path: list[str] = []
+    seen: dict[str, int] = {}
+    current = start
+    while current not in seen:
+        seen[current] = len(path)
+        path.append(current)
+        current = next(n for n in successors[current] if n in inside)
+    return path[seen[current]:]
+
+
+def _check_reachability(parsed: ParsedGraph) -> None:
+    forward = _reach(parsed, [n.id for n in parsed.graph.nodes if n.type == "Input"], downstream=True)
+    backward = _reach(parsed, [n.id for n in parsed.graph.nodes if n.type == "Output"], downstream=False)
+    parsed.live = backward
+    for node in parsed.graph.nodes:
+        if node.id in parsed.broken:
+            continue
+        if node.id not in backward:
+            parsed.warnings.append(Problem(node=node.id, message=f"{describe(node)} does not lead to any Output; "
+                                           "it is left out of the model"))
+        elif node.id not in forward:
+            parsed.warnings.append(Problem(node=node.id, message=f"{describe(node)} is not reachable from any Input"))
+
+
+def _reach(parsed: ParsedGraph, start: list[str], downstream: bool) -> set[str]:
+    links: dict[str, list[str]] = defaultdict(list)
+    for target, ports in parsed.incoming.items():
+        for edges in ports.values():
+            for e in edges:
+                if downstream:
+                    links[e.source].append(target)
+                else:
+                    links[target].append(e.source)
+    seen = set(start)
+    stack = list(start)
+    while stack:
+        for nxt in links[stack.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen

@@ -1,0 +1,210 @@
+"""Shape inference and validation.
+
+Every node is built on the ``meta`` device (no weights allocated) from its inferred
+input shapes and run on meta tensors; layers whose cost grows with an input size (RNNs)
+compute their output shape instead. Results are cached per (type, params, input
+specs), so re-validating after an edit recomputes only the changed node and what lies
+downstream of it — everything else is a cache hit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from pydantic import BaseModel
+from torch import nn
+
+from .catalog import REGISTRY, Inputs, Layer, ShapeError, TensorSpec
+from .graph import EdgeRef, Graph, ParsedGraph, Problem, describe, parse_graph
+
+DYNAMIC_PROBES = (32, 37)
+"""Sizes tried for a dynamic (null) axis; an output axis that differs between them is dynamic."""
+SHAPE_BATCH = 2
+CACHE_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    outputs: tuple[TensorSpec, ...] | None
+    params: int
+    error: str | None = None
+
+
+_cache: OrderedDict[tuple[Any, ...], NodeResult] = OrderedDict()
+
+
+def node_inputs(parsed: ParsedGraph, node_id: str, results: dict[str, NodeResult],
+                used_outputs: frozenset[str] | None = None) -> Inputs | None:
+    """The input specs of a node from its upstream results; None if one is unknown."""
+    spec = REGISTRY[parsed.node(node_id).type]
+    ports = parsed.incoming.get(node_id, {})
+    specs: dict[str, list[TensorSpec]] = {}
+    for port in spec.inputs:
+        for edge in ports.get(port.name, []):
+            upstream = results.get(edge.source)
+            if upstream is None or upstream.outputs is None:
+                return None
+            out_ports = [p.name for p in REGISTRY[parsed.node(edge.source).type].outputs]
+            specs.setdefault(port.name, []).append(upstream.outputs[out_ports.index(edge.source_port)])
+    used = used_outputs if used_outputs is not None else frozenset(p.name for p in spec.outputs)
+    return Inputs(spec.type, specs, used)
+
+
+def torch_message(error: Exception) -> str:
+    """A one-line message from a torch exception, without fx or C++ traces."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = re.sub(r"\s*While executing.*$", "", text)
+    return text[:300]
+
+
+def infer_node(layer: Layer, inputs: Inputs) -> NodeResult:
+    key = (layer.type_name, json.dumps(layer.model_dump(mode="json"), sort_keys=True),
+           tuple((p, tuple(inputs.specs[p])) for p in sorted(inputs.specs)), inputs.used_outputs)
+    hit = _cache.get(key)
+    if hit is not None:
+        _cache.move_to_end(key)
+        return hit
+    result = _infer_uncached(layer, inputs)
+    _cache[key] = result
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return result
+
+
+def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
+    for port, specs in inputs.specs.items():
+        for spec in specs:
+            if spec.dtype not in layer.accepts:
+                hint = " (token ids need an Embedding first)" if spec.dtype == "int64" else ""
+                port_text = "" if port == "in" else f" on port '{port}'"
+                return NodeResult(None, 0, f"expects {' or '.join(layer.accepts)} input{port_text}, "
+                                           f"got {spec.dtype}{hint}")
+    try:
+        with torch.device("meta"):
+            module = layer.build(inputs)
+        params = sum(p.numel() for p in module.parameters())
+        outputs = layer.output_specs(inputs, module)
+        if outputs is None:
+            outputs = _run(layer, module, inputs)
+        return NodeResult(tuple(outputs), params)
+    except ShapeError as e:
+        return NodeResult(None, 0, str(e))
+    except Exception as e:  # torch's own checks: report its first line, never a traceback
+        return NodeResult(None, 0, torch_message(e))
+
+
+def _run(layer: Layer, module: nn.Module, inputs: Inputs) -> list[TensorSpec]:
+    dynamic = any(None in s.shape for specs in inputs.specs.values() for s in specs)
+    if not dynamic:
+        return _execute(layer, module, inputs, DYNAMIC_PROBES[0])
+    first, second = (_execute(layer, module, inputs, size) for size in DYNAMIC_PROBES)
+    merged = []
+    for a, b in zip(first, second, strict=True):
+        if len(a.shape) != len(b.shape):
+            raise ShapeError("the output rank depends on a dynamic axis")
+        merged.append(TensorSpec(tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True)),
+                                 a.dtype))
+    return merged
+
+
+DTYPES = {"float32": torch.float32, "int64": torch.int64}
+
+
+def _execute(layer: Layer, module: nn.Module, inputs: Inputs, dynamic_size: int) -> list[TensorSpec]:
+    args: list[torch.Tensor | None] = []
+    for port in layer.inputs:
+        specs = inputs.specs.get(port.name, [])
+        tensors = [torch.empty((SHAPE_BATCH, *(dynamic_size if s is None else s for s in spec.shape)),
+                               dtype=DTYPES[spec.dtype], device="meta") for spec in specs]
+        args.extend(tensors if tensors else [None])
+    while args and args[-1] is None:
+        args.pop()
+    module.eval()
+    with torch.no_grad():
+        out = module(*args)
+    outs = out if isinstance(out, tuple) else (out,)
+    dtype = layer.output_dtype(inputs)
+    return [TensorSpec(tuple(int(s) for s in o.shape[1:]), dtype) for o in outs]
+
+
+def infer_shapes(parsed: ParsedGraph) -> dict[str, NodeResult]:
+    """Output specs and parameter counts of every node that can be computed."""
+    results: dict[str, NodeResult] = {}
+    for node_id in parsed.order:
+        if node_id in parsed.broken or node_id not in parsed.layers:
+            continue
+        layer = parsed.layers[node_id]
+        if layer.type_name == "Input":
+            shape = tuple(layer.shape)  # type: ignore[attr-defined]
+            results[node_id] = NodeResult((TensorSpec(shape, layer.dtype),), 0)  # type: ignore[attr-defined]
+            continue
+        inputs = node_inputs(parsed, node_id, results)
+        if inputs is None:
+            continue
+        if layer.type_name == "Output":
+            results[node_id] = NodeResult((inputs.spec(),), 0)
+            continue
+        results[node_id] = infer_node(layer, inputs)
+    return results
+
+
+class NodeInfo(BaseModel):
+    type: str
+    output_shape: list[int | None] | None
+    output_shapes: dict[str, list[int | None] | None]
+    dtype: str | None
+    params: int
+    error: str | None = None
+
+
+class EdgeInfo(EdgeRef):
+    shape: list[int | None] | None
+
+
+class ValidationReport(BaseModel):
+    valid: bool
+    nodes: dict[str, NodeInfo]
+    edges: list[EdgeInfo]
+    total_params: int
+    errors: list[Problem]
+    warnings: list[Problem]
+
+
+def shape_problems(parsed: ParsedGraph, results: dict[str, NodeResult]) -> list[Problem]:
+    return [Problem(node=node_id, message=f"{describe(parsed.node(node_id))}: {r.error}")
+            for node_id, r in results.items() if r.error]
+
+
+def validate_graph(raw: dict[str, Any] | Graph) -> ValidationReport:
+    """Structural checks plus shapes: what ``POST /api/graphs/validate`` answers."""
+    parsed = parse_graph(raw)
+    results = infer_shapes(parsed)
+    errors = parsed.errors + shape_problems(parsed, results)
+    node_errors: dict[str, str] = {}
+    for problem in errors:
+        for node_id in problem.nodes or ([problem.node] if problem.node else []):
+            node_errors.setdefault(node_id, problem.message)
+    nodes: dict[str, NodeInfo] = {}
+    for node in parsed.graph.nodes:
+        result = results.get(node.id)
+        spec = REGISTRY.get(node.type)
+        ports = [p.name for p in spec.outputs] if spec else []
+        outputs = result.outputs if result and result.outputs else None
+        shapes = {p: list(o.shape) for p, o in zip(ports, outputs, strict=False)} if outputs else {}
+        first = list(outputs[0].shape) if outputs else None
+        nodes[node.id] = NodeInfo(type=node.type, output_shape=first, output_shapes=shapes,
+                                  dtype=outputs[0].dtype if outputs else None,
+                                  params=result.params if result else 0, error=node_errors.get(node.id))
+    edges = []
+    for edge in parsed.graph.edges:
+        shape = nodes[edge.source].output_shapes.get(edge.source_port) if edge.source in nodes else None
+        edges.append(EdgeInfo(source=edge.source, target=edge.target, source_port=edge.source_port,
+                              target_port=edge.target_port, shape=shape))
+    total = sum(results[n].params for n in parsed.live if n in results)
+    return ValidationReport(valid=not errors, nodes=nodes, edges=edges, total_params=total,
+                            errors=errors, warnings=parsed.warnings)
