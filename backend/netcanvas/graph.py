@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .catalog import REGISTRY, Layer
 
-FORMAT = "netcanvas.graph/1"
+FORMAT: Literal["netcanvas.graph/1"] = "netcanvas.graph/1"
 
 
 class Position(BaseModel):
@@ -244,9 +244,9 @@ def _check_edges(parsed: ParsedGraph) -> None:
         spec = REGISTRY.get(node.type)
         if spec is None:
             continue
-        ports = parsed.incoming.get(node.id, {})
+        connected = parsed.incoming.get(node.id, {})
         for port in spec.inputs:
-            edges = ports.get(port.name, [])
+            edges = connected.get(port.name, [])
             if not edges and not port.optional:
                 parsed.errors.append(Problem(node=node.id, message=f"{describe(node)}: input port '{port.name}' "
                                              "is not connected"))

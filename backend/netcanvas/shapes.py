@@ -52,7 +52,7 @@ def node_inputs(parsed: ParsedGraph, node_id: str, results: dict[str, NodeResult
             out_ports = [p.name for p in REGISTRY[parsed.node(edge.source).type].outputs]
             specs.setdefault(port.name, []).append(upstream.outputs[out_ports.index(edge.source_port)])
     used = used_outputs if used_outputs is not None else frozenset(p.name for p in spec.outputs)
-    return Inputs(spec.type, specs, used)
+    return Inputs(spec.type_name, specs, used)
 
 
 def torch_message(error: Exception) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from torch import nn
@@ -17,7 +17,8 @@ Size2 = Pos | tuple[Pos, Pos]
 Pad2 = NonNeg | tuple[NonNeg, NonNeg]
 
 
-def as_tuple(value: int | tuple[int, ...], n: int) -> tuple[int, ...]:
+def as_tuple(value: int | tuple[int, ...], n: int) -> Any:
+    """``3`` -> ``(3, 3)``; a tuple stays as it is (typed Any: torch wants fixed-length tuples)."""
     return (value,) * n if isinstance(value, int) else tuple(value)
 
 

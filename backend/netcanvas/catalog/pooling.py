@@ -11,7 +11,6 @@ from .registry import Inputs, Layer, ShapeError, layer
 
 
 class PoolBase(Layer):
-    stride: int | None = Field(default=None, ge=1, description="Step of the window; defaults to kernel_size")
     padding: int = Field(default=0, ge=0, description="Implicit padding on each side (at most half the kernel)")
     ceil_mode: bool = Field(default=False, description="Round the output size up instead of down")
 
@@ -30,6 +29,7 @@ class MaxPool1d(PoolBase):
     """Max over a sliding window of [channels, length] inputs."""
 
     kernel_size: int = Field(default=2, ge=1, description="Width of the window")
+    stride: int | None = Field(default=None, ge=1, description="Step of the window; defaults to kernel_size")
 
     def build(self, inputs: Inputs) -> nn.Module:
         self._check(inputs, 1, self.kernel_size, self.stride)
@@ -41,10 +41,11 @@ class AvgPool1d(PoolBase):
     """Average over a sliding window of [channels, length] inputs."""
 
     kernel_size: int = Field(default=2, ge=1, description="Width of the window")
+    stride: int | None = Field(default=None, ge=1, description="Step of the window; defaults to kernel_size")
 
     def build(self, inputs: Inputs) -> nn.Module:
         self._check(inputs, 1, self.kernel_size, self.stride)
-        return nn.AvgPool1d(self.kernel_size, self.stride, self.padding, ceil_mode=self.ceil_mode)
+        return nn.AvgPool1d(self.kernel_size, self.stride or self.kernel_size, self.padding, ceil_mode=self.ceil_mode)
 
 
 @layer("pooling")

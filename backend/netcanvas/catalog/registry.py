@@ -127,7 +127,7 @@ class Layer(BaseModel):
 
 @dataclass(frozen=True)
 class LayerSpec:
-    type: str
+    type_name: str
     category: str
     doc: str
     params: type[Layer]
@@ -136,7 +136,7 @@ class LayerSpec:
 
     def catalog_entry(self) -> dict[str, Any]:
         return {
-            "type": self.type,
+            "type": self.type_name,
             "category": self.category,
             "doc": self.doc,
             "params_schema": self.params.model_json_schema(),

@@ -1,0 +1,56 @@
+# NetCanvas: `make run` installs everything and starts the app; `make test` installs the same and runs every suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := frontend/node_modules/.installed
+HAS_FRONTEND := $(wildcard frontend/package.json)
+
+.PHONY: install run test lint typecheck pytest frontend frontend-test chromium bench clean
+
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# torch is pinned in pyproject (>=2.4,<2.14) and installed in this one pip command with the rest
+	$(BIN)/pip install --disable-pip-version-check -q -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+install: $(PY_STAMP) $(if $(HAS_FRONTEND),$(NODE_STAMP))
+
+frontend: install
+ifneq ($(HAS_FRONTEND),)
+	cd frontend && npm run build
+endif
+
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "could not install Debian's chromium: browser tests will be skipped"
+
+run: frontend
+	$(BIN)/netcanvas serve
+
+lint: install
+	$(BIN)/ruff check backend tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+frontend-test: frontend
+ifneq ($(HAS_FRONTEND),)
+	cd frontend && npm run typecheck && npm run lint && npm test
+endif
+
+pytest: install frontend chromium
+	$(BIN)/pytest
+
+# pytest runs last: its closing line is the summary CI reads.
+test: lint typecheck frontend-test pytest
+
+bench: install
+	$(BIN)/python bench/validate.py
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist

@@ -1,0 +1,76 @@
+"""The FastAPI application: API routers plus the built frontend at /."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..settings import Settings, get_settings
+from . import catalog, validate
+
+log = logging.getLogger("netcanvas")
+
+
+def warm_up() -> None:
+    """The first shape inference in a process pays for imports and meta kernels: pay it now."""
+    from ..shapes import validate_graph
+
+    validate_graph({"nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 8, 8]}},
+                              {"id": "c", "type": "Conv2d"}, {"id": "f", "type": "Flatten"},
+                              {"id": "l", "type": "Linear"}, {"id": "y", "type": "Output"}],
+                    "edges": [{"source": "x", "target": "c"}, {"source": "c", "target": "f"},
+                              {"source": "f", "target": "l"}, {"source": "l", "target": "y"}]})
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        warm_up()
+        yield
+
+    app = FastAPI(title="NetCanvas", version=__version__, lifespan=lifespan,
+                  description="Build, validate, train and export neural networks from a graph JSON.")
+    app.state.settings = settings
+    app.include_router(catalog.router)
+    app.include_router(validate.router)
+
+    @app.get("/api/health", tags=["meta"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    mount_frontend(app, settings)
+    return app
+
+
+def mount_frontend(app: FastAPI, settings: Settings) -> None:
+    dist = settings.static_dir
+    index = dist / "index.html"
+    if (dist / "assets").is_dir():
+        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
+
+    @app.get("/", include_in_schema=False, response_model=None)
+    def root() -> FileResponse | JSONResponse:
+        if index.is_file():
+            return FileResponse(index)
+        return JSONResponse({"message": "NetCanvas API is running; the frontend is not built "
+                                        "(run `make run`). API docs: /docs"})
+
+    @app.get("/{path:path}", include_in_schema=False, response_model=None)
+    def static_or_app(path: str) -> FileResponse | JSONResponse:
+        if path.startswith("api/"):
+            return JSONResponse({"detail": f"no such endpoint: /{path}"}, status_code=404)
+        file = (dist / path).resolve()
+        if file.is_file() and dist.resolve() in file.parents:
+            return FileResponse(file)
+        if index.is_file():
+            return FileResponse(index)
+        return JSONResponse({"detail": "not found"}, status_code=404)

@@ -1,0 +1,63 @@
+"""The `netcanvas` command line: serve, validate, train, export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="NetCanvas: build, validate, train and export neural networks from a graph JSON.",
+                  no_args_is_help=True, add_completion=False)
+
+
+def read_json(path: Path, what: str = "graph") -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        typer.echo(f"error: {what} file not found: {path}", err=True)
+        raise typer.Exit(2) from None
+    except json.JSONDecodeError as e:
+        typer.echo(f"error: {path} is not valid JSON: line {e.lineno} column {e.colno}: {e.msg}", err=True)
+        raise typer.Exit(2) from None
+    if not isinstance(data, dict):
+        typer.echo(f"error: {path} must hold a JSON object", err=True)
+        raise typer.Exit(2)
+    return data
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
+) -> None:
+    """Start the web app and API (http://127.0.0.1:8000 by default)."""
+    import uvicorn
+
+    from .api.app import create_app
+    from .settings import get_settings
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@app.command()
+def validate(graph: Annotated[Path, typer.Argument(help="A graph JSON file")]) -> None:
+    """Check a graph and print every node's output shape and parameter count."""
+    from .shapes import validate_graph
+    from .summary import summary_table
+
+    data = read_json(graph)
+    report = validate_graph(data)
+    typer.echo(summary_table(report, str(data.get("name", graph.stem))))
+    if not report.valid:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
