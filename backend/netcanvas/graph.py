@@ -170,6 +170,21 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
     return Graph(name=name, nodes=nodes, edges=edges, **extra), errors
 
 
+_params_cache: dict[tuple[type[Layer], str], Layer] = {}
+
+
+def validated_params(cls: type[Layer], params: dict[str, Any]) -> Layer:
+    """Params validated once per distinct value (layers are immutable in use; the canvas re-sends them often)."""
+    key = (cls, json.dumps(params, sort_keys=True, default=str))
+    layer = _params_cache.get(key)
+    if layer is None:
+        layer = cls.model_validate(params)
+        if len(_params_cache) > 8192:
+            _params_cache.clear()
+        _params_cache[key] = layer
+    return layer
+
+
 def _check_nodes(parsed: ParsedGraph) -> None:
     counts: dict[str, int] = defaultdict(int)
     for node in parsed.graph.nodes:
@@ -188,7 +203,7 @@ def _check_nodes(parsed: ParsedGraph) -> None:
             parsed.broken.add(node.id)
             continue
         try:
-            parsed.layers[node.id] = spec.params.model_validate(node.params)
+            parsed.layers[node.id] = validated_params(spec.params, node.params)
         except ValidationError as e:
             parsed.errors.extend(_pydantic_problems(e, describe(node), node.id))
             parsed.broken.add(node.id)
@@ -211,28 +226,29 @@ def _check_edges(parsed: ParsedGraph) -> None:
     by_id = {n.id: n for n in parsed.graph.nodes}
     incoming: dict[str, dict[str, list[Edge]]] = defaultdict(lambda: defaultdict(list))
     for edge in parsed.graph.edges:
-        ref = EdgeRef(**edge.model_dump(include={"source", "target", "source_port", "target_port"}))
         problem = None
         source, target = by_id.get(edge.source), by_id.get(edge.target)
         if source is None:
-            problem = Problem(node=edge.target if target else None, edge=ref,
+            problem = Problem(node=edge.target if target else None,
                               message=f"edge {edge.label()}: unknown source node '{edge.source}'")
         elif target is None:
-            problem = Problem(node=edge.source, edge=ref,
+            problem = Problem(node=edge.source,
                               message=f"edge {edge.label()}: unknown target node '{edge.target}'")
         elif edge.source == edge.target:
-            problem = Problem(node=edge.source, edge=ref, message=f"edge {edge.label()}: a node cannot feed itself")
+            problem = Problem(node=edge.source, message=f"edge {edge.label()}: a node cannot feed itself")
         else:
             src_spec, dst_spec = REGISTRY.get(source.type), REGISTRY.get(target.type)
             if src_spec and edge.source_port not in [p.name for p in src_spec.outputs]:
                 ports = ", ".join(p.name for p in src_spec.outputs) or "none"
-                problem = Problem(node=source.id, edge=ref, message=f"edge {edge.label()}: {describe(source)} has no "
+                problem = Problem(node=source.id, message=f"edge {edge.label()}: {describe(source)} has no "
                                   f"output port '{edge.source_port}' (ports: {ports})")
             elif dst_spec and edge.target_port not in [p.name for p in dst_spec.inputs]:
                 ports = ", ".join(p.name for p in dst_spec.inputs) or "none"
-                problem = Problem(node=target.id, edge=ref, message=f"edge {edge.label()}: {describe(target)} has no "
+                problem = Problem(node=target.id, message=f"edge {edge.label()}: {describe(target)} has no "
                                   f"input port '{edge.target_port}' (ports: {ports})")
         if problem:
+            problem.edge = EdgeRef(source=edge.source, target=edge.target, source_port=edge.source_port,
+                                   target_port=edge.target_port)
             parsed.errors.append(problem)
             if problem.node:
                 parsed.broken.add(problem.node)

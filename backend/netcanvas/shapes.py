@@ -1,15 +1,16 @@
 """Shape inference and validation.
 
-Every node is built on the ``meta`` device (no weights allocated) from its inferred
-input shapes and run on meta tensors; layers whose cost grows with an input size (RNNs)
-compute their output shape instead. Results are cached per (type, params, input
-specs), so re-validating after an edit recomputes only the changed node and what lies
-downstream of it — everything else is a cache hit.
+Every node is built from its inferred input shapes and run once on a batch of two.
+Small nodes run for real on the CPU (microseconds); nodes that could be big (many
+parameters or large activations) are built and run on the ``meta`` device, which
+allocates nothing but runs its kernels in Python (~0.3 ms a node). Layers whose cost
+grows with an input size (RNNs) compute their output shape instead. Results are cached
+per (type, params, input specs), so re-validating after an edit recomputes only the
+changed node and what lies downstream of it — everything else is a cache hit.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ DYNAMIC_PROBES = (32, 37)
 """Sizes tried for a dynamic (null) axis; an output axis that differs between them is dynamic."""
 SHAPE_BATCH = 2
 CACHE_SIZE = 8192
+CPU_COST_LIMIT = 1 << 22
+"""Nodes whose cost bound (see ``cost_bound``) stays below this run on the CPU, the rest on meta."""
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def torch_message(error: Exception) -> str:
 
 
 def infer_node(layer: Layer, inputs: Inputs) -> NodeResult:
-    key = (layer.type_name, json.dumps(layer.model_dump(mode="json"), sort_keys=True),
+    key = (layer.type_name, layer.cache_key(),
            tuple((p, tuple(inputs.specs[p])) for p in sorted(inputs.specs)), inputs.used_outputs)
     hit = _cache.get(key)
     if hit is not None:
@@ -84,13 +87,17 @@ def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
                 port_text = "" if port == "in" else f" on port '{port}'"
                 return NodeResult(None, 0, f"expects {' or '.join(layer.accepts)} input{port_text}, "
                                            f"got {spec.dtype}{hint}")
+    device = "cpu" if cost_bound(layer, inputs) <= CPU_COST_LIMIT else "meta"
     try:
-        with torch.device("meta"):
+        if device == "meta":
+            with torch.device("meta"):
+                module = layer.build(inputs)
+        else:  # the default device; a device context would tax every torch call
             module = layer.build(inputs)
         params = sum(p.numel() for p in module.parameters())
         outputs = layer.output_specs(inputs, module)
         if outputs is None:
-            outputs = _run(layer, module, inputs)
+            outputs = _run(layer, module, inputs, device)
         return NodeResult(tuple(outputs), params)
     except ShapeError as e:
         return NodeResult(None, 0, str(e))
@@ -98,11 +105,32 @@ def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
         return NodeResult(None, 0, torch_message(e))
 
 
-def _run(layer: Layer, module: nn.Module, inputs: Inputs) -> list[TensorSpec]:
+def cost_bound(layer: Layer, inputs: Inputs) -> int:
+    """An upper bound, for any layer, on its parameter count and work per sample.
+
+    The input size times the product of the layer's integer params bounds the weights
+    of Linear, Conv, Embedding, attention and the rest, without building anything.
+    """
+    numel = 0
+    for specs in inputs.specs.values():
+        for spec in specs:
+            n = 1
+            for s in spec.shape:
+                n *= DYNAMIC_PROBES[1] if s is None else s
+            numel += n
+    bound = max(numel, 1)
+    for value in layer.model_dump().values():
+        for v in value if isinstance(value, list | tuple) else (value,):
+            if isinstance(v, int) and not isinstance(v, bool) and v > 1:
+                bound *= v
+    return bound
+
+
+def _run(layer: Layer, module: nn.Module, inputs: Inputs, device: str) -> list[TensorSpec]:
     dynamic = any(None in s.shape for specs in inputs.specs.values() for s in specs)
     if not dynamic:
-        return _execute(layer, module, inputs, DYNAMIC_PROBES[0])
-    first, second = (_execute(layer, module, inputs, size) for size in DYNAMIC_PROBES)
+        return _execute(layer, module, inputs, DYNAMIC_PROBES[0], device)
+    first, second = (_execute(layer, module, inputs, size, device) for size in DYNAMIC_PROBES)
     merged = []
     for a, b in zip(first, second, strict=True):
         if len(a.shape) != len(b.shape):
@@ -115,12 +143,12 @@ def _run(layer: Layer, module: nn.Module, inputs: Inputs) -> list[TensorSpec]:
 DTYPES = {"float32": torch.float32, "int64": torch.int64}
 
 
-def _execute(layer: Layer, module: nn.Module, inputs: Inputs, dynamic_size: int) -> list[TensorSpec]:
+def _execute(layer: Layer, module: nn.Module, inputs: Inputs, dynamic_size: int, device: str) -> list[TensorSpec]:
     args: list[torch.Tensor | None] = []
     for port in layer.inputs:
         specs = inputs.specs.get(port.name, [])
-        tensors = [torch.empty((SHAPE_BATCH, *(dynamic_size if s is None else s for s in spec.shape)),
-                               dtype=DTYPES[spec.dtype], device="meta") for spec in specs]
+        tensors = [torch.zeros((SHAPE_BATCH, *(dynamic_size if s is None else s for s in spec.shape)),
+                               dtype=DTYPES[spec.dtype], device=device) for spec in specs]
         args.extend(tensors if tensors else [None])
     while args and args[-1] is None:
         args.pop()

@@ -19,7 +19,8 @@ def summary_table(report: ValidationReport, title: str = "") -> str:
     line = "─" * (sum(widths) + 3 * (len(widths) - 1))
 
     def row(cells: tuple[str, ...]) -> str:
-        return "   ".join(c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        padded = (c.rjust(w) if i == 3 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        return "   ".join(padded)
 
     out = [f'Model: "{title}"'] if title else []
     out += [line, row(headers), line, *(row(r) for r in rows), line, f"Total params: {report.total_params:,}"]

@@ -79,7 +79,8 @@ class TransformerEncoderLayer(Layer):
 
 @layer(
     "attention",
-    inputs=(Port("tgt", doc="target sequence [time, d_model]"), Port("memory", doc="encoder output [source time, d_model]")),
+    inputs=(Port("tgt", doc="target sequence [time, d_model]"),
+            Port("memory", doc="encoder output [source time, d_model]")),
 )
 class TransformerDecoderLayer(Layer):
     """One Transformer decoder block: self-attention on `tgt`, cross-attention to the encoder's

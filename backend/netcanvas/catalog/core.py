@@ -93,7 +93,8 @@ class Permute(Layer):
         dims = self.dims[1:] if self.dims and self.dims[0] == 0 else self.dims
         rank = len(inputs.shape())
         if sorted(dims) != list(range(1, rank + 1)):
-            raise ShapeError(f"dims {self.dims} is not a permutation of the axes 1..{rank} of {fmt_shape(inputs.shape())}")
+            shape = fmt_shape(inputs.shape())
+            raise ShapeError(f"dims {self.dims} is not a permutation of the axes 1..{rank} of {shape}")
         return modules.Permute(tuple(dims))
 
 

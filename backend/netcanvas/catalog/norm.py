@@ -67,7 +67,8 @@ class InstanceNorm2d(Layer):
 class GroupNorm(Layer):
     """Group normalization: splits the channels into groups and normalizes each group per sample."""
 
-    num_groups: int = Field(default=4, ge=1, le=100_000, description="Number of channel groups (must divide the channels)")
+    num_groups: int = Field(default=4, ge=1, le=100_000,
+                            description="Number of channel groups (must divide the channels)")
     eps: float = Field(default=1e-5, gt=0.0, le=1.0, description=EPS)
     affine: bool = Field(default=True, description="Learn a scale and a shift per channel")
 
