@@ -88,6 +88,8 @@ class ParsedGraph:
     graph: Graph
     layers: dict[str, Layer] = field(default_factory=dict)
     """Validated params of every node whose type and params are good."""
+    param_keys: dict[str, str] = field(default_factory=dict)
+    """Canonical JSON of each node's params as written (a cache key)."""
     incoming: dict[str, dict[str, list[Edge]]] = field(default_factory=dict)
     """node id -> target port -> edges in operand order (only edges between known ports)."""
     order: list[str] = field(default_factory=list)
@@ -173,16 +175,19 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
 _params_cache: dict[tuple[type[Layer], str], Layer] = {}
 
 
-def validated_params(cls: type[Layer], params: dict[str, Any]) -> Layer:
-    """Params validated once per distinct value (layers are immutable in use; the canvas re-sends them often)."""
-    key = (cls, json.dumps(params, sort_keys=True, default=str))
-    layer = _params_cache.get(key)
+def validated_params(cls: type[Layer], params: dict[str, Any]) -> tuple[Layer, str]:
+    """Params validated once per distinct value (the canvas re-sends the same ones on every edit).
+
+    Returns the params and their canonical JSON text, which keys the shape cache.
+    """
+    text = json.dumps(params, sort_keys=True, default=str)
+    layer = _params_cache.get((cls, text))
     if layer is None:
         layer = cls.model_validate(params)
         if len(_params_cache) > 8192:
             _params_cache.clear()
-        _params_cache[key] = layer
-    return layer
+        _params_cache[(cls, text)] = layer
+    return layer, text
 
 
 def _check_nodes(parsed: ParsedGraph) -> None:
@@ -203,7 +208,7 @@ def _check_nodes(parsed: ParsedGraph) -> None:
             parsed.broken.add(node.id)
             continue
         try:
-            parsed.layers[node.id] = validated_params(spec.params, node.params)
+            parsed.layers[node.id], parsed.param_keys[node.id] = validated_params(spec.params, node.params)
         except ValidationError as e:
             parsed.errors.extend(_pydantic_problems(e, describe(node), node.id))
             parsed.broken.add(node.id)

@@ -11,6 +11,7 @@ changed node and what lies downstream of it — everything else is a cache hit.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -65,8 +66,11 @@ def torch_message(error: Exception) -> str:
     return text[:300]
 
 
-def infer_node(layer: Layer, inputs: Inputs) -> NodeResult:
-    key = (layer.type_name, layer.cache_key(),
+def infer_node(layer: Layer, inputs: Inputs, params_key: str | None = None) -> NodeResult:
+    """Output specs and parameter count of one node, cached by (type, params, input specs)."""
+    if params_key is None:
+        params_key = json.dumps(layer.model_dump(mode="json"), sort_keys=True)
+    key = (layer.type_name, params_key,
            tuple((p, tuple(inputs.specs[p])) for p in sorted(inputs.specs)), inputs.used_outputs)
     hit = _cache.get(key)
     if hit is not None:
@@ -177,7 +181,7 @@ def infer_shapes(parsed: ParsedGraph) -> dict[str, NodeResult]:
         if layer.type_name == "Output":
             results[node_id] = NodeResult((inputs.spec(),), 0)
             continue
-        results[node_id] = infer_node(layer, inputs)
+        results[node_id] = infer_node(layer, inputs, parsed.param_keys.get(node_id))
     return results
 
 

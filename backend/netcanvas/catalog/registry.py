@@ -10,12 +10,11 @@ generated from this registry.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict
 from torch import nn
 
 Shape = tuple[int | None, ...]
@@ -95,7 +94,6 @@ class Layer(BaseModel):
     """Base class of every layer's params. Subclasses are registered with ``@layer``."""
 
     model_config = ConfigDict(extra="forbid")
-    _key: str | None = PrivateAttr(default=None)
 
     type_name: ClassVar[str]
     category: ClassVar[str]
@@ -121,12 +119,6 @@ class Layer(BaseModel):
         if self.keeps_dtype and inputs.specs:
             return next(iter(inputs.specs.values()))[0].dtype
         return "float32"
-
-    def cache_key(self) -> str:
-        """A canonical text of the params (computed once: params are not mutated after validation)."""
-        if self._key is None:
-            self._key = json.dumps(self.model_dump(mode="json"), sort_keys=True)
-        return self._key
 
     def key_params(self) -> dict[str, Any]:
         """The params that differ from their defaults (what a node on the canvas shows)."""
