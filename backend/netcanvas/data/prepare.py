@@ -1,0 +1,181 @@
+"""From a dataset to tensors a compiled graph can train on: binding, splits, standardization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from ..artifacts import Preprocessing, Standardization
+from ..catalog import TensorSpec, fmt_shape
+from ..compiler import CompiledGraph
+from .builtin import Dataset, FieldSpec
+
+TEST_SPLIT = 0.2
+"""Fraction of every built-in dataset held out for the final test metrics."""
+
+
+class DataError(ValueError):
+    """The dataset does not fit the graph (binding, shapes, dtypes); the message says where."""
+
+
+@dataclass
+class Binding:
+    inputs: dict[str, str]
+    """Graph Input id -> dataset field."""
+    targets: dict[str, str]
+    """Graph Output name -> dataset field (a target, or an input field for an autoencoder)."""
+
+
+@dataclass
+class PreparedData:
+    train: dict[str, torch.Tensor]
+    val: dict[str, torch.Tensor] | None
+    test: dict[str, torch.Tensor] | None
+    binding: Binding
+    preprocessing: Preprocessing
+    dataset: str
+    fields: dict[str, FieldSpec] = field(default_factory=dict)
+
+    def inputs(self, split: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        return [split[f] for f in self.binding.inputs.values()]
+
+    def targets(self, split: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {out: split[f] for out, f in self.binding.targets.items()}
+
+
+def _fits(spec: TensorSpec, shape: tuple[int, ...]) -> bool:
+    return len(spec.shape) == len(shape) and all(a is None or a == b for a, b in zip(spec.shape, shape, strict=True))
+
+
+def bind(compiled: CompiledGraph, dataset: Dataset, overrides: dict[str, str] | None = None) -> Binding:
+    """Match graph Inputs and Outputs to dataset fields (SPEC §4).
+
+    One input and one output bind automatically; otherwise by name (``overrides`` maps
+    a graph name to a field). An Output may bind to an input field (an autoencoder).
+    """
+    overrides = overrides or {}
+    names = {f.name for f in dataset.fields}
+    ins, outs = dataset.inputs(), dataset.targets()
+    inputs: dict[str, str] = {}
+    for name in compiled.input_names:
+        chosen = overrides.get(name) or (name if name in names else None)
+        if chosen is None and len(compiled.input_names) == 1 and len(ins) == 1:
+            chosen = ins[0].name
+        if chosen is None or chosen not in names:
+            raise DataError(f"Input '{name}' matches no field of dataset '{dataset.name}' "
+                            f"(fields: {', '.join(sorted(names))}); rename the Input node to a field name")
+        inputs[name] = chosen
+    targets: dict[str, str] = {}
+    for name in compiled.output_names:
+        chosen = overrides.get(name) or (name if name in names else None)
+        if chosen is None and len(compiled.output_names) == 1 and len(outs) == 1:
+            chosen = outs[0].name
+        if chosen is None or chosen not in names:
+            raise DataError(f"Output '{name}' matches no field of dataset '{dataset.name}' "
+                            f"(fields: {', '.join(sorted(names))}); name the Output after a target field, "
+                            "or after an input field to reconstruct it (autoencoder)")
+        targets[name] = chosen
+    for name, fname in inputs.items():
+        spec, fs = compiled.inputs[name], dataset.field(fname)
+        if not _fits(spec, fs.shape) or spec.dtype != fs.dtype:
+            raise DataError(f"Input '{name}' expects {fmt_shape(spec.shape)} {spec.dtype} but dataset "
+                            f"'{dataset.name}' field '{fname}' is {fmt_shape(fs.shape)} {fs.dtype}")
+    return Binding(inputs, targets)
+
+
+def split_indices(n: int, seed: int, validation_split: float, stratify: np.ndarray | None,
+                  test_split: float = TEST_SPLIT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Seeded (and stratified, for classification) train / validation / test indices."""
+    idx = np.arange(n)
+
+    def cut(pool: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+        if fraction <= 0 or len(pool) < 4:
+            return pool, pool[:0]
+        labels = stratify[pool] if stratify is not None else None
+        if labels is not None and (np.bincount(labels).min(initial=0) < 2 or
+                                   round(len(pool) * fraction) < len(np.unique(labels))):
+            labels = None
+        a, b = train_test_split(pool, test_size=fraction, random_state=seed, stratify=labels)
+        return np.sort(a), np.sort(b)
+
+    rest, test = cut(idx, test_split)
+    train, val = cut(rest, validation_split)
+    return train, val, test
+
+
+def prepare(dataset: Dataset, compiled: CompiledGraph, *, seed: int = 0, validation_split: float = 0.2,
+            test_split: float = TEST_SPLIT, overrides: dict[str, str] | None = None) -> PreparedData:
+    binding = bind(compiled, dataset, overrides)
+    classification = next((f for f in dataset.targets() if f.classes and f.dtype == "int64"), None)
+    stratify = dataset.arrays[classification.name] if classification else None
+    train_idx, val_idx, test_idx = split_indices(dataset.size, seed, validation_split, stratify, test_split)
+    used = set(binding.inputs.values()) | set(binding.targets.values())
+    arrays = {k: v for k, v in dataset.arrays.items() if k in used}
+    stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for fname in dataset.standardize:
+        if fname in arrays:
+            train = arrays[fname][train_idx]
+            mean, std = train.mean(axis=0), train.std(axis=0)
+            std = np.where(std < 1e-8, 1.0, std)
+            stats[fname] = (mean.astype(np.float32), std.astype(np.float32))
+
+    def take(idx: np.ndarray) -> dict[str, torch.Tensor] | None:
+        if len(idx) == 0:
+            return None
+        out = {}
+        for k, v in arrays.items():
+            part = v[idx]
+            if k in stats:
+                part = (part - stats[k][0]) / stats[k][1]
+            out[k] = torch.from_numpy(np.ascontiguousarray(part))
+        return out
+
+    train_split = take(train_idx)
+    if train_split is None:
+        raise DataError(f"dataset '{dataset.name}' leaves no training samples")
+    pre = Preprocessing(
+        inputs={name: Standardization(mean=stats[f][0].tolist(), std=stats[f][1].tolist())
+                for name, f in binding.inputs.items() if f in stats},
+        classes={out: list(dataset.field(f).classes or ()) for out, f in binding.targets.items()
+                 if dataset.field(f).classes},
+        dataset=dataset.name,
+    )
+    return PreparedData(train_split, take(val_idx), take(test_idx), binding, pre, dataset.name,
+                        {f.name: f for f in dataset.fields})
+
+
+def from_arrays(x: np.ndarray | dict[str, np.ndarray] | list[np.ndarray],
+                y: np.ndarray | dict[str, np.ndarray] | list[np.ndarray] | None,
+                compiled: CompiledGraph) -> Dataset:
+    """Wrap user arrays (the Keras-style API) as a dataset whose fields are the graph's names."""
+    def named(value: object, names: list[str], what: str) -> dict[str, np.ndarray]:
+        if isinstance(value, dict):
+            return {k: np.asarray(v) for k, v in value.items()}
+        if isinstance(value, list | tuple) and len(names) > 1:
+            if len(value) != len(names):
+                raise DataError(f"expected {len(names)} {what} arrays ({', '.join(names)}), got {len(value)}")
+            return {n: np.asarray(v) for n, v in zip(names, value, strict=True)}
+        return {names[0]: np.asarray(value)}
+
+    xs = named(x, compiled.input_names, "input")
+    ys = named(y, compiled.output_names, "target") if y is not None else {}
+    fields, arrays = [], {}
+    for name, arr in xs.items():
+        spec = compiled.inputs.get(name)
+        dtype = spec.dtype if spec else ("int64" if arr.dtype.kind in "iu" else "float32")
+        arr = arr.astype(np.int64 if dtype == "int64" else np.float32)
+        fields.append(FieldSpec(name, tuple(arr.shape[1:]), dtype, "input"))
+        arrays[name] = arr
+    for name, arr in ys.items():
+        dtype = "int64" if arr.dtype.kind in "iu" else "float32"
+        arr = arr.astype(np.int64 if dtype == "int64" else np.float32)
+        classes = tuple(str(i) for i in range(int(arr.max()) + 1)) if dtype == "int64" and arr.ndim == 1 else None
+        fields.append(FieldSpec(name, tuple(arr.shape[1:]), dtype, "target", classes))
+        arrays[name] = arr
+    sizes = {len(a) for a in arrays.values()}
+    if len(sizes) > 1:
+        raise DataError(f"arrays have different numbers of samples: {sorted(sizes)}")
+    return Dataset("arrays", "arrays passed from Python", "custom", fields, arrays)

@@ -1,0 +1,36 @@
+"""Training: config (compile + fit), losses, metrics, optimizers and the pure training loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import LOSS_ALIASES, METRICS, OPTIMIZERS, SCHEDULES, TrainConfig
+from .events import EVENT_ADAPTER, DoneEvent, EpochEvent, Event, StatusEvent
+from .loop import Evaluator, TrainingError, TrainResult, train
+from .losses import LOSS_DOCS
+from .metrics import METRIC_DOCS
+
+
+def catalog_entries() -> dict[str, Any]:
+    """Optimizers and schedules with their JSON Schemas, losses with aliases, metrics."""
+    def schema_entries(models: tuple[type, ...]) -> list[dict[str, Any]]:
+        out = []
+        for model in models:
+            schema = model.model_json_schema()  # type: ignore[attr-defined]
+            out.append({"type": schema["properties"]["type"]["default"], "doc": (model.__doc__ or "").strip(),
+                        "params_schema": schema})
+        return out
+
+    return {
+        "optimizers": schema_entries(OPTIMIZERS),
+        "schedules": schema_entries(SCHEDULES),
+        "losses": [{"type": kind, "doc": doc,
+                    "aliases": sorted(a for a, k in LOSS_ALIASES.items() if k == kind and a != kind)}
+                   for kind, doc in LOSS_DOCS.items()],
+        "metrics": [{"type": m, "doc": METRIC_DOCS[m]} for m in METRICS],
+        "config_schema": TrainConfig.model_json_schema(),
+    }
+
+
+__all__ = ["EVENT_ADAPTER", "DoneEvent", "EpochEvent", "Evaluator", "Event", "StatusEvent", "TrainConfig",
+           "TrainResult", "TrainingError", "catalog_entries", "train"]

@@ -1,0 +1,224 @@
+"""The training config (SPEC §3): the seed's compile + fit, validated by pydantic."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+LR = Field(default=0.001, gt=0.0, le=10.0, description="Learning rate")
+WD = Field(default=0.0, ge=0.0, le=1.0, description="Weight decay (L2 penalty applied by the optimizer)")
+
+
+class SGD(Strict):
+    """Stochastic gradient descent: w -= lr * grad."""
+
+    type: Literal["sgd"] = "sgd"
+    lr: float = Field(default=0.01, gt=0.0, le=10.0, description="Learning rate")
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor (0 = plain SGD)")
+    nesterov: bool = Field(default=False, description="Nesterov momentum")
+    weight_decay: float = WD
+
+
+class Momentum(Strict):
+    """SGD with momentum 0.9: adds a fraction of the previous update to the current one."""
+
+    type: Literal["momentum"] = "momentum"
+    lr: float = Field(default=0.01, gt=0.0, le=10.0, description="Learning rate")
+    momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="Momentum factor")
+    nesterov: bool = Field(default=False, description="Nesterov momentum")
+    weight_decay: float = WD
+
+
+class Adam(Strict):
+    """Adam: adaptive moment estimation (momentum + RMSProp-style scaling)."""
+
+    type: Literal["adam"] = "adam"
+    lr: float = LR
+    beta1: float = Field(default=0.9, ge=0.0, lt=1.0, description="Decay of the first-moment estimate")
+    beta2: float = Field(default=0.999, ge=0.0, lt=1.0, description="Decay of the second-moment estimate")
+    eps: float = Field(default=1e-8, gt=0.0, le=1.0, description="Term added for numerical stability")
+    weight_decay: float = WD
+    amsgrad: bool = Field(default=False, description="Use the AMSGrad variant")
+
+
+class AdamW(Adam):
+    """AdamW: Adam with decoupled weight decay."""
+
+    type: Literal["adamw"] = "adamw"  # type: ignore[assignment]
+    weight_decay: float = Field(default=0.01, ge=0.0, le=1.0, description="Decoupled weight decay")
+
+
+class RMSprop(Strict):
+    """RMSProp: divides the learning rate by a running average of squared gradients."""
+
+    type: Literal["rmsprop"] = "rmsprop"
+    lr: float = Field(default=0.001, gt=0.0, le=10.0, description="Learning rate")
+    alpha: float = Field(default=0.99, ge=0.0, lt=1.0, description="Smoothing constant")
+    eps: float = Field(default=1e-8, gt=0.0, le=1.0, description="Term added for numerical stability")
+    momentum: float = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor")
+    weight_decay: float = WD
+
+
+class Adagrad(Strict):
+    """AdaGrad: per-parameter learning rates that shrink for frequently updated parameters."""
+
+    type: Literal["adagrad"] = "adagrad"
+    lr: float = Field(default=0.01, gt=0.0, le=10.0, description="Learning rate")
+    lr_decay: float = Field(default=0.0, ge=0.0, le=1.0, description="Learning-rate decay")
+    eps: float = Field(default=1e-10, gt=0.0, le=1.0, description="Term added for numerical stability")
+    weight_decay: float = WD
+
+
+class Adadelta(Strict):
+    """Adadelta: AdaGrad with a decaying window instead of an ever-growing sum."""
+
+    type: Literal["adadelta"] = "adadelta"
+    lr: float = Field(default=1.0, gt=0.0, le=10.0, description="Scale of the update")
+    rho: float = Field(default=0.9, ge=0.0, lt=1.0, description="Decay of the running averages")
+    eps: float = Field(default=1e-6, gt=0.0, le=1.0, description="Term added for numerical stability")
+    weight_decay: float = WD
+
+
+Optimizer = Annotated[SGD | Momentum | Adam | AdamW | RMSprop | Adagrad | Adadelta, Field(discriminator="type")]
+OPTIMIZERS: tuple[type[Strict], ...] = (SGD, Momentum, Adam, AdamW, RMSprop, Adagrad, Adadelta)
+
+
+class StepLR(Strict):
+    """Multiply the learning rate by gamma every step_size epochs."""
+
+    type: Literal["step"] = "step"
+    step_size: int = Field(default=10, ge=1, description="Epochs between decays")
+    gamma: float = Field(default=0.1, gt=0.0, le=1.0, description="Decay factor")
+
+
+class ExponentialLR(Strict):
+    """Multiply the learning rate by gamma every epoch."""
+
+    type: Literal["exponential"] = "exponential"
+    gamma: float = Field(default=0.95, gt=0.0, le=1.0, description="Decay factor per epoch")
+
+
+class CosineLR(Strict):
+    """Cosine annealing from the initial learning rate to eta_min over the run."""
+
+    type: Literal["cosine"] = "cosine"
+    eta_min: float = Field(default=0.0, ge=0.0, description="Final learning rate")
+
+
+class PlateauLR(Strict):
+    """Reduce the learning rate when the monitored metric stops improving."""
+
+    type: Literal["plateau"] = "plateau"
+    monitor: str = Field(default="val_loss", description="Metric to watch (falls back to loss without validation)")
+    factor: float = Field(default=0.1, gt=0.0, lt=1.0, description="Multiplier on a plateau")
+    patience: int = Field(default=5, ge=0, description="Epochs without improvement before reducing")
+    min_lr: float = Field(default=0.0, ge=0.0, description="Lower bound")
+
+
+Schedule = Annotated[StepLR | ExponentialLR | CosineLR | PlateauLR, Field(discriminator="type")]
+SCHEDULES: tuple[type[Strict], ...] = (StepLR, ExponentialLR, CosineLR, PlateauLR)
+
+LOSS_ALIASES: dict[str, str] = {
+    "mse": "mse", "mean_squared_error": "mse", "MSELoss": "mse",
+    "mae": "mae", "mean_absolute_error": "mae", "L1Loss": "mae",
+    "huber": "huber", "HuberLoss": "huber", "SmoothL1Loss": "huber",
+    "binary_crossentropy": "binary_crossentropy", "BCELoss": "binary_crossentropy",
+    "BCEWithLogitsLoss": "binary_crossentropy",
+    "categorical_crossentropy": "categorical_crossentropy",
+    "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
+    "CrossEntropyLoss": "sparse_categorical_crossentropy", "NLLLoss": "sparse_categorical_crossentropy",
+}
+METRICS = ("accuracy", "precision", "recall", "f1", "auc_roc", "mse", "mae")
+
+
+class LossSpec(Strict):
+    type: str = Field(description="Loss name (Keras or PyTorch class name)")
+    weight: float = Field(default=1.0, ge=0.0, le=1000.0, description="Weight in the total loss (multi-output)")
+
+    @field_validator("type")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in LOSS_ALIASES:
+            raise ValueError(f"unknown loss '{value}'; choose one of {', '.join(sorted(set(LOSS_ALIASES.values())))}")
+        return LOSS_ALIASES[value]
+
+
+class Regularization(Strict):
+    l1: float = Field(default=0.0, ge=0.0, le=1.0, description="L1 penalty on weights (not biases or norms)")
+    l2: float = Field(default=0.0, ge=0.0, le=1.0, description="L2 penalty on weights (not biases or norms)")
+
+
+class EarlyStopping(Strict):
+    monitor: str = Field(default="val_loss", description="Metric to watch, e.g. val_loss or val_accuracy")
+    mode: Literal["min", "max", "auto"] = Field(default="auto", description="auto: max for accuracy-like metrics")
+    patience: int = Field(default=3, ge=0, le=10_000, description="Epochs without improvement before stopping")
+    min_delta: float = Field(default=0.0, ge=0.0, description="Smallest change that counts as an improvement")
+    restore_best_weights: bool = Field(default=True, description="End with the best epoch's weights")
+
+
+def _one_metric(value: str) -> str:
+    if value not in METRICS:
+        raise ValueError(f"unknown metric '{value}'; choose from {', '.join(METRICS)}")
+    return value
+
+
+class TrainConfig(Strict):
+    """How to train: optimizer, loss, metrics, epochs, batch size, splits, regularization."""
+
+    optimizer: Optimizer = Field(default_factory=Adam, description="Optimizer and its options")
+    loss: LossSpec | dict[str, LossSpec] = Field(
+        default_factory=lambda: LossSpec(type="sparse_categorical_crossentropy"),
+        description="One loss, or one per Output name: {\"out\": \"mse\", \"other\": {\"type\": ..., \"weight\": 0.5}}")
+    metrics: list[str] | dict[str, list[str]] = Field(default_factory=lambda: ["accuracy"],
+                                                      description="Metrics, or metrics per Output name")
+    epochs: int = Field(default=10, ge=1, le=100_000, description="Passes over the training data")
+    batch_size: int = Field(default=32, ge=1, le=1_000_000, description="Samples per gradient step")
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for weights, splits and shuffling")
+    validation_split: float = Field(default=0.2, ge=0.0, lt=1.0, description="Fraction of training data held out")
+    regularization: Regularization = Field(default_factory=Regularization)
+    early_stopping: EarlyStopping | None = Field(default=None, description="Stop when the monitor stops improving")
+    schedule: Schedule | None = Field(default=None, description="Learning-rate schedule")
+    grad_clip: float | None = Field(default=None, gt=0.0, description="Clip the gradient norm to this value")
+    num_threads: int = Field(default=1, ge=1, le=256, description="torch threads for training")
+    shuffle: bool = Field(default=True, description="Shuffle the training data every epoch")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """Accept Keras shorthands: optimizer "adam", loss "mse", per-output loss strings."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        if isinstance(data.get("optimizer"), str):
+            data["optimizer"] = {"type": data["optimizer"]}
+        loss = data.get("loss")
+        if isinstance(loss, str):
+            data["loss"] = {"type": loss}
+        elif isinstance(loss, dict) and "type" not in loss:
+            data["loss"] = {k: {"type": v} if isinstance(v, str) else v for k, v in loss.items()}
+        return data
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics(cls, value: list[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:
+        if isinstance(value, dict):
+            return {k: [_one_metric(m) for m in v] for k, v in value.items()}
+        return [_one_metric(m) for m in value]
+
+    def loss_for(self, output: str, outputs: list[str]) -> LossSpec:
+        if isinstance(self.loss, LossSpec):
+            return self.loss
+        if output not in self.loss:
+            raise ValueError(f"no loss given for output '{output}' (outputs: {', '.join(outputs)})")
+        return self.loss[output]
+
+    def metrics_for(self, output: str) -> list[str]:
+        if isinstance(self.metrics, dict):
+            return self.metrics.get(output, [])
+        return self.metrics

@@ -1,0 +1,59 @@
+"""Training events (SPEC §5): a discriminated union on ``type``, each with a ``seq``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+
+class EventBase(BaseModel):
+    seq: int = Field(default=0, description="Monotonically increasing per run; set when stored")
+
+
+class StatusEvent(EventBase):
+    type: Literal["status"] = "status"
+    status: Literal["queued", "running", "completed", "failed", "stopped"]
+    message: str | None = None
+
+
+class BatchEvent(EventBase):
+    type: Literal["batch"] = "batch"
+    epoch: int
+    step: int
+    steps: int
+    loss: float
+
+
+class EpochEvent(EventBase):
+    type: Literal["epoch"] = "epoch"
+    epoch: int
+    epochs: int
+    metrics: dict[str, float]
+    lr: float
+    seconds: float
+
+
+class LogEvent(EventBase):
+    type: Literal["log"] = "log"
+    level: Literal["info", "warning", "error"] = "info"
+    message: str
+
+
+class ErrorEvent(EventBase):
+    type: Literal["error"] = "error"
+    message: str
+    node: str | None = None
+
+
+class DoneEvent(EventBase):
+    type: Literal["done"] = "done"
+    status: Literal["completed", "failed", "stopped"]
+    metrics: dict[str, float] = Field(default_factory=dict)
+    test_metrics: dict[str, float] = Field(default_factory=dict)
+    best_epoch: int | None = None
+
+
+Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent,
+                  Field(discriminator="type")]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

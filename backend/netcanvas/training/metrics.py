@@ -1,0 +1,89 @@
+"""Metrics computed on a whole split's predictions (macro-averaged for several classes).
+
+``binary`` means one output unit (a logit or a Sigmoid): precision, recall and F1 are
+those of class 1, like scikit-learn's default; with several classes they are macro
+averages, and AUC-ROC is the macro one-vs-rest average.
+"""
+
+from __future__ import annotations
+
+import torch
+
+METRIC_DOCS = {
+    "accuracy": "Fraction of samples whose predicted class is right.",
+    "precision": "True positives over predicted positives (macro-averaged over classes).",
+    "recall": "True positives over actual positives (macro-averaged over classes).",
+    "f1": "Harmonic mean of precision and recall (macro-averaged over classes).",
+    "auc_roc": "Area under the ROC curve (binary, or macro one-vs-rest for several classes).",
+    "mse": "Mean squared error.",
+    "mae": "Mean absolute error.",
+}
+
+
+def _confusion(y: torch.Tensor, pred: torch.Tensor, n: int) -> torch.Tensor:
+    return torch.bincount(y * n + pred, minlength=n * n).reshape(n, n).double()
+
+
+def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return torch.where(b > 0, a / b.clamp_min(1e-12), torch.zeros_like(a))
+
+
+def binary_auc(score: torch.Tensor, positive: torch.Tensor) -> float | None:
+    """Mann–Whitney AUC with ties counted half; None when only one class is present."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = torch.argsort(score.double())
+    sorted_scores = score.double()[order]
+    ranks = torch.empty(len(score), dtype=torch.float64)
+    uniq, inverse, counts = torch.unique_consecutive(sorted_scores, return_inverse=True, return_counts=True)
+    ends = torch.cumsum(counts, 0).double()
+    avg = ends - (counts.double() - 1) / 2
+    ranks[order] = avg[inverse]
+    rank_sum = ranks[positive.bool()].sum()
+    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def classification_metrics(names: list[str], probs: torch.Tensor, y: torch.Tensor, binary: bool) -> dict[str, float]:
+    y = y.reshape(-1).long() if binary else y.long().reshape(-1)
+    if binary:
+        p1 = probs.reshape(-1)
+        pred = (p1 >= 0.5).long()
+        n = 2
+    else:
+        probs = probs.reshape(-1, probs.shape[-1])
+        pred = probs.argmax(-1)
+        n = probs.shape[-1]
+    cm = _confusion(y.clamp(0, n - 1), pred, n)
+    tp = cm.diag()
+    precision = _safe_div(tp, cm.sum(0))
+    recall = _safe_div(tp, cm.sum(1))
+    f1 = _safe_div(2 * precision * recall, precision + recall)
+    present = cm.sum(1) > 0
+    out: dict[str, float] = {}
+    for name in names:
+        if name == "accuracy":
+            out[name] = float((pred == y).double().mean())
+        elif name in ("precision", "recall", "f1"):
+            value = {"precision": precision, "recall": recall, "f1": f1}[name]
+            out[name] = float(value[1]) if binary else float(value[present | (cm.sum(0) > 0)].mean())
+        elif name == "auc_roc":
+            if binary:
+                auc = binary_auc(p1, y)
+                out[name] = auc if auc is not None else float("nan")
+            else:
+                aucs = [a for c in range(n) if (a := binary_auc(probs[:, c], (y == c).long())) is not None]
+                out[name] = float(sum(aucs) / len(aucs)) if aucs else float("nan")
+    return out
+
+
+def regression_metrics(names: list[str], out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    y = y.reshape(out.shape).to(out.dtype) if y.numel() == out.numel() else y.to(out.dtype)
+    result = {}
+    for name in names:
+        if name == "mse":
+            result[name] = float(((out - y) ** 2).mean())
+        elif name == "mae":
+            result[name] = float((out - y).abs().mean())
+    return result
