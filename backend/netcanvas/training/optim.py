@@ -57,7 +57,8 @@ def make_scheduler(cfg: Strict | None, optimizer: torch.optim.Optimizer, epochs:
     if isinstance(cfg, CosineLR):
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, max(1, epochs), cfg.eta_min)
     if isinstance(cfg, PlateauLR):
-        mode: Literal["min", "max"] = "max" if any(k in cfg.monitor for k in ("accuracy", "f1", "auc", "precision", "recall")) else "min"
+        higher_is_better = any(k in cfg.monitor for k in ("accuracy", "f1", "auc", "precision", "recall"))
+        mode: Literal["min", "max"] = "max" if higher_is_better else "min"
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode=mode, factor=cfg.factor,
                                                           patience=cfg.patience, min_lr=cfg.min_lr)
     raise ValueError(f"unknown schedule {cfg!r}")
