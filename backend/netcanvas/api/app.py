@@ -19,8 +19,11 @@ log = logging.getLogger("netcanvas")
 
 
 def warm_up() -> None:
-    """The first shape inference in a process pays for imports and meta kernels: pay it now."""
+    """The first shape inference in a process pays for imports and kernels, the catalog for
+    loading the datasets: pay both at start, not on the first request."""
     from ..shapes import validate_graph
+
+    catalog.catalog()
 
     validate_graph({"nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 8, 8]}},
                               {"id": "c", "type": "Conv2d"}, {"id": "f", "type": "Flatten"},

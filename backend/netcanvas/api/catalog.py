@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter
@@ -17,6 +18,7 @@ def get_catalog() -> dict[str, Any]:
     return catalog()
 
 
+@lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     from .. import data, training
 
