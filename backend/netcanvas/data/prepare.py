@@ -95,8 +95,8 @@ def split_indices(n: int, seed: int, validation_split: float, stratify: np.ndarr
         if fraction <= 0 or len(pool) < 4:
             return pool, pool[:0]
         labels = stratify[pool] if stratify is not None else None
-        if labels is not None and (np.bincount(labels).min(initial=0) < 2 or
-                                   round(len(pool) * fraction) < len(np.unique(labels))):
+        counts = np.unique(labels, return_counts=True)[1] if labels is not None else None
+        if counts is not None and (counts.min() < 2 or round(len(pool) * fraction) < len(counts)):
             labels = None
         a, b = train_test_split(pool, test_size=fraction, random_state=seed, stratify=labels)
         return np.sort(a), np.sort(b)

@@ -120,7 +120,10 @@ class Evaluator:
     def loss(self, outs: tuple[torch.Tensor, ...], targets: dict[str, torch.Tensor]) -> torch.Tensor:
         total = torch.zeros(())
         for head, out in zip(self.heads, outs, strict=True):
-            total = total + head.weight * head.loss(out, targets[head.name])
+            try:
+                total = total + head.weight * head.loss(out, targets[head.name])
+            except (ValueError, RuntimeError, IndexError) as e:
+                raise TrainingError(f"{head.kind} loss of output '{head.name}': {torch_message(e)}") from e
         return total
 
     def metrics(self, outs: list[tuple[torch.Tensor, ...]], targets: dict[str, torch.Tensor],
@@ -140,7 +143,8 @@ class Evaluator:
                 probs = probabilities(out, head.kind, head.final)
                 binary = head.kind == "binary_crossentropy" or probs.shape[-1] == 1
                 values = classification_metrics([m for m in head.metrics if m not in ("mse", "mae")], probs, y, binary)
-                values.update(regression_metrics([m for m in head.metrics if m in ("mse", "mae")], probs, y))
+                one_hot = torch.nn.functional.one_hot(y.long(), probs.shape[-1]) if not binary else y
+                values.update(regression_metrics([m for m in head.metrics if m in ("mse", "mae")], probs, one_hot))
             else:
                 values = regression_metrics(head.metrics, out, y)
             result.update({f"{prefix}{name}{k}": v for k, v in values.items()})

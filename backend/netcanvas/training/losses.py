@@ -25,6 +25,9 @@ def align(target: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """Reshape a target with the same number of values as the output (e.g. [B] vs [B, 1])."""
     if target.shape != out.shape and target.numel() == out.numel():
         return target.reshape(out.shape)
+    if target.shape != out.shape:
+        raise ValueError(f"the model outputs {list(out.shape[1:])} per sample but the target is "
+                         f"{list(target.shape[1:])}; make the last layer produce the target's shape")
     return target
 
 

@@ -1,0 +1,45 @@
+"""Our metrics against scikit-learn on the same predictions."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn import metrics as skm
+
+from netcanvas.training.metrics import classification_metrics, regression_metrics
+
+
+@pytest.mark.parametrize("classes", [3, 5])
+def test_multiclass_matches_sklearn(classes: int) -> None:
+    rng = np.random.default_rng(classes)
+    y = rng.integers(0, classes, 200)
+    logits = rng.normal(size=(200, classes)) + np.eye(classes)[y] * 1.5
+    probs = torch.softmax(torch.tensor(logits), -1)
+    pred = probs.argmax(-1).numpy()
+    got = classification_metrics(["accuracy", "precision", "recall", "f1", "auc_roc"], probs, torch.tensor(y), False)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["precision"] == pytest.approx(skm.precision_score(y, pred, average="macro", zero_division=0))
+    assert got["recall"] == pytest.approx(skm.recall_score(y, pred, average="macro", zero_division=0))
+    assert got["f1"] == pytest.approx(skm.f1_score(y, pred, average="macro", zero_division=0))
+    assert got["auc_roc"] == pytest.approx(skm.roc_auc_score(y, probs.numpy(), multi_class="ovr", average="macro"))
+
+
+def test_binary_matches_sklearn_with_ties() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    p = np.round(np.clip(y * 0.3 + rng.uniform(0, 0.7, 300), 0, 1), 1)  # rounded: many ties
+    got = classification_metrics(["accuracy", "precision", "recall", "f1", "auc_roc"], torch.tensor(p),
+                                 torch.tensor(y), True)
+    pred = (p >= 0.5).astype(int)
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert got["precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert got["recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert got["f1"] == pytest.approx(skm.f1_score(y, pred))
+    assert got["auc_roc"] == pytest.approx(skm.roc_auc_score(y, p))
+
+
+def test_regression_matches_sklearn() -> None:
+    rng = np.random.default_rng(1)
+    y, out = rng.normal(size=(50, 3)), rng.normal(size=(50, 3))
+    got = regression_metrics(["mse", "mae"], torch.tensor(out), torch.tensor(y))
+    assert got["mse"] == pytest.approx(skm.mean_squared_error(y, out))
+    assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, out))
