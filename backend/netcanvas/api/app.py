@@ -12,8 +12,10 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..runs import RunManager
 from ..settings import Settings, get_settings
-from . import catalog, validate
+from ..store import Database
+from . import catalog, graphs, runs, validate
 
 log = logging.getLogger("netcanvas")
 
@@ -38,14 +40,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.create_tables()
+        manager = RunManager(db, settings.data_dir / "runs", max_concurrent=settings.max_concurrent_runs,
+                             worker_threads=settings.worker_threads)
+        app.state.db, app.state.runs = db, manager
+        await manager.start()
         warm_up()
-        yield
+        try:
+            yield
+        finally:
+            await manager.close()
+            db.close()
 
     app = FastAPI(title="NetCanvas", version=__version__, lifespan=lifespan,
                   description="Build, validate, train and export neural networks from a graph JSON.")
     app.state.settings = settings
     app.include_router(catalog.router)
     app.include_router(validate.router)
+    app.include_router(graphs.router)
+    app.include_router(runs.router)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str]:

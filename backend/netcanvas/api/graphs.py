@@ -1,0 +1,117 @@
+"""Saved graphs on the server: list, open, save, rename, delete (``POST /api/graphs/validate`` is in validate.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from ..graph import Graph
+from ..store import Database, GraphRow, utcnow
+
+router = APIRouter(prefix="/api/graphs", tags=["graphs"])
+
+
+class GraphSummary(BaseModel):
+    id: str
+    name: str
+    nodes: int = Field(description="Number of nodes")
+    created_at: datetime
+    updated_at: datetime
+
+
+class GraphRecord(BaseModel):
+    id: str
+    name: str
+    graph: Graph
+    created_at: datetime
+    updated_at: datetime
+
+
+class GraphCreate(BaseModel):
+    graph: Graph
+    name: str | None = Field(default=None, min_length=1, max_length=200,
+                             description="Name to list it under; default: the graph's own name")
+
+
+class GraphUpdate(BaseModel):
+    graph: Graph | None = Field(default=None, description="New contents; omit to keep them")
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="New name; omit to keep it")
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def graph_json(graph: Graph, name: str) -> dict[str, Any]:
+    """The graph as the canvas sent it (unknown keys kept, no defaults added), under its saved name."""
+    data = graph.model_dump(mode="json", exclude_unset=True)
+    data["format"] = graph.format
+    data["name"] = name
+    return data
+
+
+def record(row: GraphRow) -> GraphRecord:
+    return GraphRecord(id=row.id, name=row.name, graph=Graph.model_validate(row.graph),
+                       created_at=row.created_at, updated_at=row.updated_at)
+
+
+@router.get("", response_model=list[GraphSummary])
+def list_graphs(request: Request) -> list[GraphSummary]:
+    """Saved graphs, most recently updated first."""
+    with database(request).session() as s:
+        rows = s.scalars(select(GraphRow).order_by(GraphRow.updated_at.desc())).all()
+        return [GraphSummary(id=r.id, name=r.name, nodes=len(r.graph.get("nodes") or []),
+                             created_at=r.created_at, updated_at=r.updated_at) for r in rows]
+
+
+@router.post("", response_model=GraphRecord, status_code=201)
+def create_graph(body: GraphCreate, request: Request) -> GraphRecord:
+    """Save a graph (valid or not: work in progress can be saved)."""
+    name = body.name or body.graph.name
+    with database(request).session() as s:
+        row = GraphRow(name=name, graph=graph_json(body.graph, name))
+        s.add(row)
+        s.flush()
+        return record(row)
+
+
+def _get(s: Any, graph_id: str) -> GraphRow:
+    row: GraphRow | None = s.get(GraphRow, graph_id)
+    if row is None:
+        raise HTTPException(404, f"no saved graph with id '{graph_id}'")
+    return row
+
+
+@router.get("/{graph_id}", response_model=GraphRecord)
+def get_graph(graph_id: str, request: Request) -> GraphRecord:
+    with database(request).session() as s:
+        return record(_get(s, graph_id))
+
+
+@router.put("/{graph_id}", response_model=GraphRecord)
+def update_graph(graph_id: str, body: GraphUpdate, request: Request) -> GraphRecord:
+    """Replace the contents, rename, or both (the saved name is the graph's name)."""
+    with database(request).session() as s:
+        row = _get(s, graph_id)
+        name = body.name or row.name
+        if body.graph is not None:
+            row.graph = graph_json(body.graph, name)
+        elif name != row.name:
+            row.graph = {**row.graph, "name": name}
+        row.name = name
+        row.updated_at = utcnow()
+        s.flush()
+        return record(row)
+
+
+@router.delete("/{graph_id}", status_code=204, response_class=Response)
+def delete_graph(graph_id: str, request: Request) -> Response:
+    with database(request).session() as s:
+        s.delete(_get(s, graph_id))
+    return Response(status_code=204)
+

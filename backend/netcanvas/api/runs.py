@@ -1,0 +1,288 @@
+"""Training runs: start, list, inspect, stop, delete, and the live event websocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
+
+from ..compiler import GraphInvalid, compile_graph
+from ..data import LOADERS, DataError, bind, load
+from ..graph import Graph
+from ..runs import RunManager
+from ..store import ArtifactRow, Database, RunRow
+from ..training import Event, TrainConfig
+from .validate import _lock as shape_lock  # compile_graph shares the validate endpoint's shape cache
+from .validate import _validate
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+log = logging.getLogger(__name__)
+
+BIND_CHECK_MAX_PARAMS = 5_000_000
+"""Graphs up to this size are compiled at submission to check the dataset binding (bigger ones in the worker)."""
+
+RunStatus = Literal["queued", "running", "completed", "failed", "stopped"]
+
+
+class DatasetRef(BaseModel):
+    name: str | None = Field(default=None, description="A built-in dataset (see GET /api/catalog)")
+    id: str | None = Field(default=None, description="An uploaded dataset")
+    binding: dict[str, str] | None = Field(default=None,
+                                           description="Graph Input/Output name -> dataset field, where the "
+                                                       "automatic binding (SPEC §4) is not what you want")
+
+    @model_validator(mode="after")
+    def _one(self) -> DatasetRef:
+        if (self.name is None) == (self.id is None):
+            raise ValueError('give the dataset as {"name": ...} (built-in) or {"id": ...} (uploaded)')
+        return self
+
+
+class RunCreate(BaseModel):
+    graph: Graph
+    dataset: DatasetRef
+    config: TrainConfig = Field(default_factory=TrainConfig)
+    name: str | None = Field(default=None, max_length=200, description="Default: the graph's name")
+
+
+class RunCreated(BaseModel):
+    id: str
+
+
+class BestMetric(BaseModel):
+    name: str = Field(description="The monitored metric (early stopping's, else val_loss, else loss)")
+    value: float
+    epoch: int | None
+
+
+class RunSummary(BaseModel):
+    id: str
+    name: str
+    status: RunStatus
+    dataset: dict[str, Any]
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    epochs: int = Field(description="Epochs asked for")
+    epochs_done: int
+    best: BestMetric | None
+    metrics: dict[str, float | None] = Field(description="Last epoch's metrics (final once done); null = undefined")
+    test_metrics: dict[str, float | None]
+
+
+class EpochRecord(BaseModel):
+    epoch: int
+    metrics: dict[str, float | None]
+    lr: float
+    seconds: float
+
+
+class ArtifactInfo(BaseModel):
+    kind: str = Field(description="best_weights, last_weights, preprocessing, history")
+    path: str = Field(description="Inside the run directory")
+    size: int
+
+
+class RunDetail(RunSummary):
+    graph: Graph
+    config: dict[str, Any] = Field(description="The training config as validated (SPEC §3)")
+    seed: int
+    torch_version: str | None
+    netcanvas_version: str | None
+    history: list[EpochRecord]
+    artifacts: list[ArtifactInfo]
+
+
+def manager_of(request: Request | WebSocket) -> RunManager:
+    manager: RunManager = request.app.state.runs
+    return manager
+
+
+def database(request: Request | WebSocket) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def summary(row: RunRow) -> RunSummary:
+    best = (BestMetric(name=row.best_metric, value=row.best_value, epoch=row.best_epoch)
+            if row.best_metric is not None and row.best_value is not None else None)
+    return RunSummary(id=row.id, name=row.name, status=row.status,  # type: ignore[arg-type]
+                      dataset=row.dataset, error=row.error, created_at=row.created_at, started_at=row.started_at,
+                      finished_at=row.finished_at, epochs=int(row.config.get("epochs", 0)),
+                      epochs_done=row.epochs_done, best=best, metrics=row.metrics, test_metrics=row.test_metrics)
+
+
+def unprocessable(problems: list[dict[str, Any]]) -> HTTPException:
+    """A 422 shaped like FastAPI's own: a list of {loc, msg, type}, plus the node where there is one."""
+    return HTTPException(422, detail=problems)
+
+
+def check_request(body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Everything that can be known wrong before training starts; returns the graph and dataset to store."""
+    graph = body.graph.model_dump(mode="json", exclude_unset=True)
+    graph["format"] = body.graph.format
+    report = _validate(graph)
+    if not report.valid:
+        raise unprocessable([{"loc": ["body", "graph", "nodes", p.node] if p.node else ["body", "graph"],
+                              "msg": p.message, "type": "graph", "node": p.node} for p in report.errors])
+    ref = body.dataset
+    if ref.name is None:
+        raise unprocessable([{"loc": ["body", "dataset", "id"], "type": "dataset", "node": None,
+                              "msg": "uploaded datasets cannot be trained on yet; use a built-in dataset name"}])
+    if ref.name not in LOADERS:
+        raise unprocessable([{"loc": ["body", "dataset", "name"], "type": "dataset", "node": None,
+                              "msg": f"unknown dataset '{ref.name}'; built-in datasets: {', '.join(LOADERS)}"}])
+    outputs = [n.params.get("name") or n.id for n in body.graph.nodes if n.type == "Output"]
+    config = body.config
+    if isinstance(config.loss, dict):
+        unknown = sorted(set(config.loss) - set(outputs))
+        missing = [o for o in outputs if o not in config.loss]
+        if unknown or missing:
+            msg = (f"the loss names outputs {', '.join(unknown)} that the graph does not have" if unknown else
+                   f"no loss given for output {', '.join(missing)}")
+            raise unprocessable([{"loc": ["body", "config", "loss"], "type": "config", "node": (missing or [None])[0],
+                                  "msg": f"{msg} (outputs: {', '.join(outputs)})"}])
+    if isinstance(config.metrics, dict) and (unknown := sorted(set(config.metrics) - set(outputs))):
+        raise unprocessable([{"loc": ["body", "config", "metrics"], "type": "config", "node": None,
+                              "msg": f"metrics are given for {', '.join(unknown)}, which the graph does not output "
+                                     f"(outputs: {', '.join(outputs)})"}])
+    if report.total_params <= BIND_CHECK_MAX_PARAMS:
+        try:
+            with shape_lock:
+                compiled = compile_graph(graph)
+            bind(compiled, load(ref.name), ref.binding)
+        except GraphInvalid as e:
+            raise unprocessable([{"loc": ["body", "graph", "nodes", p.node] if p.node else ["body", "graph"],
+                                  "msg": p.message, "type": "graph", "node": p.node} for p in e.errors]) from None
+        except DataError as e:
+            raise unprocessable([{"loc": ["body", "dataset"], "msg": str(e), "type": "dataset",
+                                  "node": None}]) from None
+    return graph, ref.model_dump(exclude_none=True)
+
+
+@router.post("", response_model=RunCreated, status_code=201)
+def create_run(body: RunCreate, request: Request) -> RunCreated:
+    """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train
+    gets a 422 whose `detail` names the node or field at fault."""
+    graph, dataset = check_request(body)
+    run_id = manager_of(request).submit(graph, dataset, body.config.model_dump(mode="json"), body.name)
+    return RunCreated(id=run_id)
+
+
+@router.get("", response_model=list[RunSummary])
+def list_runs(request: Request) -> list[RunSummary]:
+    """All runs, newest first."""
+    with database(request).session() as s:
+        return [summary(r) for r in s.scalars(select(RunRow).order_by(RunRow.created_at.desc()))]
+
+
+def _row(s: Any, run_id: str) -> RunRow:
+    row: RunRow | None = s.get(RunRow, run_id)
+    if row is None:
+        raise HTTPException(404, f"no run with id '{run_id}'")
+    return row
+
+
+@router.get("/{run_id}", response_model=RunDetail)
+def get_run(run_id: str, request: Request) -> RunDetail:
+    """One run with its graph, config, per-epoch metric history and artifacts."""
+    with database(request).session() as s:
+        row = _row(s, run_id)
+        artifacts = s.scalars(select(ArtifactRow).where(ArtifactRow.run_id == run_id)).all()
+        base = summary(row)
+        graph, config, seed = row.graph, row.config, row.seed
+        versions = row.torch_version, row.netcanvas_version
+        infos = [ArtifactInfo(kind=a.kind, path=a.path, size=a.size) for a in artifacts]
+    history = [EpochRecord.model_validate(e) for e in manager_of(request).events_after(run_id, 0, ["epoch"])]
+    return RunDetail(**base.model_dump(), graph=Graph.model_validate(graph), config=config, seed=seed,
+                     torch_version=versions[0], netcanvas_version=versions[1], history=history, artifacts=infos)
+
+
+@router.get("/{run_id}/events", response_model=list[Event])
+def list_events(run_id: str, request: Request, after: int = Query(default=0, ge=0)) -> Response:
+    """The stored events after `after` (the websocket sends the same, then streams live).
+    Metrics that are undefined (NaN) are null."""
+    with database(request).session() as s:
+        _row(s, run_id)
+    return JSONResponse(manager_of(request).events_after(run_id, after))
+
+
+@router.post("/{run_id}/stop", response_model=RunSummary)
+def stop_run(run_id: str, request: Request) -> RunSummary:
+    """Stop a queued or running run: it ends `stopped`, keeping its best weights so far.
+    A finished run is left as it is."""
+    with database(request).session() as s:
+        _row(s, run_id)
+    manager_of(request).stop(run_id)
+    with database(request).session() as s:
+        return summary(_row(s, run_id))
+
+
+@router.delete("/{run_id}", status_code=204, response_class=Response)
+def delete_run(run_id: str, request: Request) -> Response:
+    """Delete a run with its events and files (a running one is stopped first)."""
+    if not manager_of(request).delete(run_id):
+        raise HTTPException(404, f"no run with id '{run_id}'")
+    return Response(status_code=204)
+
+
+def _exists(db: Database, run_id: str) -> bool:
+    with db.session() as s:
+        return s.get(RunRow, run_id) is not None
+
+
+@router.websocket("/{run_id}/events")
+async def run_events(websocket: WebSocket, run_id: str) -> None:
+    """Replays the stored events after `?after=SEQ` (default: all), then streams live ones, without gaps or
+    duplicates; closes after `done`. Under load a watcher may miss `batch` events, never the others."""
+    await websocket.accept()
+    try:
+        after = int(websocket.query_params.get("after", "0"))
+    except ValueError:
+        await websocket.close(code=1008, reason="after must be an integer (the last seq you received)")
+        return
+    manager = manager_of(websocket)
+    if not await run_in_threadpool(_exists, database(websocket), run_id):
+        await websocket.close(code=4404, reason=f"no run with id '{run_id}'")
+        return
+    watcher = manager.subscribe(run_id)  # before reading the store: what is stored later arrives here
+
+    async def notice_disconnect() -> None:
+        with contextlib.suppress(Exception):
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
+        watcher.close("disconnected")
+
+    listener = asyncio.create_task(notice_disconnect())
+    last = after
+    try:
+        for event in await run_in_threadpool(manager.events_after, run_id, after):
+            await websocket.send_json(event)
+            last = event["seq"]
+            if event["type"] == "done":
+                await websocket.close()
+                return
+        while (live := await watcher.next()) is not None:
+            if live["seq"] <= last:
+                continue
+            await websocket.send_json(live)
+            last = live["seq"]
+            if live["type"] == "done":
+                await websocket.close()
+                return
+        if watcher.closed != "disconnected":
+            await websocket.close(code=watcher.close_code, reason=watcher.closed or "")
+    except (WebSocketDisconnect, RuntimeError):
+        pass
+    finally:
+        listener.cancel()
+        manager.unsubscribe(watcher)

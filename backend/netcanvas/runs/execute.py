@@ -1,0 +1,148 @@
+"""One training run from graph JSON to a run directory; shared by the server's worker process and the CLI.
+
+Loads the dataset, compiles the graph (after ``torch.manual_seed``), prepares the splits,
+calls the pure training loop and writes everything into a ``RunDir``. Every failure —
+a bad config, an unknown dataset, an invalid graph, a loss that became NaN — ends as a
+``failed`` outcome with an ``error`` event and a ``done`` event, never as an exception.
+The ``done`` event is sent only after the weights are on disk, so whoever sees it can
+export the model at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+
+from .. import __version__
+from ..artifacts import RunDir, RunInfo
+from ..compiler import CompiledGraph, GraphInvalid, compile_graph
+from ..data import DataError, load, prepare
+from ..graph import Graph
+from ..training import TrainConfig, train
+from ..training.events import DoneEvent, ErrorEvent, Event
+
+Emit = Callable[[Event], None]
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    """completed | stopped | failed"""
+    error: str | None = None
+    node: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    test_metrics: dict[str, float] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+
+
+def validation_message(error: ValidationError, what: str) -> str:
+    """A pydantic error as one readable line per field: ``config.optimizer.lr: ...``."""
+    parts = []
+    for e in error.errors():
+        loc = ".".join(str(x) for x in e["loc"])
+        parts.append(f"{what}.{loc}: {e['msg']}" if loc else f"{what}: {e['msg']}")
+    return "; ".join(parts)
+
+
+def graph_message(error: GraphInvalid) -> str:
+    return "invalid graph: " + "; ".join(p.message for p in error.errors)
+
+
+def node_state(compiled: CompiledGraph, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Module-attribute keys of a state dict -> node-id keys (the safetensors layout)."""
+    attr_to_id = {attr: node_id for node_id, attr in compiled.module_names.items()}
+    out: dict[str, torch.Tensor] = {}
+    for key, value in state.items():
+        attr, _, rest = key.partition(".")
+        out[f"{attr_to_id.get(attr, attr)}.{rest}"] = value
+    return out
+
+
+def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
+            out: str | Path, emit: Emit, should_stop: Callable[[], bool] = lambda: False, *,
+            run_id: str | None = None, threads: int | None = None,
+            created_at: datetime | None = None) -> RunOutcome:
+    """Train ``graph`` on a built-in ``dataset`` ({"name": ...}) with ``config``; write the run into ``out``."""
+    run_dir = RunDir(out)
+    graph_data = graph.model_dump(mode="json", exclude_unset=True) if isinstance(graph, Graph) else graph
+    config_data = config.model_dump(mode="json") if isinstance(config, TrainConfig) else config
+    run_dir.write_graph(graph_data)
+    run_dir.write_config(config_data)
+    info = RunInfo(id=run_id, dataset=dataset, seed=_seed(config), status="running",
+                   created_at=(created_at or datetime.now(UTC)).isoformat(),
+                   netcanvas_version=__version__, torch_version=torch.__version__)
+    run_dir.write_info(info)
+    held: list[DoneEvent] = []
+
+    def forward(event: Event) -> None:
+        if isinstance(event, DoneEvent):
+            held.append(event)  # sent once the files are written
+        else:
+            emit(event)
+
+    outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads)
+    info.status, info.error = outcome.status, outcome.error
+    info.metrics, info.test_metrics = outcome.metrics, outcome.test_metrics
+    info.finished_at = datetime.now(UTC).isoformat()
+    run_dir.write_history(outcome.history)
+    run_dir.write_info(info)
+    done = held[-1] if held else DoneEvent(status=outcome.status, metrics=outcome.metrics,  # type: ignore[arg-type]
+                                           test_metrics=outcome.test_metrics, best_epoch=outcome.best_epoch)
+    emit(done)
+    return outcome
+
+
+def _seed(config: TrainConfig | dict[str, Any]) -> int | None:
+    if isinstance(config, TrainConfig):
+        return config.seed
+    seed = config.get("seed", 0)
+    return seed if isinstance(seed, int) else None
+
+
+def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
+           run_dir: RunDir, emit: Emit, should_stop: Callable[[], bool], threads: int | None) -> RunOutcome:
+    def fail(message: str, node: str | None = None) -> RunOutcome:
+        emit(ErrorEvent(message=message, node=node))
+        return RunOutcome(status="failed", error=message, node=node)
+
+    try:
+        cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config)
+    except ValidationError as e:
+        return fail(validation_message(e, "config"))
+    if threads is not None and "num_threads" not in cfg.model_fields_set:
+        cfg = cfg.model_copy(update={"num_threads": threads})
+    torch.set_num_threads(cfg.num_threads)
+    name = dataset.get("name")
+    if not isinstance(name, str):
+        return fail("dataset: give a built-in dataset as {\"name\": ...}")
+    try:
+        ds = load(name)
+    except KeyError as e:
+        return fail(str(e).strip("'\""))
+    torch.manual_seed(cfg.seed)
+    try:
+        compiled = compile_graph(graph)
+    except GraphInvalid as e:
+        return fail(graph_message(e), e.errors[0].node if e.errors else None)
+    try:
+        data = prepare(ds, compiled, seed=cfg.seed, validation_split=cfg.validation_split,
+                       overrides=dataset.get("binding") or None)
+    except DataError as e:
+        return fail(str(e))
+    run_dir.write_preprocessing(data.preprocessing)
+    if should_stop():
+        return RunOutcome(status="stopped")
+    result = train(compiled, data, cfg, emit, should_stop)
+    if result.best_state is not None:
+        run_dir.write_weights(node_state(compiled, result.best_state), "best")
+    if result.last_state is not None:
+        run_dir.write_weights(node_state(compiled, result.last_state), "last")
+    return RunOutcome(status=result.status, error=result.error, node=result.node, metrics=result.metrics,
+                      test_metrics=result.test_metrics, history=result.history, best_epoch=result.best_epoch)

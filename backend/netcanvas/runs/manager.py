@@ -1,0 +1,503 @@
+"""The run manager: one child process per run, a FIFO queue, stop, crash detection, event fan-out.
+
+Threads and loops:
+
+- ``submit``/``stop``/``delete`` are called from request threads; process bookkeeping is
+  guarded by one lock.
+- Each running run has a reader thread that receives the child's events from a pipe,
+  numbers them (``seq``), stores them with the run's new state in one transaction, and
+  only then hands them to the event loop for fan-out. A pipe that reaches end-of-file
+  without a ``done`` event means the worker died: the run becomes ``failed`` (or
+  ``stopped`` when a stop was asked for) with a message.
+- Fan-out runs on the event loop: each websocket watcher has its own bounded queue.
+  ``batch`` events beyond the bound are skipped for that watcher only; ``status``,
+  ``epoch``, ``log``, ``error`` and ``done`` are always queued. Nothing a watcher does
+  can block the reader thread or the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import multiprocessing
+import shutil
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as StopFlag
+from pathlib import Path
+from typing import Any
+
+import torch
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from .. import __version__
+from ..artifacts import RunDir, RunInfo
+from ..store import FINISHED, ArtifactRow, Database, EventRow, RunRow, new_id, utcnow
+from ..training.events import EVENT_ADAPTER, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from .worker import WorkerSpec, run_worker
+
+log = logging.getLogger(__name__)
+
+WATCHER_BATCH_LIMIT = 256
+"""Events a watcher may have pending before further ``batch`` events are skipped for it."""
+WATCHER_HARD_LIMIT = 20_000
+"""Pending events at which a watcher is disconnected (it can resume with ``?after=``)."""
+ARTIFACT_FILES = {"best_weights": "best.safetensors", "last_weights": "last.safetensors",
+                  "preprocessing": "preprocessing.json", "history": "history.json"}
+
+
+def finite(value: Any) -> Any:
+    """NaN and infinities become null: JSON has no word for them (browsers reject ``NaN``)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [finite(v) for v in value]
+    return value
+
+
+def exit_message(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        hint = " (it may have run out of memory)" if name == "SIGKILL" else ""
+        return f"the training process was killed by {name}{hint}"
+    if exitcode:
+        return f"the training process exited with code {exitcode} before the run finished"
+    return "the training process ended before the run finished"
+
+
+def monitored(config: dict[str, Any], metrics: dict[str, Any]) -> tuple[str, str] | None:
+    """The metric that picks the best epoch, and whether smaller or larger is better (as the loop does)."""
+    stopping = config.get("early_stopping") or {}
+    monitor = str(stopping.get("monitor") or "val_loss")
+    if monitor not in metrics and monitor.startswith("val_"):
+        monitor = monitor[4:]
+    if monitor not in metrics:
+        monitor = "loss"
+    if monitor not in metrics:
+        return None
+    mode = str(stopping.get("mode") or "auto")
+    if mode == "auto":
+        mode = "max" if any(k in monitor for k in ("accuracy", "precision", "recall", "f1", "auc")) else "min"
+    return monitor, mode
+
+
+class Watcher:
+    """One websocket's view of a run's live events."""
+
+    def __init__(self, run_id: str, limit: int = WATCHER_BATCH_LIMIT):
+        self.run_id = run_id
+        self.limit = limit
+        self.items: deque[dict[str, Any]] = deque()
+        self.ready = asyncio.Event()
+        self.closed: str | None = None
+        self.close_code = 1000
+        self.skipped = 0
+
+    def offer(self, event: dict[str, Any]) -> None:
+        if self.closed is not None:
+            return
+        if event["type"] == "batch" and len(self.items) >= self.limit:
+            self.skipped += 1
+            return
+        if len(self.items) >= WATCHER_HARD_LIMIT:
+            self.close("this watcher fell too far behind; reconnect with ?after=SEQ", 1013)
+            return
+        self.items.append(event)
+        self.ready.set()
+
+    def close(self, reason: str, code: int = 1000) -> None:
+        """End the stream; ``code`` is the websocket close code its client will see."""
+        if self.closed is None:
+            self.closed, self.close_code = reason, code
+        self.ready.set()
+
+    async def next(self) -> dict[str, Any] | None:
+        """The next event, or None once the watcher is closed and drained."""
+        while not self.items:
+            if self.closed is not None:
+                return None
+            self.ready.clear()
+            await self.ready.wait()
+        return self.items.popleft()
+
+
+@dataclass
+class RunHandle:
+    run_id: str
+    process: BaseProcess
+    conn: Connection
+    stop: StopFlag
+    stop_requested_at: float | None = None
+    deleted: bool = False
+    finished: threading.Event = field(default_factory=threading.Event)
+
+
+class RunManager:
+    def __init__(self, db: Database, runs_dir: str | Path, *, max_concurrent: int = 1, worker_threads: int = 1,
+                 stop_grace: float = 15.0, watcher_limit: int = WATCHER_BATCH_LIMIT):
+        self.db = db
+        self.runs_dir = Path(runs_dir)
+        self.max_concurrent = max_concurrent
+        self.worker_threads = worker_threads
+        self.stop_grace = stop_grace
+        self.watcher_limit = watcher_limit
+        self._ctx = multiprocessing.get_context("spawn")
+        self._lock = threading.RLock()
+        self._queue: deque[str] = deque()
+        self._active: dict[str, RunHandle] = {}
+        self._next_seq: dict[str, int] = {}
+        self._watchers: dict[str, set[Watcher]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+
+    # ---- lifecycle -------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self.recover)
+
+    def recover(self) -> list[str]:
+        """Mark runs left ``running`` or ``queued`` by a previous server process as failed."""
+        with self.db.session() as s:
+            rows = s.execute(select(RunRow.id, RunRow.status).where(RunRow.status.in_(("queued", "running")))).all()
+        for run_id, status in rows:
+            message = (f"the server stopped while this run was {status}; "
+                       "it was marked failed when the server started again")
+            self._record(run_id, [ErrorEvent(message=message), DoneEvent(status="failed")])
+        if rows:
+            log.warning("marked %d orphaned run(s) failed", len(rows))
+        return [r[0] for r in rows]
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Stop every run (gracefully, then by force), fail the queued ones, release the watchers."""
+        self._closing = True
+        await asyncio.to_thread(self._shutdown, grace)
+        for watchers in self._watchers.values():
+            for w in watchers:
+                w.close("the server is shutting down", 1012)
+
+    def _shutdown(self, grace: float) -> None:
+        with self._lock:
+            queued = list(self._queue)
+            self._queue.clear()
+            handles = list(self._active.values())
+        for handle in handles:
+            self._record(handle.run_id, [LogEvent(level="warning", message="the server is shutting down: "
+                                                                            "stopping this run")])
+            handle.stop_requested_at = time.monotonic()
+            handle.stop.set()
+        deadline = time.monotonic() + grace
+        for handle in handles:
+            if not handle.finished.wait(max(0.0, deadline - time.monotonic())):
+                handle.process.kill()
+        for handle in handles:
+            handle.finished.wait(10)
+        for run_id in queued:
+            self._record(run_id, [ErrorEvent(message="the server shut down before this run started"),
+                                  DoneEvent(status="failed")])
+
+    # ---- requests ----------------------------------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> RunDir:
+        return RunDir(self.runs_dir / run_id)
+
+    def submit(self, graph: dict[str, Any], dataset: dict[str, Any], config: dict[str, Any],
+               name: str | None = None) -> str:
+        """Store a new run as ``queued`` and start it when a slot is free; returns its id."""
+        run_id = new_id()
+        seed = config.get("seed", 0)
+        row = RunRow(id=run_id, name=name or str(graph.get("name") or "untitled"), graph=graph, dataset=dataset,
+                     config=config, seed=seed if isinstance(seed, int) else 0, status="queued",
+                     torch_version=torch.__version__, netcanvas_version=__version__)
+        with self.db.session() as s:
+            s.add(row)
+        run_dir = self.run_dir(run_id)
+        run_dir.write_graph(graph)
+        run_dir.write_config(config)
+        self._record(run_id, [StatusEvent(status="queued")])
+        with self._lock:
+            self._queue.append(run_id)
+            self._schedule()
+        return run_id
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a run to stop; False when it has already finished (or does not exist)."""
+        with self._lock:
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+                self._record(run_id, [LogEvent(message="stopped before it started"), DoneEvent(status="stopped")])
+                return True
+            handle = self._active.get(run_id)
+            if handle is None:
+                return False
+            if handle.stop_requested_at is None:
+                handle.stop_requested_at = time.monotonic()
+                handle.stop.set()
+                self._record(run_id, [LogEvent(message="stop requested")])
+            return True
+
+    def delete(self, run_id: str) -> bool:
+        """Stop the run if it is running, then remove it, its events, artifacts and files."""
+        with self._lock:
+            if run_id in self._queue:
+                self._queue.remove(run_id)
+            handle = self._active.get(run_id)
+            if handle is not None:
+                handle.deleted = True
+                handle.process.kill()
+        if handle is not None:
+            handle.finished.wait(30)
+        with self._lock, self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                return False
+            s.execute(delete(EventRow).where(EventRow.run_id == run_id))
+            s.execute(delete(ArtifactRow).where(ArtifactRow.run_id == run_id))
+            s.delete(row)
+            self._next_seq.pop(run_id, None)
+        shutil.rmtree(self.run_dir(run_id).path, ignore_errors=True)
+        self._call_in_loop(self._close_watchers, run_id, "the run was deleted")
+        return True
+
+    def worker_pid(self, run_id: str) -> int | None:
+        with self._lock:
+            handle = self._active.get(run_id)
+            return handle.process.pid if handle is not None else None
+
+    def queued(self) -> list[str]:
+        with self._lock:
+            return list(self._queue)
+
+    # ---- reading -------------------------------------------------------------------------------------------------
+
+    def events_after(self, run_id: str, after: int = 0, types: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            query = select(EventRow.payload).where(EventRow.run_id == run_id, EventRow.seq > after)
+            if types:
+                query = query.where(EventRow.type.in_(types))
+            return [dict(p) for p in s.scalars(query.order_by(EventRow.seq))]
+
+    # ---- watchers (event-loop thread only) ------------------------------------------------------------------------
+
+    def subscribe(self, run_id: str) -> Watcher:
+        watcher = Watcher(run_id, self.watcher_limit)
+        if self._closing:
+            watcher.close("the server is shutting down", 1012)
+        self._watchers.setdefault(run_id, set()).add(watcher)
+        return watcher
+
+    def unsubscribe(self, watcher: Watcher) -> None:
+        watchers = self._watchers.get(watcher.run_id)
+        if watchers is not None:
+            watchers.discard(watcher)
+            if not watchers:
+                del self._watchers[watcher.run_id]
+
+    def watcher_count(self, run_id: str) -> int:
+        return len(self._watchers.get(run_id, ()))
+
+    def _fan_out(self, run_id: str, events: list[dict[str, Any]]) -> None:
+        for watcher in list(self._watchers.get(run_id, ())):
+            for event in events:
+                watcher.offer(event)
+
+    def _close_watchers(self, run_id: str, reason: str) -> None:
+        for watcher in list(self._watchers.get(run_id, ())):
+            watcher.close(reason, 4410)
+
+    def _call_in_loop(self, fn: Any, *args: Any) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody is watching any more
+            loop.call_soon_threadsafe(fn, *args)
+
+    # ---- processes -------------------------------------------------------------------------------------------------
+
+    def _schedule(self) -> None:
+        """Start queued runs while slots are free (caller holds the lock)."""
+        while not self._closing and self._queue and len(self._active) < self.max_concurrent:
+            self._launch(self._queue.popleft())
+
+    def _launch(self, run_id: str) -> None:
+        with self.db.session() as s:
+            row = s.get(RunRow, run_id)
+            if row is None:
+                return
+            spec = WorkerSpec(run_id=run_id, graph=row.graph, dataset=row.dataset, config=row.config,
+                              run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads,
+                              created_at=row.created_at.isoformat())
+        reader, writer = self._ctx.Pipe(duplex=False)
+        stop = self._ctx.Event()
+        process = self._ctx.Process(target=run_worker, args=(spec, writer, stop), name=f"netcanvas-run-{run_id}",
+                                    daemon=True)
+        self._record(run_id, [StatusEvent(status="running")])
+        try:
+            process.start()
+        except Exception as e:
+            log.exception("could not start the worker of run %s", run_id)
+            reader.close()
+            self._record(run_id, [ErrorEvent(message=f"could not start the training process: {e}"),
+                                  DoneEvent(status="failed")])
+            return
+        finally:
+            writer.close()  # the child holds the only writer: end-of-file means it is gone
+        handle = RunHandle(run_id, process, reader, stop)
+        self._active[run_id] = handle
+        threading.Thread(target=self._follow, args=(handle,), name=f"netcanvas-run-{run_id}", daemon=True).start()
+
+    def _follow(self, handle: RunHandle) -> None:
+        """Reader thread: store and fan out the child's events until it ends; turn a silent death into a failure."""
+        done = False
+        try:
+            done = self._pump(handle)
+        except Exception:
+            log.exception("lost the event stream of run %s", handle.run_id)
+        process = handle.process
+        process.join(10 if done else 2)
+        if process.is_alive():
+            process.kill()
+            process.join(10)
+        handle.conn.close()
+        if not done and not handle.deleted:
+            if handle.stop_requested_at is not None:
+                events: list[Event] = [LogEvent(level="warning", message="the training process did not stop in "
+                                                                          "time and was ended by force"),
+                                       DoneEvent(status="stopped")]
+            else:
+                events = [ErrorEvent(message=exit_message(process.exitcode)), DoneEvent(status="failed")]
+            self._record(handle.run_id, events)
+        with self._lock:
+            self._active.pop(handle.run_id, None)
+            handle.finished.set()
+            self._schedule()
+
+    def _pump(self, handle: RunHandle) -> bool:
+        """Receive until end-of-file or ``done``; True when ``done`` arrived."""
+        conn = handle.conn
+        while True:
+            received: list[Event] = []
+            ended = False
+            try:
+                if conn.poll(0.25):
+                    received.append(self._parse(conn.recv()))
+                    while len(received) < 500 and conn.poll():
+                        received.append(self._parse(conn.recv()))
+            except (EOFError, OSError):
+                ended = True
+            done = any(isinstance(e, DoneEvent) for e in received)
+            if received and not handle.deleted:
+                self._record(handle.run_id, received)
+            if done or ended:
+                return done
+            since = handle.stop_requested_at
+            if since is not None and time.monotonic() - since > self.stop_grace and handle.process.is_alive():
+                log.warning("run %s did not stop within %.0f s: killing its worker", handle.run_id, self.stop_grace)
+                handle.process.kill()
+            if not handle.process.is_alive() and not conn.poll(1.0):
+                return False
+
+    @staticmethod
+    def _parse(message: Any) -> Event:
+        try:
+            return EVENT_ADAPTER.validate_python(message)
+        except ValidationError as e:
+            return LogEvent(level="warning", message=f"unreadable event from the worker: {e}")
+
+    # ---- storing events --------------------------------------------------------------------------------------------
+
+    def _record(self, run_id: str, events: Iterable[Event]) -> list[dict[str, Any]]:
+        """Number, store (with the run's new state) and then fan out events, in that order."""
+        with self._lock:
+            payloads: list[dict[str, Any]] = []
+            with self.db.session() as s:
+                row = s.get(RunRow, run_id)
+                if row is None:
+                    return []
+                seq = self._next_seq.get(run_id)
+                if seq is None:
+                    seq = int(s.scalar(select(func.max(EventRow.seq)).where(EventRow.run_id == run_id)) or 0)
+                for event in events:
+                    if row.status in FINISHED:
+                        break  # nothing follows done
+                    seq += 1
+                    event.seq = seq
+                    self._apply(s, row, event)
+                    payload = finite(event.model_dump(mode="json"))
+                    s.add(EventRow(run_id=run_id, seq=seq, type=event.type, payload=payload))
+                    payloads.append(payload)
+            self._next_seq[run_id] = seq
+            if payloads:
+                self._call_in_loop(self._fan_out, run_id, payloads)
+            return payloads
+
+    def _apply(self, s: Session, row: RunRow, event: Event) -> None:
+        if isinstance(event, StatusEvent):
+            row.status = event.status
+            if event.status == "running" and row.started_at is None:
+                row.started_at = utcnow()
+        elif isinstance(event, EpochEvent):
+            metrics = finite(event.metrics)
+            row.epochs_done = event.epoch
+            row.metrics = metrics
+            best = monitored(row.config, metrics)
+            value = metrics.get(best[0]) if best else None
+            if best is not None and value is not None:
+                name, mode = best
+                better = (row.best_metric != name or row.best_value is None
+                          or (value < row.best_value if mode == "min" else value > row.best_value))
+                if better:
+                    row.best_metric, row.best_value, row.best_epoch = name, value, event.epoch
+        elif isinstance(event, ErrorEvent):
+            if row.error is None:
+                row.error = event.message
+        elif isinstance(event, DoneEvent):
+            row.status = event.status
+            row.finished_at = utcnow()
+            if event.metrics:
+                row.metrics = finite(event.metrics)
+            if event.test_metrics:
+                row.test_metrics = finite(event.test_metrics)
+            if not event.metrics and row.metrics:
+                event.metrics = {k: v for k, v in row.metrics.items() if v is not None}
+            self._finish_files(s, row)
+
+    def _finish_files(self, s: Session, row: RunRow) -> None:
+        """Record the artifacts the worker wrote; bring run.json and history.json in line with the database."""
+        run_dir = self.run_dir(row.id)
+        try:
+            history = [{"epoch": p["epoch"], "metrics": p["metrics"], "lr": p["lr"], "seconds": p["seconds"]}
+                       for p in s.scalars(select(EventRow.payload).where(EventRow.run_id == row.id,
+                                                                         EventRow.type == "epoch")
+                                          .order_by(EventRow.seq))]
+            run_dir.write_history(history)
+            run_dir.write_info(RunInfo(id=row.id, dataset=row.dataset, seed=row.seed, status=row.status,
+                                       error=row.error,
+                                       metrics={k: v for k, v in row.metrics.items() if v is not None},
+                                       test_metrics={k: v for k, v in row.test_metrics.items() if v is not None},
+                                       created_at=row.created_at.isoformat(),
+                                       finished_at=row.finished_at.isoformat() if row.finished_at else None,
+                                       netcanvas_version=row.netcanvas_version, torch_version=row.torch_version))
+        except OSError as e:
+            log.warning("could not write the files of run %s: %s", row.id, e)
+        s.execute(delete(ArtifactRow).where(ArtifactRow.run_id == row.id))
+        for kind, name in ARTIFACT_FILES.items():
+            file = run_dir.path / name
+            if file.is_file():
+                s.add(ArtifactRow(run_id=row.id, kind=kind, path=name, size=file.stat().st_size))
