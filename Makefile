@@ -33,7 +33,7 @@ run: frontend
 	$(BIN)/netcanvas serve
 
 lint: install
-	$(BIN)/ruff check backend tests bench
+	$(BIN)/ruff check backend tests $(wildcard bench/*.py)
 
 typecheck: install
 	$(BIN)/mypy
