@@ -74,7 +74,8 @@ def create_graph(body: GraphCreate, request: Request) -> GraphRecord:
     """Save a graph (valid or not: work in progress can be saved)."""
     name = body.name or body.graph.name
     with database(request).session() as s:
-        row = GraphRow(name=name, graph=graph_json(body.graph, name))
+        now = utcnow()
+        row = GraphRow(name=name, graph=graph_json(body.graph, name), created_at=now, updated_at=now)
         s.add(row)
         s.flush()
         return record(row)
