@@ -55,6 +55,50 @@ def validate(graph: Annotated[Path, typer.Argument(help="A graph JSON file")]) -
         raise typer.Exit(1)
 
 
+@app.command()
+def train(
+    graph: Annotated[Path, typer.Argument(help="A graph JSON file")],
+    dataset: Annotated[str, typer.Option(help="A built-in dataset (netcanvas datasets lists them)")],
+    config: Annotated[Path | None, typer.Option(help="A training config JSON file (SPEC §3)")] = None,
+    epochs: Annotated[int | None, typer.Option(min=1, help="Override the config's epochs")] = None,
+    out: Annotated[Path | None, typer.Option(help="Run directory to write (default: runs/NAME-TIME)")] = None,
+) -> None:
+    """Train a graph on a dataset: a progress bar per epoch, a metrics table, the run saved to --out.
+
+    Ctrl+C stops after the current step and keeps the best weights so far.
+    """
+    from datetime import datetime
+
+    from pydantic import ValidationError
+
+    from .data import LOADERS
+    from .runs.console import train_in_console
+    from .runs.execute import validation_message
+    from .training import TrainConfig
+
+    graph_data = read_json(graph)
+    config_data = read_json(config, "config") if config is not None else {}
+    if epochs is not None:
+        config_data["epochs"] = epochs
+    try:
+        TrainConfig.model_validate(config_data)
+    except ValidationError as e:
+        typer.echo(f"error: {config or 'config'}: {validation_message(e, 'config')}", err=True)
+        raise typer.Exit(2) from None
+    if dataset not in LOADERS:
+        typer.echo(f"error: unknown dataset '{dataset}'; built-in datasets: {', '.join(LOADERS)}", err=True)
+        raise typer.Exit(2)
+    if out is None:
+        out = Path("runs") / f"{graph.stem}-{datetime.now():%Y%m%d-%H%M%S}"
+    outcome = train_in_console(graph_data, dataset, config_data, out)
+    if outcome.status == "failed":
+        typer.echo(f"error: {outcome.error}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"run {outcome.status}; saved to {out}")
+    if outcome.status == "stopped":
+        raise typer.Exit(130)
+
+
 def main() -> None:
     app()
 
