@@ -3,12 +3,59 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .graph import Graph
 from .shapes import ValidationReport, validate_graph
 from .summary import summary_table
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .artifacts import Preprocessing
+    from .compiler import CompiledGraph
+    from .data import PreparedData
+    from .training.events import Event
+
+ArrayLike = Any
+"""A numpy array (or anything ``np.asarray`` takes), a list of them, or a dict by Input/Output name."""
+
+
+class History:
+    """What ``fit`` returns, as in Keras: ``history.history["val_loss"]`` is one value per epoch."""
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float | None]] = {}
+        self.epoch: list[int] = []
+        self.params: dict[str, Any] = {}
+
+    def add(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for name, value in metrics.items():
+            self.history.setdefault(name, [None] * (len(self.epoch) - 1)).append(value)
+
+    def __repr__(self) -> str:
+        return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
+
+
+class Callback:
+    """Keras-style callback: override what you need. Epochs and batches are 0-based, as in Keras.
+
+    Batch callbacks see the loop's throttled batch events (at most 10 per second), not every step.
+    Set ``self.model.stop_training = True`` to stop after the current step.
+    """
+
+    model: Model
+
+    def set_model(self, model: Model) -> None:
+        self.model = model
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None: ...
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None: ...
 
 
 class Model:
@@ -30,3 +77,184 @@ class Model:
         if print_fn is not None:
             print_fn(text)
         return text
+
+    # ---- training (Keras-style) ------------------------------------------------------------------------------
+
+    compiled: CompiledGraph | None = None
+    """The torch module and its names, built on first compile/fit; fit trains it in place."""
+    preprocessing: Preprocessing | None = None
+    """Input standardization learned by fit (built-in tabular datasets); predict and evaluate apply it."""
+    stop_training: bool = False
+
+    def compile(self, optimizer: str | dict[str, Any] = "adam",
+                loss: str | dict[str, Any] = "sparse_categorical_crossentropy",
+                metrics: Sequence[str] | dict[str, list[str]] | None = None, **config: Any) -> None:
+        """Choose optimizer, loss and metrics (SPEC §3 names); further keys are training-config fields
+        (``regularization``, ``early_stopping``, ``schedule``, ``grad_clip``, ``seed``, …).
+        The weights are created on the first call (seeded) and kept by later ones, as in Keras."""
+        from .training import TrainConfig
+
+        base = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics or []) if not isinstance(metrics, dict)
+                else metrics, **config}
+        TrainConfig.model_validate(base)  # fail here, with the field named, rather than in fit
+        self._config = base
+        self._build()
+
+    def _build(self) -> CompiledGraph:
+        if self.compiled is None:
+            import torch
+
+            from .compiler import compile_graph
+
+            torch.manual_seed(int(getattr(self, "_config", {}).get("seed", 0)))
+            self.compiled = compile_graph(self.graph)
+        return self.compiled
+
+    def _train_config(self, **fit: Any) -> Any:
+        import torch
+
+        from .training import TrainConfig
+
+        if not hasattr(self, "_config"):
+            raise RuntimeError("call model.compile(optimizer=..., loss=..., metrics=[...]) before fit or evaluate")
+        merged = {"num_threads": torch.get_num_threads(), **self._config, **fit}
+        return TrainConfig.model_validate(merged)
+
+    def _data(self, x: ArrayLike | str, y: ArrayLike | None, seed: int, validation_split: float,
+              training: bool) -> PreparedData:
+        """A built-in dataset by name (its held-out test split stays out of training) or user arrays."""
+        from .data import from_arrays, load, prepare
+
+        compiled = self._build()
+        if isinstance(x, str):
+            data = prepare(load(x), compiled, seed=seed, validation_split=validation_split)
+            if training:
+                self.preprocessing = data.preprocessing
+            return data
+        if y is None:
+            raise ValueError("give the targets y with the inputs x (or a built-in dataset name as x)")
+        dataset = from_arrays(self._standardized(x), y, compiled)
+        return prepare(dataset, compiled, seed=seed, validation_split=validation_split, test_split=0.0)
+
+    def _standardized(self, x: ArrayLike) -> ArrayLike:
+        import numpy as np
+
+        pre = self.preprocessing
+        if pre is None or not pre.inputs:
+            return x
+        compiled = self._build()
+        named = x if isinstance(x, dict) else (dict(zip(compiled.input_names, x, strict=True))
+                                               if isinstance(x, list | tuple) and len(compiled.input_names) > 1
+                                               else {compiled.input_names[0]: x})
+        out = {}
+        for name, value in named.items():
+            arr = np.asarray(value, dtype=np.float32)
+            stats = pre.inputs.get(name)
+            if stats is not None:
+                mean, std = np.asarray(stats.mean, dtype=np.float32), np.asarray(stats.std, dtype=np.float32)
+                arr = ((arr - mean) / std).astype(np.float32)
+            out[name] = arr
+        return out
+
+    def fit(self, x: ArrayLike | str, y: ArrayLike | None = None, epochs: int = 1, batch_size: int = 32,
+            validation_split: float = 0.0, callbacks: Sequence[Callback | Callable[[Event], None]] | None = None,
+            verbose: int = 1, shuffle: bool = True, seed: int | None = None) -> History:
+        """Train on arrays (x, y) or on a built-in dataset named by ``x``; returns a Keras-like History.
+
+        ``callbacks``: ``Callback`` objects, or plain functions called with every training event.
+        """
+        from .training import train
+        from .training.events import BatchEvent, EpochEvent, LogEvent
+
+        extra = {"seed": seed} if seed is not None else {}
+        config = self._train_config(epochs=epochs, batch_size=batch_size, validation_split=validation_split,
+                                    shuffle=shuffle, **extra)
+        data = self._data(x, y, config.seed, validation_split, training=True)
+        compiled = self._build()
+        history = History()
+        history.params = {"epochs": epochs, "batch_size": batch_size, "verbose": verbose}
+        hooks = [c for c in callbacks or [] if isinstance(c, Callback)]
+        listeners = [c for c in callbacks or [] if not isinstance(c, Callback)]
+        for hook in hooks:
+            hook.set_model(self)
+            hook.on_train_begin()
+        self.stop_training = False
+
+        def emit(event: Event) -> None:
+            for listen in listeners:
+                listen(event)
+            if isinstance(event, EpochEvent):
+                history.add(event.epoch - 1, event.metrics)
+                if verbose:
+                    shown = " - ".join(f"{k}: {v:.4f}" for k, v in event.metrics.items())
+                    print(f"Epoch {event.epoch}/{event.epochs} - {event.seconds:.2f}s - {shown}")
+                for hook in hooks:
+                    hook.on_epoch_end(event.epoch - 1, dict(event.metrics))
+            elif isinstance(event, BatchEvent):
+                for hook in hooks:
+                    hook.on_train_batch_end(event.step - 1, {"loss": event.loss})
+            elif isinstance(event, LogEvent) and event.level != "info" and verbose:
+                print(f"{event.level}: {event.message}")
+
+        result = train(compiled, data, config, emit, lambda: self.stop_training)
+        compiled.module.eval()
+        for hook in hooks:
+            hook.on_train_end(dict(result.metrics))
+        if result.status == "failed":
+            from .training import TrainingError
+
+            raise TrainingError(result.error or "training failed", result.node)
+        return history
+
+    def evaluate(self, x: ArrayLike | str, y: ArrayLike | None = None, verbose: int = 1,
+                 return_dict: bool = False) -> float | list[float] | dict[str, float]:
+        """Loss and metrics on (x, y), or on a built-in dataset's held-out test split; Keras's return shape:
+        the loss alone when there are no metrics, else [loss, metric, ...] (or a dict with return_dict)."""
+        from .training import Evaluator
+
+        config = self._train_config()
+        if isinstance(x, str):
+            data = self._data(x, None, config.seed, config.validation_split, training=False)
+            split = data.test if data.test is not None else data.train
+        else:
+            data = self._data(x, y, config.seed, 0.0, training=False)
+            split = data.train
+        results = Evaluator(self._build(), data, config).evaluate(split)
+        if verbose:
+            print(" - ".join(f"{k}: {v:.4f}" for k, v in results.items()))
+        if return_dict:
+            return results
+        values = list(results.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x: ArrayLike | str, batch_size: int = 1024) -> np.ndarray | dict[str, np.ndarray]:
+        """The model's outputs for x (a numpy array per Input, or a built-in dataset name: its test split):
+        one array for a single output, else a dict by output name."""
+        import numpy as np
+        import torch
+
+        compiled = self._build()
+        if isinstance(x, str):
+            config = self._train_config() if hasattr(self, "_config") else None
+            seed = config.seed if config is not None else 0
+            data = self._data(x, None, seed, config.validation_split if config else 0.2, training=False)
+            split = data.test if data.test is not None else data.train
+            inputs = [split[f].numpy() for f in data.binding.inputs.values()]
+        else:
+            named = self._standardized(x)
+            if not isinstance(named, dict):
+                named = {compiled.input_names[0]: named} if len(compiled.input_names) == 1 else \
+                    dict(zip(compiled.input_names, named, strict=True))
+            inputs = [np.asarray(named[name]) for name in compiled.input_names]
+        tensors = [torch.as_tensor(a, dtype=torch.int64 if compiled.inputs[n].dtype == "int64" else torch.float32)
+                   for a, n in zip(inputs, compiled.input_names, strict=True)]
+        module = compiled.module
+        module.eval()
+        parts: list[list[np.ndarray]] = [[] for _ in compiled.output_names]
+        with torch.no_grad():
+            for start in range(0, len(tensors[0]), batch_size):
+                out = module(*(t[start:start + batch_size] for t in tensors))
+                for i, o in enumerate(out if isinstance(out, tuple) else (out,)):
+                    parts[i].append(o.numpy())
+        arrays = {name: np.concatenate(p) for name, p in zip(compiled.output_names, parts, strict=True)}
+        return next(iter(arrays.values())) if len(arrays) == 1 else arrays
