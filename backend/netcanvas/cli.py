@@ -99,6 +99,14 @@ def train(
         raise typer.Exit(130)
 
 
+@app.command()
+def openapi() -> None:
+    """Print the HTTP API's OpenAPI document (the frontend generates its types from it)."""
+    from .api.app import create_app
+
+    typer.echo(json.dumps(create_app().openapi(), indent=1, sort_keys=True))
+
+
 def main() -> None:
     app()
 
