@@ -78,6 +78,8 @@ class EventRow(Base):
     type: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]]
     """The whole event as sent on the websocket (seq and type included)."""
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    """When the server stored it."""
 
 
 class ArtifactRow(Base):

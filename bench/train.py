@@ -1,0 +1,390 @@
+"""Training speed: NetCanvas runs against a hand-written PyTorch loop (and Keras 3 / Lightning when installed).
+
+    .venv/bin/python bench/train.py [--quick]
+
+NetCanvas trains through the whole run machinery: the app (uvicorn, in a thread of this
+process), the run manager, a spawned worker process, events piped to the server, stored
+in SQLite and fanned out. Its samples per second come from the server-side arrival times
+of the epoch events (epoch 1 is warm-up and not counted), so everything done per epoch
+counts: steps, metrics, events, the best-weights copy. The hand-written loop is the
+randperm loop a PyTorch user writes (running loss and accuracy kept on tensors), on the
+same compiled module, the same tensors, batch size, optimizer and thread count.
+The watcher comparison trains the same run with 20 websocket watchers (in another
+process, like browsers) against none. A benchmark prints ratios; it asserts nothing.
+
+Keras 3 and Lightning are optional and compared only when importable, for example after
+``pip install --target /tmp/peers --no-deps keras absl-py namex h5py optree lightning
+lightning-utilities torchmetrics tqdm`` and ``PYTHONPATH=/tmp/peers`` (``--no-deps`` keeps
+pip from replacing the CPU torch).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backend"))
+
+from netcanvas.data import builtin  # noqa: E402
+
+THREADS = 1
+SYNTHETIC_ROWS = 25_000  # 20,000 train rows after the 20 % test split
+
+
+def synthetic() -> builtin.Dataset:
+    """64 Gaussian features, 10 classes from a random linear teacher."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(SYNTHETIC_ROWS, 64)).astype(np.float32)
+    y = (x @ rng.normal(size=(64, 10))).argmax(1).astype(np.int64)
+    return builtin.Dataset("synthetic20k", "benchmark rows", "classification",
+                           [builtin.FieldSpec("x", (64,), "float32", "input"),
+                            builtin.FieldSpec("y", (), "int64", "target", tuple(str(i) for i in range(10)))],
+                           {"x": x, "y": y})
+
+
+# At import time on purpose: the spawned training workers re-import this main module, so they know it too.
+builtin.LOADERS.setdefault("synthetic20k", synthetic)
+
+
+def chain(shape: list[int], *layers: tuple[str, dict[str, Any]], name: str) -> dict[str, Any]:
+    nodes: list[dict[str, Any]] = [{"id": "x", "type": "Input", "params": {"shape": shape}}]
+    edges, prev = [], "x"
+    for i, (kind, params) in enumerate(layers):
+        nodes.append({"id": f"n{i}", "type": kind, "params": params})
+        edges.append({"source": prev, "target": f"n{i}"})
+        prev = f"n{i}"
+    nodes.append({"id": "y", "type": "Output"})
+    edges.append({"source": prev, "target": "y"})
+    return {"format": "netcanvas.graph/1", "name": name, "nodes": nodes, "edges": edges}
+
+
+WORKLOADS: list[dict[str, Any]] = [
+    {"name": "MLP on digits", "dataset": "digits", "batch_size": 32, "epochs": 30,
+     "graph": chain([1, 8, 8], ("Flatten", {}), ("Linear", {"out_features": 128}), ("ReLU", {}),
+                    ("Linear", {"out_features": 10}), name="digits-mlp")},
+    {"name": "CNN on digits", "dataset": "digits", "batch_size": 32, "epochs": 12,
+     "graph": chain([1, 8, 8], ("Conv2d", {"out_channels": 16, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
+                    ("MaxPool2d", {"kernel_size": 2}),
+                    ("Conv2d", {"out_channels": 32, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
+                    ("Flatten", {}), ("Linear", {"out_features": 64}), ("ReLU", {}),
+                    ("Linear", {"out_features": 10}), name="digits-cnn")},
+    {"name": "512-wide MLP, 20k rows", "dataset": "synthetic20k", "batch_size": 128, "epochs": 6,
+     "graph": chain([64], ("Linear", {"out_features": 512}), ("ReLU", {}), ("Linear", {"out_features": 512}),
+                    ("ReLU", {}), ("Linear", {"out_features": 10}), name="wide-mlp")},
+]
+
+
+def run_config(work: dict[str, Any]) -> dict[str, Any]:
+    return {"optimizer": {"type": "adam", "lr": 0.001}, "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"], "epochs": work["epochs"], "batch_size": work["batch_size"], "seed": 0,
+            "validation_split": 0.0, "num_threads": THREADS}
+
+
+def prepared(work: dict[str, Any]) -> tuple[Any, Any]:
+    import torch
+
+    from netcanvas.compiler import compile_graph
+    from netcanvas.data import load, prepare
+
+    torch.manual_seed(0)
+    compiled = compile_graph(work["graph"])
+    return compiled, prepare(load(work["dataset"]), compiled, seed=0, validation_split=0.0)
+
+
+# ---- the hand-written loop -------------------------------------------------------------------------------------
+
+
+def hand_written(work: dict[str, Any]) -> float:
+    import torch
+    from torch import nn
+
+    torch.set_num_threads(THREADS)
+    compiled, data = prepared(work)
+    model = compiled.module
+    x, y = data.train["x"], data.train["y"]
+    n, bs = len(x), work["batch_size"]
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    loss_fn = nn.CrossEntropyLoss()
+    times = []
+    for _ in range(work["epochs"]):
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(n)
+        total, correct = torch.zeros(()), torch.zeros((), dtype=torch.int64)
+        for i in range(0, n, bs):
+            idx = order[i:i + bs]
+            out = model(x[idx])
+            loss = loss_fn(out, y[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(idx)
+            correct += (out.detach().argmax(1) == y[idx]).sum()
+        float(total), int(correct)  # one sync per epoch, as a logging user does
+        times.append(time.perf_counter() - started)
+    return n * (len(times) - 1) / sum(times[1:])
+
+
+# ---- optional peers --------------------------------------------------------------------------------------------
+
+
+def keras_fit(work: dict[str, Any]) -> float | None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError:
+        return None
+    import torch
+
+    torch.set_num_threads(THREADS)
+    _, data = prepared(work)
+    x, y = data.train["x"].numpy(), data.train["y"].numpy()
+    layers: list[Any] = [keras.Input(shape=x.shape[1:])]
+    if x.ndim == 4:
+        x = x.transpose(0, 2, 3, 1)  # Keras convolutions are channels-last
+        layers = [keras.Input(shape=x.shape[1:])]
+    for node in work["graph"]["nodes"][1:-1]:
+        kind, p = node["type"], node["params"]
+        if kind == "Linear":
+            layers.append(keras.layers.Dense(p["out_features"]))
+        elif kind == "ReLU":
+            layers.append(keras.layers.ReLU())
+        elif kind == "Flatten":
+            layers.append(keras.layers.Flatten())
+        elif kind == "Conv2d":
+            layers.append(keras.layers.Conv2D(p["out_channels"], p["kernel_size"], padding="same"))
+        elif kind == "MaxPool2d":
+            layers.append(keras.layers.MaxPooling2D(p["kernel_size"]))
+    model = keras.Sequential(layers)
+    model.compile(optimizer=keras.optimizers.Adam(0.001),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    times: list[float] = []
+
+    class Timer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            times.append(time.perf_counter() - self.started)
+
+    model.fit(x, y, epochs=work["epochs"], batch_size=work["batch_size"], verbose=0, callbacks=[Timer()])
+    return len(x) * (len(times) - 1) / sum(times[1:])
+
+
+def lightning_fit(work: dict[str, Any]) -> float | None:
+    try:
+        import lightning as L  # noqa: N812
+    except ImportError:
+        try:
+            import pytorch_lightning as L  # type: ignore[no-redef]  # noqa: N812
+        except ImportError:
+            return None
+    import logging
+    import warnings
+
+    import torch
+    from torch import nn
+
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module="lightning")
+    warnings.filterwarnings("ignore", module="pytorch_lightning")
+    torch.set_num_threads(THREADS)
+    compiled, data = prepared(work)
+    x, y = data.train["x"], data.train["y"]
+    times: list[float] = []
+
+    class Module(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = compiled.module
+            self.loss = nn.CrossEntropyLoss()
+
+        def training_step(self, batch: Any, _: int) -> torch.Tensor:
+            xb, yb = batch
+            out = self.net(xb)
+            loss = self.loss(out, yb)
+            self.log("loss", loss, on_epoch=True, on_step=False)
+            self.log("accuracy", (out.argmax(1) == yb).float().mean(), on_epoch=True, on_step=False)
+            return loss
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.Adam(self.parameters(), lr=0.001)
+
+        def on_train_epoch_start(self) -> None:
+            self.started = time.perf_counter()
+
+        def on_train_epoch_end(self) -> None:
+            times.append(time.perf_counter() - self.started)
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=work["batch_size"],
+                                         shuffle=True)
+    trainer = L.Trainer(max_epochs=work["epochs"], accelerator="cpu", devices=1, logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(Module(), loader)
+    return len(x) * (len(times) - 1) / sum(times[1:])
+
+
+# ---- NetCanvas through the server ------------------------------------------------------------------------------
+
+
+class Server:
+    """The real app under uvicorn, in a thread of this process (so its workers know the synthetic dataset)."""
+
+    def __init__(self, data_dir: Path):
+        import socket
+
+        import uvicorn
+
+        from netcanvas.api.app import create_app
+        from netcanvas.settings import Settings
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        app = create_app(Settings(data_dir=data_dir, worker_threads=THREADS, max_concurrent_runs=1))
+        self.app = app
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        while not self.server.started:
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(60)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def watch_many(port: int, run_id: str, count: int, ready: Any, result: Any) -> None:
+    """In its own process, like browsers: ``count`` websockets reading one run to its end."""
+    import websockets
+
+    async def one() -> int:
+        received = 0
+        async with websockets.connect(f"ws://127.0.0.1:{port}/api/runs/{run_id}/events") as ws:
+            ready.release()
+            async for message in ws:
+                received += 1
+                if json.loads(message)["type"] == "done":
+                    break
+        return received
+
+    async def all_of_them() -> list[int]:
+        return list(await asyncio.gather(*(one() for _ in range(count))))
+
+    result.put(asyncio.run(all_of_them()))
+
+
+def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0) -> tuple[float, int]:
+    """Samples per second of one run, and the messages each watcher received (0 without watchers)."""
+    import httpx
+    from sqlalchemy import select
+
+    from netcanvas.store import EventRow
+
+    _, data = prepared(work)
+    n = len(data.train["x"])
+    config = run_config(work)
+    messages = 0
+    if watchers:
+        # The run waits in the queue behind a blocker until every watcher is connected.
+        body = {"graph": work["graph"], "dataset": {"name": work["dataset"]}, "config": {**config, "epochs": 100_000}}
+        blocker = httpx.post(server.url("/api/runs"), json=body).json()["id"]
+    r = httpx.post(server.url("/api/runs"), json={"graph": work["graph"], "dataset": {"name": work["dataset"]},
+                                                  "config": config})
+    r.raise_for_status()
+    run_id = r.json()["id"]
+    if watchers:
+        ctx = multiprocessing.get_context("spawn")
+        ready, result = ctx.Semaphore(0), ctx.Queue()
+        proc = ctx.Process(target=watch_many, args=(server.port, run_id, watchers, ready, result))
+        proc.start()
+        for _ in range(watchers):
+            ready.acquire()
+        httpx.delete(server.url(f"/api/runs/{blocker}"), timeout=60)
+    while httpx.get(server.url(f"/api/runs/{run_id}")).json()["status"] in ("queued", "running"):
+        time.sleep(0.2)
+    if watchers:
+        counts = result.get(timeout=60)
+        proc.join(30)
+        messages = min(counts)
+    run = httpx.get(server.url(f"/api/runs/{run_id}")).json()
+    if run["status"] != "completed":
+        raise RuntimeError(f"{work['name']}: the run ended {run['status']}: {run['error']}")
+    db = server.app.state.db
+    with db.session() as s:
+        times = [at.timestamp() for at in s.scalars(select(EventRow.at).where(
+            EventRow.run_id == run_id, EventRow.type == "epoch").order_by(EventRow.seq))]
+    return n * (len(times) - 1) / (times[-1] - times[0]), messages
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
+    parser.add_argument("--repeats", type=int, default=1, help="take the median of this many runs of each")
+    args = parser.parse_args()
+    if args.quick:
+        for work in WORKLOADS:
+            work["epochs"] = max(3, work["epochs"] // 4)
+
+    import torch
+
+    print(f"torch {torch.__version__}, {THREADS} thread(s) per trainer, {os.cpu_count()} CPU(s); samples/s, "
+          f"median of {args.repeats}; ratio = NetCanvas / other (>= 1 means NetCanvas is faster)\n")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server:
+        for work in WORKLOADS:
+            ours = statistics.median(netcanvas_run(server, work)[0] for _ in range(args.repeats))
+            hand = statistics.median(hand_written(work) for _ in range(args.repeats))
+            peers = {"hand-written PyTorch": hand}
+            for label, fn in (("Keras 3 fit (torch)", keras_fit), ("Lightning Trainer", lightning_fit)):
+                try:
+                    speed = fn(work)
+                except Exception as e:  # an optional peer must not end the benchmark
+                    print(f"  {label} failed on {work['name']}: {type(e).__name__}: {e}")
+                    speed = None
+                if speed is not None:
+                    peers[label] = speed
+            for label, speed in peers.items():
+                rows.append((work["name"], label, ours, speed))
+        print(f"{'workload':26} {'vs':24} {'NetCanvas':>11} {'other':>11} {'ratio':>7}")
+        for name, label, ours, other in rows:
+            print(f"{name:26} {label:24} {ours:11.0f} {other:11.0f} {ours / other:7.2f}")
+        missing = [p for p, m in (("keras", "keras"), ("lightning", "lightning")) if not _importable(m)]
+        if missing:
+            print(f"(not installed, skipped: {', '.join(missing)})")
+
+        work = WORKLOADS[0]
+        alone = statistics.median(netcanvas_run(server, work)[0] for _ in range(args.repeats))
+        watched = [netcanvas_run(server, work, watchers=20) for _ in range(args.repeats)]
+        with_watchers = statistics.median(w[0] for w in watched)
+        print(f"\n{work['name']} with 20 websocket watchers: {with_watchers:.0f} samples/s vs {alone:.0f} with none: "
+              f"ratio {with_watchers / alone:.2f} (each watcher received {min(w[1] for w in watched)} events)")
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+if __name__ == "__main__":
+    main()
