@@ -1,0 +1,127 @@
+// The one place that knows both React Flow's node shape and the graph JSON (SPEC §1).
+import type { Edge, Node } from "@xyflow/react";
+import type { GraphJSON } from "../api/client";
+
+export const FORMAT = "netcanvas.graph/1";
+
+export type LayerData = { type: string; params: Record<string, unknown> };
+export type LayerNode = Node<LayerData, "layer">;
+export type PortEdge = Edge<Record<string, never>, "shape">;
+
+/** Keys of the graph JSON we own; everything else (e.g. "ui") is kept as it came. */
+const OWN_KEYS = new Set(["format", "name", "nodes", "edges"]);
+
+export type FlowGraph = {
+  name: string;
+  nodes: LayerNode[];
+  edges: PortEdge[];
+  extra: Record<string, unknown>;
+};
+
+export function edgeId(source: string, sourcePort: string, target: string, targetPort: string): string {
+  return `${source}:${sourcePort}->${target}:${targetPort}`;
+}
+
+export function fromGraphJSON(graph: GraphJSON): FlowGraph {
+  const nodes: LayerNode[] = (graph.nodes ?? []).map((n, i) => ({
+    id: n.id,
+    type: "layer",
+    position: n.position ? { x: n.position.x ?? 0, y: n.position.y ?? 0 } : { x: 240 * i, y: 80 },
+    data: { type: n.type, params: { ...(n.params ?? {}) } },
+  }));
+  const edges: PortEdge[] = (graph.edges ?? []).map((e) => {
+    const sourcePort = e.source_port ?? "out";
+    const targetPort = e.target_port ?? "in";
+    return {
+      id: edgeId(e.source, sourcePort, e.target, targetPort),
+      type: "shape",
+      source: e.source,
+      target: e.target,
+      sourceHandle: sourcePort,
+      targetHandle: targetPort,
+    };
+  });
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(graph)) if (!OWN_KEYS.has(k)) extra[k] = v;
+  return { name: graph.name ?? "untitled", nodes, edges, extra };
+}
+
+export function toGraphJSON(flow: FlowGraph): GraphJSON {
+  return {
+    ...flow.extra,
+    format: FORMAT,
+    name: flow.name,
+    nodes: flow.nodes.map((n) => ({
+      id: n.id,
+      type: n.data.type,
+      params: n.data.params,
+      position: { x: Math.round(n.position.x), y: Math.round(n.position.y) },
+    })),
+    edges: flow.edges.map((e) => ({
+      source: e.source,
+      target: e.target,
+      source_port: e.sourceHandle ?? "out",
+      target_port: e.targetHandle ?? "in",
+    })),
+  } as GraphJSON;
+}
+
+/** The graph JSON without positions: what validation depends on (moving a node needs no re-validation). */
+export function structureKey(flow: Pick<FlowGraph, "nodes" | "edges">): string {
+  return JSON.stringify([
+    flow.nodes.map((n) => [n.id, n.data.type, n.data.params]),
+    flow.edges.map((e) => [e.source, e.sourceHandle, e.target, e.targetHandle]),
+  ]);
+}
+
+/** Would an edge source -> target close a cycle? (Is source reachable from target?) */
+export function createsCycle(edges: Pick<PortEdge, "source" | "target">[], source: string, target: string): boolean {
+  if (source === target) return true;
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  const stack = [target];
+  const seen = new Set<string>();
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (n === source) return true;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    stack.push(...(next.get(n) ?? []));
+  }
+  return false;
+}
+
+/** A fresh node id for a layer type: "linear", "linear_2", ... */
+export function freshId(type: string, taken: Iterable<string>): string {
+  const used = new Set(taken);
+  const base = type.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+  if (!used.has(base)) return base;
+  for (let i = 2; ; i++) if (!used.has(`${base}_${i}`)) return `${base}_${i}`;
+}
+
+/** Rename a node id everywhere (its edges follow). */
+export function renameNode(flow: FlowGraph, from: string, to: string): FlowGraph {
+  const swap = (id: string) => (id === from ? to : id);
+  return {
+    ...flow,
+    nodes: flow.nodes.map((n) => (n.id === from ? { ...n, id: to } : n)),
+    edges: flow.edges.map((e) => {
+      const source = swap(e.source);
+      const target = swap(e.target);
+      return { ...e, source, target, id: edgeId(source, e.sourceHandle ?? "out", target, e.targetHandle ?? "in") };
+    }),
+  };
+}
+
+export function formatShape(shape: (number | null)[] | null | undefined): string {
+  if (!shape) return "";
+  if (shape.length === 0) return "scalar";
+  return shape.map((s) => (s === null ? "?" : String(s))).join("×");
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toLocaleString("en-US");
+}

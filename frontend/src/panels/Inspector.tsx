@@ -1,0 +1,76 @@
+// The selected node: its id (renames everywhere), its params as a generated form, its errors.
+import { useEffect, useState } from "react";
+import { formatCount, formatShape } from "../lib/graph";
+import { useCatalog } from "../stores/catalog";
+import { useGraph } from "../stores/graph";
+import { type JsonSchema, SchemaForm } from "./SchemaForm";
+
+export function Inspector() {
+  const selected = useGraph((s) => s.nodes.filter((n) => n.selected));
+  const node = selected.length === 1 ? selected[0] : null;
+  const spec = useCatalog((s) => (node ? s.layers[node.data.type] : undefined));
+  const info = useGraph((s) => (node ? s.validation?.nodes[node.id] : undefined));
+  const errors = useGraph((s) => s.validation?.errors ?? []);
+  const [idText, setIdText] = useState(node?.id ?? "");
+  const [idError, setIdError] = useState<string | null>(null);
+  useEffect(() => {
+    setIdText(node?.id ?? "");
+    setIdError(null);
+  }, [node?.id]);
+
+  if (!node) {
+    return (
+      <div className="inspector empty" data-testid="inspector">
+        <p className="muted">
+          {selected.length > 1 ? `${selected.length} nodes selected.` : "Select a node to edit its parameters."}
+        </p>
+        <p className="muted small">
+          Drag layers from the palette, connect an output handle (right) to an input handle (left). Ctrl+Z / Ctrl+Shift+Z
+          undo and redo, Ctrl+C / Ctrl+V copy and paste, Delete removes.
+        </p>
+      </div>
+    );
+  }
+  const fieldErrors: Record<string, string> = {};
+  for (const e of errors) if (e.node === node.id && e.field) fieldErrors[e.field] = e.message;
+  const rename = () => {
+    const problem = useGraph.getState().rename(node.id, idText);
+    setIdError(problem);
+  };
+  return (
+    <div className="inspector" data-testid="inspector">
+      <h2>{node.data.type}</h2>
+      {spec && <p className="doc">{spec.doc}</p>}
+      <label className={`field${idError ? " has-error" : ""}`}>
+        <span className="field-name">id</span>
+        <input
+          value={idText}
+          onChange={(e) => setIdText(e.target.value)}
+          onBlur={rename}
+          onKeyDown={(e) => e.key === "Enter" && rename()}
+          data-testid="inspector-id"
+        />
+        {idError && <span className="field-error">{idError}</span>}
+      </label>
+      {info && (
+        <p className="shape-line">
+          output <b>{info.output_shape ? formatShape(info.output_shape) : "—"}</b>
+          {info.dtype && info.dtype !== "float32" ? ` ${info.dtype}` : ""} · {formatCount(info.params)} params
+        </p>
+      )}
+      {info?.error && (
+        <p className="node-error" data-testid="inspector-error">
+          {info.error}
+        </p>
+      )}
+      {spec && (
+        <SchemaForm
+          schema={spec.params_schema as JsonSchema}
+          values={node.data.params}
+          errors={fieldErrors}
+          onChange={(params) => useGraph.getState().setParams(node.id, params)}
+        />
+      )}
+    </div>
+  );
+}

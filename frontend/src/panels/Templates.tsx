@@ -1,0 +1,56 @@
+// The templates gallery: a ready graph for each model family, with its dataset and training config.
+import { useReactFlow } from "@xyflow/react";
+import { useEffect, useState } from "react";
+import { type GraphJSON, api } from "../api/client";
+import { useGraph } from "../stores/graph";
+import { type TrainConfig, useTrain } from "../stores/train";
+
+type Template = {
+  id: string;
+  name: string;
+  description: string;
+  family: string;
+  graph: GraphJSON;
+  dataset: { name: string };
+  config: TrainConfig;
+};
+
+export function Templates({ onClose }: { onClose: () => void }) {
+  const [templates, setTemplates] = useState<Template[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const flow = useReactFlow();
+  useEffect(() => {
+    api<Template[]>("/api/templates").then(setTemplates, (e: Error) => setError(e.message));
+  }, []);
+  const pick = (t: Template) => {
+    useGraph.getState().load(t.graph);
+    useTrain.getState().setDataset(t.dataset.name);
+    useTrain.getState().setConfig(t.config);
+    onClose();
+    setTimeout(() => flow.fitView({ duration: 200 }), 80);
+  };
+  return (
+    <div className="modal-backdrop" onClick={onClose}>
+      <div className="modal wide" onClick={(e) => e.stopPropagation()} data-testid="templates">
+        <div className="modal-head">
+          <h2>Templates</h2>
+          <button onClick={onClose}>Close</button>
+        </div>
+        {error && <p className="node-error">{error}</p>}
+        {!templates && !error && <p className="muted">Loading…</p>}
+        <div className="template-grid">
+          {templates?.map((t) => (
+            <button key={t.id} className="template-card" onClick={() => pick(t)} data-testid={`template-${t.id}`}>
+              <span className="family">{t.family}</span>
+              <b>{t.name}</b>
+              <span>{t.description}</span>
+              <span className="muted small">
+                {t.dataset.name} · {t.graph.nodes?.length ?? 0} nodes
+              </span>
+            </button>
+          ))}
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,222 @@
+// The graph being edited: nodes, edges, undo/redo history and the latest validation.
+import {
+  type Connection,
+  type EdgeChange,
+  type NodeChange,
+  type XYPosition,
+  applyEdgeChanges,
+  applyNodeChanges,
+} from "@xyflow/react";
+import { create } from "zustand";
+import type { GraphJSON, ValidationReport } from "../api/client";
+import {
+  type FlowGraph,
+  type LayerNode,
+  type PortEdge,
+  createsCycle,
+  edgeId,
+  freshId,
+  fromGraphJSON,
+  renameNode,
+  toGraphJSON,
+} from "../lib/graph";
+
+type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name">;
+const HISTORY = 100;
+
+export type GraphState = FlowGraph & {
+  past: Snapshot[];
+  future: Snapshot[];
+  clipboard: { nodes: LayerNode[]; edges: PortEdge[] } | null;
+  validation: ValidationReport | null;
+  /** Record the current state as one undo step, before a user action changes it. */
+  checkpoint: () => void;
+  load: (graph: GraphJSON) => void;
+  reset: () => void;
+  setName: (name: string) => void;
+  addNode: (type: string, params: Record<string, unknown>, position: XYPosition) => string;
+  setParams: (id: string, params: Record<string, unknown>) => void;
+  rename: (from: string, to: string) => string | null;
+  onNodesChange: (changes: NodeChange<LayerNode>[]) => void;
+  onEdgesChange: (changes: EdgeChange<PortEdge>[]) => void;
+  connect: (c: Connection) => void;
+  canConnect: (c: Connection | PortEdge, variadic: boolean) => string | null;
+  deleteSelected: () => void;
+  copy: () => void;
+  paste: () => void;
+  undo: () => void;
+  redo: () => void;
+  setPositions: (positions: Record<string, XYPosition>) => void;
+  setValidation: (report: ValidationReport | null) => void;
+  toJSON: () => GraphJSON;
+};
+
+const empty: FlowGraph = { name: "untitled", nodes: [], edges: [], extra: {} };
+
+export const useGraph = create<GraphState>((set, get) => ({
+  ...empty,
+  past: [],
+  future: [],
+  clipboard: null,
+  validation: null,
+
+  checkpoint: () => {
+    const { nodes, edges, name, past } = get();
+    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name }], future: [] });
+  },
+  load: (graph) => {
+    get().checkpoint();
+    set({ ...fromGraphJSON(graph), validation: null });
+  },
+  reset: () => {
+    get().checkpoint();
+    set({ ...empty, validation: null });
+  },
+  setName: (name) => set({ name }),
+  addNode: (type, params, position) => {
+    get().checkpoint();
+    const id = freshId(type, get().nodes.map((n) => n.id));
+    const node: LayerNode = { id, type: "layer", position, data: { type, params }, selected: true };
+    set({ nodes: [...get().nodes.map((n) => ({ ...n, selected: false })), node] });
+    return id;
+  },
+  setParams: (id, params) => {
+    get().checkpoint();
+    set({ nodes: get().nodes.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n)) });
+  },
+  rename: (from, to) => {
+    const name = to.trim();
+    if (!name) return "the id cannot be empty";
+    if (name === from) return null;
+    if (get().nodes.some((n) => n.id === name)) return `'${name}' is already used by another node`;
+    get().checkpoint();
+    set(renameNode(get(), from, name));
+    return null;
+  },
+  onNodesChange: (changes) => {
+    if (changes.some((c) => c.type === "remove")) get().checkpoint();
+    const removed = new Set(changes.filter((c) => c.type === "remove").map((c) => (c as { id: string }).id));
+    set({
+      nodes: applyNodeChanges(changes, get().nodes),
+      edges: removed.size ? get().edges.filter((e) => !removed.has(e.source) && !removed.has(e.target)) : get().edges,
+    });
+  },
+  onEdgesChange: (changes) => {
+    if (changes.some((c) => c.type === "remove")) get().checkpoint();
+    set({ edges: applyEdgeChanges(changes, get().edges) });
+  },
+  canConnect: (c, variadic) => {
+    if (!c.source || !c.target) return "incomplete connection";
+    if (createsCycle(get().edges, c.source, c.target)) return "this connection would create a cycle";
+    const port = c.targetHandle ?? "in";
+    const taken = get().edges.some((e) => e.target === c.target && (e.targetHandle ?? "in") === port);
+    if (taken && !variadic) return `port '${port}' of '${c.target}' is already connected`;
+    return null;
+  },
+  connect: (c) => {
+    if (!c.source || !c.target) return;
+    const sourcePort = c.sourceHandle ?? "out";
+    const targetPort = c.targetHandle ?? "in";
+    const id = edgeId(c.source, sourcePort, c.target, targetPort);
+    if (get().edges.some((e) => e.id === id)) return;
+    get().checkpoint();
+    const edge: PortEdge = {
+      id,
+      type: "shape",
+      source: c.source,
+      target: c.target,
+      sourceHandle: sourcePort,
+      targetHandle: targetPort,
+    };
+    set({ edges: [...get().edges, edge] });
+  },
+  deleteSelected: () => {
+    const { nodes, edges } = get();
+    const gone = new Set(nodes.filter((n) => n.selected).map((n) => n.id));
+    if (!gone.size && !edges.some((e) => e.selected)) return;
+    get().checkpoint();
+    set({
+      nodes: nodes.filter((n) => !gone.has(n.id)),
+      edges: edges.filter((e) => !e.selected && !gone.has(e.source) && !gone.has(e.target)),
+    });
+  },
+  copy: () => {
+    const { nodes, edges } = get();
+    const picked = nodes.filter((n) => n.selected);
+    const ids = new Set(picked.map((n) => n.id));
+    set({ clipboard: { nodes: picked, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) } });
+  },
+  paste: () => {
+    const clip = get().clipboard;
+    if (!clip || !clip.nodes.length) return;
+    get().checkpoint();
+    const taken = get().nodes.map((n) => n.id);
+    const mapping = new Map<string, string>();
+    const added: LayerNode[] = clip.nodes.map((n) => {
+      const id = freshId(n.data.type, [...taken, ...mapping.values()]);
+      mapping.set(n.id, id);
+      return {
+        ...n,
+        id,
+        selected: true,
+        position: { x: n.position.x + 40, y: n.position.y + 40 },
+        data: { ...n.data, params: { ...n.data.params } },
+      };
+    });
+    const addedEdges: PortEdge[] = clip.edges.map((e) => {
+      const source = mapping.get(e.source)!;
+      const target = mapping.get(e.target)!;
+      return { ...e, source, target, selected: false, id: edgeId(source, e.sourceHandle ?? "out", target, e.targetHandle ?? "in") };
+    });
+    set({
+      nodes: [...get().nodes.map((n) => ({ ...n, selected: false })), ...added],
+      edges: [...get().edges, ...addedEdges],
+      clipboard: { nodes: added, edges: addedEdges },
+    });
+  },
+  undo: () => {
+    const { past, future, nodes, edges, name } = get();
+    const previous = past[past.length - 1];
+    if (!previous) return;
+    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name }, ...future] });
+  },
+  redo: () => {
+    const { past, future, nodes, edges, name } = get();
+    const next = future[0];
+    if (!next) return;
+    set({ ...next, past: [...past, { nodes, edges, name }], future: future.slice(1) });
+  },
+  setPositions: (positions) => {
+    get().checkpoint();
+    set({ nodes: get().nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n)) });
+  },
+  setValidation: (validation) => set({ validation }),
+  toJSON: () => toGraphJSON(get()),
+}));
+
+const STORAGE_KEY = "netcanvas.graph";
+
+/** Unsaved work survives a page reload: the graph is mirrored to localStorage. */
+export function persistGraph(): () => void {
+  let last = "";
+  return useGraph.subscribe((state) => {
+    const json = JSON.stringify(toGraphJSON(state));
+    if (json !== last) {
+      last = json;
+      try {
+        localStorage.setItem(STORAGE_KEY, json);
+      } catch {
+        /* storage full or disabled: nothing to do */
+      }
+    }
+  });
+}
+
+export function restoredGraph(): GraphJSON | null {
+  try {
+    const raw = localStorage.getItem(STORAGE_KEY);
+    return raw ? (JSON.parse(raw) as GraphJSON) : null;
+  } catch {
+    return null;
+  }
+}
