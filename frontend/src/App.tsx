@@ -42,7 +42,8 @@ export function App() {
         {catalogError && <div className="banner">{catalogError}</div>}
         <div className="main">
           {catalog ? <Palette /> : <aside className="palette muted">Loading the catalog…</aside>}
-          <Canvas onNotice={onNotice} />
+          {/* Handles come from the catalog: draw nodes only once it is here, so React Flow measures them. */}
+          {catalog ? <Canvas onNotice={onNotice} /> : <div className="canvas" />}
           <aside className="sidebar">
             <div className="tabs">
               {(["inspector", "train", "runs"] as Tab[]).map((t) => (

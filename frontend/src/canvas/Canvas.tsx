@@ -97,13 +97,14 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
         deleteKeyCode={null}
         multiSelectionKeyCode={["Shift", "Meta", "Control"]}
         fitView
+        fitViewOptions={{ maxZoom: 1.25, padding: 0.15 }}
         minZoom={0.05}
         proOptions={{ hideAttribution: true }}
-        onlyRenderVisibleElements
+        onError={(code, message) => console.warn(`react-flow ${code}: ${message}`)}
       >
         <Background gap={20} size={1} />
         <Controls showInteractive={false} />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} />
+        <MiniMap pannable zoomable nodeStrokeWidth={3} bgColor="#171c28" maskColor="#11151fcc" nodeColor="#3d4a66" />
       </ReactFlow>
     </div>
   );

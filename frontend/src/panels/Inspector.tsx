@@ -5,12 +5,18 @@ import { useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
 
+const NO_ERRORS: never[] = [];
+
 export function Inspector() {
-  const selected = useGraph((s) => s.nodes.filter((n) => n.selected));
-  const node = selected.length === 1 ? selected[0] : null;
+  // One selected node (a stable object), or how many are selected: never a fresh array (it would re-render forever).
+  const picked = useGraph((s) => {
+    const sel = s.nodes.filter((n) => n.selected);
+    return sel.length === 1 ? sel[0] : sel.length;
+  });
+  const node = typeof picked === "number" ? null : picked;
   const spec = useCatalog((s) => (node ? s.layers[node.data.type] : undefined));
   const info = useGraph((s) => (node ? s.validation?.nodes[node.id] : undefined));
-  const errors = useGraph((s) => s.validation?.errors ?? []);
+  const errors = useGraph((s) => s.validation?.errors ?? NO_ERRORS);
   const [idText, setIdText] = useState(node?.id ?? "");
   const [idError, setIdError] = useState<string | null>(null);
   useEffect(() => {
@@ -22,7 +28,7 @@ export function Inspector() {
     return (
       <div className="inspector empty" data-testid="inspector">
         <p className="muted">
-          {selected.length > 1 ? `${selected.length} nodes selected.` : "Select a node to edit its parameters."}
+          {typeof picked === "number" && picked > 1 ? `${picked} nodes selected.` : "Select a node to edit its parameters."}
         </p>
         <p className="muted small">
           Drag layers from the palette, connect an output handle (right) to an input handle (left). Ctrl+Z / Ctrl+Shift+Z
