@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,24 @@ def test_what_cannot_train_is_a_422_naming_the_node_or_field(tmp_path: Path) -> 
         detail = _detail(client, {"graph": {"nodes": [{"id": "a"}]}, "dataset": {"name": "iris"}})
         assert detail[0]["loc"][:3] == ["body", "graph", "nodes"]
         assert client.get("/api/runs").json() == []
+
+
+def test_runs_start_in_the_waiting_worker_and_a_dead_one_is_replaced(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        manager = client.app.state.runs  # type: ignore[attr-defined]
+        waiting = manager._standby
+        assert waiting is not None and waiting.process.is_alive()
+        first = start_run(client)
+        assert manager.worker_pid(first) == waiting.process.pid  # no new process to wait for
+        watch(client, first)
+        deadline = time.monotonic() + 30
+        while manager._standby is None and time.monotonic() < deadline:  # replaced once the worker has exited
+            time.sleep(0.05)
+        replacement = manager._standby
+        assert replacement is not None and replacement.process.pid != waiting.process.pid
+        os.kill(replacement.process.pid, signal.SIGKILL)
+        replacement.process.join(5)
+        second = start_run(client)
+        assert manager.worker_pid(second) not in (None, replacement.process.pid)
+        assert watch(client, second)[-1]["status"] == "completed"
+    assert multiprocessing.active_children() == []

@@ -44,7 +44,7 @@ from .. import __version__
 from ..artifacts import RunDir, RunInfo
 from ..store import FINISHED, ArtifactRow, Database, EventRow, RunRow, new_id, utcnow
 from ..training.events import EVENT_ADAPTER, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
-from .worker import WorkerSpec, run_worker
+from .worker import WorkerSpec, run_worker, standby_worker
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +137,22 @@ class Watcher:
 
 
 @dataclass
+class Standby:
+    """A worker process started ahead of time, waiting for its run."""
+
+    process: BaseProcess
+    specs: Connection
+    conn: Connection
+    stop: StopFlag
+
+    def discard(self) -> None:
+        self.process.kill()  # it holds nothing yet
+        self.process.join(5)
+        self.specs.close()
+        self.conn.close()
+
+
+@dataclass
 class RunHandle:
     run_id: str
     process: BaseProcess
@@ -145,11 +161,14 @@ class RunHandle:
     stop_requested_at: float | None = None
     deleted: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
+    spec: WorkerSpec | None = None
+    """Still to be sent to a standby worker over ``specs``."""
+    specs: Connection | None = None
 
 
 class RunManager:
     def __init__(self, db: Database, runs_dir: str | Path, *, max_concurrent: int = 1, worker_threads: int = 1,
-                 stop_grace: float = 15.0, watcher_limit: int = WATCHER_BATCH_LIMIT):
+                 stop_grace: float = 15.0, watcher_limit: int = WATCHER_BATCH_LIMIT, standby: bool = True):
         self.db = db
         self.runs_dir = Path(runs_dir)
         self.max_concurrent = max_concurrent
@@ -164,6 +183,8 @@ class RunManager:
         self._watchers: dict[str, set[Watcher]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        self._use_standby = standby
+        self._standby: Standby | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
 
@@ -171,6 +192,8 @@ class RunManager:
         self._loop = asyncio.get_running_loop()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(self.recover)
+        with self._lock:
+            self._replenish()
 
     def recover(self) -> list[str]:
         """Mark runs left ``running`` or ``queued`` by a previous server process as failed."""
@@ -211,6 +234,10 @@ class RunManager:
         for run_id in queued:
             self._record(run_id, [ErrorEvent(message="the server shut down before this run started"),
                                   DoneEvent(status="failed")])
+        with self._lock:
+            standby, self._standby = self._standby, None
+        if standby is not None:
+            standby.discard()
 
     # ---- requests ----------------------------------------------------------------------------------------------
 
@@ -343,28 +370,73 @@ class RunManager:
             spec = WorkerSpec(run_id=run_id, graph=row.graph, dataset=row.dataset, config=row.config,
                               run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads,
                               created_at=row.created_at.isoformat())
+        self._record(run_id, [StatusEvent(status="running")])
+        try:
+            handle = self._from_standby(run_id, spec) or self._start_process(run_id, spec)
+        except Exception as e:
+            log.exception("could not start the worker of run %s", run_id)
+            self._record(run_id, [ErrorEvent(message=f"could not start the training process: {e}"),
+                                  DoneEvent(status="failed")])
+            return
+        self._active[run_id] = handle
+        threading.Thread(target=self._follow, args=(handle,), name=f"netcanvas-run-{run_id}", daemon=True).start()
+
+    def _start_process(self, run_id: str, spec: WorkerSpec) -> RunHandle:
         reader, writer = self._ctx.Pipe(duplex=False)
         stop = self._ctx.Event()
         process = self._ctx.Process(target=run_worker, args=(spec, writer, stop), name=f"netcanvas-run-{run_id}",
                                     daemon=True)
-        self._record(run_id, [StatusEvent(status="running")])
         try:
             process.start()
-        except Exception as e:
-            log.exception("could not start the worker of run %s", run_id)
+        except BaseException:
             reader.close()
-            self._record(run_id, [ErrorEvent(message=f"could not start the training process: {e}"),
-                                  DoneEvent(status="failed")])
-            return
+            raise
         finally:
             writer.close()  # the child holds the only writer: end-of-file means it is gone
-        handle = RunHandle(run_id, process, reader, stop)
-        self._active[run_id] = handle
-        threading.Thread(target=self._follow, args=(handle,), name=f"netcanvas-run-{run_id}", daemon=True).start()
+        return RunHandle(run_id, process, reader, stop)
+
+    def _from_standby(self, run_id: str, spec: WorkerSpec) -> RunHandle | None:
+        """Hand the run to the waiting worker (even one still warming up: that is no slower than a new one)."""
+        standby, self._standby = self._standby, None
+        if standby is None:
+            return None
+        if standby.process.is_alive():
+            # The reader thread sends the spec: a big graph may not fit the pipe until the worker has warmed up.
+            return RunHandle(run_id, standby.process, standby.conn, standby.stop, spec=spec, specs=standby.specs)
+        standby.discard()
+        return None
+
+    def _replenish(self) -> None:
+        """Start a waiting worker if there is none (caller holds the lock)."""
+        if not self._use_standby or self._closing or self._standby is not None:
+            return
+        specs_reader, specs_writer = self._ctx.Pipe(duplex=False)
+        reader, writer = self._ctx.Pipe(duplex=False)
+        stop = self._ctx.Event()
+        process = self._ctx.Process(target=standby_worker, args=(specs_reader, writer, stop),
+                                    name="netcanvas-standby", daemon=True)
+        try:
+            process.start()
+        except Exception:
+            log.exception("could not start a standby worker")
+            specs_writer.close()
+            reader.close()
+            return
+        finally:
+            specs_reader.close()
+            writer.close()
+        self._standby = Standby(process, specs_writer, reader, stop)
 
     def _follow(self, handle: RunHandle) -> None:
         """Reader thread: store and fan out the child's events until it ends; turn a silent death into a failure."""
         done = False
+        if handle.specs is not None:
+            try:
+                handle.specs.send(handle.spec)
+            except OSError as e:  # the worker is gone; the pipe's end-of-file below reports it
+                log.warning("could not hand run %s to its worker: %s", handle.run_id, e)
+            finally:
+                handle.specs.close()
         try:
             done = self._pump(handle)
         except Exception:
@@ -386,6 +458,7 @@ class RunManager:
         with self._lock:
             self._active.pop(handle.run_id, None)
             handle.finished.set()
+            self._replenish()  # while the machine is not training: a queued run takes it as it is
             self._schedule()
 
     def _pump(self, handle: RunHandle) -> bool:
