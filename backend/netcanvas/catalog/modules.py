@@ -17,6 +17,9 @@ class Reshape(nn.Module):
         super().__init__()
         self.shape = tuple(shape)
 
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.reshape((x.shape[0], *self.shape))
 
@@ -25,6 +28,9 @@ class Permute(nn.Module):
     def __init__(self, dims: tuple[int, ...]):
         super().__init__()
         self.dims = tuple(dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.permute(0, *self.dims)
@@ -35,6 +41,9 @@ class Mean(nn.Module):
         super().__init__()
         self.dim = dim
         self.keepdim = keepdim
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, keepdim={self.keepdim}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=self.dim, keepdim=self.keepdim)
@@ -74,6 +83,9 @@ class Concat(nn.Module):
         super().__init__()
         self.dim = dim
 
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
     def forward(self, *xs: torch.Tensor) -> torch.Tensor:
         return torch.cat(xs, dim=self.dim)
 
@@ -89,12 +101,21 @@ def last_step(out: torch.Tensor, bidirectional: bool, hidden_size: int) -> torch
     return torch.cat([out[:, -1, :hidden_size], out[:, 0, hidden_size:]], dim=-1)
 
 
+def recurrent_repr(m: nn.RNNBase) -> str:
+    text = (f"input_size={m.input_size}, hidden_size={m.hidden_size}, num_layers={m.num_layers}, "
+            f"bidirectional={m.bidirectional}, dropout={m.dropout}, return_sequences={m.return_sequences}")
+    return text + (f", nonlinearity='{m.nonlinearity}'" if isinstance(m, nn.RNN) else "")
+
+
 class RNNLayer(nn.RNN):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
                  dropout: float, return_sequences: bool, nonlinearity: str = "tanh"):
         super().__init__(input_size, hidden_size, num_layers, nonlinearity=nonlinearity, batch_first=True,
                          dropout=dropout, bidirectional=bidirectional)
         self.return_sequences = return_sequences
+
+    def extra_repr(self) -> str:
+        return recurrent_repr(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         out, _ = super().forward(x)
@@ -108,6 +129,9 @@ class LSTMLayer(nn.LSTM):
                          dropout=dropout, bidirectional=bidirectional)
         self.return_sequences = return_sequences
 
+    def extra_repr(self) -> str:
+        return recurrent_repr(self)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         out, _ = super().forward(x)
         return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
@@ -119,6 +143,9 @@ class GRULayer(nn.GRU):
         super().__init__(input_size, hidden_size, num_layers, batch_first=True,
                          dropout=dropout, bidirectional=bidirectional)
         self.return_sequences = return_sequences
+
+    def extra_repr(self) -> str:
+        return recurrent_repr(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         out, _ = super().forward(x)
@@ -132,6 +159,10 @@ class Attention(nn.MultiheadAttention):
                  kdim: int | None = None, vdim: int | None = None):
         super().__init__(embed_dim, num_heads, dropout=dropout, batch_first=True, kdim=kdim, vdim=vdim)
         self.need_weights = need_weights
+
+    def extra_repr(self) -> str:
+        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
+                f"need_weights={self.need_weights}, kdim={self.kdim}, vdim={self.vdim}")
 
     def forward(  # type: ignore[override]
         self, query: torch.Tensor, key: torch.Tensor | None = None, value: torch.Tensor | None = None
@@ -147,6 +178,7 @@ class PositionalEncoding(nn.Module):
     def __init__(self, d_model: int, max_len: int, learned: bool):
         super().__init__()
         self.learned = learned
+        self.d_model, self.max_len = d_model, max_len
         if learned:
             self.pe = nn.Parameter(torch.zeros(max_len, d_model))
             nn.init.normal_(self.pe, std=0.02)
@@ -157,6 +189,9 @@ class PositionalEncoding(nn.Module):
             pe[:, 0::2] = torch.sin(position * div)
             pe[:, 1::2] = torch.cos(position * div)[:, : d_model // 2]
             self.register_buffer("pe", pe, persistent=False)
+
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, max_len={self.max_len}, learned={self.learned}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.pe[: x.shape[1]]
