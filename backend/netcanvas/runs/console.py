@@ -17,8 +17,11 @@ from ..training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent
 from .execute import RunOutcome, execute
 
 
-def fmt_metrics(metrics: dict[str, float], limit: int = 8) -> str:
-    return "  ".join(f"{k} {v:.4g}" for k, v in list(metrics.items())[:limit])
+def fmt_metrics(metrics: dict[str, float], per_split: int = 2) -> str:
+    """The first few metrics and their validation twins (the table at the end has them all)."""
+    train = [k for k in metrics if not k.startswith("val_")][:per_split]
+    shown = train + [f"val_{k}" for k in train if f"val_{k}" in metrics]
+    return "  ".join(f"{k} {metrics[k]:.4g}" for k in shown)
 
 
 class EpochBars:
@@ -26,7 +29,7 @@ class EpochBars:
 
     def __init__(self, console: Console):
         self.console = console
-        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        self.progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TextColumn("{task.fields[info]}"), console=console)
         self.tasks: dict[int, TaskID] = {}
 
@@ -38,11 +41,12 @@ class EpochBars:
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, BatchEvent):
+            self.steps = event.steps  # the same every epoch; batch events are throttled, some epochs get none
             task = self._task(event.epoch, self.epochs, event.steps)
             self.progress.update(task, total=event.steps, completed=event.step, info=f"loss {event.loss:.4g}")
         elif isinstance(event, EpochEvent):
             self.epochs = event.epochs
-            task = self._task(event.epoch, event.epochs, None)
+            task = self._task(event.epoch, event.epochs, self.steps)
             total = self.progress.tasks[task].total or 1
             self.progress.update(task, description=f"epoch {event.epoch}/{event.epochs}", total=total,
                                  completed=total, info=fmt_metrics(event.metrics))
@@ -52,6 +56,7 @@ class EpochBars:
             self.progress.stop()
 
     epochs: int | None = None
+    steps: int | None = None
 
 
 @contextmanager
