@@ -15,7 +15,7 @@ from .. import __version__
 from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database
-from . import catalog, graphs, runs, validate
+from . import catalog, export, graphs, runs, validate
 
 log = logging.getLogger("netcanvas")
 
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(validate.router)
     app.include_router(graphs.router)
     app.include_router(runs.router)
+    app.include_router(export.router)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str]:
