@@ -100,6 +100,60 @@ def train(
 
 
 @app.command()
+def export(
+    source: Annotated[Path, typer.Argument(help="A graph JSON file (initial weights) or a run directory")],
+    format: Annotated[str, typer.Option("--format", "-f", help="onnx, onnx-int8, pytorch, torchscript, weights, "
+                                                                "bundle")] = "onnx",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the initial weights when exporting a graph file")] = 0,
+) -> None:
+    """Export a trained run (or an untrained graph) and check it: ONNX is verified with onnxruntime."""
+    import shutil
+    import tempfile
+
+    from .artifacts import RunDir
+    from .compiler import GraphInvalid
+    from .export import FORMATS, ExportError, export_run
+
+    if format not in FORMATS:
+        typer.echo(f"error: unknown format '{format}'; choose one of {', '.join(FORMATS)}", err=True)
+        raise typer.Exit(2)
+    with tempfile.TemporaryDirectory() as tmp:
+        if source.is_dir():
+            run = RunDir(source)
+            if not run.exists():
+                typer.echo(f"error: {source} is not a run directory (no graph.json)", err=True)
+                raise typer.Exit(2)
+        else:
+            from .sdk import Model
+
+            try:
+                model = Model(read_json(source))
+                model.compile()  # seeds and builds the initial weights
+                run = RunDir(model.save(Path(tmp) / "run"))
+            except GraphInvalid as e:
+                typer.echo(str(e), err=True)
+                raise typer.Exit(1) from None
+            except ValueError as e:
+                typer.echo(f"error: {e}", err=True)
+                raise typer.Exit(1) from None
+        target = output or Path(f"{run.graph().get('name', 'model')}{FORMATS[format].suffix}".replace(" ", "_"))
+        try:
+            made, report = export_run(run, format)
+        except ExportError as e:
+            typer.echo(f"error: {e}", err=True)
+            raise typer.Exit(1) from None
+        shutil.copyfile(made, target)
+    typer.echo(f"wrote {target} ({report.get('size_bytes', 0):,} bytes)")
+    if "checked" in report:
+        typer.echo(f"checked with onnx.checker and onnxruntime ({', '.join(report['checked'])}): max abs diff "
+                   f"{report['max_abs_diff']:.2g}, max rel diff {report['max_rel_diff']:.2g}, opset {report['opset']}")
+    if "accuracy_change" in report:
+        typer.echo(f"int8: {report['size_ratio']:.0%} of the float size, accuracy {report['float_accuracy']:.4f} -> "
+                   f"{report['int8_accuracy']:.4f}")
+
+
+@app.command()
 def openapi() -> None:
     """Print the HTTP API's OpenAPI document (the frontend generates its types from it)."""
     from .api.app import create_app

@@ -258,3 +258,34 @@ class Model:
                     parts[i].append(o.numpy())
         arrays = {name: np.concatenate(p) for name, p in zip(compiled.output_names, parts, strict=True)}
         return next(iter(arrays.values())) if len(arrays) == 1 else arrays
+
+    # ---- export ------------------------------------------------------------------------------------------------
+
+    def save(self, directory: str | Path) -> Path:
+        """Write a run directory (graph, config, weights, preprocessing): what ``netcanvas export`` reads."""
+        from .artifacts import Preprocessing, RunDir, RunInfo
+        from .weights import node_state_dict
+
+        run = RunDir(directory)
+        run.write_graph(self.graph)
+        run.write_config(getattr(self, "_config", {}))
+        run.write_info(RunInfo(status="completed"))
+        run.write_preprocessing(self.preprocessing or Preprocessing())
+        run.write_weights(node_state_dict(self._build()), "best")
+        return run.path
+
+    def export(self, path: str | Path, format: str = "onnx") -> dict[str, Any]:
+        """Export the model (trained or freshly initialized) to ``path``; returns how the export was checked.
+
+        Formats: onnx, onnx-int8, pytorch, torchscript, weights, bundle.
+        """
+        import shutil
+        import tempfile
+
+        from .artifacts import RunDir
+        from .export import export_run
+
+        with tempfile.TemporaryDirectory() as tmp:
+            made, report = export_run(RunDir(self.save(tmp)), format)
+            shutil.copyfile(made, path)
+        return report
