@@ -18,7 +18,7 @@ from runhelpers import DIGITS_MLP, IRIS_MLP, LONG, QUICK, app_client, non_batch,
 
 
 def test_a_run_streams_status_epochs_and_done_and_keeps_its_history(tmp_path: Path) -> None:
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, worker_threads=2) as client:
         run_id = start_run(client)
         events = watch(client, run_id)
         kinds = [e["type"] for e in events]
@@ -34,6 +34,7 @@ def test_a_run_streams_status_epochs_and_done_and_keeps_its_history(tmp_path: Pa
         assert run["history"][-1]["metrics"]["loss"] < run["history"][0]["metrics"]["loss"]
         assert run["best"]["name"] == "val_loss" and run["epochs_done"] == 3
         assert run["graph"]["nodes"][0]["id"] == "x" and run["config"]["epochs"] == 3
+        assert run["config"]["num_threads"] == 2  # the server's worker_threads, as the config did not say
         assert run["started_at"] and run["finished_at"] and run["torch_version"]
         assert {a["kind"] for a in run["artifacts"]} >= {"best_weights", "last_weights", "preprocessing", "history"}
         listed = client.get("/api/runs").json()

@@ -174,7 +174,10 @@ def create_run(body: RunCreate, request: Request) -> RunCreated:
     """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train
     gets a 422 whose `detail` names the node or field at fault."""
     graph, dataset = check_request(body)
-    run_id = manager_of(request).submit(graph, dataset, body.config.model_dump(mode="json"), body.name)
+    config = body.config.model_dump(mode="json")
+    if "num_threads" not in body.config.model_fields_set:
+        config["num_threads"] = request.app.state.settings.worker_threads
+    run_id = manager_of(request).submit(graph, dataset, config, body.name)
     return RunCreated(id=run_id)
 
 
