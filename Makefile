@@ -51,6 +51,7 @@ test: lint typecheck frontend-test pytest
 
 bench: install
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/train.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist
