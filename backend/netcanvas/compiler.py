@@ -119,6 +119,7 @@ def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
     inputs: dict[str, TensorSpec] = {}
     outputs: dict[str, TensorSpec] = {}
     out_nodes: list[fx.Node] = []
+    out_ids: list[str] = []
     final: dict[str, str | None] = {}
     final_dim: dict[str, int] = {}
     node_types: dict[str, str] = {}
@@ -141,6 +142,7 @@ def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
             edge = incoming["in"][0]
             out_name = getattr(layer, "name", None) or node_id
             out_nodes.append(values[(edge.source, edge.source_port)])
+            out_ids.append(node_id)
             outputs[out_name] = result.outputs[0]
             source = parsed.node(edge.source)
             final[out_name] = source.type if source.type in FINAL_ACTIVATIONS else None
@@ -165,6 +167,11 @@ def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
                 if port.name in used.get(node_id, set()):
                     values[(node_id, port.name)] = fxg.create_node(
                         "call_function", operator.getitem, (call, i), name=f"{attr}_{port.name}")
+    # Outputs in the order their nodes appear in the graph JSON (not the order they were reached).
+    position = {n.id: i for i, n in enumerate(g.nodes)}
+    order = sorted(range(len(out_nodes)), key=lambda i: position[out_ids[i]])
+    out_nodes = [out_nodes[i] for i in order]
+    outputs = {name: outputs[name] for name in (list(outputs)[i] for i in order)}
     fxg.output(out_nodes[0] if len(out_nodes) == 1 else tuple(out_nodes))
     module = fx.GraphModule(root, fxg, class_name=class_name(g.name))
     return CompiledGraph(graph=g, module=module, input_names=input_names, output_names=list(outputs),
