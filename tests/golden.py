@@ -22,5 +22,8 @@ def inputs_for(compiled: Any, batch: int = 3, length: int = 11, seed: int = 0) -
     for name in compiled.input_names:
         spec = compiled.inputs[name]
         shape = (batch, *(length if s is None else s for s in spec.shape))
-        out.append(torch.randint(0, 8, shape, generator=gen) if spec.dtype == "int64" else torch.randn(shape, generator=gen))
+        if spec.dtype == "int64":
+            out.append(torch.randint(0, 8, shape, generator=gen))
+        else:
+            out.append(torch.randn(shape, generator=gen))
     return out

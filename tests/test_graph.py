@@ -110,7 +110,8 @@ def test_add_with_different_shapes() -> None:
 
 def test_mha_heads_must_divide_features() -> None:
     g = {"nodes": [{"id": "x", "type": "Input", "params": {"shape": [5, 6]}},
-                   {"id": "att", "type": "MultiheadAttention", "params": {"num_heads": 4}}, {"id": "y", "type": "Output"}],
+                   {"id": "att", "type": "MultiheadAttention", "params": {"num_heads": 4}},
+                   {"id": "y", "type": "Output"}],
          "edges": [{"source": "x", "target": "att", "target_port": "query"}, {"source": "att", "target": "y"}]}
     (e,) = errors(g)
     assert e.node == "att" and "divisible by the number of heads 4" in e.message
