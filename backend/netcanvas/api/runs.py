@@ -166,6 +166,8 @@ def check_request(body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
         except DataError as e:
             raise unprocessable([{"loc": ["body", "dataset"], "msg": str(e), "type": "dataset",
                                   "node": None}]) from None
+        except Exception:  # a bug of ours is not the user's 500: the worker will report what goes wrong
+            log.exception("could not check the dataset binding before training")
     return graph, ref.model_dump(exclude_none=True)
 
 
