@@ -29,7 +29,7 @@ def _constructor(module: nn.Module, helpers: set[str]) -> str:
     else:
         args = module.extra_repr().replace("\n", " ")
         args = re.sub(r"padding=(same|valid)\b", r"padding='\1'", args)
-        args = re.sub(r"mode=(\w+)\b(?!')", r"mode='\1'", args) if "mode='" not in args else args
+        args = re.sub(r"(?<![\w'])mode=(\w+)\b", r"mode='\1'", args)  # Upsample(mode=nearest)
         text = f"nn.{cls.__name__}({args})"
     return f"nn.utils.parametrizations.weight_norm({text})" if wrapped else text
 
