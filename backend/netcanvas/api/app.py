@@ -15,7 +15,7 @@ from .. import __version__
 from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database
-from . import catalog, export, graphs, runs, validate
+from . import catalog, export, graphs, runs, templates, validate
 
 log = logging.getLogger("netcanvas")
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(graphs.router)
     app.include_router(runs.router)
     app.include_router(export.router)
+    app.include_router(templates.router)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str]:
