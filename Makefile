@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := frontend/node_modules/.installed
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: install run test lint typecheck pytest frontend frontend-test chromium bench clean
+.PHONY: install run test lint typecheck pytest frontend frontend-test chromium bench clean api-types
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,7 +41,16 @@ typecheck: install
 frontend-test: frontend
 ifneq ($(HAS_FRONTEND),)
 	cd frontend && npm run typecheck && npm run lint && npm test
+	# the generated API types must match the committed OpenAPI document (pytest checks that one is current)
+	cd frontend && npx openapi-typescript src/api/openapi.json -o .schema-check.ts >/dev/null 2>&1 \
+	  && cmp -s src/api/schema.ts .schema-check.ts; status=$$?; rm -f .schema-check.ts; \
+	  if [ $$status -ne 0 ]; then echo "frontend/src/api/schema.ts is stale: run make api-types"; exit 1; fi
 endif
+
+# Regenerate the frontend's API types after changing the HTTP API.
+api-types: install
+	$(BIN)/netcanvas openapi > frontend/src/api/openapi.json
+	cd frontend && npm run gen:api
 
 pytest: install frontend chromium
 	$(BIN)/pytest

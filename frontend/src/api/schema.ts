@@ -177,6 +177,67 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download
+         * @description The trained model as ONNX (checked against onnxruntime), int8 ONNX, PyTorch code, TorchScript,
+         *     weights (safetensors keyed by node id) or a bundle (zip with a model card).
+         */
+        get: operations["download_api_runs__run_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/export/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report
+         * @description How the export was checked: max differences to PyTorch, opset, sizes, int8 accuracy change.
+         */
+        get: operations["report_api_runs__run_id__export_report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Predict
+         * @description Inference on the trained model (ONNX Runtime); inputs named by Input id, raw (unstandardized) values.
+         */
+        post: operations["predict_api_runs__run_id__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/stop": {
         parameters: {
             query?: never;
@@ -192,6 +253,27 @@ export interface paths {
          *     A finished run is left as it is.
          */
         post: operations["stop_run_api_runs__run_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Templates
+         * @description One template per model family: MLP, CNN, ResNet, Inception, MobileNet, LSTM, GRU, Transformer, multi-I/O,
+         *     autoencoder.
+         */
+        get: operations["templates_api_templates_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -434,6 +516,13 @@ export interface components {
             /** Schedules */
             schedules: components["schemas"]["OptionInfo"][];
         };
+        /** ClassProbability */
+        ClassProbability: {
+            /** Label */
+            label: string;
+            /** Probability */
+            probability: number;
+        };
         /**
          * CosineLR
          * @description Cosine annealing from the initial learning rate to eta_min over the run.
@@ -471,7 +560,7 @@ export interface components {
             vocabulary_size: number | null;
         };
         /** DatasetRef */
-        DatasetRef: {
+        "DatasetRef-Input": {
             /**
              * Binding
              * @description Graph Input/Output name -> dataset field, where the automatic binding (SPEC §4) is not what you want
@@ -489,6 +578,11 @@ export interface components {
              * @description A built-in dataset (see GET /api/catalog)
              */
             name?: string | null;
+        };
+        /** DatasetRef */
+        "DatasetRef-Output": {
+            /** Name */
+            name: string;
         };
         /** DoneEvent */
         DoneEvent: {
@@ -1002,6 +1096,33 @@ export interface components {
              */
             y: number;
         };
+        /** PredictRequest */
+        PredictRequest: {
+            /**
+             * Inputs
+             * @description Input id -> one sample (nested list) or a batch of samples
+             */
+            inputs: {
+                [key: string]: unknown;
+            };
+        };
+        /** PredictResponse */
+        PredictResponse: {
+            /**
+             * Classes
+             * @description For classifiers: classes ranked by probability
+             */
+            classes?: {
+                [key: string]: components["schemas"]["ClassProbability"][] | components["schemas"]["ClassProbability"][][];
+            } | null;
+            /**
+             * Outputs
+             * @description Output name -> values (one sample, or a batch)
+             */
+            outputs: {
+                [key: string]: unknown;
+            };
+        };
         /**
          * Problem
          * @description An error or warning, attributed to a node (and edge, and param field) where possible.
@@ -1076,7 +1197,7 @@ export interface components {
         /** RunCreate */
         RunCreate: {
             config?: components["schemas"]["TrainConfig"];
-            dataset: components["schemas"]["DatasetRef"];
+            dataset: components["schemas"]["DatasetRef-Input"];
             graph: components["schemas"]["Graph"];
             /**
              * Name
@@ -1277,6 +1398,23 @@ export interface components {
              * @enum {string}
              */
             type: "step";
+        };
+        /** Template */
+        Template: {
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            dataset: components["schemas"]["DatasetRef-Output"];
+            /** Description */
+            description: string;
+            /** Family */
+            family: string;
+            graph: components["schemas"]["Graph"];
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
         };
         /**
          * TrainConfig
@@ -1751,6 +1889,109 @@ export interface operations {
             };
         };
     };
+    download_api_runs__run_id__export_get: {
+        parameters: {
+            query?: {
+                format?: "onnx" | "onnx-int8" | "pytorch" | "torchscript" | "weights" | "bundle";
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the exported file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    report_api_runs__run_id__export_report_get: {
+        parameters: {
+            query?: {
+                format?: "onnx" | "onnx-int8" | "pytorch" | "torchscript" | "weights" | "bundle";
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    predict_api_runs__run_id__predict_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictResponse"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     stop_run_api_runs__run_id__stop_post: {
         parameters: {
             query?: never;
@@ -1778,6 +2019,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    templates_api_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Template"][];
                 };
             };
         };
