@@ -77,8 +77,32 @@ export function TrainPanel() {
     }
   };
 
+  const runView = runId && (
+    <section data-testid="run-view">
+      <Progress />
+      {runError && <p className="node-error">{runError}</p>}
+      <RunCharts series={series} />
+      {status === "completed" || status === "stopped" ? <Results runId={runId} /> : null}
+    </section>
+  );
   return (
     <div className="train-panel" data-testid="train-panel">
+      <div className="train-actions">
+        <button className="primary" disabled={busy || running} onClick={() => void start()} data-testid="btn-train">
+          Train
+        </button>
+        <button disabled={!running} onClick={() => void useRun.getState().stop()} data-testid="btn-stop">
+          Stop
+        </button>
+      </div>
+      {error && (
+        <pre className="node-error" data-testid="train-error">
+          {error}
+        </pre>
+      )}
+      {runView}
+      <details className="settings" open={!runId} data-testid="train-settings">
+        <summary>Dataset and training settings</summary>
       <section>
         <h3>Dataset</h3>
         <select value={ds.name} onChange={(e) => setDataset(e.target.value)} data-testid="dataset-select">
@@ -185,27 +209,7 @@ export function TrainPanel() {
           </div>
         )}
       </section>
-      <div className="train-actions">
-        <button className="primary" disabled={busy || running} onClick={() => void start()} data-testid="btn-train">
-          Train
-        </button>
-        <button disabled={!running} onClick={() => void useRun.getState().stop()} data-testid="btn-stop">
-          Stop
-        </button>
-      </div>
-      {error && (
-        <pre className="node-error" data-testid="train-error">
-          {error}
-        </pre>
-      )}
-      {runId && (
-        <section data-testid="run-view">
-          <Progress />
-          {runError && <p className="node-error">{runError}</p>}
-          <RunCharts series={series} />
-          {status === "completed" || status === "stopped" ? <Results runId={runId} /> : null}
-        </section>
-      )}
+      </details>
     </div>
   );
 }
