@@ -1,4 +1,12 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API leaves an event loop running in the main thread,
+    which later tests that call asyncio.run() would trip over."""
+    items.sort(key=lambda item: "tests/e2e/" in str(item.path).replace("\\", "/"))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from .catalog import REGISTRY, Layer
 
@@ -136,6 +136,10 @@ def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:
     return parsed
 
 
+_NODE_LIST = TypeAdapter(list[Node])
+_EDGE_LIST = TypeAdapter(list[Edge])
+
+
 def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
     errors: list[Problem] = []
     fmt = raw.get("format", FORMAT)
@@ -146,6 +150,11 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
     if not isinstance(raw_nodes, list):
         errors.append(Problem(message="'nodes' must be a list of nodes", field="nodes"))
         raw_nodes = []
+    try:  # one call into pydantic's core for the whole list; item by item only to explain a failure
+        nodes = _NODE_LIST.validate_python(raw_nodes)
+        raw_nodes = []
+    except ValidationError:
+        pass
     for i, item in enumerate(raw_nodes):
         node_id = item.get("id") if isinstance(item, dict) else None
         label = f"node {node_id!r}" if isinstance(node_id, str) else f"node #{i + 1}"
@@ -158,6 +167,11 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
     if not isinstance(raw_edges, list):
         errors.append(Problem(message="'edges' must be a list of edges", field="edges"))
         raw_edges = []
+    try:
+        edges = _EDGE_LIST.validate_python(raw_edges)
+        raw_edges = []
+    except ValidationError:
+        pass
     for i, item in enumerate(raw_edges):
         try:
             edges.append(Edge.model_validate(item))

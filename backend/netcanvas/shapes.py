@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,7 +100,8 @@ def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
             with torch.device("meta"):
                 module = layer.build(inputs)
         else:  # the default device; a device context would tax every torch call
-            module = layer.build(inputs)
+            with skipped_init():
+                module = layer.build(inputs)
         params = sum(p.numel() for p in module.parameters())
         outputs = layer.output_specs(inputs, module)
         if outputs is None:
@@ -107,6 +111,31 @@ def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
         return NodeResult(None, 0, str(e))
     except Exception as e:  # torch's own checks: report its first line, never a traceback
         return NodeResult(None, 0, torch_message(e))
+
+
+_INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
+                   "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_")
+_init_lock = threading.Lock()
+
+
+@contextmanager
+def skipped_init() -> Iterator[None]:
+    """Build modules without initializing their weights: shapes never depend on the values, and
+    initialization is most of the cost of building a layer."""
+    with _init_lock:
+        saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
+        for name in _INIT_FUNCTIONS:
+            setattr(nn.init, name, _keep)
+        try:
+            yield
+        finally:
+            for name, fn in saved.items():
+                setattr(nn.init, name, fn)
+
+
+def _keep(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    with torch.no_grad():
+        return tensor.zero_()  # a memset, not random numbers (and no denormals from uninitialized memory)
 
 
 def cost_bound(layer: Layer, inputs: Inputs) -> int:
@@ -221,22 +250,22 @@ def validate_graph(raw: dict[str, Any] | Graph) -> ValidationReport:
     for problem in errors:
         for node_id in problem.nodes or ([problem.node] if problem.node else []):
             node_errors.setdefault(node_id, problem.message)
-    nodes: dict[str, NodeInfo] = {}
+    nodes: dict[str, dict[str, Any]] = {}
     for node in parsed.graph.nodes:
         result = results.get(node.id)
         spec = REGISTRY.get(node.type)
         ports = [p.name for p in spec.outputs] if spec else []
         outputs = result.outputs if result and result.outputs else None
         shapes = {p: list(o.shape) for p, o in zip(ports, outputs, strict=False)} if outputs else {}
-        first = list(outputs[0].shape) if outputs else None
-        nodes[node.id] = NodeInfo(type=node.type, output_shape=first, output_shapes=shapes,
-                                  dtype=outputs[0].dtype if outputs else None,
-                                  params=result.params if result else 0, error=node_errors.get(node.id))
+        nodes[node.id] = {"type": node.type, "output_shape": list(outputs[0].shape) if outputs else None,
+                          "output_shapes": shapes, "dtype": outputs[0].dtype if outputs else None,
+                          "params": result.params if result else 0, "error": node_errors.get(node.id)}
     edges = []
     for edge in parsed.graph.edges:
-        shape = nodes[edge.source].output_shapes.get(edge.source_port) if edge.source in nodes else None
-        edges.append(EdgeInfo(source=edge.source, target=edge.target, source_port=edge.source_port,
-                              target_port=edge.target_port, shape=shape))
+        shape = nodes[edge.source]["output_shapes"].get(edge.source_port) if edge.source in nodes else None
+        edges.append({"source": edge.source, "target": edge.target, "source_port": edge.source_port,
+                      "target_port": edge.target_port, "shape": shape})
     total = sum(results[n].params for n in parsed.live if n in results)
-    return ValidationReport(valid=not errors, nodes=nodes, edges=edges, total_params=total,
-                            errors=errors, warnings=parsed.warnings)
+    # One validation call for the whole report (pydantic's core is fast on plain dicts and lists).
+    return ValidationReport.model_validate({"valid": not errors, "nodes": nodes, "edges": edges, "total_params": total,
+                                            "errors": errors, "warnings": parsed.warnings})

@@ -1,0 +1,108 @@
+"""Validation speed: NetCanvas shape inference vs torchinfo.summary on the same models, measured in one run.
+
+Prints ratios (NetCanvas time / torchinfo time; below 1 is faster), and re-validation after a one-node
+param change as a fraction of a full (cold-cache) validation. Goals: <= 1 and <= 0.3.
+
+    .venv/bin/python bench/validate.py
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torchinfo
+
+from netcanvas import shapes
+from netcanvas.compiler import compile_graph
+from netcanvas.graph import _params_cache
+from netcanvas.shapes import validate_graph
+
+
+def residual_cnn(blocks: int = 50) -> dict[str, Any]:
+    """~200 nodes: stages of conv-bn-relu + skip, widening every 10 blocks (as in a ResNet)."""
+    nodes: list[dict[str, Any]] = [{"id": "x", "type": "Input", "params": {"shape": [16, 32, 32]}}]
+    edges: list[dict[str, Any]] = []
+    prev, width = "x", 16
+    for i in range(blocks):
+        if i and i % 10 == 0:
+            width += 16
+            nodes.append({"id": f"proj{i}", "type": "Conv2d", "params": {"out_channels": width, "kernel_size": 1}})
+            edges.append({"source": prev, "target": f"proj{i}"})
+            prev = f"proj{i}"
+        conv, bn, act, add = f"conv{i}", f"bn{i}", f"relu{i}", f"add{i}"
+        nodes += [{"id": conv, "type": "Conv2d", "params": {"out_channels": width, "kernel_size": 3, "padding": 1}},
+                  {"id": bn, "type": "BatchNorm2d"}, {"id": act, "type": "ReLU"}, {"id": add, "type": "Add"}]
+        edges += [{"source": prev, "target": conv}, {"source": conv, "target": bn}, {"source": bn, "target": act},
+                  {"source": act, "target": add}, {"source": prev, "target": add}]
+        prev = add
+    nodes.append({"id": "y", "type": "Output"})
+    edges.append({"source": prev, "target": "y"})
+    return {"name": "residual CNN", "nodes": nodes, "edges": edges}
+
+
+def residual_mlp(blocks: int = 66) -> dict[str, Any]:
+    """~200 nodes: Linear-ReLU + skip blocks, each block a different width pair (no two alike)."""
+    nodes: list[dict[str, Any]] = [{"id": "x", "type": "Input", "params": {"shape": [256]}}]
+    edges: list[dict[str, Any]] = []
+    prev = "x"
+    for i in range(blocks):
+        fc, act, back, add = f"fc{i}", f"relu{i}", f"back{i}", f"add{i}"
+        nodes += [{"id": fc, "type": "Linear", "params": {"out_features": 128 + i}}, {"id": act, "type": "ReLU"},
+                  {"id": back, "type": "Linear", "params": {"out_features": 256}}, {"id": add, "type": "Add"}]
+        edges += [{"source": prev, "target": fc}, {"source": fc, "target": act}, {"source": act, "target": back},
+                  {"source": back, "target": add}, {"source": prev, "target": add}]
+        prev = add
+    nodes.append({"id": "y", "type": "Output"})
+    edges.append({"source": prev, "target": "y"})
+    return {"name": "residual MLP", "nodes": nodes, "edges": edges}
+
+
+def best(fn: Callable[[], object], repeat: int = 5, before: Callable[[], object] | None = None) -> float:
+    times = []
+    for _ in range(repeat):
+        if before:
+            before()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def cold() -> None:
+    shapes._cache.clear()
+    _params_cache.clear()
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    validate_graph(residual_mlp(2))  # imports and first-call costs, for both sides
+    print(f"{'model':<14}{'nodes':>6}{'netcanvas':>12}{'torchinfo':>12}{'ratio':>8}{'revalidate':>12}{'fraction':>10}")
+    for graph in (residual_cnn(), residual_mlp()):
+        first_input = graph["nodes"][0]["params"]["shape"]
+        module = compile_graph(graph).module
+        torchinfo.summary(module, input_size=(1, *first_input), verbose=0)
+        ours = best(lambda g=graph: validate_graph(g), before=cold)
+        theirs = best(lambda m=module, s=first_input: torchinfo.summary(m, input_size=(1, *s), verbose=0))
+        edited = copy.deepcopy(graph)
+        target = next(n for n in edited["nodes"] if n["type"] in ("Conv2d", "Linear") and n["id"].endswith("30"))
+        validate_graph(graph)
+        counter = iter(range(10_000))
+
+        def edit_and_validate(e: dict[str, Any] = edited, t: dict[str, Any] = target) -> None:
+            t["params"]["bias"] = bool(next(counter) % 2)
+            validate_graph(e)
+
+        again = best(edit_and_validate)
+        print(f"{graph['name']:<14}{len(graph['nodes']):>6}{ours * 1000:>10.1f}ms{theirs * 1000:>10.1f}ms"
+              f"{ours / theirs:>8.2f}{again * 1000:>10.1f}ms{again / ours:>10.2f}")
+    print("ratio: NetCanvas full validation / torchinfo.summary (goal <= 1); "
+          "fraction: re-validation after one param change / full validation (goal <= 0.3)")
+
+
+if __name__ == "__main__":
+    main()
