@@ -8,6 +8,8 @@ from typing import Any
 
 import torch
 
+from netcanvas.export.onnx import example_inputs
+
 GRAPHS_DIR = Path(__file__).parent / "fixtures" / "graphs"
 GOLDEN = sorted(p.stem for p in GRAPHS_DIR.glob("*.json"))
 
@@ -17,13 +19,5 @@ def load(name: str) -> dict[str, Any]:
 
 
 def inputs_for(compiled: Any, batch: int = 3, length: int = 11, seed: int = 0) -> list[torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for name in compiled.input_names:
-        spec = compiled.inputs[name]
-        shape = (batch, *(length if s is None else s for s in spec.shape))
-        if spec.dtype == "int64":
-            out.append(torch.randint(0, 8, shape, generator=gen))
-        else:
-            out.append(torch.randn(shape, generator=gen))
-    return out
+    """Random inputs of the right shapes and dtypes (token ids 0 or 1), dynamic axes of size ``length``."""
+    return example_inputs(compiled, batch, length, seed)
