@@ -118,12 +118,15 @@ class Evaluator:
         self.heads = heads(compiled, config)
 
     def loss(self, outs: tuple[torch.Tensor, ...], targets: dict[str, torch.Tensor]) -> torch.Tensor:
-        total = torch.zeros(())
+        total: torch.Tensor | None = None
         for head, out in zip(self.heads, outs, strict=True):
             try:
-                total = total + head.weight * head.loss(out, targets[head.name])
+                part = head.loss(out, targets[head.name])
+                part = part if head.weight == 1.0 else head.weight * part
+                total = part if total is None else total + part
             except (ValueError, RuntimeError, IndexError) as e:
                 raise TrainingError(f"{head.kind} loss of output '{head.name}': {torch_message(e)}") from e
+        assert total is not None
         return total
 
     def metrics(self, outs: list[tuple[torch.Tensor, ...]], targets: dict[str, torch.Tensor],
@@ -207,6 +210,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     penalized = regularized(model)
     l1, l2 = config.regularization.l1, config.regularization.l2
     train_split = data.train
+    train_inputs = data.inputs(train_split)
+    train_targets = data.targets(train_split)
     n = len(next(iter(train_split.values())))
     steps = max(1, math.ceil(n / config.batch_size))
     has_val = data.val is not None
@@ -234,19 +239,19 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 emit(LogEvent(message=f"stopped during epoch {epoch}"))
                 return
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            batch = _slice(train_split, idx)
-            inputs = data.inputs(batch)
+            inputs = [t[idx] for t in train_inputs]
             try:
                 out = as_tuple(model(*inputs))
-                loss = evaluator.loss(out, data.targets(batch))
+                loss = evaluator.loss(out, {name: t[idx] for name, t in train_targets.items()})
             except (RuntimeError, ValueError, IndexError) as e:
                 raise locate_failure(compiled, inputs, e) from e
             if l1:
                 loss = loss + l1 * sum(p.abs().sum() for p in penalized)
             if l2:
                 loss = loss + l2 * sum((p * p).sum() for p in penalized)
-            if not torch.isfinite(loss):
-                raise TrainingError(f"the loss became {float(loss.detach())} at epoch {epoch}, step {step + 1}; "
+            value = loss.item()  # one sync per step (a CPU read), reused for the batch event
+            if not math.isfinite(value):
+                raise TrainingError(f"the loss became {value} at epoch {epoch}, step {step + 1}; "
                                     "try a lower learning rate, gradient clipping or normalized inputs")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -258,7 +263,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
             now = time.perf_counter()
             if now - last_batch_event >= 1 / BATCH_EVENTS_PER_SECOND:
                 last_batch_event = now
-                emit(BatchEvent(epoch=epoch, step=step + 1, steps=steps, loss=float(loss.detach())))
+                emit(BatchEvent(epoch=epoch, step=step + 1, steps=steps, loss=value))
         metrics = evaluator.metrics(outs, data.targets(_slice(train_split, torch.cat(seen))))
         if data.val is not None:
             metrics.update(evaluator.evaluate(data.val, "val_"))
