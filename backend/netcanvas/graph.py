@@ -98,6 +98,8 @@ class ParsedGraph:
     warnings: list[Problem] = field(default_factory=list)
     broken: set[str] = field(default_factory=set)
     """Nodes that cannot be computed (bad type, params or connections)."""
+    unreadable: set[str] = field(default_factory=set)
+    """Nodes with an id whose JSON could not be read: kept as stand-ins so edges to them resolve."""
     live: set[str] = field(default_factory=set)
     """Nodes that lead to an Output: what the compiled model contains."""
 
@@ -124,11 +126,12 @@ def _pydantic_problems(error: ValidationError, where: str, node: str | None) -> 
 def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:
     """Read a graph JSON object leniently and run every structural check."""
     errors: list[Problem] = []
+    unreadable: set[str] = set()
     if isinstance(raw, Graph):
         graph = raw
     else:
-        graph, errors = _read(raw)
-    parsed = ParsedGraph(graph=graph, errors=errors)
+        graph, errors, unreadable = _read(raw)
+    parsed = ParsedGraph(graph=graph, errors=errors, broken=set(unreadable), unreadable=unreadable)
     _check_nodes(parsed)
     _check_edges(parsed)
     _order(parsed)
@@ -140,8 +143,9 @@ _NODE_LIST = TypeAdapter(list[Node])
 _EDGE_LIST = TypeAdapter(list[Edge])
 
 
-def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
+def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem], set[str]]:
     errors: list[Problem] = []
+    unreadable: set[str] = set()
     fmt = raw.get("format", FORMAT)
     if fmt != FORMAT:
         errors.append(Problem(message=f"unsupported format {fmt!r}; expected {FORMAT!r}", field="format"))
@@ -162,6 +166,11 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
             nodes.append(Node.model_validate(item))
         except ValidationError as e:
             errors.extend(_pydantic_problems(e, label, node_id if isinstance(node_id, str) else None))
+            if isinstance(node_id, str) and node_id:
+                # A stand-in, so edges to this node do not also report it as unknown.
+                node_type = item.get("type") if isinstance(item.get("type"), str) else ""
+                nodes.append(Node.model_construct(id=node_id, type=node_type, params={}, position=None))
+                unreadable.add(node_id)
     edges: list[Edge] = []
     raw_edges = raw.get("edges", [])
     if not isinstance(raw_edges, list):
@@ -183,7 +192,7 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem]]:
     if not isinstance(name, str):
         errors.append(Problem(message="'name' must be a string", field="name"))
         name = "untitled"
-    return Graph(name=name, nodes=nodes, edges=edges, **extra), errors
+    return Graph(name=name, nodes=nodes, edges=edges, **extra), errors, unreadable
 
 
 _params_cache: dict[tuple[type[Layer], str], Layer] = {}
@@ -214,6 +223,8 @@ def _check_nodes(parsed: ParsedGraph) -> None:
             parsed.broken.add(node_id)
     for node in parsed.graph.nodes:
         spec = REGISTRY.get(node.type)
+        if node.id in parsed.unreadable:
+            continue
         if spec is None:
             close = difflib.get_close_matches(node.type, list(REGISTRY), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
