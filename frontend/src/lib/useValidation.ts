@@ -11,8 +11,14 @@ export function useValidation(): void {
     let timer: ReturnType<typeof setTimeout> | null = null;
     let inflight: AbortController | null = null;
     let lastKey = "";
+    let lastNodes: unknown = null;
+    let lastEdges: unknown = null;
     const schedule = () => {
       const state = useGraph.getState();
+      // Cheap test first: a drag replaces the node objects, so compare the structure only when they changed.
+      if (state.nodes === lastNodes && state.edges === lastEdges) return;
+      lastNodes = state.nodes;
+      lastEdges = state.edges;
       const key = structureKey(state) + state.name;
       if (key === lastKey) return;
       lastKey = key;

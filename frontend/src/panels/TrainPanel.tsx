@@ -136,6 +136,32 @@ export function TrainPanel() {
         />
       </section>
       <section>
+        <h3>Learning-rate schedule</h3>
+        <select
+          value={(config.schedule?.type as string | undefined) ?? ""}
+          onChange={(e) => patch({ schedule: e.target.value ? { type: e.target.value } : null })}
+          data-testid="schedule-select"
+        >
+          <option value="">constant</option>
+          {catalog.schedules.map((o) => (
+            <option key={o.type} value={o.type} title={o.doc}>
+              {o.type}
+            </option>
+          ))}
+        </select>
+        {config.schedule && (
+          <SchemaForm
+            schema={(catalog.schedules.find((o) => o.type === config.schedule?.type)?.params_schema ?? {}) as JsonSchema}
+            values={config.schedule}
+            onChange={(v) => patch({ schedule: { ...v, type: config.schedule?.type } })}
+            testPrefix="schedule"
+            skip={["type"]}
+          />
+        )}
+        <NumberField label="gradient clip" value={(config.grad_clip as number | null) ?? 0} min={0} step={0.1}
+          onChange={(v) => patch({ grad_clip: v > 0 ? v : null })} />
+      </section>
+      <section>
         <h3>Loss and metrics</h3>
         {(outputs.length ? outputs : ["(output)"]).map((out) => (
           <label key={out} className="field">

@@ -198,18 +198,26 @@ const STORAGE_KEY = "netcanvas.graph";
 
 /** Unsaved work survives a page reload: the graph is mirrored to localStorage. */
 export function persistGraph(): () => void {
-  let last = "";
-  return useGraph.subscribe((state) => {
-    const json = JSON.stringify(toGraphJSON(state));
-    if (json !== last) {
-      last = json;
-      try {
-        localStorage.setItem(STORAGE_KEY, json);
-      } catch {
-        /* storage full or disabled: nothing to do */
-      }
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const save = () => {
+    timer = null;
+    try {
+      localStorage.setItem(STORAGE_KEY, JSON.stringify(toGraphJSON(useGraph.getState())));
+    } catch {
+      /* storage full or disabled: nothing to do */
     }
+  };
+  // Debounced: dragging a node changes the store on every frame.
+  const unsubscribe = useGraph.subscribe(() => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(save, 400);
   });
+  window.addEventListener("beforeunload", save);
+  return () => {
+    unsubscribe();
+    window.removeEventListener("beforeunload", save);
+    if (timer) clearTimeout(timer);
+  };
 }
 
 export function restoredGraph(): GraphJSON | null {

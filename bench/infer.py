@@ -1,0 +1,87 @@
+"""Inference speed: ONNX Runtime (float and int8, the served path) against PyTorch eager on the same
+trained models, at batch 1 and 64, measured in one run. Goal: ONNX Runtime at least as fast as eager.
+
+    .venv/bin/python bench/infer.py
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+
+from netcanvas import data
+from netcanvas.artifacts import RunDir, RunInfo
+from netcanvas.compiler import compile_graph
+from netcanvas.export import export_run
+from netcanvas.training import TrainConfig, train
+from netcanvas.weights import node_state_dict
+
+GRAPHS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "graphs"
+
+
+def trained_run(name: str, dataset: str, root: Path) -> RunDir:
+    graph = json.loads((GRAPHS / f"{name}.json").read_text())
+    config = TrainConfig.model_validate({"epochs": 3, "optimizer": {"type": "adam", "lr": 0.005}})
+    torch.manual_seed(0)
+    compiled = compile_graph(graph)
+    prepared = data.prepare(data.load(dataset), compiled)
+    result = train(compiled, prepared, config, lambda e: None)
+    compiled.module.load_state_dict(result.best_state)
+    run = RunDir(root / name)
+    run.write_graph(graph)
+    run.write_config(config.model_dump(mode="json"))
+    run.write_info(RunInfo(dataset={"name": dataset}, seed=0))
+    run.write_preprocessing(prepared.preprocessing)
+    run.write_weights(node_state_dict(compiled), "best")
+    return run
+
+
+def per_call(fn: Callable[[], object], seconds: float = 0.5) -> float:
+    fn()
+    times = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(times) < 20:
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    print(f"{'model':<14}{'batch':>6}{'eager':>11}{'onnx':>11}{'int8':>11}{'eager/onnx':>12}{'eager/int8':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, dataset in (("mlp", "iris"), ("lenet_digits", "digits")):
+            run = trained_run(name, dataset, Path(tmp))
+            model = run.load_model()
+            sessions = {fmt: ort.InferenceSession(str(export_run(run, fmt)[0]), options,
+                                                  providers=["CPUExecutionProvider"]) for fmt in ("onnx", "onnx-int8")}
+            x_all = data.load(dataset).arrays["x"]
+            for batch in (1, 64):
+                x = np.ascontiguousarray(np.resize(x_all, (batch, *x_all.shape[1:])).astype(np.float32))
+                tx = torch.from_numpy(x)
+
+                def eager(t: torch.Tensor = tx, m: torch.nn.Module = model.module) -> object:
+                    with torch.inference_mode():
+                        return m(t)
+
+                e = per_call(eager)
+                f = per_call(lambda s=sessions["onnx"], a=x: s.run(None, {"x": a}))
+                q = per_call(lambda s=sessions["onnx-int8"], a=x: s.run(None, {"x": a}))
+                times = f"{e * 1e6:>9.0f}us{f * 1e6:>9.0f}us{q * 1e6:>9.0f}us"
+                print(f"{name:<14}{batch:>6}{times}{e / f:>12.2f}{e / q:>12.2f}")
+    print("eager/onnx > 1: the served ONNX Runtime path is faster than PyTorch eager (goal >= 1)")
+
+
+if __name__ == "__main__":
+    main()

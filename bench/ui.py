@@ -1,0 +1,106 @@
+"""The web app on a big graph, in headless Chromium: time to open a 500-node graph until it is drawn
+and validated, and frames per second while dragging a node. Goals: within 2 s, and 30 fps or more.
+
+    .venv/bin/python bench/ui.py        (needs /usr/bin/chromium and a built frontend: make frontend)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def big_graph(blocks: int = 166) -> dict[str, Any]:
+    """A residual MLP of 500 nodes laid out in rows (what a user would have after auto layout)."""
+    nodes: list[dict[str, Any]] = [{"id": "x", "type": "Input", "params": {"shape": [64]},
+                                    "position": {"x": 0, "y": 0}}]
+    edges: list[dict[str, Any]] = []
+    prev = "x"
+    for i in range(blocks):
+        row, col = divmod(i, 12)
+        base = {"x": 300 + col * 600, "y": row * 260}
+        fc, act, add = f"fc{i}", f"relu{i}", f"add{i}"
+        nodes += [{"id": fc, "type": "Linear", "params": {"out_features": 64}, "position": base},
+                  {"id": act, "type": "ReLU", "position": {"x": base["x"] + 200, "y": base["y"]}},
+                  {"id": add, "type": "Add", "position": {"x": base["x"] + 400, "y": base["y"] + 60}}]
+        edges += [{"source": prev, "target": fc}, {"source": fc, "target": act}, {"source": act, "target": add},
+                  {"source": prev, "target": add}]
+        prev = add
+    nodes.append({"id": "y", "type": "Output", "position": {"x": 0, "y": 14 * 260}})
+    edges.append({"source": prev, "target": "y"})
+    return {"format": "netcanvas.graph/1", "name": "500 nodes", "nodes": nodes, "edges": edges}
+
+
+def main() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data_dir = tempfile.mkdtemp()
+    env = {**os.environ, "NETCANVAS_DATA_DIR": data_dir, "NETCANVAS_STATIC_DIR": str(ROOT / "frontend" / "dist")}
+    server = subprocess.Popen([sys.executable, "-m", "netcanvas.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{url}/api/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        graph = big_graph()
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            page = browser.new_page(viewport={"width": 1600, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector('[data-testid="palette-Linear"]')
+            page.evaluate("g => localStorage.setItem('netcanvas.graph', JSON.stringify(g))", graph)
+            start = time.perf_counter()
+            page.reload()
+            page.wait_for_function("document.querySelectorAll('.react-flow__node').length >= 500", timeout=60_000)
+            drawn = time.perf_counter() - start
+            page.wait_for_function("document.querySelector('[data-testid=summary]').textContent.includes('valid')"
+                                   " && !document.querySelector('[data-testid=summary]').textContent.includes('error')"
+                                   " && document.querySelector('[data-testid=shape-y]').textContent === '64'",
+                                   timeout=60_000)
+            validated = time.perf_counter() - start
+            box = page.get_by_test_id("node-fc0").bounding_box()
+            assert box is not None
+            page.evaluate("""() => { window.__frames = 0;
+                             const tick = () => { window.__frames++; requestAnimationFrame(tick); };
+                             requestAnimationFrame(tick); }""")
+            page.mouse.move(box["x"] + 20, box["y"] + 10)
+            page.mouse.down()
+            t0 = time.perf_counter()
+            frames0 = page.evaluate("window.__frames")
+            for i in range(120):
+                page.mouse.move(box["x"] + 20 + i * 3, box["y"] + 10 + (i % 20) * 4)
+            page.mouse.up()
+            seconds = time.perf_counter() - t0
+            fps = (page.evaluate("window.__frames") - frames0) / seconds
+            browser.close()
+        print(json.dumps({"nodes": len(graph["nodes"]), "edges": len(graph["edges"]),
+                          "open_until_drawn_s": round(drawn, 2), "open_until_validated_s": round(validated, 2),
+                          "drag_fps": round(fps, 1)}))
+        print(f"open a {len(graph['nodes'])}-node graph: drawn in {drawn:.2f} s, validated in {validated:.2f} s "
+              f"(goal 2 s); dragging a node: {fps:.0f} fps (goal 30)")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()
