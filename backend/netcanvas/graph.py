@@ -226,8 +226,9 @@ def _check_nodes(parsed: ParsedGraph) -> None:
         if node.id in parsed.unreadable:
             continue
         if spec is None:
-            close = difflib.get_close_matches(node.type, list(REGISTRY), n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            by_lower = {t.lower(): t for t in REGISTRY}  # "relu" and "Gelu" suggest ReLU and GELU
+            close = difflib.get_close_matches(node.type.lower(), list(by_lower), n=1)
+            hint = f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
             parsed.errors.append(Problem(node=node.id, message=f"node '{node.id}': unknown layer type "
                                                                f"'{node.type}'{hint}", field="type"))
             parsed.broken.add(node.id)
