@@ -5,17 +5,11 @@ import { type PortEdge, formatShape } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 
 function ShapeEdgeView(props: EdgeProps<PortEdge>) {
-  const { id, source, target, sourceHandleId, targetHandleId, selected } = props;
+  const { id, selected } = props;
   const [path, x, y] = getBezierPath(props);
   const shape = useGraph((s) => {
-    const e = s.validation?.edges.find(
-      (v) =>
-        v.source === source &&
-        v.target === target &&
-        v.source_port === (sourceHandleId ?? "out") &&
-        v.target_port === (targetHandleId ?? "in"),
-    );
-    return e?.shape ? formatShape(e.shape) : "";
+    const carried = s.edgeShapes[id];
+    return carried ? formatShape(carried) : "";
   });
   return (
     <>

@@ -29,6 +29,8 @@ export type GraphState = FlowGraph & {
   future: Snapshot[];
   clipboard: { nodes: LayerNode[]; edges: PortEdge[] } | null;
   validation: ValidationReport | null;
+  /** Edge id -> the shape it carries (from the latest validation), for O(1) lookups while drawing. */
+  edgeShapes: Record<string, (number | null)[] | null>;
   /** Record the current state as one undo step, before a user action changes it. */
   checkpoint: () => void;
   load: (graph: GraphJSON) => void;
@@ -59,6 +61,7 @@ export const useGraph = create<GraphState>((set, get) => ({
   future: [],
   clipboard: null,
   validation: null,
+  edgeShapes: {},
 
   checkpoint: () => {
     const { nodes, edges, name, past } = get();
@@ -190,7 +193,11 @@ export const useGraph = create<GraphState>((set, get) => ({
     get().checkpoint();
     set({ nodes: get().nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n)) });
   },
-  setValidation: (validation) => set({ validation }),
+  setValidation: (validation) => {
+    const edgeShapes: Record<string, (number | null)[] | null> = {};
+    for (const e of validation?.edges ?? []) edgeShapes[edgeId(e.source, e.source_port ?? "out", e.target, e.target_port ?? "in")] = e.shape ?? null;
+    set({ validation, edgeShapes });
+  },
   toJSON: () => toGraphJSON(get()),
 }));
 
