@@ -103,6 +103,11 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
         onError={(code, message) => console.warn(`react-flow ${code}: ${message}`)}
       >
         <Background gap={20} size={1} />
+        {nodes.length === 0 && (
+          <div className="empty-hint" data-testid="empty-hint">
+            Drag layers here from the palette, or start from <b>Templates</b>.
+          </div>
+        )}
         <Controls showInteractive={false} />
         <MiniMap pannable zoomable nodeStrokeWidth={3} bgColor="#171c28" maskColor="#11151fcc" nodeColor="#3d4a66" />
       </ReactFlow>

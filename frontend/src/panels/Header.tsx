@@ -13,6 +13,7 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
   const total = useGraph((s) => s.validation?.total_params ?? 0);
   const valid = useGraph((s) => s.validation?.valid ?? null);
   const errorCount = useGraph((s) => s.validation?.errors.length ?? 0);
+  const empty = useGraph((s) => s.nodes.length === 0);
   const canUndo = useGraph((s) => s.past.length > 0);
   const canRedo = useGraph((s) => s.future.length > 0);
   const fileInput = useRef<HTMLInputElement>(null);
@@ -73,8 +74,8 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
         </button>
       </nav>
       <div className="summary" data-testid="summary">
-        <span className={`status-dot ${valid === null ? "" : valid ? "ok" : "bad"}`} />
-        {valid === false ? `${errorCount} error${errorCount === 1 ? "" : "s"}` : valid ? "valid" : "…"}
+        <span className={`status-dot ${valid === null || empty ? "" : valid ? "ok" : "bad"}`} />
+        {empty ? "empty" : valid === false ? `${errorCount} error${errorCount === 1 ? "" : "s"}` : valid ? "valid" : "…"}
         <span className="total" data-testid="total-params">
           {formatCount(total)} params
         </span>
