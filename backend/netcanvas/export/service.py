@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -150,7 +151,13 @@ def _int8(run: RunDir, compiled: CompiledGraph, target: Path) -> dict[str, Any]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     float_path, float_report = export_run(run, "onnx")
-    quantize_dynamic(str(float_path), str(target), weight_type=QuantType.QInt8)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # onnxruntime's quantizer advises "pre-processing" on the root logger
+    try:
+        quantize_dynamic(str(float_path), str(target), weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
     report: dict[str, Any] = {
         "format": "onnx-int8", "size_bytes": target.stat().st_size, "float_size_bytes": float_path.stat().st_size,
         "size_ratio": target.stat().st_size / float_path.stat().st_size, "opset": float_report.get("opset"),
