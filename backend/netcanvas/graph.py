@@ -30,7 +30,7 @@ class Node(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str = Field(min_length=1, max_length=200, description="Unique node id; any string")
-    type: str = Field(description="A layer type of the catalog")
+    type: str = Field(max_length=100, description="A layer type of the catalog")
     params: dict[str, Any] = Field(default_factory=dict, description="Layer params; omitted ones take defaults")
     position: Position | None = Field(default=None, description="Canvas position; ignored by compilation")
 
