@@ -203,7 +203,7 @@ def validated_params(cls: type[Layer], params: dict[str, Any]) -> tuple[Layer, s
 
     Returns the params and their canonical JSON text, which keys the shape cache.
     """
-    text = json.dumps(params, sort_keys=True, default=str)
+    text = json.dumps(params, sort_keys=True, default=str) if params else "{}"
     layer = _params_cache.get((cls, text))
     if layer is None:
         layer = cls.model_validate(params)
