@@ -58,26 +58,22 @@ def bind(compiled: CompiledGraph, dataset: Dataset, overrides: dict[str, str] | 
     """
     overrides = overrides or {}
     names = {f.name for f in dataset.fields}
-    ins, outs = dataset.inputs(), dataset.targets()
-    inputs: dict[str, str] = {}
-    for name in compiled.input_names:
-        chosen = overrides.get(name) or (name if name in names else None)
-        if chosen is None and len(compiled.input_names) == 1 and len(ins) == 1:
-            chosen = ins[0].name
-        if chosen is None or chosen not in names:
-            raise DataError(f"Input '{name}' matches no field of dataset '{dataset.name}' "
-                            f"(fields: {', '.join(sorted(names))}); rename the Input node to a field name")
-        inputs[name] = chosen
-    targets: dict[str, str] = {}
-    for name in compiled.output_names:
-        chosen = overrides.get(name) or (name if name in names else None)
-        if chosen is None and len(compiled.output_names) == 1 and len(outs) == 1:
-            chosen = outs[0].name
-        if chosen is None or chosen not in names:
-            raise DataError(f"Output '{name}' matches no field of dataset '{dataset.name}' "
-                            f"(fields: {', '.join(sorted(names))}); name the Output after a target field, "
-                            "or after an input field to reconstruct it (autoencoder)")
-        targets[name] = chosen
+
+    def match(graph_names: list[str], fields: list[FieldSpec], kind: str, hint: str) -> dict[str, str]:
+        bound: dict[str, str] = {}
+        for name in graph_names:
+            chosen = overrides.get(name) or (name if name in names else None)
+            if chosen is None and len(graph_names) == 1 and len(fields) == 1:
+                chosen = fields[0].name
+            if chosen is None or chosen not in names:
+                raise DataError(f"{kind} '{name}' matches no field of dataset '{dataset.name}' "
+                                f"(fields: {', '.join(sorted(names))}); {hint}")
+            bound[name] = chosen
+        return bound
+
+    inputs = match(compiled.input_names, dataset.inputs(), "Input", "rename the Input node to a field name")
+    targets = match(compiled.output_names, dataset.targets(), "Output", "name the Output after a target field, "
+                    "or after an input field to reconstruct it (autoencoder)")
     for name, fname in inputs.items():
         spec, fs = compiled.inputs[name], dataset.field(fname)
         if not _fits(spec, fs.shape) or spec.dtype != fs.dtype:
