@@ -22,7 +22,7 @@ const lenet = {
 describe("graph converter", () => {
   it("round-trips the graph JSON, ports and unknown top-level keys included", () => {
     const back = toGraphJSON(fromGraphJSON(lenet)) as unknown as Record<string, unknown>;
-    expect(back.ui).toEqual({ theme: "dark" });
+    expect(back.ui).toEqual({ theme: "dark", direction: "LR" });
     expect(back.format).toBe("netcanvas.graph/1");
     const edges = back.edges as { source: string; target: string; source_port: string; target_port: string }[];
     expect(edges[1]).toEqual({ source: "c1", target: "att", source_port: "out", target_port: "query" });

@@ -5,20 +5,26 @@ import {
   Controls,
   type IsValidConnection,
   MiniMap,
+  type Node,
   ReactFlow,
   useReactFlow,
 } from "@xyflow/react";
 import { type DragEvent, useCallback, useEffect } from "react";
-import type { PortEdge } from "../lib/graph";
-import { defaultParams, useCatalog } from "../stores/catalog";
+import type { LayerNode, PortEdge } from "../lib/graph";
+import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
+import { showGraph } from "./view";
 
 // Module-level constants: defining them inside the component re-renders forever (xyflow #1620).
 const nodeTypes = { layer: LayerNodeComponent };
 const edgeTypes = { shape: ShapeEdgeComponent };
 export const DRAG_MIME = "application/netcanvas-layer";
+
+function minimapColor(node: Node): string {
+  return categoryColor(useCatalog.getState().layers[(node as LayerNode).data.type]?.category);
+}
 
 export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
   const nodes = useGraph((s) => s.nodes);
@@ -26,8 +32,9 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
   const onNodesChange = useGraph((s) => s.onNodesChange);
   const onEdgesChange = useGraph((s) => s.onEdgesChange);
   const connect = useGraph((s) => s.connect);
-  const checkpoint = useGraph((s) => s.checkpoint);
   const flow = useReactFlow();
+  // Moving nodes is one undo step, recorded when the drag starts.
+  const onDragStart = useCallback(() => useGraph.getState().checkpoint(), []);
 
   const portIsVariadic = useCallback((c: Connection | PortEdge) => {
     const target = useGraph.getState().nodes.find((n) => n.id === c.target);
@@ -93,12 +100,13 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}
         isValidConnection={isValidConnection}
-        onNodeDragStart={checkpoint}
+        onNodeDragStart={onDragStart}
+        onSelectionDragStart={onDragStart}
+        onInit={(instance) => showGraph(instance, 0)}
         deleteKeyCode={null}
         multiSelectionKeyCode={["Shift", "Meta", "Control"]}
-        fitView
-        fitViewOptions={{ maxZoom: 1.25, padding: 0.15 }}
         minZoom={0.05}
+        maxZoom={2.5}
         proOptions={{ hideAttribution: true }}
         onError={(code, message) => console.warn(`react-flow ${code}: ${message}`)}
       >
@@ -108,8 +116,18 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
             Drag layers here from the palette, or start from <b>Templates</b>.
           </div>
         )}
-        <Controls showInteractive={false} />
-        <MiniMap pannable zoomable nodeStrokeWidth={3} bgColor="#171c28" maskColor="#11151fcc" nodeColor="#3d4a66" />
+        <Controls showInteractive={false} position="bottom-left" />
+        <MiniMap
+          pannable
+          zoomable
+          position="bottom-right"
+          style={{ width: 168, height: 112 }}
+          bgColor="#171c28"
+          maskColor="#0b0e15b3"
+          nodeColor={minimapColor}
+          nodeStrokeWidth={0}
+          nodeBorderRadius={3}
+        />
       </ReactFlow>
     </div>
   );

@@ -1,96 +1,87 @@
 // One component draws every layer, from its catalog spec: one handle per named port.
 import { Handle, type NodeProps, Position } from "@xyflow/react";
-import { memo } from "react";
+import { type CSSProperties, memo } from "react";
 import { type LayerNode as LayerNodeType, formatCount, formatShape } from "../lib/graph";
-import { useCatalog } from "../stores/catalog";
+import { categoryColor, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 
 const KEY_PARAMS = 3;
 
 function paramText(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map((v) => (v === null ? "?" : String(v))).join(", ")}]`;
-  if (typeof value === "number") return Number.isInteger(value) ? String(value) : value.toPrecision(3);
+  if (Array.isArray(value)) return `[${value.map((v) => (v === null ? "?" : String(v))).join(",")}]`;
+  if (typeof value === "number") return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(3)));
   return String(value);
+}
+
+type Port = { name: string; variadic: boolean; optional: boolean; doc: string };
+
+/** Where the i-th of n handles sits along the node's edge. */
+function along(i: number, n: number, vertical: boolean): CSSProperties {
+  const at = `${((i + 1) / (n + 1)) * 100}%`;
+  return vertical ? { left: at } : { top: at };
+}
+
+function Ports({ id, ports, kind, vertical }: { id: string; ports: Port[]; kind: "in" | "out"; vertical: boolean }) {
+  const position = kind === "in" ? (vertical ? Position.Top : Position.Left) : vertical ? Position.Bottom : Position.Right;
+  const labelled = ports.length > 1;
+  return ports.map((p, i) => (
+    <Handle
+      key={p.name}
+      id={p.name}
+      type={kind === "in" ? "target" : "source"}
+      position={position}
+      style={along(i, ports.length, vertical)}
+      className={p.variadic ? "variadic" : p.optional ? "optional" : undefined}
+      data-testid={`handle-${id}-${kind}-${p.name}`}
+      title={`${p.name}${p.variadic ? " (takes several inputs, in order)" : ""}${p.optional ? " (optional)" : ""}${p.doc ? `: ${p.doc}` : ""}`}
+    >
+      {labelled && <span className={`port-label ${kind} ${vertical ? "tb" : "lr"}`}>{p.name}</span>}
+    </Handle>
+  ));
 }
 
 function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const spec = useCatalog((s) => s.layers[data.type]);
   const info = useGraph((s) => s.validation?.nodes[id]);
+  const vertical = useGraph((s) => s.direction === "TB");
   const error = info?.error ?? null;
   const schemaProps = (spec?.params_schema.properties ?? {}) as Record<string, { default?: unknown }>;
   const shown = Object.entries(data.params)
-    .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))
-    .slice(0, KEY_PARAMS);
-  const inputs = spec?.inputs ?? [];
-  const outputs = spec?.outputs ?? [];
-  const category = spec?.category ?? "unknown";
+    .filter(([k, v]) => k in schemaProps && JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))
+    .slice(0, KEY_PARAMS)
+    .map(([k, v]) => `${k}=${paramText(v)}`);
+  const category = spec?.category;
+  const shape = info?.output_shape ? formatShape(info.output_shape) : error ? "—" : info ? "" : "…";
   return (
     <div
-      className={`layer-node cat-${category}${selected ? " selected" : ""}${error ? " invalid" : ""}`}
+      className={`layer-node${selected ? " selected" : ""}${error ? " invalid" : ""}${spec ? "" : " unknown"}`}
+      style={{ "--cat": categoryColor(category) } as CSSProperties}
       data-testid={`node-${id}`}
-      title={spec?.doc}
+      title={spec ? spec.doc : `'${data.type}' is not a layer of this server's catalog`}
     >
-      {inputs.map((p, i) => (
-        <Handle
-          key={p.name}
-          id={p.name}
-          type="target"
-          position={Position.Left}
-          style={{ top: `${((i + 1) / (inputs.length + 1)) * 100}%` }}
-          data-testid={`handle-${id}-in-${p.name}`}
-          className={p.variadic ? "variadic" : undefined}
-          title={`${p.name}${p.variadic ? " (many)" : ""}${p.optional ? " (optional)" : ""}`}
-        />
-      ))}
+      <Ports id={id} ports={spec?.inputs ?? []} kind="in" vertical={vertical} />
       <div className="layer-head">
         <span className="layer-type">{data.type}</span>
-        <span className="layer-id">{id}</span>
+        <span className="layer-id" title={id}>
+          {id}
+        </span>
       </div>
-      {shown.length > 0 && (
-        <div className="layer-params">
-          {shown.map(([k, v]) => (
-            <span key={k}>
-              {k}={paramText(v)}
-            </span>
-          ))}
-        </div>
-      )}
+      <div className="layer-params" title={shown.join("\n")}>
+        {shown.length ? shown.join("  ") : "\u00a0"}
+      </div>
       <div className="layer-foot">
         <span className="layer-shape" data-testid={`shape-${id}`}>
-          {info?.output_shape ? formatShape(info.output_shape) : error ? "—" : "…"}
+          {shape}
         </span>
+        {info?.dtype && info.dtype !== "float32" && <span className="layer-dtype">{info.dtype}</span>}
         {info && info.params > 0 && <span className="layer-count">{formatCount(info.params)} params</span>}
       </div>
       {error && (
-        <div className="layer-error" data-testid={`error-${id}`}>
+        <div className="layer-error" data-testid={`error-${id}`} title={error}>
           {error}
         </div>
       )}
-      {inputs.length > 1 && (
-        <div className="port-labels in">
-          {inputs.map((p) => (
-            <span key={p.name}>{p.name}</span>
-          ))}
-        </div>
-      )}
-      {outputs.length > 1 && (
-        <div className="port-labels out">
-          {outputs.map((p) => (
-            <span key={p.name}>{p.name}</span>
-          ))}
-        </div>
-      )}
-      {outputs.map((p, i) => (
-        <Handle
-          key={p.name}
-          id={p.name}
-          type="source"
-          position={Position.Right}
-          style={{ top: `${((i + 1) / (outputs.length + 1)) * 100}%` }}
-          data-testid={`handle-${id}-out-${p.name}`}
-          title={p.name}
-        />
-      ))}
+      <Ports id={id} ports={spec?.outputs ?? []} kind="out" vertical={vertical} />
     </div>
   );
 }

@@ -11,12 +11,35 @@ export type PortEdge = Edge<Record<string, never>, "shape">;
 /** Keys of the graph JSON we own; everything else (e.g. "ui") is kept as it came. */
 const OWN_KEYS = new Set(["format", "name", "nodes", "edges"]);
 
+/** Which way data flows on the canvas: inputs on the left (LR) or at the top (TB). A view setting, kept in "ui". */
+export type Direction = "LR" | "TB";
+
 export type FlowGraph = {
   name: string;
   nodes: LayerNode[];
   edges: PortEdge[];
+  direction: Direction;
   extra: Record<string, unknown>;
 };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The direction the positions already follow: do edges mostly run down or right? */
+export function inferDirection(nodes: Pick<LayerNode, "id" | "position">[], edges: Pick<PortEdge, "source" | "target">[]): Direction {
+  const at = new Map(nodes.map((n) => [n.id, n.position]));
+  let dx = 0;
+  let dy = 0;
+  for (const e of edges) {
+    const s = at.get(e.source);
+    const t = at.get(e.target);
+    if (!s || !t) continue;
+    dx += Math.abs(t.x - s.x);
+    dy += Math.abs(t.y - s.y);
+  }
+  return dy > dx ? "TB" : "LR";
+}
 
 export function edgeId(source: string, sourcePort: string, target: string, targetPort: string): string {
   return `${source}:${sourcePort}->${target}:${targetPort}`;
@@ -43,12 +66,16 @@ export function fromGraphJSON(graph: GraphJSON): FlowGraph {
   });
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(graph)) if (!OWN_KEYS.has(k)) extra[k] = v;
-  return { name: graph.name ?? "untitled", nodes, edges, extra };
+  const saved = isObject(extra.ui) ? extra.ui.direction : undefined;
+  const direction = saved === "LR" || saved === "TB" ? saved : inferDirection(nodes, edges);
+  return { name: graph.name ?? "untitled", nodes, edges, direction, extra };
 }
 
 export function toGraphJSON(flow: FlowGraph): GraphJSON {
+  const ui = flow.extra.ui === undefined || isObject(flow.extra.ui) ? { ...(flow.extra.ui as object), direction: flow.direction } : flow.extra.ui;
   return {
     ...flow.extra,
+    ui,
     format: FORMAT,
     name: flow.name,
     nodes: flow.nodes.map((n) => ({

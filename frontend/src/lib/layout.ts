@@ -1,36 +1,67 @@
-// Automatic left-to-right layout with dagre.
+// Automatic layout with dagre, left to right or top to bottom: whichever reads best in the canvas.
 import dagre from "@dagrejs/dagre";
 import type { XYPosition } from "@xyflow/react";
-import type { LayerNode, PortEdge } from "./graph";
+import type { Direction, LayerNode, PortEdge } from "./graph";
 
-export function autoLayout(nodes: LayerNode[], edges: PortEdge[]): Record<string, XYPosition> {
+export type Size = { width: number; height: number };
+export type Rect = { x: number; y: number; width: number; height: number };
+
+/** A node's size before React Flow has measured it (nodes are a fixed width; see .layer-node). */
+export const NODE_SIZE: Size = { width: 188, height: 74 };
+/** Below this zoom node text is too small to read: show part of the graph instead of all of it. */
+export const READABLE_ZOOM = 0.6;
+
+type Sized = Pick<LayerNode, "id" | "position" | "measured">;
+
+function sizeOf(n: Sized): Size {
+  return { width: n.measured?.width ?? NODE_SIZE.width, height: n.measured?.height ?? NODE_SIZE.height };
+}
+
+export function boundsOf(nodes: Sized[], positions?: Record<string, XYPosition>): Rect {
+  if (!nodes.length) return { x: 0, y: 0, width: 0, height: 0 };
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const n of nodes) {
+    const p = positions?.[n.id] ?? n.position;
+    const s = sizeOf(n);
+    x0 = Math.min(x0, p.x);
+    y0 = Math.min(y0, p.y);
+    x1 = Math.max(x1, p.x + s.width);
+    y1 = Math.max(y1, p.y + s.height);
+  }
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
+}
+
+/** The zoom at which a rectangle fills the viewport (with a margin). */
+export function fitZoom(rect: Rect, viewport: Size, margin = 48): number {
+  if (!rect.width || !rect.height) return 1;
+  return Math.min((viewport.width - margin) / rect.width, (viewport.height - margin) / rect.height);
+}
+
+export function layoutFor(nodes: Sized[], edges: Pick<PortEdge, "source" | "target">[], direction: Direction): Record<string, XYPosition> {
   const g = new dagre.graphlib.Graph();
-  // Long chains read better top to bottom (the canvas is wider than tall only up to a point).
-  const depth = longestPath(nodes, edges);
-  g.setGraph(depth > 7 ? { rankdir: "TB", nodesep: 50, ranksep: 45 } : { rankdir: "LR", nodesep: 40, ranksep: 90 });
+  g.setGraph(direction === "TB" ? { rankdir: "TB", nodesep: 36, ranksep: 42 } : { rankdir: "LR", nodesep: 28, ranksep: 72 });
   g.setDefaultEdgeLabel(() => ({}));
-  for (const n of nodes) g.setNode(n.id, { width: n.measured?.width ?? 180, height: n.measured?.height ?? 80 });
+  for (const n of nodes) g.setNode(n.id, sizeOf(n));
   for (const e of edges) g.setEdge(e.source, e.target);
   dagre.layout(g);
   const out: Record<string, XYPosition> = {};
   for (const n of nodes) {
     const p = g.node(n.id);
-    if (p) out[n.id] = { x: p.x - p.width / 2, y: p.y - p.height / 2 };
+    if (p) out[n.id] = { x: Math.round(p.x - p.width / 2), y: Math.round(p.y - p.height / 2) };
   }
   return out;
 }
 
-function longestPath(nodes: LayerNode[], edges: PortEdge[]): number {
-  const incoming = new Map<string, string[]>();
-  for (const e of edges) incoming.set(e.target, [...(incoming.get(e.target) ?? []), e.source]);
-  const memo = new Map<string, number>();
-  const visit = (id: string, seen: Set<string>): number => {
-    if (memo.has(id)) return memo.get(id)!;
-    if (seen.has(id)) return 0;
-    seen.add(id);
-    const d = 1 + Math.max(0, ...(incoming.get(id) ?? []).map((s) => visit(s, seen)));
-    memo.set(id, d);
-    return d;
-  };
-  return Math.max(0, ...nodes.map((n) => visit(n.id, new Set())));
+export type Layout = { direction: Direction; positions: Record<string, XYPosition>; zoom: number };
+
+/** Lay the graph out both ways and keep the one that shows it largest in this viewport. */
+export function bestLayout(nodes: Sized[], edges: Pick<PortEdge, "source" | "target">[], viewport: Size): Layout {
+  const candidates = (["TB", "LR"] as Direction[]).map((direction) => {
+    const positions = layoutFor(nodes, edges, direction);
+    return { direction, positions, zoom: fitZoom(boundsOf(nodes, positions), viewport) };
+  });
+  return candidates[0].zoom >= candidates[1].zoom * 0.98 ? candidates[0] : candidates[1];
 }

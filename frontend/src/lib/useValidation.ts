@@ -2,24 +2,35 @@
 import { useEffect } from "react";
 import { validateGraph } from "../api/client";
 import { useGraph } from "../stores/graph";
-import { structureKey, toGraphJSON } from "./graph";
+import { type LayerNode, structureKey, toGraphJSON } from "./graph";
 
 export const VALIDATE_DELAY_MS = 250;
+
+/** Same ids and same params objects, in the same order? (A drag or a selection replaces nodes but keeps their data.) */
+export function sameLayers(a: LayerNode[] | null, b: LayerNode[]): boolean {
+  if (a === b) return true;
+  if (!a || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i].id !== b[i].id || a[i].data !== b[i].data) return false;
+  return true;
+}
 
 export function useValidation(): void {
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     let inflight: AbortController | null = null;
     let lastKey = "";
-    let lastNodes: unknown = null;
+    let lastNodes: LayerNode[] | null = null;
     let lastEdges: unknown = null;
+    let lastName = "";
     const schedule = () => {
       const state = useGraph.getState();
-      // Cheap test first: a drag replaces the node objects, so compare the structure only when they changed.
-      if (state.nodes === lastNodes && state.edges === lastEdges) return;
+      // Cheap test first (this runs on every frame of a drag): pointer comparisons, no serialization.
+      const same = state.edges === lastEdges && state.name === lastName && sameLayers(lastNodes, state.nodes);
       lastNodes = state.nodes;
       lastEdges = state.edges;
-      const key = structureKey(state) + state.name;
+      lastName = state.name;
+      if (same) return;
+      const key = `${structureKey(state)}\u0000${state.name}`;
       if (key === lastKey) return;
       lastKey = key;
       if (timer) clearTimeout(timer);

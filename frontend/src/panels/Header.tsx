@@ -3,7 +3,8 @@ import { useReactFlow } from "@xyflow/react";
 import { useRef, useState } from "react";
 import type { GraphJSON } from "../api/client";
 import { formatCount } from "../lib/graph";
-import { autoLayout } from "../lib/layout";
+import { bestLayout } from "../lib/layout";
+import { canvasSize, openGraph, showGraph } from "../canvas/view";
 import { useGraph } from "../stores/graph";
 import { SavedGraphs } from "./SavedGraphs";
 import { Templates } from "./Templates";
@@ -33,16 +34,17 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
     try {
       const graph = JSON.parse(await file.text()) as GraphJSON;
       if (!graph || typeof graph !== "object" || !Array.isArray(graph.nodes)) throw new Error("no 'nodes' list");
-      useGraph.getState().load(graph);
-      setTimeout(() => flow.fitView({ duration: 200 }), 50);
+      openGraph(flow, graph);
     } catch (e) {
       onNotice(`${file.name} is not a NetCanvas graph: ${(e as Error).message}`);
     }
   };
   const layout = () => {
     const { nodes, edges } = useGraph.getState();
-    useGraph.getState().setPositions(autoLayout(nodes, edges));
-    setTimeout(() => flow.fitView({ duration: 200 }), 50);
+    if (!nodes.length) return;
+    const best = bestLayout(nodes, edges, canvasSize());
+    useGraph.getState().setLayout(best.direction, best.positions);
+    showGraph(flow);
   };
 
   return (

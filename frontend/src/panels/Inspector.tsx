@@ -74,7 +74,7 @@ export function Inspector() {
           schema={spec.params_schema as JsonSchema}
           values={node.data.params}
           errors={fieldErrors}
-          onChange={(params) => useGraph.getState().setParams(node.id, params)}
+          onChange={(params, field) => useGraph.getState().setParams(node.id, params, field)}
         />
       )}
     </div>

@@ -1,7 +1,7 @@
 // Every layer of the catalog, grouped by category and searchable; drag one onto the canvas.
-import { useMemo, useState } from "react";
+import { type CSSProperties, useMemo, useState } from "react";
 import { DRAG_MIME } from "../canvas/Canvas";
-import { useCatalog } from "../stores/catalog";
+import { categoryColor, useCatalog } from "../stores/catalog";
 
 export function Palette() {
   const catalog = useCatalog((s) => s.catalog);
@@ -32,7 +32,8 @@ export function Palette() {
             {layers.map((l) => (
               <div
                 key={l.type}
-                className={`palette-item cat-${category}`}
+                className="palette-item"
+                style={{ "--cat": categoryColor(category) } as CSSProperties}
                 draggable
                 onDragStart={(e) => {
                   e.dataTransfer.setData(DRAG_MIME, l.type);

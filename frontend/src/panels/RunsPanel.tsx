@@ -2,7 +2,7 @@
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { type Schemas, api } from "../api/client";
-import { useGraph } from "../stores/graph";
+import { openGraph } from "../canvas/view";
 import { useRun } from "../stores/run";
 import { useRuns } from "../stores/runs";
 import { Chart, type Line, color } from "./Chart";
@@ -48,8 +48,7 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
     useRun.getState().watch(id);
     if (withGraph) {
       const d = await api<Detail>(`/api/runs/${id}`);
-      useGraph.getState().load(d.graph as Schemas["Graph"]);
-      setTimeout(() => flow.fitView({ duration: 200 }), 80);
+      openGraph(flow, d.graph as Schemas["Graph"]);
     }
     onOpen();
   };

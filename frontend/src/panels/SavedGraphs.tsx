@@ -2,6 +2,7 @@
 import { useReactFlow } from "@xyflow/react";
 import { useCallback, useEffect, useState } from "react";
 import { type Schemas, api } from "../api/client";
+import { openGraph } from "../canvas/view";
 import { useGraph } from "../stores/graph";
 
 type Summary = Schemas["GraphSummary"];
@@ -26,9 +27,8 @@ export function SavedGraphs({ onClose, onNotice }: { onClose: () => void; onNoti
   };
   const open = async (id: string) => {
     const record = await api<Record_>(`/api/graphs/${id}`);
-    useGraph.getState().load(record.graph);
     onClose();
-    setTimeout(() => flow.fitView({ duration: 200 }), 80);
+    openGraph(flow, record.graph);
   };
   const rename = async (g: Summary) => {
     const name = prompt("New name", g.name);

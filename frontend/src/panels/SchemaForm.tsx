@@ -66,15 +66,34 @@ export function fromText(text: string, schema: JsonSchema): unknown {
   return t;
 }
 
-function bounds(schema: JsonSchema): string {
+/** A hint for free-text fields: what shapes of value the schema takes. */
+function placeholder(schema: JsonSchema): string | undefined {
+  const hints: string[] = [];
+  if (allows(schema, "integer") || allows(schema, "number")) hints.push("3");
+  if (allows(schema, "array")) hints.push(allows(schema, "integer") || allows(schema, "number") ? "3, 5" : "1, 28, 28");
+  const words = (schema.anyOf ?? []).flatMap((s) => s.enum ?? []).map(String);
+  hints.push(...words);
+  if (allows(schema, "null")) hints.push("empty for none");
+  return hints.length ? hints.join(" · ") : undefined;
+}
+
+/** The numeric part of a schema (itself, or the int/float member of an int | tuple | null union). */
+function numeric(schema: JsonSchema): JsonSchema {
+  if (schema.type === "integer" || schema.type === "number") return schema;
+  return schema.anyOf?.find((s) => s.type === "integer" || s.type === "number") ?? schema;
+}
+
+function bounds(full: JsonSchema): string {
+  const schema = numeric(full);
   const lo = schema.minimum ?? schema.exclusiveMinimum;
   const hi = schema.maximum ?? schema.exclusiveMaximum;
   if (lo === undefined && hi === undefined) return "";
   return `${lo ?? "−∞"} … ${hi ?? "∞"}`;
 }
 
-function localError(value: unknown, schema: JsonSchema): string | null {
+function localError(value: unknown, full: JsonSchema): string | null {
   if (typeof value !== "number") return null;
+  const schema = numeric(full);
   if (schema.type === "integer" && !Number.isInteger(value)) return "must be a whole number";
   if (schema.minimum !== undefined && value < schema.minimum) return `must be ≥ ${schema.minimum}`;
   if (schema.maximum !== undefined && value > schema.maximum) return `must be ≤ ${schema.maximum}`;
@@ -102,12 +121,26 @@ function Field({
   const [text, setText] = useState(toText(value));
   useEffect(() => setText(toText(value)), [value]);
   const problem = error ?? localError(value, schema);
-  const label = schema.title ?? name;
   const testId = `${testPrefix}-${name}`;
-  let input;
+  const range = bounds(schema);
   if (kind === "boolean") {
-    input = <input type="checkbox" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} data-testid={testId} />;
-  } else if (kind === "select") {
+    return (
+      <label className={`field check-field${problem ? " has-error" : ""}`} title={schema.description}>
+        <span className="check-line">
+          <input type="checkbox" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} data-testid={testId} />
+          <span className="field-name">{name}</span>
+        </span>
+        {schema.description && <small>{schema.description}</small>}
+        {problem && (
+          <span className="field-error" data-testid={`${testId}-error`}>
+            {problem}
+          </span>
+        )}
+      </label>
+    );
+  }
+  let input;
+  if (kind === "select") {
     const opts = choices(schema) ?? [];
     input = (
       <select value={JSON.stringify(value ?? null)} onChange={(e) => onChange(JSON.parse(e.target.value))} data-testid={testId}>
@@ -138,6 +171,7 @@ function Field({
       <input
         type="text"
         value={text}
+        placeholder={placeholder(schema)}
         onChange={(e) => setText(e.target.value)}
         onBlur={() => onChange(fromText(text, schema))}
         onKeyDown={(e) => e.key === "Enter" && onChange(fromText(text, schema))}
@@ -148,8 +182,8 @@ function Field({
   return (
     <label className={`field${problem ? " has-error" : ""}`} title={schema.description}>
       <span className="field-name">
-        {label}
-        {bounds(schema) && <em>{bounds(schema)}</em>}
+        {name}
+        {range && <em>{range}</em>}
       </span>
       {input}
       {schema.description && <small>{schema.description}</small>}
@@ -173,7 +207,8 @@ export function SchemaForm({
   schema: JsonSchema;
   values: Record<string, unknown>;
   errors?: Record<string, string>;
-  onChange: (values: Record<string, unknown>) => void;
+  /** The new values, and the field that changed. */
+  onChange: (values: Record<string, unknown>, field: string) => void;
   testPrefix?: string;
   skip?: string[];
 }) {
@@ -189,7 +224,7 @@ export function SchemaForm({
             schema={s}
             value={k in values ? values[k] : s.default}
             error={errors?.[k]}
-            onChange={(v) => onChange({ ...values, [k]: v })}
+            onChange={(v) => onChange({ ...values, [k]: v }, k)}
             testPrefix={testPrefix}
           />
         ))}

@@ -2,7 +2,7 @@
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { type GraphJSON, api } from "../api/client";
-import { useGraph } from "../stores/graph";
+import { openGraph } from "../canvas/view";
 import { type TrainConfig, useTrain } from "../stores/train";
 
 type Template = {
@@ -23,11 +23,10 @@ export function Templates({ onClose }: { onClose: () => void }) {
     api<Template[]>("/api/templates").then(setTemplates, (e: Error) => setError(e.message));
   }, []);
   const pick = (t: Template) => {
-    useGraph.getState().load(t.graph);
+    onClose();
+    openGraph(flow, t.graph, { relayout: true });
     useTrain.getState().setDataset(t.dataset.name);
     useTrain.getState().setConfig(t.config);
-    onClose();
-    setTimeout(() => flow.fitView({ duration: 200 }), 80);
   };
   return (
     <div className="modal-backdrop" onClick={onClose}>

@@ -11,15 +11,15 @@ import { Results } from "./Results";
 import { RunCharts } from "./RunCharts";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
 
+/** The graph's output names (an Output's `name` param, else its id). A string selector: dragging nodes does not re-render. */
 function useOutputNames(): string[] {
-  const nodes = useGraph((s) => s.nodes);
-  return useMemo(
-    () =>
-      nodes
-        .filter((n) => n.data.type === "Output")
-        .map((n) => (typeof n.data.params.name === "string" && n.data.params.name ? n.data.params.name : n.id)),
-    [nodes],
+  const joined = useGraph((s) =>
+    s.nodes
+      .filter((n) => n.data.type === "Output")
+      .map((n) => (typeof n.data.params.name === "string" && n.data.params.name ? n.data.params.name : n.id))
+      .join("\n"),
   );
+  return useMemo(() => (joined ? joined.split("\n") : []), [joined]);
 }
 
 function Progress() {

@@ -30,3 +30,20 @@ export function defaultParams(layer: LayerInfo): Record<string, unknown> {
   for (const [k, p] of Object.entries(props)) if (p.default !== undefined) out[k] = p.default;
   return out;
 }
+
+/** A colour per layer category (palette stripe, node stripe, minimap). Unknown categories fall back to grey. */
+export const CATEGORY_COLORS: Record<string, string> = {
+  io: "#22b8cf",
+  core: "#6d8cff",
+  convolution: "#a36bff",
+  pooling: "#c084fc",
+  normalization: "#f5a524",
+  recurrent: "#ff8a3d",
+  attention: "#ef5a6f",
+  activation: "#30c48d",
+  merge: "#8bc34a",
+};
+
+export function categoryColor(category: string | undefined): string {
+  return (category && CATEGORY_COLORS[category]) || "#7a849a";
+}

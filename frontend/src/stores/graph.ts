@@ -10,6 +10,7 @@ import {
 import { create } from "zustand";
 import type { GraphJSON, ValidationReport } from "../api/client";
 import {
+  type Direction,
   type FlowGraph,
   type LayerNode,
   type PortEdge,
@@ -21,8 +22,11 @@ import {
   toGraphJSON,
 } from "../lib/graph";
 
-type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name">;
+type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction">;
 const HISTORY = 100;
+/** Edits of the same field in quick succession (typing 1, 12, 128) are one undo step. */
+const COALESCE_MS = 1500;
+let lastCheckpoint: { key: string; at: number } | null = null;
 
 export type GraphState = FlowGraph & {
   past: Snapshot[];
@@ -31,13 +35,16 @@ export type GraphState = FlowGraph & {
   validation: ValidationReport | null;
   /** Edge id -> the shape it carries (from the latest validation), for O(1) lookups while drawing. */
   edgeShapes: Record<string, (number | null)[] | null>;
-  /** Record the current state as one undo step, before a user action changes it. */
-  checkpoint: () => void;
-  load: (graph: GraphJSON) => void;
+  /** Record the current state as one undo step, before a user action changes it. Repeated calls with the
+   * same key within a short time (keystrokes in one field) are a single step. */
+  checkpoint: (key?: string) => void;
+  /** Replace the graph (one undo step), optionally with computed positions. */
+  load: (graph: GraphJSON, layout?: { direction: Direction; positions: Record<string, XYPosition> }) => void;
   reset: () => void;
   setName: (name: string) => void;
   addNode: (type: string, params: Record<string, unknown>, position: XYPosition) => string;
-  setParams: (id: string, params: Record<string, unknown>) => void;
+  /** Set a node's params; `field` names the edited one so that keystrokes in it coalesce into one undo step. */
+  setParams: (id: string, params: Record<string, unknown>, field?: string) => void;
   rename: (from: string, to: string) => string | null;
   onNodesChange: (changes: NodeChange<LayerNode>[]) => void;
   onEdgesChange: (changes: EdgeChange<PortEdge>[]) => void;
@@ -48,12 +55,12 @@ export type GraphState = FlowGraph & {
   paste: () => void;
   undo: () => void;
   redo: () => void;
-  setPositions: (positions: Record<string, XYPosition>) => void;
+  setLayout: (direction: Direction, positions: Record<string, XYPosition>) => void;
   setValidation: (report: ValidationReport | null) => void;
   toJSON: () => GraphJSON;
 };
 
-const empty: FlowGraph = { name: "untitled", nodes: [], edges: [], extra: {} };
+const empty: FlowGraph = { name: "untitled", nodes: [], edges: [], direction: "LR", extra: {} };
 
 export const useGraph = create<GraphState>((set, get) => ({
   ...empty,
@@ -63,17 +70,26 @@ export const useGraph = create<GraphState>((set, get) => ({
   validation: null,
   edgeShapes: {},
 
-  checkpoint: () => {
-    const { nodes, edges, name, past } = get();
-    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name }], future: [] });
+  checkpoint: (key) => {
+    const now = Date.now();
+    const same = key !== undefined && lastCheckpoint?.key === key && now - lastCheckpoint.at < COALESCE_MS;
+    lastCheckpoint = key === undefined ? null : { key, at: now };
+    if (same) return;
+    const { nodes, edges, name, direction, past } = get();
+    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name, direction }], future: [] });
   },
-  load: (graph) => {
+  load: (graph, layout) => {
     get().checkpoint();
-    set({ ...fromGraphJSON(graph), validation: null });
+    const flow = fromGraphJSON(graph);
+    if (layout) {
+      flow.direction = layout.direction;
+      flow.nodes = flow.nodes.map((n) => (layout.positions[n.id] ? { ...n, position: layout.positions[n.id] } : n));
+    }
+    set({ ...flow, validation: null, edgeShapes: {} });
   },
   reset: () => {
     get().checkpoint();
-    set({ ...empty, validation: null });
+    set({ ...empty, validation: null, edgeShapes: {} });
   },
   setName: (name) => set({ name }),
   addNode: (type, params, position) => {
@@ -83,8 +99,8 @@ export const useGraph = create<GraphState>((set, get) => ({
     set({ nodes: [...get().nodes.map((n) => ({ ...n, selected: false })), node] });
     return id;
   },
-  setParams: (id, params) => {
-    get().checkpoint();
+  setParams: (id, params, field) => {
+    get().checkpoint(field === undefined ? undefined : `params:${id}:${field}`);
     set({ nodes: get().nodes.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n)) });
   },
   rename: (from, to) => {
@@ -178,22 +194,35 @@ export const useGraph = create<GraphState>((set, get) => ({
     });
   },
   undo: () => {
-    const { past, future, nodes, edges, name } = get();
+    const { past, future, nodes, edges, name, direction } = get();
     const previous = past[past.length - 1];
     if (!previous) return;
-    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name }, ...future] });
+    lastCheckpoint = null;
+    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name, direction }, ...future] });
   },
   redo: () => {
-    const { past, future, nodes, edges, name } = get();
+    const { past, future, nodes, edges, name, direction } = get();
     const next = future[0];
     if (!next) return;
-    set({ ...next, past: [...past, { nodes, edges, name }], future: future.slice(1) });
+    lastCheckpoint = null;
+    set({ ...next, past: [...past, { nodes, edges, name, direction }], future: future.slice(1) });
   },
-  setPositions: (positions) => {
+  setLayout: (direction, positions) => {
     get().checkpoint();
-    set({ nodes: get().nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n)) });
+    set({ direction, nodes: get().nodes.map((n) => (positions[n.id] ? { ...n, position: positions[n.id] } : n)) });
   },
-  setValidation: (validation) => {
+  setValidation: (report) => {
+    // Keep the previous object for every node whose result did not change: its component does not re-render.
+    const previous = get().validation?.nodes ?? {};
+    let validation = report;
+    if (report) {
+      const nodes: ValidationReport["nodes"] = {};
+      for (const [id, info] of Object.entries(report.nodes)) {
+        const old = previous[id];
+        nodes[id] = old && JSON.stringify(old) === JSON.stringify(info) ? old : info;
+      }
+      validation = { ...report, nodes };
+    }
     const edgeShapes: Record<string, (number | null)[] | null> = {};
     for (const e of validation?.edges ?? []) edgeShapes[edgeId(e.source, e.source_port ?? "out", e.target, e.target_port ?? "in")] = e.shape ?? null;
     set({ validation, edgeShapes });

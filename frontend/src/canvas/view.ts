@@ -1,0 +1,70 @@
+// Putting a graph on screen: open it (laid out if it would not read well) and show it at a readable zoom.
+import type { ReactFlowInstance } from "@xyflow/react";
+import type { GraphJSON } from "../api/client";
+import { fromGraphJSON } from "../lib/graph";
+import { type Size, READABLE_ZOOM, bestLayout, boundsOf, fitZoom } from "../lib/layout";
+import { useGraph } from "../stores/graph";
+
+// oxlint-disable-next-line no-explicit-any
+type Flow = ReactFlowInstance<any, any>;
+
+const MAX_ZOOM = 1.1;
+const MARGIN = 28;
+
+export function canvasSize(): Size {
+  const el = document.querySelector<HTMLElement>('[data-testid="canvas"]');
+  return el && el.clientWidth > 0 ? { width: el.clientWidth, height: el.clientHeight } : { width: 900, height: 700 };
+}
+
+/** Wait until React Flow holds the store's nodes and has measured them all (a few frames), then run `then`. */
+function whenMeasured(flow: Flow, then: () => void, frames = 60): void {
+  requestAnimationFrame(() => {
+    const expected = useGraph.getState().nodes;
+    const nodes = flow.getNodes();
+    const ready = nodes.length === expected.length && nodes.every((n, i) => n.id === expected[i].id && n.measured?.width);
+    if (ready || frames <= 0) then();
+    else whenMeasured(flow, then, frames - 1);
+  });
+}
+
+/**
+ * Fit the graph in view; if that would make its text unreadably small, show its start (the inputs) at a
+ * readable zoom instead: centred on an axis where it fits, aligned to the start where it does not.
+ */
+export function showGraph(flow: Flow, duration = 200): void {
+  whenMeasured(flow, () => {
+    const nodes = flow.getNodes();
+    if (!nodes.length) {
+      void flow.setViewport({ x: 0, y: 0, zoom: 1 }, { duration });
+      return;
+    }
+    const view = canvasSize();
+    const box = boundsOf(nodes);
+    const fit = Math.min(fitZoom(box, view, 2 * MARGIN), MAX_ZOOM);
+    const zoom = Math.max(fit, READABLE_ZOOM);
+    const place = (start: number, size: number, room: number) =>
+      size * zoom <= room - 2 * MARGIN ? (room - size * zoom) / 2 - start * zoom : MARGIN - start * zoom;
+    void flow.setViewport(
+      { x: place(box.x, box.width, view.width), y: place(box.y, box.height, view.height), zoom },
+      { duration },
+    );
+  });
+}
+
+/**
+ * Load a graph onto the canvas (one undo step) and show it. A graph with nodes that have no position is laid
+ * out; with `relayout`, so is one whose own layout would only fit the canvas at an unreadable zoom (templates).
+ */
+export function openGraph(flow: Flow, graph: GraphJSON, { relayout = false } = {}): void {
+  const flowGraph = fromGraphJSON(graph);
+  const unplaced = (graph.nodes ?? []).some((n) => !n.position);
+  let layout: ReturnType<typeof bestLayout> | undefined;
+  if (flowGraph.nodes.length && (unplaced || relayout)) {
+    const view = canvasSize();
+    const best = bestLayout(flowGraph.nodes, flowGraph.edges, view);
+    const own = fitZoom(boundsOf(flowGraph.nodes), view);
+    if (unplaced || (own < READABLE_ZOOM && best.zoom > own * 1.15)) layout = best;
+  }
+  useGraph.getState().load(graph, layout);
+  showGraph(flow);
+}
