@@ -1,5 +1,7 @@
 """Built-in datasets, splits, standardization and binding."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -74,3 +76,104 @@ def test_text_dataset_is_padded_token_ids() -> None:
     ds = data.load("text")
     assert ds.arrays["x"].dtype == np.int64 and ds.vocabulary and ds.vocabulary[0] == "<pad>"
     assert (ds.arrays["x"] == 0).any() and ds.arrays["x"].max() < len(ds.vocabulary)
+
+
+@pytest.mark.parametrize("name", ["moons", "circles", "spirals", "blobs", "sequences", "timeseries", "text",
+                                  "multi_io"])
+def test_generated_datasets_are_seeded(name: str) -> None:
+    a, b = data.LOADERS[name](), data.LOADERS[name]()
+    assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
+
+
+def test_shapes_of_the_spec_datasets() -> None:
+    digits = data.load("digits")
+    assert digits.field("x").shape == (1, 8, 8) and len(digits.field("y").classes or ()) == 10
+    assert digits.arrays["x"].min() >= 0.0 and digits.arrays["x"].max() <= 1.0
+    assert data.load("linnerud").field("y").shape == (3,) and data.load("diabetes").task == "regression"
+    assert data.load("sequences").field("x").shape == (40, 1)
+    assert data.load("timeseries").field("x").shape == (32, 1) and data.load("timeseries").field("y").shape == (1,)
+    multi = data.load("multi_io")
+    assert [f.name for f in multi.inputs()] == ["x_a", "x_b"]
+    assert [f.name for f in multi.targets()] == ["y_class", "y_value"]
+
+
+def test_test_split_is_fixed_and_validation_split_optional() -> None:
+    y = data.load("digits").arrays["y"]
+    train, val, test = data.split_indices(len(y), 0, 0.0, y)
+    assert len(val) == 0 and len(test) == math.ceil(len(y) * data.TEST_SPLIT) and len(train) + len(test) == len(y)
+    _, _, test2 = data.split_indices(len(y), 0, 0.3, y)
+    assert np.array_equal(test, test2)  # the validation split never moves the test set
+    values = data.load("diabetes").arrays["y"]
+    a = data.split_indices(len(values), 0, 0.2, None)
+    assert len(a[2]) == math.ceil(len(values) * 0.2)
+
+
+def test_the_catalog_describes_fields_and_samples_are_plain_lists() -> None:
+    entries = {e["name"]: e for e in data.catalog_entries()}
+    iris = entries["iris"]
+    assert iris["task"] == "classification" and iris["size"] == 150
+    assert iris["fields"][1] == {"name": "y", "shape": [], "dtype": "int64", "role": "target",
+                                 "classes": ["setosa", "versicolor", "virginica"], "doc": "class index"}
+    assert isinstance(iris["samples"]["x"][0][0], float) and isinstance(iris["samples"]["y"][0], int)
+    assert entries["text"]["vocabulary_size"] == len(data.load("text").vocabulary or [])
+
+
+def test_single_input_and_output_bind_automatically_whatever_their_names() -> None:
+    compiled = compile_graph(chain([4], ("Linear", {"out_features": 3}), input_id="features", output_id="species"))
+    binding = data.bind(compiled, data.load("iris"))
+    assert binding.inputs == {"features": "x"} and binding.targets == {"species": "y"}
+
+
+def test_an_output_named_after_an_input_field_reconstructs_it() -> None:
+    compiled = compile_graph(chain([4], ("Linear", {"out_features": 2}), ("Linear", {"out_features": 4}),
+                                   input_id="features", output_id="x"))
+    prepared = data.prepare(data.load("iris"), compiled)
+    assert prepared.binding.targets == {"x": "x"}
+    inputs, targets = prepared.inputs(prepared.train), prepared.targets(prepared.train)
+    assert torch.equal(inputs[0], targets["x"])  # the same standardized values
+
+
+def test_several_inputs_bind_by_name_and_errors_list_the_fields() -> None:
+    graph = {"nodes": [{"id": "x_a", "type": "Input", "params": {"shape": [8]}},
+                       {"id": "x_b", "type": "Input", "params": {"shape": [4]}}, {"id": "cat", "type": "Concat"},
+                       {"id": "fc", "type": "Linear", "params": {"out_features": 3}},
+                       {"id": "label", "type": "Output"}],
+             "edges": [{"source": "x_a", "target": "cat"}, {"source": "x_b", "target": "cat"},
+                       {"source": "cat", "target": "fc"}, {"source": "fc", "target": "label"}]}
+    compiled = compile_graph(graph)
+    with pytest.raises(data.DataError, match=r"Output 'label' matches no field of dataset 'multi_io' "
+                                             r"\(fields: x_a, x_b, y_class, y_value\)"):
+        data.bind(compiled, data.load("multi_io"))
+    binding = data.bind(compiled, data.load("multi_io"), {"label": "y_class"})
+    assert binding.inputs == {"x_a": "x_a", "x_b": "x_b"} and binding.targets == {"label": "y_class"}
+
+
+def test_user_arrays_become_a_dataset_named_after_the_graph() -> None:
+    compiled = compile_graph(mlp(4, 3))
+    x, y = np.random.default_rng(0).normal(size=(50, 4)), np.arange(50) % 3
+    dataset = data.from_arrays(x, y, compiled)
+    assert dataset.arrays["x"].dtype == np.float32 and dataset.field("y").classes == ("0", "1", "2")
+    prepared = data.prepare(dataset, compiled, validation_split=0.2, test_split=0.0)
+    assert prepared.test is None and prepared.val is not None and len(prepared.val["x"]) == 10
+    assert sorted(np.bincount(prepared.val["y"].numpy()).tolist()) == [3, 3, 4]  # stratified
+    with pytest.raises(data.DataError, match="different numbers of samples"):
+        data.from_arrays(x, y[:40], compiled)
+
+
+def test_user_arrays_for_several_inputs_and_outputs() -> None:
+    graph = {"nodes": [{"id": "a", "type": "Input", "params": {"shape": [2]}},
+                       {"id": "b", "type": "Input", "params": {"shape": [3]}}, {"id": "cat", "type": "Concat"},
+                       {"id": "c", "type": "Linear", "params": {"out_features": 2}},
+                       {"id": "v", "type": "Linear", "params": {"out_features": 1}},
+                       {"id": "cls", "type": "Output"}, {"id": "val", "type": "Output"}],
+             "edges": [{"source": "a", "target": "cat"}, {"source": "b", "target": "cat"},
+                       {"source": "cat", "target": "c"}, {"source": "cat", "target": "v"},
+                       {"source": "c", "target": "cls"}, {"source": "v", "target": "val"}]}
+    compiled = compile_graph(graph)
+    rng = np.random.default_rng(0)
+    dataset = data.from_arrays([rng.normal(size=(20, 2)), rng.normal(size=(20, 3))],
+                               {"cls": np.arange(20) % 2, "val": rng.normal(size=(20, 1))}, compiled)
+    binding = data.bind(compiled, dataset)
+    assert binding.inputs == {"a": "a", "b": "b"} and binding.targets == {"cls": "cls", "val": "val"}
+    with pytest.raises(data.DataError, match=r"expected 2 input arrays \(a, b\), got 1"):
+        data.from_arrays([rng.normal(size=(20, 2))], None, compiled)

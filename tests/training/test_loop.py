@@ -8,7 +8,7 @@ import torch
 from helpers import chain, mlp
 from netcanvas import data
 from netcanvas.compiler import compile_graph
-from netcanvas.training import TrainConfig, train
+from netcanvas.training import TrainConfig, evaluate, predict, train
 from netcanvas.training.config import METRICS, OPTIMIZERS
 from netcanvas.training.events import Event
 
@@ -185,3 +185,155 @@ def test_target_shape_mismatch_is_a_clear_error() -> None:
     result, _ = run(mlp(4, 3), "iris", loss="mse", metrics=["mse"], epochs=1)
     assert result.status == "failed"
     assert "output 'y'" in result.error and "[3]" in result.error
+
+
+def test_dropout_runs_reproduce_whatever_the_global_random_state() -> None:
+    graph = chain([4], ("Linear", {"out_features": 32}), ("ReLU", {}), ("Dropout", {"p": 0.5}),
+                  ("Linear", {"out_features": 3}))
+    a, _ = run(graph, "iris", seed=3, epochs=3)
+    torch.rand(100)  # a different global random state must not matter
+    b, _ = run(graph, "iris", seed=3, epochs=3)
+    assert [h["metrics"] for h in a.history] == [h["metrics"] for h in b.history]
+    assert a.test_metrics == b.test_metrics
+
+
+def test_early_stopping_leaves_the_best_weights_in_the_model() -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3))
+    cfg = TrainConfig.model_validate({"optimizer": {"type": "adam", "lr": 0.5}, "epochs": 40, "batch_size": 16,
+                                      "early_stopping": {"monitor": "val_loss", "patience": 2}})
+    prepared = data.prepare(data.load("iris"), compiled)
+    result = train(compiled, prepared, cfg, lambda e: None)
+    assert result.status == "completed" and result.best_state is not None and result.last_state is not None
+    state = compiled.module.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in result.best_state.items())
+    assert evaluate(compiled, prepared, cfg, "val")["loss"] == pytest.approx(
+        result.history[result.best_epoch - 1]["metrics"]["val_loss"], rel=1e-5)
+    assert evaluate(compiled, prepared, cfg, "test")["loss"] == pytest.approx(result.test_metrics["test_loss"])
+
+
+def test_stop_keeps_the_best_weights_and_reports_their_test_metrics() -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3))
+    cfg = TrainConfig(epochs=100, batch_size=8, optimizer={"type": "adam", "lr": 0.3})  # type: ignore[arg-type]
+    prepared = data.prepare(data.load("iris"), compiled)
+    epochs = []
+
+    def emit(event: Event) -> None:
+        if event.type == "epoch":
+            epochs.append(event)
+
+    result = train(compiled, prepared, cfg, emit, lambda: len(epochs) >= 6)
+    assert result.status == "stopped" and len(result.history) == 6 and result.best_state is not None
+    val_losses = [h["metrics"]["val_loss"] for h in result.history]
+    assert result.best_epoch == val_losses.index(min(val_losses)) + 1
+    state = compiled.module.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in result.best_state.items())
+    assert evaluate(compiled, prepared, cfg)["loss"] == pytest.approx(result.test_metrics["test_loss"])
+
+
+def test_stop_before_the_first_epoch_ends() -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3))
+    prepared = data.prepare(data.load("iris"), compiled)
+    result = train(compiled, prepared, TrainConfig(), lambda e: None, lambda: True)
+    assert result.status == "stopped" and not result.history and result.best_state is not None
+
+
+def test_batch_events_are_throttled_to_ten_per_second() -> None:
+    import time
+
+    started = time.perf_counter()
+    _, events = run(mlp(4, 3), "iris", epochs=60, batch_size=1)
+    seconds = time.perf_counter() - started
+    batches = [e for e in events if e.type == "batch"]
+    steps = 60 * batches[0].steps  # type: ignore[union-attr]
+    assert len(batches) <= 10 * seconds + 2 and len(batches) < steps
+
+
+def test_schedule_grad_clip_and_lr_in_epoch_events() -> None:
+    result, events = run(mlp(4, 3), "iris", epochs=4, grad_clip=0.5,
+                         optimizer={"type": "sgd", "lr": 0.1}, schedule={"type": "step", "step_size": 1, "gamma": 0.5})
+    assert result.status == "completed"
+    assert [e.lr for e in events if e.type == "epoch"] == [0.1, 0.05, 0.025, 0.0125]  # type: ignore[union-attr]
+    assert all(e.seconds > 0 for e in events if e.type == "epoch")  # type: ignore[union-attr]
+
+
+def test_plateau_schedule_without_validation_watches_the_training_loss() -> None:
+    result, events = run(mlp(4, 3), "iris", epochs=2, validation_split=0.0, schedule={"type": "plateau"},
+                         early_stopping={"monitor": "val_accuracy"})
+    assert result.status == "completed" and "val_loss" not in result.metrics
+    assert any(e.type == "log" and "watches 'accuracy' instead of 'val_accuracy'" in e.message  # type: ignore[union-attr]
+               for e in events)
+
+
+def test_an_unknown_monitor_fails_before_training() -> None:
+    result, events = run(mlp(4, 3), "iris", early_stopping={"monitor": "val_acc"})
+    assert result.status == "failed" and not result.history
+    assert "early stopping watches 'val_acc', which is not a metric of this run" in result.error
+    assert "val_accuracy" in result.error
+
+
+def test_a_loss_for_an_unknown_output_fails_clearly() -> None:
+    result, _ = run(mlp(4, 3), "iris", loss={"label": "sparse_categorical_crossentropy"})
+    assert result.status == "failed"
+    assert result.error == "loss given for 'label', which is not an Output of the graph (outputs: y)"
+
+
+def test_too_few_class_scores_fail_before_training() -> None:
+    result, events = run(mlp(4, 2), "iris")
+    assert result.status == "failed" and not any(e.type == "epoch" for e in events)
+    assert result.error == "output 'y' gives 2 class scores but field 'y' has classes 0 to 2; give the last layer 3 " \
+                           "outputs"
+
+
+def test_binary_crossentropy_on_several_classes_is_explained() -> None:
+    result, _ = run(mlp(4, 1), "iris", loss="binary_crossentropy")
+    assert result.status == "failed" and "needs targets between 0 and 1" in result.error
+
+
+def test_class_metrics_on_a_regression_output_are_skipped_with_a_warning() -> None:
+    graph = chain([10], ("Linear", {"out_features": 1}))
+    result, events = run(graph, "diabetes", loss="mse", metrics=["accuracy", "mae"], epochs=1)
+    assert result.status == "completed" and "mae" in result.metrics and "accuracy" not in result.metrics
+    assert any(e.type == "log" and e.level == "warning" and "accuracy" in e.message  # type: ignore[union-attr]
+               for e in events)
+
+
+def test_one_hot_targets_from_arrays() -> None:
+    import numpy as np
+
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3, final="Softmax"))
+    iris = data.load("iris")
+    x = (iris.arrays["x"] - iris.arrays["x"].mean(0)) / iris.arrays["x"].std(0)
+    one_hot = np.eye(3, dtype=np.float32)[iris.arrays["y"]]
+    prepared = data.prepare(data.from_arrays(x, one_hot, compiled), compiled, validation_split=0.2, test_split=0.0)
+    cfg = TrainConfig.model_validate({"loss": "categorical_crossentropy", "metrics": ["accuracy", "auc_roc", "mse"],
+                                      "epochs": 15, "batch_size": 16, "optimizer": {"type": "adam", "lr": 0.02}})
+    result = train(compiled, prepared, cfg, lambda e: None)
+    assert result.status == "completed" and result.metrics["val_accuracy"] > 0.85
+    assert result.metrics["val_auc_roc"] > 0.9 and result.metrics["val_mse"] < 0.2
+
+
+def test_predict_returns_the_graph_outputs_after_the_final_activation() -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3, final="Softmax"))
+    x = torch.randn(2500, 4)
+    out = predict(compiled, [x], batch_size=1000)
+    assert set(out) == {"y"} and out["y"].shape == (2500, 3)
+    assert torch.allclose(out["y"].sum(-1), torch.ones(2500))
+    assert torch.equal(predict(compiled, {"x": x})["y"], out["y"])
+    with pytest.raises(ValueError, match="no values for Input x"):
+        predict(compiled, {"img": x})
+
+
+def test_training_threads_are_set_and_restored() -> None:
+    before = torch.get_num_threads()
+    seen = []
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3))
+    prepared = data.prepare(data.load("iris"), compiled)
+    cfg = TrainConfig(epochs=1, num_threads=1)
+    train(compiled, prepared, cfg, lambda e: seen.append(torch.get_num_threads()))
+    assert set(seen) == {1} and torch.get_num_threads() == before

@@ -43,3 +43,27 @@ def test_regression_matches_sklearn() -> None:
     got = regression_metrics(["mse", "mae"], torch.tensor(out), torch.tensor(y))
     assert got["mse"] == pytest.approx(skm.mean_squared_error(y, out))
     assert got["mae"] == pytest.approx(skm.mean_absolute_error(y, out))
+
+
+def test_one_hot_targets_and_auc_with_a_missing_class() -> None:
+    probs = torch.tensor([[0.7, 0.2, 0.1], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.8, 0.1]])
+    one_hot = torch.eye(3)[[0, 1, 1, 1]]
+    got = classification_metrics(["accuracy", "auc_roc"], probs, one_hot, False)
+    assert got["accuracy"] == pytest.approx(0.75)
+    assert got["auc_roc"] == pytest.approx(1.0)  # class 2 never occurs: averaged over the classes present
+    single = classification_metrics(["auc_roc"], torch.tensor([0.2, 0.9]), torch.tensor([1, 1]), True)
+    assert np.isnan(single["auc_roc"])
+
+
+def test_sequence_outputs_are_scored_per_step() -> None:
+    from netcanvas.training.loop import Evaluator
+    from netcanvas.training.losses import Head
+
+    rng = np.random.default_rng(2)
+    scores = torch.tensor(rng.normal(size=(6, 4, 5)))  # [B, C, T]: a Softmax over dim 1
+    y = torch.tensor(rng.integers(0, 4, (6, 5)))
+    head = Head("y", "sparse_categorical_crossentropy", 1.0, ("accuracy", "f1"), "Softmax", 1)
+    got = Evaluator.class_metrics(head, scores, y, ["accuracy", "f1"])
+    pred = scores.argmax(1).reshape(-1).numpy()
+    assert got["accuracy"] == pytest.approx(skm.accuracy_score(y.reshape(-1).numpy(), pred))
+    assert got["f1"] == pytest.approx(skm.f1_score(y.reshape(-1).numpy(), pred, average="macro"))

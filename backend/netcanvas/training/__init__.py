@@ -5,25 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from .config import LOSS_ALIASES, METRICS, OPTIMIZERS, SCHEDULES, TrainConfig
-from .events import EVENT_ADAPTER, DoneEvent, EpochEvent, Event, StatusEvent
-from .loop import Evaluator, TrainingError, TrainResult, train
+from .events import EVENT_ADAPTER, BatchEvent, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from .loop import Evaluator, TrainingError, TrainResult, evaluate, predict, train
 from .losses import LOSS_DOCS
 from .metrics import METRIC_DOCS
 
 
-def catalog_entries() -> dict[str, Any]:
-    """Optimizers and schedules with their JSON Schemas, losses with aliases, metrics."""
-    def schema_entries(models: tuple[type, ...]) -> list[dict[str, Any]]:
-        out = []
-        for model in models:
-            schema = model.model_json_schema()  # type: ignore[attr-defined]
-            out.append({"type": schema["properties"]["type"]["default"], "doc": (model.__doc__ or "").strip(),
+def _option_entries(models: tuple[type, ...]) -> list[dict[str, Any]]:
+    entries = []
+    for model in models:
+        schema = model.model_json_schema()  # type: ignore[attr-defined]
+        entries.append({"type": schema["properties"]["type"]["default"], "doc": (model.__doc__ or "").strip(),
                         "params_schema": schema})
-        return out
+    return entries
 
+
+def catalog_entries() -> dict[str, Any]:
+    """Optimizers and schedules with their JSON Schemas, losses with their aliases, metrics, and the
+    whole config's JSON Schema."""
     return {
-        "optimizers": schema_entries(OPTIMIZERS),
-        "schedules": schema_entries(SCHEDULES),
+        "optimizers": _option_entries(OPTIMIZERS),
+        "schedules": _option_entries(SCHEDULES),
         "losses": [{"type": kind, "doc": doc,
                     "aliases": sorted(a for a, k in LOSS_ALIASES.items() if k == kind and a != kind)}
                    for kind, doc in LOSS_DOCS.items()],
@@ -32,5 +34,6 @@ def catalog_entries() -> dict[str, Any]:
     }
 
 
-__all__ = ["EVENT_ADAPTER", "DoneEvent", "EpochEvent", "Evaluator", "Event", "StatusEvent", "TrainConfig",
-           "TrainResult", "TrainingError", "catalog_entries", "train"]
+__all__ = ["EVENT_ADAPTER", "BatchEvent", "DoneEvent", "EpochEvent", "ErrorEvent", "Evaluator", "Event", "LogEvent",
+           "StatusEvent", "TrainConfig", "TrainResult", "TrainingError", "catalog_entries", "evaluate", "predict",
+           "train"]

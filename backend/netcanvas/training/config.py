@@ -21,7 +21,8 @@ class SGD(Strict):
     type: Literal["sgd"] = "sgd"
     lr: float = Field(default=0.01, gt=0.0, le=10.0, description="Learning rate")
     momentum: float = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor (0 = plain SGD)")
-    nesterov: bool = Field(default=False, description="Nesterov momentum")
+    dampening: float = Field(default=0.0, ge=0.0, le=1.0, description="Dampening for momentum")
+    nesterov: bool = Field(default=False, description="Nesterov momentum (needs momentum > 0)")
     weight_decay: float = WD
 
 
@@ -31,6 +32,7 @@ class Momentum(Strict):
     type: Literal["momentum"] = "momentum"
     lr: float = Field(default=0.01, gt=0.0, le=10.0, description="Learning rate")
     momentum: float = Field(default=0.9, ge=0.0, lt=1.0, description="Momentum factor")
+    dampening: float = Field(default=0.0, ge=0.0, le=1.0, description="Dampening for momentum")
     nesterov: bool = Field(default=False, description="Nesterov momentum")
     weight_decay: float = WD
 
@@ -45,6 +47,19 @@ class Adam(Strict):
     eps: float = Field(default=1e-8, gt=0.0, le=1.0, description="Term added for numerical stability")
     weight_decay: float = WD
     amsgrad: bool = Field(default=False, description="Use the AMSGrad variant")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _betas(cls, data: Any) -> Any:
+        """Accept PyTorch's ``betas: [beta1, beta2]`` as well."""
+        if isinstance(data, dict) and "betas" in data:
+            data = dict(data)
+            betas = data.pop("betas")
+            if not isinstance(betas, list | tuple) or len(betas) != 2:
+                raise ValueError("betas must be a pair [beta1, beta2]")
+            data.setdefault("beta1", betas[0])
+            data.setdefault("beta2", betas[1])
+        return data
 
 
 class AdamW(Adam):
@@ -62,6 +77,7 @@ class RMSprop(Strict):
     alpha: float = Field(default=0.99, ge=0.0, lt=1.0, description="Smoothing constant")
     eps: float = Field(default=1e-8, gt=0.0, le=1.0, description="Term added for numerical stability")
     momentum: float = Field(default=0.0, ge=0.0, lt=1.0, description="Momentum factor")
+    centered: bool = Field(default=False, description="Normalize by an estimate of the gradient's variance")
     weight_decay: float = WD
 
 
@@ -71,6 +87,7 @@ class Adagrad(Strict):
     type: Literal["adagrad"] = "adagrad"
     lr: float = Field(default=0.01, gt=0.0, le=10.0, description="Learning rate")
     lr_decay: float = Field(default=0.0, ge=0.0, le=1.0, description="Learning-rate decay")
+    initial_accumulator_value: float = Field(default=0.0, ge=0.0, description="Starting value of the sums")
     eps: float = Field(default=1e-10, gt=0.0, le=1.0, description="Term added for numerical stability")
     weight_decay: float = WD
 
@@ -109,6 +126,7 @@ class CosineLR(Strict):
 
     type: Literal["cosine"] = "cosine"
     eta_min: float = Field(default=0.0, ge=0.0, description="Final learning rate")
+    t_max: int | None = Field(default=None, ge=1, description="Epochs of the half cosine (default: all epochs)")
 
 
 class PlateauLR(Strict):
@@ -118,6 +136,9 @@ class PlateauLR(Strict):
     monitor: str = Field(default="val_loss", description="Metric to watch (falls back to loss without validation)")
     factor: float = Field(default=0.1, gt=0.0, lt=1.0, description="Multiplier on a plateau")
     patience: int = Field(default=5, ge=0, description="Epochs without improvement before reducing")
+    mode: Literal["min", "max", "auto"] = Field(default="auto", description="auto: max for accuracy-like metrics")
+    threshold: float = Field(default=1e-4, ge=0.0, description="Relative change that counts as an improvement")
+    cooldown: int = Field(default=0, ge=0, description="Epochs to wait after a reduction before watching again")
     min_lr: float = Field(default=0.0, ge=0.0, description="Lower bound")
 
 
@@ -135,9 +156,23 @@ LOSS_ALIASES: dict[str, str] = {
     "CrossEntropyLoss": "sparse_categorical_crossentropy", "NLLLoss": "sparse_categorical_crossentropy",
 }
 METRICS = ("accuracy", "precision", "recall", "f1", "auc_roc", "mse", "mae")
+METRIC_ALIASES: dict[str, str] = {
+    **{m: m for m in METRICS}, "acc": "accuracy", "auc": "auc_roc", "roc_auc": "auc_roc", "f1_score": "f1",
+    "mean_squared_error": "mse", "mean_absolute_error": "mae",
+}
+HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "auc")
+
+
+def monitor_mode(monitor: str, mode: str) -> Literal["min", "max"]:
+    """``auto``: maximize accuracy-like metrics, minimize losses and errors."""
+    if mode in ("min", "max"):
+        return "min" if mode == "min" else "max"
+    return "max" if any(k in monitor for k in HIGHER_IS_BETTER) else "min"
 
 
 class LossSpec(Strict):
+    """A loss, with its weight in the total when the graph has several outputs."""
+
     type: str = Field(description="Loss name (Keras or PyTorch class name)")
     weight: float = Field(default=1.0, ge=0.0, le=1000.0, description="Weight in the total loss (multi-output)")
 
@@ -150,11 +185,15 @@ class LossSpec(Strict):
 
 
 class Regularization(Strict):
+    """Penalties added to the loss: l1 * sum|w| + l2 * sum w^2 over weight matrices and kernels."""
+
     l1: float = Field(default=0.0, ge=0.0, le=1.0, description="L1 penalty on weights (not biases or norms)")
     l2: float = Field(default=0.0, ge=0.0, le=1.0, description="L2 penalty on weights (not biases or norms)")
 
 
 class EarlyStopping(Strict):
+    """Stop when the monitored metric has not improved for ``patience`` epochs (as Keras does)."""
+
     monitor: str = Field(default="val_loss", description="Metric to watch, e.g. val_loss or val_accuracy")
     mode: Literal["min", "max", "auto"] = Field(default="auto", description="auto: max for accuracy-like metrics")
     patience: int = Field(default=3, ge=0, le=10_000, description="Epochs without improvement before stopping")
@@ -163,9 +202,9 @@ class EarlyStopping(Strict):
 
 
 def _one_metric(value: str) -> str:
-    if value not in METRICS:
+    if value not in METRIC_ALIASES:
         raise ValueError(f"unknown metric '{value}'; choose from {', '.join(METRICS)}")
-    return value
+    return METRIC_ALIASES[value]
 
 
 class TrainConfig(Strict):
@@ -181,7 +220,8 @@ class TrainConfig(Strict):
     batch_size: int = Field(default=32, ge=1, le=1_000_000, description="Samples per gradient step")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for weights, splits and shuffling")
     validation_split: float = Field(default=0.2, ge=0.0, lt=1.0, description="Fraction of training data held out")
-    regularization: Regularization = Field(default_factory=Regularization)
+    regularization: Regularization = Field(default_factory=Regularization,
+                                           description="L1 and L2 penalties on weights (not biases or norms)")
     early_stopping: EarlyStopping | None = Field(default=None, description="Stop when the monitor stops improving")
     schedule: Schedule | None = Field(default=None, description="Learning-rate schedule")
     grad_clip: float | None = Field(default=None, gt=0.0, description="Clip the gradient norm to this value")
@@ -197,6 +237,8 @@ class TrainConfig(Strict):
         data = dict(data)
         if isinstance(data.get("optimizer"), str):
             data["optimizer"] = {"type": data["optimizer"]}
+        if isinstance(data.get("metrics"), str):
+            data["metrics"] = [data["metrics"]]
         loss = data.get("loss")
         if isinstance(loss, str):
             data["loss"] = {"type": loss}
@@ -207,9 +249,27 @@ class TrainConfig(Strict):
     @field_validator("metrics")
     @classmethod
     def _metrics(cls, value: list[str] | dict[str, list[str]]) -> list[str] | dict[str, list[str]]:
+        def unique(names: list[str]) -> list[str]:
+            return list(dict.fromkeys(_one_metric(m) for m in names))
+
         if isinstance(value, dict):
-            return {k: [_one_metric(m) for m in v] for k, v in value.items()}
-        return [_one_metric(m) for m in value]
+            return {k: unique(v) for k, v in value.items()}
+        return unique(value)
+
+    def check_outputs(self, outputs: list[str]) -> None:
+        """Per-output losses and metrics must name the graph's outputs (and every output needs a loss)."""
+        known = ", ".join(outputs)
+        for what, given in (("loss", self.loss), ("metrics", self.metrics)):
+            if isinstance(given, dict):
+                for name in given:
+                    if name not in outputs:
+                        raise ValueError(f"{what} given for '{name}', which is not an Output of the graph "
+                                         f"(outputs: {known})")
+        if isinstance(self.loss, dict):
+            missing = [o for o in outputs if o not in self.loss]
+            if missing:
+                raise ValueError(f"no loss given for output {', '.join(repr(m) for m in missing)} "
+                                 f"(outputs: {known}); give one loss per output")
 
     def loss_for(self, output: str, outputs: list[str]) -> LossSpec:
         if isinstance(self.loss, LossSpec):

@@ -1,17 +1,19 @@
 """The training loop: a pure function of (model, data, config, emit, should_stop).
 
 It knows nothing of processes, sockets or SQL. In-memory tensors are batched by
-``randperm`` indexing; losses and metrics accumulate on tensors and reach Python once
-per event.
+``randperm`` indexing; outputs accumulate as tensors and metrics reach Python once per
+epoch; batch events are throttled. ``evaluate`` and ``predict`` serve the same model
+afterwards.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import fx, nn
@@ -19,25 +21,30 @@ from torch import fx, nn
 from ..compiler import CompiledGraph
 from ..data import PreparedData
 from ..shapes import torch_message
-from .config import TrainConfig
+from .callbacks import BestTracker
+from .config import TrainConfig, monitor_mode
 from .events import BatchEvent, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
-from .losses import CLASSIFICATION, LossFn, make_loss, probabilities
+from .losses import Head, LossFn, align, class_targets
 from .metrics import classification_metrics, regression_metrics
-from .optim import make_optimizer, make_scheduler
+from .optimizers import make_optimizer, make_scheduler
 
 BATCH_EVENTS_PER_SECOND = 10
 EVAL_BATCH = 1024
 Emit = Callable[[Event], None]
+Split = dict[str, torch.Tensor]
 
 
 @dataclass
 class TrainResult:
-    status: str
-    """completed | stopped | failed"""
+    status: Literal["completed", "stopped", "failed"]
     history: list[dict[str, Any]] = field(default_factory=list)
+    """One entry per epoch: {"epoch": n, "metrics": {...}, "lr": x, "seconds": s}."""
     metrics: dict[str, float] = field(default_factory=dict)
+    """The last epoch's train and validation metrics."""
     test_metrics: dict[str, float] = field(default_factory=dict)
+    """Metrics of the best weights on the held-out test split (``test_`` prefix)."""
     best_state: dict[str, torch.Tensor] | None = None
+    """Weights of the best epoch by the monitored metric (early stopping's, else val_loss or loss)."""
     last_state: dict[str, torch.Tensor] | None = None
     best_epoch: int | None = None
     error: str | None = None
@@ -45,34 +52,45 @@ class TrainResult:
 
 
 class TrainingError(RuntimeError):
+    """Training cannot go on; the message says why, ``node`` names the graph node when one is at fault."""
+
     def __init__(self, message: str, node: str | None = None):
         super().__init__(message)
         self.node = node
 
 
-@dataclass
-class Head:
-    """One output: its loss, weight, metrics and how to read probabilities from it."""
-
-    name: str
-    kind: str
-    weight: float
-    loss: LossFn
-    metrics: list[str]
-    final: str | None
-
-    @property
-    def classification(self) -> bool:
-        return self.kind in CLASSIFICATION
+# ---- outputs, losses and the module training runs ----------------------------------------------------------
 
 
 def heads(compiled: CompiledGraph, config: TrainConfig) -> list[Head]:
+    """One Head per graph output, in output order; raises ValueError when the config names unknown outputs."""
+    config.check_outputs(compiled.output_names)
     result = []
     for name in compiled.output_names:
         spec = config.loss_for(name, compiled.output_names)
-        final = compiled.final_activation.get(name)
-        result.append(Head(name, spec.type, spec.weight, make_loss(spec.type, final), config.metrics_for(name), final))
+        result.append(Head(name, spec.type, spec.weight, tuple(config.metrics_for(name)),
+                           compiled.final_activation.get(name), compiled.final_activation_dim.get(name)))
     return result
+
+
+def training_module(compiled: CompiledGraph, output_heads: Sequence[Head]) -> nn.Module:
+    """The compiled module, or a view of it that returns the scores before a final Softmax/LogSoftmax/Sigmoid
+    for classification outputs (the loss applies it, stably). The view shares every submodule and weight."""
+    bypass = {i for i, h in enumerate(output_heads) if h.reads_scores}
+    if not bypass:
+        return compiled.module
+    graph = copy.deepcopy(compiled.module.graph)
+    output = next(n for n in graph.nodes if n.op == "output")
+    values = list(output.args[0]) if len(output_heads) > 1 else [output.args[0]]  # type: ignore[arg-type]
+    for i in bypass:
+        activation = values[i]
+        assert isinstance(activation, fx.Node) and activation.op == "call_module", activation
+        values[i] = activation.args[0]
+    output.args = (tuple(values) if len(output_heads) > 1 else values[0],)
+    view = fx.GraphModule(compiled.module, graph, class_name="TrainingView")
+    view.graph.eliminate_dead_code()  # the bypassed activation, unless another layer reads it
+    view.recompile()
+    return view
 
 
 def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
@@ -87,18 +105,23 @@ def regularized(model: nn.Module) -> list[nn.Parameter]:
 class _Locator(fx.Interpreter):
     """Re-runs a failing batch node by node to name the node that raised."""
 
+    current: fx.Node | None = None
+
     def run_node(self, n: fx.Node) -> Any:
         self.current = n
         return super().run_node(n)
 
 
 def locate_failure(compiled: CompiledGraph, inputs: list[torch.Tensor], error: Exception) -> TrainingError:
+    """A TrainingError for ``error``, naming the layer it came from when re-running the inputs finds it."""
+    if isinstance(error, TrainingError):
+        return error
     locator = _Locator(compiled.module)
     try:
         with torch.no_grad():
             locator.run(*inputs)
     except Exception as e:
-        node = getattr(locator, "current", None)
+        node = locator.current
         if node is not None and node.op == "call_module":
             node_id = compiled.node_of_module(str(node.target))
             kind = compiled.node_types.get(node_id, "")
@@ -106,104 +129,239 @@ def locate_failure(compiled: CompiledGraph, inputs: list[torch.Tensor], error: E
     return TrainingError(torch_message(error))
 
 
-def _slice(split: dict[str, torch.Tensor], idx: torch.Tensor | slice) -> dict[str, torch.Tensor]:
+def _slice(split: Split, idx: torch.Tensor | slice) -> Split:
     return {k: v[idx] for k, v in split.items()}
 
 
+def split_size(split: Split) -> int:
+    return len(next(iter(split.values())))
+
+
+# ---- evaluation ---------------------------------------------------------------------------------------------
+
+
 class Evaluator:
-    """Loss and metrics of a model over a split (or over accumulated training outputs)."""
+    """Loss and metrics of a compiled model over a split (or over outputs accumulated while training)."""
 
     def __init__(self, compiled: CompiledGraph, data: PreparedData, config: TrainConfig):
         self.compiled, self.data, self.config = compiled, data, config
         self.heads = heads(compiled, config)
+        self.losses: list[LossFn] = [h.loss_fn() for h in self.heads]
+        self.module = training_module(compiled, self.heads)
 
-    def loss(self, outs: tuple[torch.Tensor, ...], targets: dict[str, torch.Tensor]) -> torch.Tensor:
+    def metric_names(self, prefix: str = "") -> list[str]:
+        """The keys ``metrics`` returns, without computing them."""
+        multi = len(self.heads) > 1
+        names = [f"{prefix}loss"]
+        for head in self.heads:
+            tag = f"{prefix}{head.name}_" if multi else prefix
+            if multi:
+                names.append(f"{tag}loss")
+            names += [f"{tag}{m}" for m in self.applicable(head)]
+        return names
+
+    @staticmethod
+    def applicable(head: Head) -> list[str]:
+        """Metrics that make sense for the head's loss: class metrics need a classification loss."""
+        return [m for m in head.metrics if head.classification or m in ("mse", "mae")]
+
+    def loss(self, outs: tuple[torch.Tensor, ...], targets: Split) -> torch.Tensor:
         total: torch.Tensor | None = None
-        for head, out in zip(self.heads, outs, strict=True):
+        for head, loss_fn, out in zip(self.heads, self.losses, outs, strict=True):
             try:
-                part = head.loss(out, targets[head.name])
-                part = part if head.weight == 1.0 else head.weight * part
-                total = part if total is None else total + part
+                part = loss_fn(out, targets[head.name])
             except (ValueError, RuntimeError, IndexError) as e:
                 raise TrainingError(f"{head.kind} loss of output '{head.name}': {torch_message(e)}") from e
+            part = part if head.weight == 1.0 else head.weight * part
+            total = part if total is None else total + part
         assert total is not None
         return total
 
-    def metrics(self, outs: list[tuple[torch.Tensor, ...]], targets: dict[str, torch.Tensor],
-                prefix: str = "") -> dict[str, float]:
+    def metrics(self, outs: Sequence[tuple[torch.Tensor, ...]], targets: Split, prefix: str = "") -> dict[str, float]:
+        """Loss (weighted total, and per output when there are several) and metrics of accumulated outputs."""
         result: dict[str, float] = {}
         multi = len(self.heads) > 1
         total = 0.0
-        for i, head in enumerate(self.heads):
-            out = torch.cat([o[i] for o in outs])
+        for i, (head, loss_fn) in enumerate(zip(self.heads, self.losses, strict=True)):
+            values = torch.cat([o[i] for o in outs]) if len(outs) > 1 else outs[0][i]
             y = targets[head.name]
-            head_loss = float(head.loss(out, y))
+            head_loss = float(loss_fn(values, y))
             total += head.weight * head_loss
-            name = f"{head.name}_" if multi else ""
+            tag = f"{prefix}{head.name}_" if multi else prefix
             if multi:
-                result[f"{prefix}{name}loss"] = head_loss
+                result[f"{tag}loss"] = head_loss
+            wanted = self.applicable(head)
             if head.classification:
-                probs = probabilities(out, head.kind, head.final)
-                binary = head.kind == "binary_crossentropy" or probs.shape[-1] == 1
-                values = classification_metrics([m for m in head.metrics if m not in ("mse", "mae")], probs, y, binary)
-                one_hot = torch.nn.functional.one_hot(y.long(), probs.shape[-1]) if not binary else y
-                values.update(regression_metrics([m for m in head.metrics if m in ("mse", "mae")], probs, one_hot))
+                found = self.class_metrics(head, values, y, wanted)
             else:
-                values = regression_metrics(head.metrics, out, y)
-            result.update({f"{prefix}{name}{k}": v for k, v in values.items()})
-        result = {f"{prefix}loss": total, **result}
-        return result
+                found = regression_metrics(wanted, values, y)
+            result.update({f"{tag}{k}": v for k, v in found.items()})
+        return {f"{prefix}loss": total, **result}
 
-    def evaluate(self, split: dict[str, torch.Tensor], prefix: str = "") -> dict[str, float]:
-        model = self.compiled.module
-        model.eval()
-        n = len(next(iter(split.values())))
+    @staticmethod
+    def class_metrics(head: Head, values: torch.Tensor, y: torch.Tensor, wanted: list[str]) -> dict[str, float]:
+        """Class metrics from probabilities; mse/mae compare them with the one-hot (or 0/1) targets."""
+        axis = head.axis(values, y)
+        probs = head.probabilities(values, axis)
+        if head.binary:
+            probs, reference = probs.reshape(-1), align(y, values).reshape(-1).to(probs.dtype)
+            labels = reference
+        else:
+            probs = probs.reshape(-1, probs.shape[-1])
+            if y.shape == values.shape:  # one-hot or soft targets
+                reference = y.movedim(axis, -1).reshape(probs.shape).to(probs.dtype)
+                labels = reference.argmax(-1)
+            else:
+                labels = class_targets(y, values, axis).reshape(-1)
+                reference = nn.functional.one_hot(labels, probs.shape[-1]).to(probs.dtype)
+        found = classification_metrics([m for m in wanted if m not in ("mse", "mae")], probs, labels, head.binary)
+        found.update(regression_metrics([m for m in wanted if m in ("mse", "mae")], probs, reference))
+        return found
+
+    def outputs(self, split: Split) -> list[tuple[torch.Tensor, ...]]:
+        """What the training module gives for a split, in eval mode and batches of EVAL_BATCH."""
+        self.compiled.module.eval()
         outs = []
         with torch.no_grad():
-            for start in range(0, n, EVAL_BATCH):
+            for start in range(0, split_size(split), EVAL_BATCH):
                 part = _slice(split, slice(start, start + EVAL_BATCH))
-                outs.append(tuple(o.detach() for o in as_tuple(model(*self.data.inputs(part)))))
-        return self.metrics(outs, self.data.targets(split), prefix)
+                outs.append(as_tuple(self.module(*self.data.inputs(part))))
+        return outs
+
+    def evaluate(self, split: Split, prefix: str = "") -> dict[str, float]:
+        return self.metrics(self.outputs(split), self.data.targets(split), prefix)
 
 
-def monitor_mode(monitor: str, mode: str) -> str:
-    if mode != "auto":
-        return mode
-    return "max" if any(k in monitor for k in ("accuracy", "precision", "recall", "f1", "auc")) else "min"
+def evaluate(compiled: CompiledGraph, data: PreparedData, config: TrainConfig,
+             split: Literal["train", "val", "test"] | Split = "test") -> dict[str, float]:
+    """Loss and metrics of the model as it is now on one split of ``data`` (keys without a prefix)."""
+    if isinstance(split, str):
+        chosen = {"train": data.train, "val": data.val, "test": data.test}[split]
+        if chosen is None:
+            raise ValueError(f"the data has no {split} split")
+        split = chosen
+    return Evaluator(compiled, data, config).evaluate(split)
+
+
+def predict(compiled: CompiledGraph, inputs: Sequence[torch.Tensor] | dict[str, torch.Tensor],
+            batch_size: int = EVAL_BATCH) -> dict[str, torch.Tensor]:
+    """The graph's outputs (after any final activation) by output name, in eval mode and batches.
+    ``inputs``: one tensor per Input, in ``compiled.input_names`` order or by name (already standardized)."""
+    if isinstance(inputs, dict):
+        missing = [n for n in compiled.input_names if n not in inputs]
+        if missing:
+            raise ValueError(f"no values for Input {', '.join(missing)} (inputs: {', '.join(compiled.input_names)})")
+        tensors = [inputs[n] for n in compiled.input_names]
+    else:
+        tensors = list(inputs)
+        if len(tensors) != len(compiled.input_names):
+            raise ValueError(f"expected {len(compiled.input_names)} input tensors "
+                             f"({', '.join(compiled.input_names)}), got {len(tensors)}")
+    compiled.module.eval()
+    parts: list[list[torch.Tensor]] = [[] for _ in compiled.output_names]
+    with torch.no_grad():
+        for start in range(0, len(tensors[0]), batch_size):
+            for i, out in enumerate(as_tuple(compiled.module(*(t[start:start + batch_size] for t in tensors)))):
+                parts[i].append(out)
+    return {name: torch.cat(p) for name, p in zip(compiled.output_names, parts, strict=True)}
+
+
+# ---- training -----------------------------------------------------------------------------------------------
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
+    """Before the first step: the first samples go through model and losses, and class targets fit the outputs."""
+    sample = _slice(data.train, slice(0, 2))
+    inputs = data.inputs(sample)
+    try:
+        outs = evaluator.outputs(sample)[0]
+    except Exception as e:
+        raise locate_failure(evaluator.compiled, inputs, e) from e
+    evaluator.loss(outs, data.targets(sample))
+    all_targets = data.targets(data.train)
+    for head, values in zip(evaluator.heads, outs, strict=True):
+        y = all_targets[head.name]
+        if not head.classification or y.is_floating_point() and not head.binary:
+            continue
+        field_name = data.binding.targets.get(head.name, head.name)
+        low, high = float(y.min()), float(y.max())
+        if head.binary and (low < 0 or high > 1):
+            raise TrainingError(f"binary_crossentropy of output '{head.name}' needs targets between 0 and 1, but "
+                                f"field '{field_name}' goes from {low:g} to {high:g}; for several classes use "
+                                "sparse_categorical_crossentropy with one score per class")
+        if head.binary or y.shape[1:] == values.shape[1:]:
+            continue
+        classes = values.shape[head.axis(values, y[:2])]
+        if low < 0 or high >= classes:
+            raise TrainingError(f"output '{head.name}' gives {classes} class scores but field '{field_name}' "
+                                f"has classes 0 to {int(high)}; give the last layer {int(high) + 1} outputs")
+
+
 def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
-    """Train ``compiled.module`` in place; emit events; return the outcome (never raises on bad training)."""
+    """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
+    a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
+
+    Ends with a ``done`` event. The module keeps the best weights when stopped (SPEC §5) or when early stopping
+    restores them, else the last ones; the test metrics are always those of the best weights.
+    """
+    threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
-    model = compiled.module
-    result = TrainResult(status="running")
     try:
-        evaluator = Evaluator(compiled, data, config)
-        _loop(compiled, data, config, emit, should_stop, evaluator, result)
+        return _train(compiled, data, config, emit, should_stop)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
+           should_stop: Callable[[], bool]) -> TrainResult:
+    result = TrainResult(status="failed")
+    evaluator: Evaluator | None = None
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)  # dropout and other random layers
+            evaluator = Evaluator(compiled, data, config)
+            _loop(compiled, data, config, emit, should_stop, evaluator, result)
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
         result.status, result.error = "failed", str(e).strip("'\"")
+    model = compiled.module
     result.last_state = _clone_state(model)
     if result.best_state is None:
         result.best_state = result.last_state
     if result.status == "failed":
         emit(ErrorEvent(message=result.error or "training failed", node=result.node))
-    elif data.test is not None:
-        result.test_metrics = evaluator.evaluate(data.test, "test_")
-    emit(DoneEvent(status=result.status, metrics=result.metrics, test_metrics=result.test_metrics,  # type: ignore[arg-type]
+    else:
+        if result.status == "stopped":
+            model.load_state_dict(result.best_state)
+        if data.test is not None and evaluator is not None:
+            result.test_metrics = _evaluate_state(evaluator, data.test, result.best_state)
+    model.eval()
+    emit(DoneEvent(status=result.status, metrics=result.metrics, test_metrics=result.test_metrics,
                    best_epoch=result.best_epoch))
     return result
+
+
+def _evaluate_state(evaluator: Evaluator, split: Split, state: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Metrics of ``state`` on ``split``, leaving the module's own weights as they were."""
+    model = evaluator.compiled.module
+    kept = _clone_state(model)
+    model.load_state_dict(state)
+    try:
+        return evaluator.evaluate(split, "test_")
+    finally:
+        model.load_state_dict(kept)
 
 
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult) -> None:
     model = compiled.module
+    forward = evaluator.module
     generator = torch.Generator().manual_seed(config.seed)
     optimizer = make_optimizer(config.optimizer, model.parameters())
     scheduler = make_scheduler(config.schedule, optimizer, config.epochs)
@@ -212,27 +370,45 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     train_split = data.train
     train_inputs = data.inputs(train_split)
     train_targets = data.targets(train_split)
-    n = len(next(iter(train_split.values())))
+    n = split_size(train_split)
     steps = max(1, math.ceil(n / config.batch_size))
-    has_val = data.val is not None
-    stopping = config.early_stopping
-    monitor = stopping.monitor if stopping else ("val_loss" if has_val else "loss")
-    if not has_val and monitor.startswith("val_"):
-        emit(LogEvent(level="warning",
-                      message=f"no validation split: monitoring '{monitor[4:]}' instead of '{monitor}'"))
-        monitor = monitor[4:]
-    mode = monitor_mode(monitor, stopping.mode if stopping else "auto")
-    best_value, waited = math.inf if mode == "min" else -math.inf, 0
     emit(StatusEvent(status="running"))
+    names = evaluator.metric_names() + (evaluator.metric_names("val_") if data.val is not None else [])
+
+    def watched(monitor: str, what: str) -> str:
+        if monitor.startswith("val_") and data.val is None and monitor[4:] in names:
+            emit(LogEvent(level="warning", message=f"no validation split: {what} watches '{monitor[4:]}' "
+                                                   f"instead of '{monitor}'"))
+            return monitor[4:]
+        if monitor not in names:
+            raise TrainingError(f"{what} watches '{monitor}', which is not a metric of this run "
+                                f"(metrics: {', '.join(names)})")
+        return monitor
+
+    stopping = config.early_stopping
+    if stopping:
+        tracker = BestTracker(watched(stopping.monitor, "early stopping"),
+                              monitor_mode(stopping.monitor, stopping.mode), stopping.min_delta, stopping.patience)
+    else:
+        monitor = "val_loss" if data.val is not None else "loss"
+        tracker = BestTracker(monitor, "min")
+    plateau = getattr(config.schedule, "monitor", None)
+    if plateau is not None:
+        plateau = watched(plateau, "the plateau schedule")
+    for head in evaluator.heads:
+        skipped = [m for m in head.metrics if m not in evaluator.applicable(head)]
+        if skipped:
+            emit(LogEvent(level="warning", message=f"output '{head.name}' uses the {head.kind} loss, so its "
+                                                   f"class metrics ({', '.join(skipped)}) are not reported"))
+    check_targets(evaluator, data)
     emit(LogEvent(message=f"training on {n} samples, validating on "
-                          f"{len(next(iter(data.val.values()))) if data.val else 0}, {steps} steps per epoch"))
+                          f"{split_size(data.val) if data.val else 0}, {steps} steps per epoch"))
     last_batch_event = 0.0
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator) if config.shuffle else torch.arange(n)
         outs: list[tuple[torch.Tensor, ...]] = []
-        seen: list[torch.Tensor] = []
         for step in range(steps):
             if should_stop():
                 result.status = "stopped"
@@ -241,17 +417,17 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
             inputs = [t[idx] for t in train_inputs]
             try:
-                out = as_tuple(model(*inputs))
+                out = as_tuple(forward(*inputs))
                 loss = evaluator.loss(out, {name: t[idx] for name, t in train_targets.items()})
-            except (RuntimeError, ValueError, IndexError) as e:
+            except Exception as e:
                 raise locate_failure(compiled, inputs, e) from e
             if l1:
                 loss = loss + l1 * sum(p.abs().sum() for p in penalized)
             if l2:
                 loss = loss + l2 * sum((p * p).sum() for p in penalized)
-            value = loss.item()  # one sync per step (a CPU read), reused for the batch event
+            value = loss.item()  # one read per step (CPU, no device sync), reused for the batch event
             if not math.isfinite(value):
-                raise TrainingError(f"the loss became {value} at epoch {epoch}, step {step + 1}; "
+                raise TrainingError(f"the loss became {value} at epoch {epoch}, step {step + 1} of {steps}; "
                                     "try a lower learning rate, gradient clipping or normalized inputs")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -259,40 +435,28 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             outs.append(tuple(o.detach() for o in out))
-            seen.append(idx)
             now = time.perf_counter()
             if now - last_batch_event >= 1 / BATCH_EVENTS_PER_SECOND:
                 last_batch_event = now
                 emit(BatchEvent(epoch=epoch, step=step + 1, steps=steps, loss=value))
-        metrics = evaluator.metrics(outs, data.targets(_slice(train_split, torch.cat(seen))))
+        metrics = evaluator.metrics(outs, _slice(train_targets, order))
         if data.val is not None:
             metrics.update(evaluator.evaluate(data.val, "val_"))
-        lr = optimizer.param_groups[0]["lr"]
+        lr = float(optimizer.param_groups[0]["lr"])
         seconds = time.perf_counter() - started
         result.history.append({"epoch": epoch, "metrics": metrics, "lr": lr, "seconds": seconds})
         result.metrics = metrics
         emit(EpochEvent(epoch=epoch, epochs=config.epochs, metrics=metrics, lr=lr, seconds=seconds))
-        if monitor not in metrics:
-            raise TrainingError(f"early stopping monitors '{monitor}', which is not a metric of this run "
-                                f"(metrics: {', '.join(metrics)})")
-        value = metrics[monitor]
-        delta = stopping.min_delta if stopping else 0.0
-        improved = value < best_value - delta if mode == "min" else value > best_value + delta
-        if improved or result.best_state is None:
-            best_value, waited = value, 0
+        if tracker.update(metrics[tracker.monitor], epoch):
             result.best_state, result.best_epoch = _clone_state(model), epoch
-        else:
-            waited += 1
-        if scheduler is not None:
-            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                watched = getattr(config.schedule, "monitor", monitor)
-                scheduler.step(metrics.get(watched, metrics["loss"]))
-            else:
-                scheduler.step()
-        if stopping and waited > stopping.patience:
-            emit(LogEvent(message=f"early stopping at epoch {epoch}: '{monitor}' has not improved for "
-                                  f"{waited} epochs (best {best_value:.4g} at epoch {result.best_epoch})"))
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            scheduler.step(metrics[plateau or tracker.monitor])
+        elif scheduler is not None:
+            scheduler.step()
+        if tracker.should_stop:
+            emit(LogEvent(message=f"early stopping at epoch {epoch}: {tracker.describe()}"))
             break
     if stopping and stopping.restore_best_weights and result.best_state is not None:
         model.load_state_dict(result.best_state)
+        emit(LogEvent(message=f"restored the weights of epoch {result.best_epoch} (best '{tracker.monitor}')"))
     result.status = "completed"

@@ -1,8 +1,21 @@
-"""Losses under Keras names, aware of a final Softmax/LogSoftmax/Sigmoid (no double softmax)."""
+"""Losses under Keras names, aware of a final Softmax/LogSoftmax/Sigmoid (no double softmax).
+
+A classification loss never takes the log of a probability the graph computed: when an
+Output is fed by Softmax, LogSoftmax or Sigmoid, training reads the scores *before* that
+layer (see ``loop.training_module``) and the loss applies ``log_softmax`` or
+``binary_cross_entropy_with_logits`` itself. That is exact and stable even when the model
+is confidently wrong, where ``log(clamp(softmax))`` has no gradient at all. Regression
+losses see the output as the graph computes it (a Sigmoid autoencoder is compared in [0, 1]).
+
+Classes are on the last axis (Keras convention); a final Softmax names its own axis, and
+raw scores shaped ``[C, T]`` against targets ``[T]`` are recognised as PyTorch's layout.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -13,38 +26,66 @@ LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSS_DOCS = {
     "mse": "Mean squared error (regression).",
     "mae": "Mean absolute error (regression).",
-    "huber": "Huber loss: squared for small errors, absolute for large ones (robust regression).",
-    "binary_crossentropy": "Binary cross-entropy on one logit or a Sigmoid output; targets 0/1.",
-    "categorical_crossentropy": "Cross-entropy with one-hot (or soft) targets; integer targets are one-hot encoded.",
-    "sparse_categorical_crossentropy": "Cross-entropy with integer class targets.",
+    "huber": "Huber loss (delta 1): squared for small errors, absolute for large ones (robust regression).",
+    "binary_crossentropy": "Binary cross-entropy on one score per label (raw, or through a final Sigmoid); "
+                           "targets 0/1.",
+    "categorical_crossentropy": "Cross-entropy with one-hot (or soft) targets; integer targets are one-hot "
+                                "encoded. Raw scores or a final Softmax/LogSoftmax.",
+    "sparse_categorical_crossentropy": "Cross-entropy with integer class targets. Raw scores or a final "
+                                       "Softmax/LogSoftmax.",
 }
 CLASSIFICATION = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+FINAL_ACTIVATIONS = ("Softmax", "LogSoftmax", "Sigmoid")
+
+
+def shape_error(out: torch.Tensor, target: torch.Tensor, hint: str = "") -> ValueError:
+    return ValueError(f"the model outputs {list(out.shape[1:])} per sample but the target is "
+                      f"{list(target.shape[1:])}; {hint or 'make the last layer produce the target shape'}")
 
 
 def align(target: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
-    """Reshape a target with the same number of values as the output (e.g. [B] vs [B, 1])."""
-    if target.shape != out.shape and target.numel() == out.numel():
+    """The target reshaped to the output when both hold as many values (e.g. [B] vs [B, 1])."""
+    if target.shape == out.shape:
+        return target
+    if target.numel() == out.numel():
         return target.reshape(out.shape)
-    if target.shape != out.shape:
-        raise ValueError(f"the model outputs {list(out.shape[1:])} per sample but the target is "
-                         f"{list(target.shape[1:])}; make the last layer produce the target's shape")
-    return target
+    raise shape_error(out, target)
 
 
-def class_last_to_dim1(t: torch.Tensor) -> torch.Tensor:
-    """[B, T, C] (classes last, Keras style) -> [B, C, T] for PyTorch's class-dim-1 losses."""
-    return t.movedim(-1, 1) if t.dim() > 2 else t
+def class_axis(out: torch.Tensor, target: torch.Tensor, dim: int | None = None) -> int:
+    """The axis of ``out`` that holds the classes: a final Softmax's dim, [B, C, T] against
+    integer targets [B, T], else the last axis."""
+    if dim is not None:
+        return dim % out.dim()
+    if (out.dim() > 2 and target.dim() == out.dim() - 1 and out.shape[2:] == target.shape[1:]
+            and out.shape[1:-1] != target.shape[1:]):
+        return 1
+    return out.dim() - 1
 
 
-def log_probs(out: torch.Tensor, final: str | None) -> torch.Tensor:
-    if final == "LogSoftmax":
-        return out
-    if final in ("Softmax", "Sigmoid"):
-        return torch.log(out.clamp_min(EPS))
-    return F.log_softmax(out, dim=-1)
+def log_probs(scores: torch.Tensor, final: str | None, axis: int) -> torch.Tensor:
+    """Log-probabilities from pre-activation scores. Several Sigmoid units are normalized to sum to 1."""
+    if final == "Sigmoid":
+        return F.log_softmax(F.logsigmoid(scores), dim=axis)
+    return F.log_softmax(scores, dim=axis)
 
 
-def make_loss(kind: str, final: str | None) -> LossFn:
+def class_targets(target: torch.Tensor, scores: torch.Tensor, axis: int) -> torch.Tensor:
+    """Integer class targets shaped like ``scores`` without its class axis (one-hot targets are argmaxed)."""
+    expected = scores.shape[:axis] + scores.shape[axis + 1:]
+    if target.dim() == scores.dim() and target.shape == scores.shape:
+        return target.argmax(axis)
+    if target.shape != expected:
+        if target.numel() != math.prod(expected):
+            raise shape_error(scores, target, "sparse_categorical_crossentropy needs one score per class "
+                                              "and one integer class per sample")
+        target = target.reshape(expected)
+    return target.long()
+
+
+def make_loss(kind: str, final: str | None = None, dim: int | None = None) -> LossFn:
+    """``loss(values, target)``. For classification kinds with a ``final`` activation, ``values`` are the
+    scores before it; ``dim`` is that Softmax's axis (batch included, PyTorch numbering)."""
     if kind == "mse":
         return lambda out, y: F.mse_loss(out, align(y, out).to(out.dtype))
     if kind == "mae":
@@ -52,28 +93,67 @@ def make_loss(kind: str, final: str | None) -> LossFn:
     if kind == "huber":
         return lambda out, y: F.huber_loss(out, align(y, out).to(out.dtype))
     if kind == "binary_crossentropy":
-        if final == "Sigmoid":
-            return lambda out, y: F.binary_cross_entropy(out.clamp(EPS, 1 - EPS), align(y, out).to(out.dtype))
-        return lambda out, y: F.binary_cross_entropy_with_logits(out, align(y, out).to(out.dtype))
-    if kind == "sparse_categorical_crossentropy":
-        return lambda out, y: F.nll_loss(class_last_to_dim1(log_probs(out, final)), y.long())
+        def binary(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            y = align(y, scores).to(scores.dtype)
+            if final in (None, "Sigmoid"):
+                return F.binary_cross_entropy_with_logits(scores, y)
+            probs = torch.softmax(scores, dim if dim is not None else -1)  # Softmax read as per-label probabilities
+            return F.binary_cross_entropy(probs.clamp(EPS, 1 - EPS), y)
 
+        return binary
+    if kind == "sparse_categorical_crossentropy":
+        def sparse(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            axis = class_axis(scores, y, dim)
+            return F.nll_loss(log_probs(scores, final, axis).movedim(axis, 1), class_targets(y, scores, axis))
+
+        return sparse
     if kind == "categorical_crossentropy":
-        def categorical(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            if y.dtype == torch.int64 and y.dim() == out.dim() - 1:
-                y = F.one_hot(y, out.shape[-1]).to(out.dtype)
-            return -(y * log_probs(out, final)).sum(-1).mean()
+        def categorical(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            axis = class_axis(scores, y, dim)
+            if not y.is_floating_point() and y.dim() == scores.dim() - 1:
+                y = F.one_hot(class_targets(y, scores, axis), scores.shape[axis]).movedim(-1, axis)
+            y = align(y, scores).to(scores.dtype)
+            return -(y * log_probs(scores, final, axis)).sum(axis).mean()
 
         return categorical
     raise ValueError(f"unknown loss '{kind}'")
 
 
-def probabilities(out: torch.Tensor, kind: str, final: str | None) -> torch.Tensor:
-    """Class probabilities from an output, for metrics and predictions."""
-    if kind == "binary_crossentropy" or (out.shape[-1] == 1 and final == "Sigmoid"):
-        return out if final == "Sigmoid" else torch.sigmoid(out)
-    if final == "Softmax":
-        return out
-    if final == "LogSoftmax":
-        return out.exp()
-    return torch.softmax(out, dim=-1)
+@dataclass(frozen=True)
+class Head:
+    """One graph output as training sees it: its loss, weight, metrics and final activation."""
+
+    name: str
+    kind: str
+    weight: float
+    metrics: tuple[str, ...]
+    final: str | None = None
+    final_dim: int | None = None
+
+    @property
+    def classification(self) -> bool:
+        return self.kind in CLASSIFICATION
+
+    @property
+    def binary(self) -> bool:
+        return self.kind == "binary_crossentropy"
+
+    @property
+    def reads_scores(self) -> bool:
+        """Training reads this output before its final activation."""
+        return self.classification and self.final in FINAL_ACTIVATIONS
+
+    def loss_fn(self) -> LossFn:
+        return make_loss(self.kind, self.final if self.reads_scores else None, self.final_dim)
+
+    def axis(self, values: torch.Tensor, target: torch.Tensor) -> int:
+        return class_axis(values, target, self.final_dim)
+
+    def probabilities(self, values: torch.Tensor, axis: int) -> torch.Tensor:
+        """Class probabilities with classes last (binary: the probability of 1, same shape as the values)."""
+        final = self.final if self.reads_scores else None
+        if self.binary:
+            if final in ("Softmax", "LogSoftmax"):
+                return torch.softmax(values, axis)
+            return torch.sigmoid(values)
+        return log_probs(values, final, axis).exp().movedim(axis, -1)

@@ -1,8 +1,10 @@
 """Metrics computed on a whole split's predictions (macro-averaged for several classes).
 
-``binary`` means one output unit (a logit or a Sigmoid): precision, recall and F1 are
-those of class 1, like scikit-learn's default; with several classes they are macro
-averages, and AUC-ROC is the macro one-vs-rest average.
+``binary`` means one probability per label (a ``binary_crossentropy`` output): precision,
+recall and F1 are those of class 1, like scikit-learn's default, and several labels are
+pooled. With class scores they are macro averages over the classes present in the
+targets or the predictions, and AUC-ROC is the macro one-vs-rest average over the
+classes present in the targets. The tests check every function against scikit-learn.
 """
 
 from __future__ import annotations
@@ -46,7 +48,13 @@ def binary_auc(score: torch.Tensor, positive: torch.Tensor) -> float | None:
 
 
 def classification_metrics(names: list[str], probs: torch.Tensor, y: torch.Tensor, binary: bool) -> dict[str, float]:
-    y = y.reshape(-1).long() if binary else y.long().reshape(-1)
+    """``probs``: [N, C] class probabilities (binary: any shape, the probability of 1); ``y``: [N] classes
+    (binary: 0/1, soft labels rounded; one-hot rows become class indices)."""
+    if binary:
+        y = (y.reshape(-1) >= 0.5).long()
+    elif y.shape == probs.shape:
+        y = y.argmax(-1)
+    y = y.long().reshape(-1)
     if binary:
         p1 = probs.reshape(-1)
         pred = (p1 >= 0.5).long()
