@@ -49,9 +49,11 @@ def test_standardization_uses_training_statistics_only() -> None:
     x = prepared.train["x"]
     assert torch.allclose(x.mean(0), torch.zeros(4), atol=1e-5)
     assert torch.allclose(x.std(0, unbiased=False), torch.ones(4), atol=1e-4)
-    assert prepared.val is not None and not torch.allclose(prepared.val["x"].mean(0), torch.zeros(4), atol=1e-3)
+    assert prepared.val is not None
+    assert not torch.allclose(prepared.val["x"].mean(0), torch.zeros(4), atol=1e-3)
     stats = prepared.preprocessing.inputs["x"]
-    assert len(stats.mean) == 4 and prepared.preprocessing.classes["y"] == ["setosa", "versicolor", "virginica"]
+    assert isinstance(stats.mean, list) and len(stats.mean) == 4
+    assert prepared.preprocessing.classes["y"] == ["setosa", "versicolor", "virginica"]
 
 
 def test_binding_errors_name_the_graph_node_and_the_fields() -> None:
@@ -68,7 +70,8 @@ def test_binding_errors_name_the_graph_node_and_the_fields() -> None:
 
 def test_shape_mismatch_between_input_and_field_is_explained() -> None:
     compiled = compile_graph(mlp(5, 3))
-    with pytest.raises(data.DataError, match=r"Input 'x' expects \[5\] float32 but dataset 'iris' field 'x' is \[4\]"):
+    with pytest.raises(data.DataError,
+                       match=r"Input 'x' expects \[5\] float32 but dataset 'iris' field 'x' is \[4\]"):
         data.prepare(data.load("iris"), compiled)
 
 
@@ -91,7 +94,8 @@ def test_shapes_of_the_spec_datasets() -> None:
     assert digits.arrays["x"].min() >= 0.0 and digits.arrays["x"].max() <= 1.0
     assert data.load("linnerud").field("y").shape == (3,) and data.load("diabetes").task == "regression"
     assert data.load("sequences").field("x").shape == (40, 1)
-    assert data.load("timeseries").field("x").shape == (32, 1) and data.load("timeseries").field("y").shape == (1,)
+    series = data.load("timeseries")
+    assert series.field("x").shape == (32, 1) and series.field("y").shape == (1,)
     multi = data.load("multi_io")
     assert [f.name for f in multi.inputs()] == ["x_a", "x_b"]
     assert [f.name for f in multi.targets()] == ["y_class", "y_value"]
@@ -100,7 +104,8 @@ def test_shapes_of_the_spec_datasets() -> None:
 def test_test_split_is_fixed_and_validation_split_optional() -> None:
     y = data.load("digits").arrays["y"]
     train, val, test = data.split_indices(len(y), 0, 0.0, y)
-    assert len(val) == 0 and len(test) == math.ceil(len(y) * data.TEST_SPLIT) and len(train) + len(test) == len(y)
+    assert len(val) == 0 and len(test) == math.ceil(len(y) * data.TEST_SPLIT)
+    assert len(train) + len(test) == len(y)
     _, _, test2 = data.split_indices(len(y), 0, 0.3, y)
     assert np.array_equal(test, test2)  # the validation split never moves the test set
     values = data.load("diabetes").arrays["y"]
@@ -119,7 +124,8 @@ def test_the_catalog_describes_fields_and_samples_are_plain_lists() -> None:
 
 
 def test_single_input_and_output_bind_automatically_whatever_their_names() -> None:
-    compiled = compile_graph(chain([4], ("Linear", {"out_features": 3}), input_id="features", output_id="species"))
+    compiled = compile_graph(chain([4], ("Linear", {"out_features": 3}), input_id="features",
+                                   output_id="species"))
     binding = data.bind(compiled, data.load("iris"))
     assert binding.inputs == {"features": "x"} and binding.targets == {"species": "y"}
 
@@ -135,7 +141,8 @@ def test_an_output_named_after_an_input_field_reconstructs_it() -> None:
 
 def test_several_inputs_bind_by_name_and_errors_list_the_fields() -> None:
     graph = {"nodes": [{"id": "x_a", "type": "Input", "params": {"shape": [8]}},
-                       {"id": "x_b", "type": "Input", "params": {"shape": [4]}}, {"id": "cat", "type": "Concat"},
+                       {"id": "x_b", "type": "Input", "params": {"shape": [4]}},
+                       {"id": "cat", "type": "Concat"},
                        {"id": "fc", "type": "Linear", "params": {"out_features": 3}},
                        {"id": "label", "type": "Output"}],
              "edges": [{"source": "x_a", "target": "cat"}, {"source": "x_b", "target": "cat"},
@@ -162,7 +169,8 @@ def test_user_arrays_become_a_dataset_named_after_the_graph() -> None:
 
 def test_user_arrays_for_several_inputs_and_outputs() -> None:
     graph = {"nodes": [{"id": "a", "type": "Input", "params": {"shape": [2]}},
-                       {"id": "b", "type": "Input", "params": {"shape": [3]}}, {"id": "cat", "type": "Concat"},
+                       {"id": "b", "type": "Input", "params": {"shape": [3]}},
+                       {"id": "cat", "type": "Concat"},
                        {"id": "c", "type": "Linear", "params": {"out_features": 2}},
                        {"id": "v", "type": "Linear", "params": {"out_features": 1}},
                        {"id": "cls", "type": "Output"}, {"id": "val", "type": "Output"}],

@@ -58,7 +58,8 @@ def test_per_output_losses_and_metrics() -> None:
     ({"optimizer": {"type": "adamx"}}, "does not match any of the expected tags: 'sgd', 'momentum', 'adam'"),
     ({"optimizer": "adamx"}, "does not match any of the expected tags"),
     ({"optimizer": {"type": "adam", "lr": -1}}, "optimizer.adam.lr\n  Input should be greater than 0"),
-    ({"optimizer": {"type": "adam", "momentum": 0.9}}, "optimizer.adam.momentum\n  Extra inputs are not permitted"),
+    ({"optimizer": {"type": "adam", "momentum": 0.9}},
+     "optimizer.adam.momentum\n  Extra inputs are not permitted"),
     ({"loss": "hinge"}, "unknown loss 'hinge'; choose one of binary_crossentropy"),
     ({"metrics": ["accuracy", "top5"]}, "unknown metric 'top5'; choose from accuracy, precision"),
     ({"epochs": 0}, "epochs\n  Input should be greater than or equal to 1"),
@@ -92,5 +93,5 @@ def test_catalog_entries() -> None:
     assert adam["doc"] and adam["params_schema"]["properties"]["lr"]["exclusiveMinimum"] == 0
     losses = {entry["type"]: entry for entry in entries["losses"]}
     assert "CrossEntropyLoss" in losses["sparse_categorical_crossentropy"]["aliases"]
-    assert {m["type"] for m in entries["metrics"]} == {"accuracy", "precision", "recall", "f1", "auc_roc", "mse",
-                                                       "mae"}
+    assert {m["type"] for m in entries["metrics"]} == {"accuracy", "precision", "recall", "f1", "auc_roc",
+                                                       "mse", "mae"}

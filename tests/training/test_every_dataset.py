@@ -18,12 +18,14 @@ def dense(classes: int) -> Layers:
 
 
 MULTI_IO = {"nodes": [
-    {"id": "x_a", "type": "Input", "params": {"shape": [8]}}, {"id": "x_b", "type": "Input", "params": {"shape": [4]}},
+    {"id": "x_a", "type": "Input", "params": {"shape": [8]}},
+    {"id": "x_b", "type": "Input", "params": {"shape": [4]}},
     {"id": "cat", "type": "Concat"}, {"id": "h", "type": "Linear", "params": {"out_features": 32}},
     {"id": "r", "type": "ReLU"}, {"id": "c", "type": "Linear", "params": {"out_features": 3}},
     {"id": "v", "type": "Linear", "params": {"out_features": 1}},
     {"id": "y_class", "type": "Output"}, {"id": "y_value", "type": "Output"}],
-    "edges": [{"source": "x_a", "target": "cat"}, {"source": "x_b", "target": "cat"}, {"source": "cat", "target": "h"},
+    "edges": [{"source": "x_a", "target": "cat"}, {"source": "x_b", "target": "cat"},
+              {"source": "cat", "target": "h"},
               {"source": "h", "target": "r"}, {"source": "r", "target": "c"}, {"source": "r", "target": "v"},
               {"source": "c", "target": "y_class"}, {"source": "v", "target": "y_value"}]}
 
@@ -36,7 +38,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, float]]] = {
     "breast_cancer": (chain([30], *dense(2)), CLASSIFY, ("val_accuracy", 0.85)),
     "digits": (chain([1, 8, 8], ("Flatten", {}), *dense(10)), CLASSIFY, ("val_accuracy", 0.7)),
     "diabetes": (chain([10], *dense(1)), REGRESS, ("val_loss", 0.45)),  # the target's variance is 0.59
-    "linnerud": (chain([3], *dense(3)), {**REGRESS, "epochs": 30, "batch_size": 4}, ("val_loss", 0.3)),  # 20 rows
+    "linnerud": (chain([3], *dense(3)), {**REGRESS, "epochs": 30, "batch_size": 4},  # 20 rows
+                 ("val_loss", 0.3)),
     "moons": (chain([2], *dense(2)), CLASSIFY, ("val_accuracy", 0.8)),
     "circles": (chain([2], *dense(2)), CLASSIFY, ("val_accuracy", 0.6)),
     "spirals": (chain([2], *dense(3)), CLASSIFY, ("val_accuracy", 0.4)),
@@ -61,8 +64,8 @@ def test_loss_falls_on_every_builtin_dataset(name: str) -> None:
     graph, config, (metric, bound) = CASES[name]
     torch.manual_seed(0)
     compiled = compile_graph(graph)
-    cfg = TrainConfig.model_validate({"optimizer": {"type": "adam", "lr": 0.01}, "epochs": 4, "batch_size": 32,
-                                      **config})
+    cfg = TrainConfig.model_validate({"optimizer": {"type": "adam", "lr": 0.01}, "epochs": 4,
+                                      "batch_size": 32, **config})
     prepared = data.prepare(data.load(name), compiled, validation_split=cfg.validation_split)
     result = train(compiled, prepared, cfg, lambda e: None)
     assert result.status == "completed", result.error

@@ -34,7 +34,8 @@ def test_binary_crossentropy_on_scores_and_integer_or_float_targets(final: str |
     targets = torch.randint(0, 2, (16,))
     expected = F.binary_cross_entropy_with_logits(scores, targets[:, None].double()).item()
     assert make_loss("binary_crossentropy", final)(scores, targets).item() == pytest.approx(expected)
-    assert make_loss("binary_crossentropy", final)(scores, targets.double()[:, None]).item() == pytest.approx(expected)
+    as_float = make_loss("binary_crossentropy", final)(scores, targets.double()[:, None])
+    assert as_float.item() == pytest.approx(expected)
 
 
 def test_regression_losses_match_pytorch_and_align_a_flat_target() -> None:
@@ -57,9 +58,10 @@ def test_classes_on_axis_one_are_recognised_for_sequences() -> None:
     scores, labels = torch.randn(4, 5, 7), torch.randint(0, 5, (4, 7))  # [B, C, T], PyTorch layout
     assert class_axis(scores, labels) == 1
     expected = F.cross_entropy(scores, labels).item()
-    assert make_loss("sparse_categorical_crossentropy")(scores, labels).item() == pytest.approx(expected, rel=1e-5)
+    sparse = make_loss("sparse_categorical_crossentropy")
+    assert sparse(scores, labels).item() == pytest.approx(expected, rel=1e-5)
     last = scores.transpose(1, 2).contiguous()  # [B, T, C], Keras layout
-    assert make_loss("sparse_categorical_crossentropy")(last, labels).item() == pytest.approx(expected, rel=1e-5)
+    assert sparse(last, labels).item() == pytest.approx(expected, rel=1e-5)
     softmax_dim1 = make_loss("sparse_categorical_crossentropy", "Softmax", dim=1)
     assert softmax_dim1(scores, labels).item() == pytest.approx(expected, rel=1e-5)
 
@@ -71,7 +73,8 @@ def test_shape_mismatch_says_what_the_model_gives_and_what_the_target_is() -> No
 
 def test_every_alias_names_a_documented_loss() -> None:
     assert set(LOSS_ALIASES.values()) == set(LOSS_DOCS)
-    for alias in ("MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss"):
+    for alias in ("MSELoss", "L1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
+                  "NLLLoss"):
         assert LossSpec(type=alias).type in LOSS_DOCS
 
 

@@ -38,7 +38,8 @@ def test_options_reach_pytorch() -> None:
     rms = make_optimizer(TrainConfig.model_validate(
         {"optimizer": {"type": "rmsprop", "alpha": 0.9, "centered": True}}).optimizer, params)
     assert rms.param_groups[0]["alpha"] == 0.9 and rms.param_groups[0]["centered"] is True
-    ada = make_optimizer(TrainConfig.model_validate({"optimizer": {"type": "adadelta", "rho": 0.8}}).optimizer, params)
+    adadelta = TrainConfig.model_validate({"optimizer": {"type": "adadelta", "rho": 0.8}}).optimizer
+    ada = make_optimizer(adadelta, params)
     assert ada.param_groups[0]["rho"] == 0.8
 
 
@@ -63,5 +64,6 @@ def test_schedules() -> None:
     assert cosine[0] == 1 and cosine[2] == pytest.approx(0.5) and cosine == sorted(cosine, reverse=True)
     plateau = lrs({"type": "plateau", "patience": 1, "factor": 0.1}, values=[1, 0.5, 0.5, 0.5, 0.5, 0.5])
     assert plateau[:4] == [1, 1, 1, 1] and plateau[4] == pytest.approx(0.1)
-    accuracy = lrs({"type": "plateau", "monitor": "val_accuracy", "patience": 0}, values=[0.5, 0.6, 0.7, 0.7, 0, 0])
+    accuracy = lrs({"type": "plateau", "monitor": "val_accuracy", "patience": 0},
+                   values=[0.5, 0.6, 0.7, 0.7, 0, 0])
     assert accuracy[:4] == [1, 1, 1, 1] and accuracy[4] == pytest.approx(0.1)  # auto mode: higher is better

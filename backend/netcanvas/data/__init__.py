@@ -14,7 +14,8 @@ def samples(dataset: Dataset, count: int = 6) -> dict[str, Any]:
 
 
 def catalog_entries() -> list[dict[str, Any]]:
-    """Every built-in dataset: name, doc, task, size, fields (shape, dtype, role, classes) and a few samples."""
+    """Every built-in dataset: name, doc, task, size, fields (shape, dtype, role, classes) and a few
+    samples of every field."""
     entries = []
     for name in LOADERS:
         ds = load(name)

@@ -74,20 +74,23 @@ def _sklearn_classification(name: str, loader: Callable[..., object], doc: str) 
 def iris() -> Dataset:
     from sklearn.datasets import load_iris
 
-    return _sklearn_classification("iris", load_iris, "Fisher's iris flowers: 4 measurements, 3 species (150 samples).")
+    return _sklearn_classification("iris", load_iris,
+                                   "Fisher's iris flowers: 4 measurements, 3 species (150 samples).")
 
 
 def wine() -> Dataset:
     from sklearn.datasets import load_wine
 
-    return _sklearn_classification("wine", load_wine, "Wine recognition: 13 chemical measurements, 3 cultivars (178).")
+    return _sklearn_classification("wine", load_wine,
+                                   "Wine recognition: 13 chemical measurements, 3 cultivars (178).")
 
 
 def breast_cancer() -> Dataset:
     from sklearn.datasets import load_breast_cancer
 
-    return _sklearn_classification("breast_cancer", load_breast_cancer,
-                                   "Breast cancer Wisconsin: 30 cell-nucleus features, malignant or benign (569).")
+    return _sklearn_classification(
+        "breast_cancer", load_breast_cancer,
+        "Breast cancer Wisconsin: 30 cell-nucleus features, malignant or benign (569).")
 
 
 def digits() -> Dataset:
@@ -108,8 +111,8 @@ def diabetes() -> Dataset:
 
     bunch = load_diabetes()
     x, y = _f32(bunch.data), _f32(bunch.target[:, None] / 100.0)
-    return Dataset("diabetes", "Diabetes progression one year after baseline (target / 100) from 10 measurements "
-                   "(442). Regression.", "regression",
+    return Dataset("diabetes", "Diabetes progression one year after baseline (target / 100) from 10 "
+                   "measurements (442). Regression.", "regression",
                    [FieldSpec("x", (10,), "float32", "input"), FieldSpec("y", (1,), "float32", "target")],
                    {"x": x, "y": y}, standardize=("x",))
 
@@ -137,7 +140,8 @@ def moons() -> Dataset:
     from sklearn.datasets import make_moons
 
     x, y = make_moons(n_samples=1000, noise=0.2, random_state=0)
-    return _points("moons", "Two interleaving half circles with noise (1,000 points).", x, y, ("upper", "lower"))
+    return _points("moons", "Two interleaving half circles with noise (1,000 points).", x, y,
+                   ("upper", "lower"))
 
 
 def circles() -> Dataset:
@@ -186,8 +190,8 @@ def sequences() -> Dataset:
     return Dataset("sequences", "MNIST-1D-style sequence classification: 10 patterns at random positions "
                    "with scaling, shear and noise; [40 time steps, 1 feature] (4,000, procedural).",
                    "sequence classification",
-                   [FieldSpec("x", (length, 1), "float32", "input", doc="[time, features]; Permute to [1, 40] "
-                              "for Conv1d"),
+                   [FieldSpec("x", (length, 1), "float32", "input",
+                              doc="[time, features]; Permute to [1, 40] for Conv1d"),
                     FieldSpec("y", (), "int64", "target", tuple(f"pattern {i}" for i in range(10)))],
                    {"x": _f32(x[:, :, None]), "y": _i64(y)})
 
@@ -200,8 +204,8 @@ def timeseries() -> Dataset:
     series = np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 7) + rng.normal(0, 0.1, len(t))
     x = np.stack([series[i:i + window] for i in range(n)])[:, :, None]
     y = series[window:window + n][:, None]
-    return Dataset("timeseries", "Forecasting: the next value of a noisy two-season wave from the previous 32 "
-                   "([32, 1] -> [1], 3,000 windows). Regression.", "forecasting",
+    return Dataset("timeseries", "Forecasting: the next value of a noisy two-season wave from the previous "
+                   "32 ([32, 1] -> [1], 3,000 windows). Regression.", "forecasting",
                    [FieldSpec("x", (window, 1), "float32", "input", doc="[time, features]"),
                     FieldSpec("y", (1,), "float32", "target", doc="next value")],
                    {"x": _f32(x), "y": _f32(y)})
@@ -212,8 +216,9 @@ TEXT_WORDS = {
     "negative": ["terrible", "awful", "boring", "hated", "dreadful", "poor", "disappointing", "waste"],
     "neutral": ["okay", "average", "fine", "ordinary", "decent", "acceptable", "plain", "standard"],
 }
-TEXT_FILLER = ["the", "movie", "film", "was", "a", "really", "plot", "acting", "and", "story", "it", "i", "this",
-               "very", "quite", "ending", "music", "cast", "overall", "but", "not", "so", "of", "with"]
+TEXT_FILLER = ["the", "movie", "film", "was", "a", "really", "plot", "acting", "and", "story", "it", "i",
+               "this", "very", "quite", "ending", "music", "cast", "overall", "but", "not", "so", "of",
+               "with"]
 TEXT_LENGTH = 24
 
 
@@ -232,9 +237,10 @@ def text() -> Dataset:
             words.insert(int(rng.integers(0, len(words) + 1)), str(rng.choice(TEXT_WORDS[labels[label]])))
         ids = [index[w] for w in words[:TEXT_LENGTH]]
         x[i, :len(ids)] = ids
-    return Dataset("text", f"Sentiment-like text classification: sentences of filler words with 1–3 class words, "
-                   f"as int64 token ids padded with 0 to {TEXT_LENGTH} (vocabulary {len(vocab)}; 3,000, procedural). "
-                   "Use Embedding(num_embeddings>=vocabulary, padding_idx=0).", "classification",
+    return Dataset("text", f"Sentiment-like text classification: sentences of filler words with 1–3 "
+                   f"class words, as int64 token ids padded with 0 to {TEXT_LENGTH} (vocabulary "
+                   f"{len(vocab)}; 3,000, procedural). Use Embedding(num_embeddings>=vocabulary, "
+                   "padding_idx=0).", "classification",
                    [FieldSpec("x", (TEXT_LENGTH,), "int64", "input", doc="token ids, 0 = padding"),
                     FieldSpec("y", (), "int64", "target", tuple(labels))],
                    {"x": x, "y": _i64(y)}, vocabulary=vocab)
@@ -258,8 +264,8 @@ def multi_io() -> Dataset:
 
 
 LOADERS: dict[str, Callable[[], Dataset]] = {
-    f.__name__: f for f in (iris, wine, breast_cancer, digits, diabetes, linnerud, moons, circles, spirals, blobs,
-                            sequences, timeseries, text, multi_io)
+    f.__name__: f for f in (iris, wine, breast_cancer, digits, diabetes, linnerud, moons, circles, spirals,
+                            blobs, sequences, timeseries, text, multi_io)
 }
 _loaded: dict[str, Dataset] = {}
 

@@ -47,7 +47,8 @@ class PreparedData:
 
 
 def _fits(spec: TensorSpec, shape: tuple[int, ...]) -> bool:
-    return len(spec.shape) == len(shape) and all(a is None or a == b for a, b in zip(spec.shape, shape, strict=True))
+    return len(spec.shape) == len(shape) and all(a is None or a == b
+                                                 for a, b in zip(spec.shape, shape, strict=True))
 
 
 def bind(compiled: CompiledGraph, dataset: Dataset, overrides: dict[str, str] | None = None) -> Binding:
@@ -72,8 +73,9 @@ def bind(compiled: CompiledGraph, dataset: Dataset, overrides: dict[str, str] | 
         return bound
 
     inputs = match(compiled.input_names, dataset.inputs(), "Input", "rename the Input node to a field name")
-    targets = match(compiled.output_names, dataset.targets(), "Output", "name the Output after a target field, "
-                    "or after an input field to reconstruct it (autoencoder)")
+    targets = match(compiled.output_names, dataset.targets(), "Output",
+                    "name the Output after a target field, or after an input field to reconstruct it "
+                    "(autoencoder)")
     for name, fname in inputs.items():
         spec, fs = compiled.inputs[name], dataset.field(fname)
         if not _fits(spec, fs.shape) or spec.dtype != fs.dtype:
@@ -168,7 +170,8 @@ def from_arrays(x: np.ndarray | dict[str, np.ndarray] | list[np.ndarray],
     for name, arr in ys.items():
         dtype = "int64" if arr.dtype.kind in "iu" else "float32"
         arr = arr.astype(np.int64 if dtype == "int64" else np.float32)
-        classes = tuple(str(i) for i in range(int(arr.max()) + 1)) if dtype == "int64" and arr.ndim == 1 else None
+        classes = (tuple(str(i) for i in range(int(arr.max()) + 1))
+                   if dtype == "int64" and arr.ndim == 1 and len(arr) else None)
         fields.append(FieldSpec(name, tuple(arr.shape[1:]), dtype, "target", classes))
         arrays[name] = arr
     sizes = {len(a) for a in arrays.values()}

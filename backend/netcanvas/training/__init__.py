@@ -34,6 +34,6 @@ def catalog_entries() -> dict[str, Any]:
     }
 
 
-__all__ = ["EVENT_ADAPTER", "BatchEvent", "DoneEvent", "EpochEvent", "ErrorEvent", "Evaluator", "Event", "LogEvent",
-           "StatusEvent", "TrainConfig", "TrainResult", "TrainingError", "catalog_entries", "evaluate", "predict",
-           "train"]
+__all__ = ["EVENT_ADAPTER", "BatchEvent", "DoneEvent", "EpochEvent", "ErrorEvent", "Evaluator", "Event",
+           "LogEvent", "StatusEvent", "TrainConfig", "TrainResult", "TrainingError", "catalog_entries",
+           "evaluate", "predict", "train"]

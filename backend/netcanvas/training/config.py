@@ -102,7 +102,8 @@ class Adadelta(Strict):
     weight_decay: float = WD
 
 
-Optimizer = Annotated[SGD | Momentum | Adam | AdamW | RMSprop | Adagrad | Adadelta, Field(discriminator="type")]
+Optimizer = Annotated[SGD | Momentum | Adam | AdamW | RMSprop | Adagrad | Adadelta,
+                      Field(discriminator="type")]
 OPTIMIZERS: tuple[type[Strict], ...] = (SGD, Momentum, Adam, AdamW, RMSprop, Adagrad, Adadelta)
 
 
@@ -126,19 +127,24 @@ class CosineLR(Strict):
 
     type: Literal["cosine"] = "cosine"
     eta_min: float = Field(default=0.0, ge=0.0, description="Final learning rate")
-    t_max: int | None = Field(default=None, ge=1, description="Epochs of the half cosine (default: all epochs)")
+    t_max: int | None = Field(default=None, ge=1,
+                              description="Epochs of the half cosine (default: all epochs)")
 
 
 class PlateauLR(Strict):
     """Reduce the learning rate when the monitored metric stops improving."""
 
     type: Literal["plateau"] = "plateau"
-    monitor: str = Field(default="val_loss", description="Metric to watch (falls back to loss without validation)")
+    monitor: str = Field(default="val_loss",
+                         description="Metric to watch (falls back to loss without validation)")
     factor: float = Field(default=0.1, gt=0.0, lt=1.0, description="Multiplier on a plateau")
     patience: int = Field(default=5, ge=0, description="Epochs without improvement before reducing")
-    mode: Literal["min", "max", "auto"] = Field(default="auto", description="auto: max for accuracy-like metrics")
-    threshold: float = Field(default=1e-4, ge=0.0, description="Relative change that counts as an improvement")
-    cooldown: int = Field(default=0, ge=0, description="Epochs to wait after a reduction before watching again")
+    mode: Literal["min", "max", "auto"] = Field(default="auto",
+                                                description="auto: max for accuracy-like metrics")
+    threshold: float = Field(default=1e-4, ge=0.0,
+                             description="Relative change that counts as an improvement")
+    cooldown: int = Field(default=0, ge=0,
+                          description="Epochs to wait after a reduction before watching again")
     min_lr: float = Field(default=0.0, ge=0.0, description="Lower bound")
 
 
@@ -174,13 +180,15 @@ class LossSpec(Strict):
     """A loss, with its weight in the total when the graph has several outputs."""
 
     type: str = Field(description="Loss name (Keras or PyTorch class name)")
-    weight: float = Field(default=1.0, ge=0.0, le=1000.0, description="Weight in the total loss (multi-output)")
+    weight: float = Field(default=1.0, ge=0.0, le=1000.0,
+                          description="Weight in the total loss (multi-output)")
 
     @field_validator("type")
     @classmethod
     def _known(cls, value: str) -> str:
         if value not in LOSS_ALIASES:
-            raise ValueError(f"unknown loss '{value}'; choose one of {', '.join(sorted(set(LOSS_ALIASES.values())))}")
+            known = ", ".join(sorted(set(LOSS_ALIASES.values())))
+            raise ValueError(f"unknown loss '{value}'; choose one of {known}")
         return LOSS_ALIASES[value]
 
 
@@ -195,8 +203,10 @@ class EarlyStopping(Strict):
     """Stop when the monitored metric has not improved for ``patience`` epochs (as Keras does)."""
 
     monitor: str = Field(default="val_loss", description="Metric to watch, e.g. val_loss or val_accuracy")
-    mode: Literal["min", "max", "auto"] = Field(default="auto", description="auto: max for accuracy-like metrics")
-    patience: int = Field(default=3, ge=0, le=10_000, description="Epochs without improvement before stopping")
+    mode: Literal["min", "max", "auto"] = Field(default="auto",
+                                                description="auto: max for accuracy-like metrics")
+    patience: int = Field(default=3, ge=0, le=10_000,
+                          description="Epochs in a row without improvement before stopping")
     min_delta: float = Field(default=0.0, ge=0.0, description="Smallest change that counts as an improvement")
     restore_best_weights: bool = Field(default=True, description="End with the best epoch's weights")
 
@@ -213,16 +223,20 @@ class TrainConfig(Strict):
     optimizer: Optimizer = Field(default_factory=Adam, description="Optimizer and its options")
     loss: LossSpec | dict[str, LossSpec] = Field(
         default_factory=lambda: LossSpec(type="sparse_categorical_crossentropy"),
-        description="One loss, or one per Output name: {\"out\": \"mse\", \"other\": {\"type\": ..., \"weight\": 0.5}}")
+        description="One loss, or one per Output name: "
+                    "{\"out\": \"mse\", \"other\": {\"type\": ..., \"weight\": 0.5}}")
     metrics: list[str] | dict[str, list[str]] = Field(default_factory=lambda: ["accuracy"],
                                                       description="Metrics, or metrics per Output name")
     epochs: int = Field(default=10, ge=1, le=100_000, description="Passes over the training data")
     batch_size: int = Field(default=32, ge=1, le=1_000_000, description="Samples per gradient step")
     seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed for weights, splits and shuffling")
-    validation_split: float = Field(default=0.2, ge=0.0, lt=1.0, description="Fraction of training data held out")
+    validation_split: float = Field(default=0.2, ge=0.0, lt=1.0,
+                                    description="Fraction of the training data held out for validation "
+                                                "(the test split, 20 % of a dataset, is apart)")
     regularization: Regularization = Field(default_factory=Regularization,
                                            description="L1 and L2 penalties on weights (not biases or norms)")
-    early_stopping: EarlyStopping | None = Field(default=None, description="Stop when the monitor stops improving")
+    early_stopping: EarlyStopping | None = Field(default=None,
+                                                 description="Stop when the monitor stops improving")
     schedule: Schedule | None = Field(default=None, description="Learning-rate schedule")
     grad_clip: float | None = Field(default=None, gt=0.0, description="Clip the gradient norm to this value")
     num_threads: int = Field(default=1, ge=1, le=256, description="torch threads for training")

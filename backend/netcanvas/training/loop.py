@@ -59,7 +59,7 @@ class TrainingError(RuntimeError):
         self.node = node
 
 
-# ---- outputs, losses and the module training runs ----------------------------------------------------------
+# ---- outputs, losses and the module training runs ---------------------------------------------
 
 
 def heads(compiled: CompiledGraph, config: TrainConfig) -> list[Head]:
@@ -99,7 +99,8 @@ def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
 
 def regularized(model: nn.Module) -> list[nn.Parameter]:
     """Weights that L1/L2 penalize: matrices and kernels, never biases or normalization params."""
-    return [p for n, p in model.named_parameters() if p.dim() > 1 and p.requires_grad and not n.endswith("bias")]
+    return [p for n, p in model.named_parameters()
+            if p.dim() > 1 and p.requires_grad and not n.endswith("bias")]
 
 
 class _Locator(fx.Interpreter):
@@ -137,7 +138,7 @@ def split_size(split: Split) -> int:
     return len(next(iter(split.values())))
 
 
-# ---- evaluation ---------------------------------------------------------------------------------------------
+# ---- evaluation -------------------------------------------------------------------------------------
 
 
 class Evaluator:
@@ -177,7 +178,8 @@ class Evaluator:
         assert total is not None
         return total
 
-    def metrics(self, outs: Sequence[tuple[torch.Tensor, ...]], targets: Split, prefix: str = "") -> dict[str, float]:
+    def metrics(self, outs: Sequence[tuple[torch.Tensor, ...]], targets: Split,
+                prefix: str = "") -> dict[str, float]:
         """Loss (weighted total, and per output when there are several) and metrics of accumulated outputs."""
         result: dict[str, float] = {}
         multi = len(self.heads) > 1
@@ -199,7 +201,8 @@ class Evaluator:
         return {f"{prefix}loss": total, **result}
 
     @staticmethod
-    def class_metrics(head: Head, values: torch.Tensor, y: torch.Tensor, wanted: list[str]) -> dict[str, float]:
+    def class_metrics(head: Head, values: torch.Tensor, y: torch.Tensor,
+                      wanted: list[str]) -> dict[str, float]:
         """Class metrics from probabilities; mse/mae compare them with the one-hot (or 0/1) targets."""
         axis = head.axis(values, y)
         probs = head.probabilities(values, axis)
@@ -214,7 +217,8 @@ class Evaluator:
             else:
                 labels = class_targets(y, values, axis).reshape(-1)
                 reference = nn.functional.one_hot(labels, probs.shape[-1]).to(probs.dtype)
-        found = classification_metrics([m for m in wanted if m not in ("mse", "mae")], probs, labels, head.binary)
+        found = classification_metrics([m for m in wanted if m not in ("mse", "mae")], probs, labels,
+                                       head.binary)
         found.update(regression_metrics([m for m in wanted if m in ("mse", "mae")], probs, reference))
         return found
 
@@ -250,7 +254,8 @@ def predict(compiled: CompiledGraph, inputs: Sequence[torch.Tensor] | dict[str, 
     if isinstance(inputs, dict):
         missing = [n for n in compiled.input_names if n not in inputs]
         if missing:
-            raise ValueError(f"no values for Input {', '.join(missing)} (inputs: {', '.join(compiled.input_names)})")
+            raise ValueError(f"no values for Input {', '.join(missing)} "
+                             f"(inputs: {', '.join(compiled.input_names)})")
         tensors = [inputs[n] for n in compiled.input_names]
     else:
         tensors = list(inputs)
@@ -261,12 +266,13 @@ def predict(compiled: CompiledGraph, inputs: Sequence[torch.Tensor] | dict[str, 
     parts: list[list[torch.Tensor]] = [[] for _ in compiled.output_names]
     with torch.no_grad():
         for start in range(0, len(tensors[0]), batch_size):
-            for i, out in enumerate(as_tuple(compiled.module(*(t[start:start + batch_size] for t in tensors)))):
+            outs = as_tuple(compiled.module(*(t[start:start + batch_size] for t in tensors)))
+            for i, out in enumerate(outs):
                 parts[i].append(out)
     return {name: torch.cat(p) for name, p in zip(compiled.output_names, parts, strict=True)}
 
 
-# ---- training -----------------------------------------------------------------------------------------------
+# ---- training ---------------------------------------------------------------------------------------
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -274,7 +280,8 @@ def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 
 def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
-    """Before the first step: the first samples go through model and losses, and class targets fit the outputs."""
+    """Before the first step: two samples go through the model and the losses, and class targets fit
+    the outputs (a clear message instead of an index error deep in a loss)."""
     sample = _slice(data.train, slice(0, 2))
     inputs = data.inputs(sample)
     try:
@@ -290,9 +297,9 @@ def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
         field_name = data.binding.targets.get(head.name, head.name)
         low, high = float(y.min()), float(y.max())
         if head.binary and (low < 0 or high > 1):
-            raise TrainingError(f"binary_crossentropy of output '{head.name}' needs targets between 0 and 1, but "
-                                f"field '{field_name}' goes from {low:g} to {high:g}; for several classes use "
-                                "sparse_categorical_crossentropy with one score per class")
+            raise TrainingError(f"binary_crossentropy of output '{head.name}' needs targets between 0 and 1, "
+                                f"but field '{field_name}' goes from {low:g} to {high:g}; for several "
+                                "classes use sparse_categorical_crossentropy with one score per class")
         if head.binary or y.shape[1:] == values.shape[1:]:
             continue
         classes = values.shape[head.axis(values, y[:2])]
@@ -306,8 +313,9 @@ def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
     a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
 
-    Ends with a ``done`` event. The module keeps the best weights when stopped (SPEC §5) or when early stopping
-    restores them, else the last ones; the test metrics are always those of the best weights.
+    Ends with a ``done`` event. The module keeps the best weights when stopped (SPEC §5) or when early
+    stopping restores them, else the last ones; the test metrics are always those of the best weights
+    (the ones a run exports).
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
@@ -331,7 +339,8 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
     except (ValueError, KeyError) as e:
         result.status, result.error = "failed", str(e).strip("'\"")
     model = compiled.module
-    result.last_state = _clone_state(model)
+    if result.last_state is None:
+        result.last_state = _clone_state(model)
     if result.best_state is None:
         result.best_state = result.last_state
     if result.status == "failed":
@@ -388,7 +397,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     stopping = config.early_stopping
     if stopping:
         tracker = BestTracker(watched(stopping.monitor, "early stopping"),
-                              monitor_mode(stopping.monitor, stopping.mode), stopping.min_delta, stopping.patience)
+                              monitor_mode(stopping.monitor, stopping.mode), stopping.min_delta,
+                              stopping.patience)
     else:
         monitor = "val_loss" if data.val is not None else "loss"
         tracker = BestTracker(monitor, "min")
@@ -457,6 +467,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
             emit(LogEvent(message=f"early stopping at epoch {epoch}: {tracker.describe()}"))
             break
     if stopping and stopping.restore_best_weights and result.best_state is not None:
+        result.last_state = _clone_state(model)
         model.load_state_dict(result.best_state)
-        emit(LogEvent(message=f"restored the weights of epoch {result.best_epoch} (best '{tracker.monitor}')"))
+        emit(LogEvent(message=f"restored the weights of epoch {result.best_epoch} "
+                              f"(best '{tracker.monitor}')"))
     result.status = "completed"

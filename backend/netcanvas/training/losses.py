@@ -97,7 +97,8 @@ def make_loss(kind: str, final: str | None = None, dim: int | None = None) -> Lo
             y = align(y, scores).to(scores.dtype)
             if final in (None, "Sigmoid"):
                 return F.binary_cross_entropy_with_logits(scores, y)
-            probs = torch.softmax(scores, dim if dim is not None else -1)  # Softmax read as per-label probabilities
+            # a Softmax under binary_crossentropy: its outputs are read as per-label probabilities
+            probs = torch.softmax(scores, dim if dim is not None else -1)
             return F.binary_cross_entropy(probs.clamp(EPS, 1 - EPS), y)
 
         return binary

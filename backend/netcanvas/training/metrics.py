@@ -47,7 +47,8 @@ def binary_auc(score: torch.Tensor, positive: torch.Tensor) -> float | None:
     return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def classification_metrics(names: list[str], probs: torch.Tensor, y: torch.Tensor, binary: bool) -> dict[str, float]:
+def classification_metrics(names: list[str], probs: torch.Tensor, y: torch.Tensor,
+                           binary: bool) -> dict[str, float]:
     """``probs``: [N, C] class probabilities (binary: any shape, the probability of 1); ``y``: [N] classes
     (binary: 0/1, soft labels rounded; one-hot rows become class indices)."""
     if binary:

@@ -45,7 +45,8 @@ def make_optimizer(cfg: Strict, params: Iterable[nn.Parameter]) -> torch.optim.O
                                    initial_accumulator_value=cfg.initial_accumulator_value,
                                    weight_decay=cfg.weight_decay)
     if isinstance(cfg, Adadelta):
-        return torch.optim.Adadelta(params, lr=cfg.lr, rho=cfg.rho, eps=cfg.eps, weight_decay=cfg.weight_decay)
+        return torch.optim.Adadelta(params, lr=cfg.lr, rho=cfg.rho, eps=cfg.eps,
+                                    weight_decay=cfg.weight_decay)
     raise ValueError(f"unknown optimizer {cfg!r}")
 
 
