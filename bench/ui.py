@@ -1,5 +1,6 @@
 """The web app on a big graph, in headless Chromium: time to open a 500-node graph until it is drawn
-and validated, and frames per second while dragging a node. Goals: within 2 s, and 30 fps or more.
+and validated, and frames per second while dragging a node, as opened and with the whole graph in view (Fit).
+Goals: within 2 s, and 30 fps or more.
 
     .venv/bin/python bench/ui.py        (needs /usr/bin/chromium and a built frontend: make frontend)
 """
@@ -17,7 +18,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -43,6 +44,33 @@ def big_graph(blocks: int = 166) -> dict[str, Any]:
     nodes.append({"id": "y", "type": "Output", "position": {"x": 0, "y": 14 * 260}})
     edges.append({"source": prev, "target": "y"})
     return {"format": "netcanvas.graph/1", "name": "500 nodes", "nodes": nodes, "edges": edges}
+
+
+def drag_fps(page: Page) -> float:
+    """Frames per second while dragging the node nearest the canvas centre (away from the edges, where
+    React Flow would pan the view instead), grabbed at its centre, for 120 pointer moves."""
+    box = page.evaluate("""() => {
+        const c = document.querySelector('[data-testid=canvas]').getBoundingClientRect();
+        const cx = c.x + c.width / 2, cy = c.y + c.height / 2;
+        let best = null, distance = Infinity;
+        for (const n of document.querySelectorAll('.layer-node')) {
+            const r = n.getBoundingClientRect();
+            const d = (r.x + r.width / 2 - cx) ** 2 + (r.y + r.height / 2 - cy) ** 2;
+            if (d < distance) { distance = d; best = r; }
+        }
+        return {x: best.x + best.width / 2, y: best.y + best.height / 2}; }""")
+    page.evaluate("""() => { window.__frames = 0;
+                     const tick = () => { window.__frames++; requestAnimationFrame(tick); };
+                     requestAnimationFrame(tick); }""")
+    page.mouse.move(box["x"], box["y"])
+    page.mouse.down()
+    t0 = time.perf_counter()
+    frames0 = page.evaluate("window.__frames")
+    for i in range(120):
+        page.mouse.move(box["x"] + (i % 40) * 3, box["y"] + (i % 20) * 3)
+    page.mouse.up()
+    seconds = time.perf_counter() - t0
+    return float((page.evaluate("window.__frames") - frames0) / seconds)
 
 
 def main() -> None:
@@ -78,26 +106,17 @@ def main() -> None:
                                    " && document.querySelector('[data-testid=shape-y]').textContent === '64'",
                                    timeout=60_000)
             validated = time.perf_counter() - start
-            box = page.get_by_test_id("node-fc0").bounding_box()
-            assert box is not None
-            page.evaluate("""() => { window.__frames = 0;
-                             const tick = () => { window.__frames++; requestAnimationFrame(tick); };
-                             requestAnimationFrame(tick); }""")
-            page.mouse.move(box["x"] + 20, box["y"] + 10)
-            page.mouse.down()
-            t0 = time.perf_counter()
-            frames0 = page.evaluate("window.__frames")
-            for i in range(120):
-                page.mouse.move(box["x"] + 20 + i * 3, box["y"] + 10 + (i % 20) * 4)
-            page.mouse.up()
-            seconds = time.perf_counter() - t0
-            fps = (page.evaluate("window.__frames") - frames0) / seconds
+            opened_fps = drag_fps(page)
+            page.get_by_test_id("btn-fit").click()  # all 500 nodes on screen at once
+            page.wait_for_timeout(500)
+            fit_fps = drag_fps(page)
             browser.close()
         print(json.dumps({"nodes": len(graph["nodes"]), "edges": len(graph["edges"]),
                           "open_until_drawn_s": round(drawn, 2), "open_until_validated_s": round(validated, 2),
-                          "drag_fps": round(fps, 1)}))
+                          "drag_fps": round(opened_fps, 1), "drag_fps_all_visible": round(fit_fps, 1)}))
         print(f"open a {len(graph['nodes'])}-node graph: drawn in {drawn:.2f} s, validated in {validated:.2f} s "
-              f"(goal 2 s); dragging a node: {fps:.0f} fps (goal 30)")
+              f"(goal 2 s); dragging a node: {opened_fps:.0f} fps as opened, {fit_fps:.0f} fps with the whole "
+              "graph in view (goal 30)")
     finally:
         server.terminate()
         server.wait(10)

@@ -8,6 +8,7 @@ import {
   type Node,
   ReactFlow,
   useReactFlow,
+  useStore,
 } from "@xyflow/react";
 import { type DragEvent, useCallback, useEffect } from "react";
 import type { LayerNode, PortEdge } from "../lib/graph";
@@ -21,6 +22,16 @@ import { showGraph } from "./view";
 const nodeTypes = { layer: LayerNodeComponent };
 const edgeTypes = { shape: ShapeEdgeComponent };
 export const DRAG_MIME = "application/netcanvas-layer";
+/** Below this zoom the canvas hides small text (params, ids, edge shapes): unreadable, and costly on big graphs. */
+export const FAR_ZOOM = 0.42;
+
+// Every prop given to <ReactFlow> must keep its identity across renders: a fresh array or callback makes it
+// re-render all 500 nodes and edges of a big graph on every frame of a drag.
+const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
+const PRO_OPTIONS = { hideAttribution: true };
+const MINIMAP_STYLE = { width: 168, height: 112 };
+const onInit = (instance: Parameters<typeof showGraph>[0]) => showGraph(instance, 0);
+const onError = (code: string, message: string) => console.warn(`react-flow ${code}: ${message}`);
 
 function minimapColor(node: Node): string {
   return categoryColor(useCatalog.getState().layers[(node as LayerNode).data.type]?.category);
@@ -33,6 +44,7 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
   const onEdgesChange = useGraph((s) => s.onEdgesChange);
   const connect = useGraph((s) => s.connect);
   const flow = useReactFlow();
+  const far = useStore((s) => s.transform[2] < FAR_ZOOM);
   // Moving nodes is one undo step, recorded when the drag starts.
   const onDragStart = useCallback(() => useGraph.getState().checkpoint(), []);
 
@@ -90,7 +102,7 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
   }, []);
 
   return (
-    <div className="canvas" data-testid="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+    <div className={far ? "canvas far" : "canvas"} data-testid="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
       <ReactFlow
         nodes={nodes}
         edges={edges}
@@ -102,13 +114,13 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
         isValidConnection={isValidConnection}
         onNodeDragStart={onDragStart}
         onSelectionDragStart={onDragStart}
-        onInit={(instance) => showGraph(instance, 0)}
+        onInit={onInit}
         deleteKeyCode={null}
-        multiSelectionKeyCode={["Shift", "Meta", "Control"]}
+        multiSelectionKeyCode={MULTI_SELECT_KEYS}
         minZoom={0.05}
         maxZoom={2.5}
-        proOptions={{ hideAttribution: true }}
-        onError={(code, message) => console.warn(`react-flow ${code}: ${message}`)}
+        proOptions={PRO_OPTIONS}
+        onError={onError}
       >
         <Background gap={20} size={1} />
         {nodes.length === 0 && (
@@ -121,7 +133,7 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
           pannable
           zoomable
           position="bottom-right"
-          style={{ width: 168, height: 112 }}
+          style={MINIMAP_STYLE}
           bgColor="#171c28"
           maskColor="#0b0e15b3"
           nodeColor={minimapColor}

@@ -6,6 +6,15 @@ import { categoryColor, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 
 const KEY_PARAMS = 3;
+// Text is cut in code, not with CSS ellipsis: `overflow: hidden` gives every node several clip layers, and on a
+// 500-node graph the browser's per-frame layer bookkeeping then costs more than everything else while dragging.
+const HEAD_CHARS = 27;
+const PARAM_CHARS = 30;
+const ERROR_CHARS = 180;
+
+export function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, Math.max(1, max - 1))}…` : text;
+}
 
 function paramText(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v) => (v === null ? "?" : String(v))).join(",")}]`;
@@ -50,6 +59,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
     .filter(([k, v]) => k in schemaProps && JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))
     .slice(0, KEY_PARAMS)
     .map(([k, v]) => `${k}=${paramText(v)}`);
+  const params = shown.join(" ");
   const category = spec?.category;
   const shape = info?.output_shape ? formatShape(info.output_shape) : error ? "—" : info ? "" : "…";
   return (
@@ -61,13 +71,13 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
     >
       <Ports id={id} ports={spec?.inputs ?? []} kind="in" vertical={vertical} />
       <div className="layer-head">
-        <span className="layer-type">{data.type}</span>
+        <span className="layer-type">{cut(data.type, HEAD_CHARS - 4)}</span>
         <span className="layer-id" title={id}>
-          {id}
+          {cut(id, Math.max(4, HEAD_CHARS - data.type.length))}
         </span>
       </div>
       <div className="layer-params" title={shown.join("\n")}>
-        {shown.length ? shown.join("  ") : "\u00a0"}
+        {params ? cut(params, PARAM_CHARS) : "\u00a0"}
       </div>
       <div className="layer-foot">
         <span className="layer-shape" data-testid={`shape-${id}`}>
@@ -78,7 +88,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
       </div>
       {error && (
         <div className="layer-error" data-testid={`error-${id}`} title={error}>
-          {error}
+          {cut(error, ERROR_CHARS)}
         </div>
       )}
       <Ports id={id} ports={spec?.outputs ?? []} kind="out" vertical={vertical} />

@@ -16,8 +16,9 @@ function ShapeEdgeView(props: EdgeProps<PortEdge>) {
       <BaseEdge id={id} path={path} className={selected ? "edge-selected" : undefined} />
       {shape && (
         <EdgeLabelRenderer>
-          <div className="edge-label" style={{ transform: `translate(-50%, -50%) translate(${x}px, ${y}px)` }}>
-            {shape}
+          {/* Placed with left/top and centred by a zero-size flex box: a transform per label costs a layer each. */}
+          <div className="edge-label" style={{ left: x, top: y }}>
+            <span>{shape}</span>
           </div>
         </EdgeLabelRenderer>
       )}

@@ -67,7 +67,7 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
         <button onClick={() => setDialog("templates")} data-testid="btn-templates">Templates</button>
         <span className="sep" />
         <button onClick={layout} data-testid="btn-layout">Auto layout</button>
-        <button onClick={() => flow.fitView({ duration: 200 })}>Fit</button>
+        <button onClick={() => void flow.fitView({ duration: 200, padding: 0.05 })} data-testid="btn-fit" title="Show the whole graph">Fit</button>
         <button disabled={!canUndo} onClick={() => useGraph.getState().undo()} data-testid="btn-undo" title="Ctrl+Z">
           Undo
         </button>
