@@ -57,6 +57,8 @@ def class_axis(out: torch.Tensor, target: torch.Tensor, dim: int | None = None) 
     integer targets [B, T], else the last axis."""
     if dim is not None:
         return dim % out.dim()
+    if out.dim() == 2:
+        return 1
     if (out.dim() > 2 and target.dim() == out.dim() - 1 and out.shape[2:] == target.shape[1:]
             and out.shape[1:-1] != target.shape[1:]):
         return 1
@@ -72,6 +74,8 @@ def log_probs(scores: torch.Tensor, final: str | None, axis: int) -> torch.Tenso
 
 def class_targets(target: torch.Tensor, scores: torch.Tensor, axis: int) -> torch.Tensor:
     """Integer class targets shaped like ``scores`` without its class axis (one-hot targets are argmaxed)."""
+    if target.dim() == 1 and scores.dim() == 2 and len(target) == len(scores):
+        return target if target.dtype == torch.int64 else target.long()
     expected = scores.shape[:axis] + scores.shape[axis + 1:]
     if target.dim() == scores.dim() and target.shape == scores.shape:
         return target.argmax(axis)
@@ -102,21 +106,19 @@ def make_loss(kind: str, final: str | None = None, dim: int | None = None) -> Lo
             return F.binary_cross_entropy(probs.clamp(EPS, 1 - EPS), y)
 
         return binary
-    if kind == "sparse_categorical_crossentropy":
-        def sparse(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if kind in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        def crossentropy(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             axis = class_axis(scores, y, dim)
-            return F.nll_loss(log_probs(scores, final, axis).movedim(axis, 1), class_targets(y, scores, axis))
+            if final == "Sigmoid":
+                scores = F.logsigmoid(scores)  # normalized by the softmax inside cross_entropy
+            if y.is_floating_point() and y.shape == scores.shape:  # one-hot or soft targets
+                y = y.to(scores.dtype)
+                return F.cross_entropy(scores, y) if axis == 1 else F.cross_entropy(
+                    scores.movedim(axis, 1), y.movedim(axis, 1))
+            y = class_targets(y, scores, axis)
+            return F.cross_entropy(scores if axis == 1 else scores.movedim(axis, 1), y)
 
-        return sparse
-    if kind == "categorical_crossentropy":
-        def categorical(scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            axis = class_axis(scores, y, dim)
-            if not y.is_floating_point() and y.dim() == scores.dim() - 1:
-                y = F.one_hot(class_targets(y, scores, axis), scores.shape[axis]).movedim(-1, axis)
-            y = align(y, scores).to(scores.dtype)
-            return -(y * log_probs(scores, final, axis)).sum(axis).mean()
-
-        return categorical
+        return crossentropy
     raise ValueError(f"unknown loss '{kind}'")
 
 
