@@ -353,3 +353,19 @@ def test_training_threads_are_set_and_restored() -> None:
     cfg = TrainConfig(epochs=1, num_threads=1)
     train(compiled, prepared, cfg, lambda e: seen.append(torch.get_num_threads()))
     assert set(seen) == {1} and torch.get_num_threads() == before
+
+
+def test_an_unexpected_exception_ends_the_run_as_failed_with_its_message() -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3))
+    prepared = data.prepare(data.load("iris"), compiled)
+    events: list[Event] = []
+
+    def emit(event: Event) -> None:
+        if event.type == "epoch":
+            raise TypeError("listener broke")
+        events.append(event)
+
+    result = train(compiled, prepared, TrainConfig(epochs=2), emit)
+    assert result.status == "failed" and result.error == "TypeError: listener broke"
+    assert [e.type for e in events][-2:] == ["error", "done"]

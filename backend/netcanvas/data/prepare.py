@@ -1,4 +1,14 @@
-"""From a dataset to tensors a compiled graph can train on: binding, splits, standardization."""
+"""From a dataset to tensors a compiled graph can train on: binding, splits, standardization.
+
+Splits: ``TEST_SPLIT`` (20 %) of every dataset is held out for the test metrics, then
+``validation_split`` of the rest for validation; both seeded, and stratified by the first
+class target when every class has at least two samples.
+
+Preprocessing: float tabular inputs (``Dataset.standardize``) become (x - mean) / std with
+the mean and std of the training split only; they are returned as plain lists in
+``PreparedData.preprocessing`` so a run can store them and exports can apply them. Images
+(``digits``) are already scaled to [0, 1]; sequences, series and token ids are used as they are.
+"""
 
 from __future__ import annotations
 

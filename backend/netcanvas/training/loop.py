@@ -338,6 +338,8 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
         result.status, result.error = "failed", str(e).strip("'\"")
+    except Exception as e:  # a bug of ours or of a layer: still a failed run with a message, never a hang
+        result.status, result.error = "failed", f"{type(e).__name__}: {torch_message(e)}"
     model = compiled.module
     if result.last_state is None:
         result.last_state = _clone_state(model)
