@@ -144,13 +144,19 @@ def export(
             typer.echo(f"error: {e}", err=True)
             raise typer.Exit(1) from None
         shutil.copyfile(made, target)
-    typer.echo(f"wrote {target} ({report.get('size_bytes', 0):,} bytes)")
-    if "checked" in report:
-        typer.echo(f"checked with onnx.checker and onnxruntime ({', '.join(report['checked'])}): max abs diff "
-                   f"{report['max_abs_diff']:.2g}, max rel diff {report['max_rel_diff']:.2g}, opset {report['opset']}")
-    if "accuracy_change" in report:
-        typer.echo(f"int8: {report['size_ratio']:.0%} of the float size, accuracy {report['float_accuracy']:.4f} -> "
-                   f"{report['int8_accuracy']:.4f}")
+    typer.echo(f"wrote {target} ({report.size_bytes:,} bytes)")
+    if report.format == "onnx":
+        typer.echo(f"checked with onnx.checker and onnxruntime ({', '.join(report.checked)}): max abs diff "
+                   f"{report.max_abs_diff or 0:.2g}, max rel diff {report.max_rel_diff or 0:.2g}, opset {report.opset}")
+    elif report.format == "onnx-int8":
+        typer.echo(f"ran in onnxruntime ({', '.join(report.checked)}): max abs diff to the float model "
+                   f"{report.max_abs_diff_vs_float or 0:.2g}")
+    elif report.checked:
+        typer.echo(f"checked against the PyTorch model ({', '.join(report.checked)})")
+    if report.size_ratio is not None:
+        typer.echo(f"int8: {report.size_ratio:.0%} of the float size" + (
+            f", validation accuracy {report.float_accuracy:.4f} -> {report.int8_accuracy:.4f}"
+            if report.float_accuracy is not None and report.int8_accuracy is not None else ""))
 
 
 @app.command()

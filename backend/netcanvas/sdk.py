@@ -288,4 +288,4 @@ class Model:
         with tempfile.TemporaryDirectory() as tmp:
             made, report = export_run(RunDir(self.save(tmp)), format)
             shutil.copyfile(made, path)
-        return report
+        return report.model_dump(exclude_none=True)

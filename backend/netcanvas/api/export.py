@@ -1,4 +1,8 @@
-"""Downloads of a trained model in every format, and predictions from it."""
+"""Downloads of a trained model in every format, how each was checked, and predictions from it.
+
+Exports take seconds: they run in the thread pool (never on the event loop) and are cached
+in the run directory per format.
+"""
 
 from __future__ import annotations
 
@@ -11,24 +15,26 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import RunDir
-from ..export import FORMATS, ExportError, PredictError, export_run, predictor
+from ..export import FORMATS, ExportError, ExportReport, PredictError, export_run, predictor
 
 router = APIRouter(prefix="/api/runs", tags=["export"])
 FormatName = Literal["onnx", "onnx-int8", "pytorch", "torchscript", "weights", "bundle"]
 
 
 def run_dir(request: Request, run_id: str) -> RunDir:
+    """The run's directory (``<data_dir>/runs/<id>/``); 404 when the run or its weights do not exist."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run_id):
         raise HTTPException(404, f"no run '{run_id}'")
     run = RunDir(request.app.state.settings.data_dir / "runs" / run_id)
     if not run.exists():
         raise HTTPException(404, f"no run '{run_id}'")
     if run.weights_path() is None:
-        raise HTTPException(409, f"run '{run_id}' has no weights yet (it is queued, running or failed early)")
+        raise HTTPException(404, f"run '{run_id}' has no weights yet (it is queued, running, or failed before "
+                                 "its first epoch)")
     return run
 
 
-async def _export(run: RunDir, fmt: str) -> tuple[Any, dict[str, Any]]:
+async def _export(run: RunDir, fmt: str) -> tuple[Any, ExportReport]:
     try:
         return await run_in_threadpool(export_run, run, fmt)
     except ExportError as e:
@@ -36,7 +42,10 @@ async def _export(run: RunDir, fmt: str) -> tuple[Any, dict[str, Any]]:
 
 
 @router.get("/{run_id}/export", response_class=FileResponse,
-            responses={200: {"content": {"application/octet-stream": {}}, "description": "the exported file"}})
+            responses={200: {"content": {"application/octet-stream": {}, "application/zip": {}, "text/x-python": {}},
+                             "description": "the exported file"},
+                       404: {"description": "no such run, or it has no weights yet"},
+                       422: {"description": "the export failed its check; the message names the layer at fault"}})
 async def download(request: Request, run_id: str, format: FormatName = "onnx") -> FileResponse:
     """The trained model as ONNX (checked against onnxruntime), int8 ONNX, PyTorch code, TorchScript,
     weights (safetensors keyed by node id) or a bundle (zip with a model card)."""
@@ -47,15 +56,17 @@ async def download(request: Request, run_id: str, format: FormatName = "onnx") -
     return FileResponse(path, media_type=spec.media_type, filename=f"{name}-{run_id}{spec.suffix}")
 
 
-@router.get("/{run_id}/export/report")
-async def report(request: Request, run_id: str, format: FormatName = "onnx") -> dict[str, Any]:
-    """How the export was checked: max differences to PyTorch, opset, sizes, int8 accuracy change."""
+@router.get("/{run_id}/export/report", response_model=ExportReport, response_model_exclude_none=True)
+async def report(request: Request, run_id: str, format: FormatName = "onnx") -> ExportReport:
+    """How the export was checked: runs compared with PyTorch, max differences, opset, sizes, and for int8
+    the size ratio and the validation accuracy next to the float model. Makes the export if needed."""
     _, result = await _export(run_dir(request, run_id), format)
     return result
 
 
 class PredictRequest(BaseModel):
-    inputs: dict[str, Any] = Field(description="Input id -> one sample (nested list) or a batch of samples")
+    inputs: dict[str, Any] = Field(description="Input id -> one sample (nested list, no batch axis) or a batch "
+                                               "of samples; raw values (the run's standardization is applied)")
 
 
 class ClassProbability(BaseModel):
@@ -66,12 +77,12 @@ class ClassProbability(BaseModel):
 class PredictResponse(BaseModel):
     outputs: dict[str, Any] = Field(description="Output name -> values (one sample, or a batch)")
     classes: dict[str, list[ClassProbability] | list[list[ClassProbability]]] | None = Field(
-        default=None, description="For classifiers: classes ranked by probability")
+        default=None, description="For classifiers: Output name -> classes ranked by probability (per sample)")
 
 
 @router.post("/{run_id}/predict", response_model=PredictResponse, response_model_exclude_none=True)
 async def predict(request: Request, run_id: str, body: PredictRequest) -> dict[str, Any]:
-    """Inference on the trained model (ONNX Runtime); inputs named by Input id, raw (unstandardized) values."""
+    """Inference on the trained model, served by a cached ONNX Runtime session; inputs named by Input id."""
     run = run_dir(request, run_id)
     try:
         model = await run_in_threadpool(predictor, run)

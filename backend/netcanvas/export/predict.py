@@ -32,15 +32,15 @@ class Predictor:
         except (TypeError, ValueError):
             raise PredictError(f"input '{name}' must be a nested list of numbers of shape {fmt_shape(spec.shape)} "
                                "(one sample) or [batch, ...]") from None
+        sent = list(arr.shape)
         single = arr.ndim == len(spec.shape)
         if single:
             arr = arr[None]
         fits = arr.ndim == len(spec.shape) + 1 and all(
             s is None or s == a for s, a in zip(spec.shape, arr.shape[1:], strict=True))
         if not fits or arr.shape[0] == 0:
-            got = list(arr.shape[1:]) if not single else list(arr.shape[1:])
-            raise PredictError(f"input '{name}' expects shape {fmt_shape(spec.shape)} per sample ({spec.dtype}), "
-                               f"got {got}")
+            raise PredictError(f"input '{name}' expects shape {fmt_shape(spec.shape)} ({spec.dtype}) for one sample, "
+                               f"or [n, ...] for a batch of them; got shape {sent}")
         if spec.dtype == "int64" and not np.all(np.equal(np.mod(arr, 1), 0)):
             raise PredictError(f"input '{name}' expects whole numbers (int64 token ids)")
         arr = arr.astype(dtype)
@@ -67,7 +67,11 @@ class Predictor:
         if len(sizes) > 1:
             raise PredictError(f"inputs have different batch sizes: {sorted(sizes)}")
         single = all(singles)
-        outs = self.session.run(None, feeds)
+        try:
+            outs = self.session.run(None, feeds)
+        except Exception as e:  # e.g. a token id past an Embedding's table, a length the model cannot take
+            detail = str(e).split("Status Message:")[-1].strip().splitlines()[0][:300]
+            raise PredictError(f"the model cannot run on these inputs: {detail}") from None
         result: dict[str, Any] = {"outputs": {}, "classes": {}}
         for name, out in zip(self.compiled.output_names, outs, strict=True):
             result["outputs"][name] = (out[0] if single else out).tolist()

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import inspect
 import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..catalog import modules as own
 from ..compiler import CompiledGraph
+from .files import replacing
+from .onnx import ExportError
+from .report import ExportReport
+
+# fx frees each value after its last use ("a = self.a(x);  x = None"): noise in code meant for reading.
+_FREES = re.compile(r";\s+(?:\w+ = )*\w+ = None$")
 
 
 def _constructor(module: nn.Module, helpers: set[str]) -> str:
@@ -43,8 +53,8 @@ def pytorch_code(compiled: CompiledGraph) -> str:
         if hasattr(gm, attr) and node_id not in compiled.input_names:
             inits.append(f"        self.{attr} = {_constructor(getattr(gm, attr), helpers)}  # node {node_id!r}")
     name = type(gm).__name__
-    forward = gm.code.strip("\n")
-    forward = "\n".join("    " + line if line.strip() else "" for line in forward.splitlines())
+    forward = "\n".join("    " + _FREES.sub("", line) if line.strip() else ""
+                        for line in gm.code.strip("\n").splitlines())
     sources = []
     if helpers & {"RNNLayer", "LSTMLayer", "GRULayer"}:
         sources += [inspect.getsource(own.recurrent_repr), inspect.getsource(own.last_step)]
@@ -68,7 +78,7 @@ import math  # noqa: F401  (used by some layers)
 import torch
 from torch import nn
 
-{chr(10).join(sources)}
+{(chr(10) * 3).join(sources)}
 
 class {name}(nn.Module):
     def __init__(self) -> None:
@@ -78,6 +88,7 @@ class {name}(nn.Module):
 {forward}
 
 
+MODEL_CLASS = "{name}"
 NODE_IDS = {node_ids!r}
 """Module attribute -> node id of the NetCanvas graph (weight files are keyed by node id)."""
 
@@ -94,21 +105,39 @@ def load_weights(model: nn.Module, path: str) -> None:
 '''
 
 
-def run_code(source: str) -> type[nn.Module]:
-    """Execute generated code and return its model class (used by the tests)."""
-    namespace: dict[str, object] = {"__name__": "netcanvas_generated"}
+def load_code(source: str) -> tuple[type[nn.Module], Callable[[nn.Module, str], None]]:
+    """Execute generated code on its own; its model class and its ``load_weights`` function."""
+    namespace: dict[str, Any] = {"__name__": "netcanvas_generated"}
     exec(compile(source, "<netcanvas export>", "exec"), namespace)
-    classes = [v for v in namespace.values() if isinstance(v, type) and issubclass(v, nn.Module)
-               and v.__module__ == "netcanvas_generated" and "forward" in v.__dict__ and v.__name__ not in
-               {n for n in dir(own)}]
-    return classes[-1]
+    return namespace[namespace["MODEL_CLASS"]], namespace["load_weights"]
 
 
-def torchscript(compiled: CompiledGraph, path: str) -> None:
-    """A TorchScript file (traced from the eval model) that loads with plain ``torch.jit.load``."""
-    from .onnx import example_inputs
+def export_pytorch_code(compiled: CompiledGraph, path: str | Path) -> ExportReport:
+    """Write the code, then prove it: run it on its own, load the weights with it, compare with the model."""
+    from ..weights import save_weights
+    from .onnx import as_tuple, check_runs, usable_lengths
 
+    path = Path(path)
+    source = pytorch_code(compiled)
     model = compiled.module.eval()
-    with torch.no_grad():
-        traced = torch.jit.trace(model, tuple(example_inputs(compiled, 2, 16)), check_trace=False)
-    torch.jit.save(traced, path)
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "weights.safetensors"
+        save_weights(compiled, weights)
+        try:
+            model_class, load_weights = load_code(source)
+            standalone = model_class()
+            load_weights(standalone, str(weights))
+        except Exception as e:
+            raise ExportError(f"the generated PyTorch code does not load: {str(e).splitlines()[0][:300]}") from e
+    standalone.eval()
+    checked = []
+    for label, inputs in check_runs(compiled, usable_lengths(compiled)):
+        with torch.no_grad():
+            for name, got, want in zip(compiled.output_names, as_tuple(standalone(*inputs)), as_tuple(model(*inputs)),
+                                       strict=True):
+                if got.shape != want.shape or not torch.equal(got, want):
+                    raise ExportError(f"the generated PyTorch code's output '{name}' differs from the model at {label}")
+        checked.append(label)
+    with replacing(path) as tmp_path:
+        tmp_path.write_text(source)
+    return ExportReport(format="pytorch", size_bytes=path.stat().st_size, checked=checked, max_abs_diff=0.0)

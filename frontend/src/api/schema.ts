@@ -207,7 +207,8 @@ export interface paths {
         };
         /**
          * Report
-         * @description How the export was checked: max differences to PyTorch, opset, sizes, int8 accuracy change.
+         * @description How the export was checked: runs compared with PyTorch, max differences, opset, sizes, and for int8
+         *     the size ratio and the validation accuracy next to the float model. Makes the export if needed.
          */
         get: operations["report_api_runs__run_id__export_report_get"];
         put?: never;
@@ -229,7 +230,7 @@ export interface paths {
         put?: never;
         /**
          * Predict
-         * @description Inference on the trained model (ONNX Runtime); inputs named by Input id, raw (unstandardized) values.
+         * @description Inference on the trained model, served by a cached ONNX Runtime session; inputs named by Input id.
          */
         post: operations["predict_api_runs__run_id__predict_post"];
         delete?: never;
@@ -330,6 +331,12 @@ export interface components {
              * @default 1e-10
              */
             eps: number;
+            /**
+             * Initial Accumulator Value
+             * @description Starting value of the sums
+             * @default 0
+             */
+            initial_accumulator_value: number;
             /**
              * Lr
              * @description Learning rate
@@ -535,6 +542,11 @@ export interface components {
              */
             eta_min: number;
             /**
+             * T Max
+             * @description Epochs of the half cosine (default: all epochs)
+             */
+            t_max?: number | null;
+            /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
@@ -613,7 +625,10 @@ export interface components {
              */
             type: "done";
         };
-        /** EarlyStopping */
+        /**
+         * EarlyStopping
+         * @description Stop when the monitored metric has not improved for ``patience`` epochs (as Keras does).
+         */
         EarlyStopping: {
             /**
              * Min Delta
@@ -636,7 +651,7 @@ export interface components {
             monitor: string;
             /**
              * Patience
-             * @description Epochs without improvement before stopping
+             * @description Epochs in a row without improvement before stopping
              * @default 3
              */
             patience: number;
@@ -775,6 +790,94 @@ export interface components {
              * @enum {string}
              */
             type: "exponential";
+        };
+        /** ExportReport */
+        ExportReport: {
+            /**
+             * Accuracy Change
+             * @description int8: int8_accuracy - float_accuracy
+             */
+            accuracy_change?: number | null;
+            /**
+             * Checked
+             * @description Runs compared with the PyTorch model, e.g. "batch 7, length 17", "64 validation samples"
+             */
+            checked?: string[];
+            /**
+             * Dynamic Axes
+             * @description ONNX input/output name -> its axes as the file declares them ('batch', '8')
+             */
+            dynamic_axes?: {
+                [key: string]: string[];
+            } | null;
+            /**
+             * Files
+             * @description bundle: the files in the zip
+             */
+            files?: string[] | null;
+            /**
+             * Float Accuracy
+             * @description int8: float model's validation accuracy
+             */
+            float_accuracy?: number | null;
+            /**
+             * Float Size Bytes
+             * @description int8: size of the float ONNX file
+             */
+            float_size_bytes?: number | null;
+            /**
+             * Format
+             * @description onnx, onnx-int8, pytorch, torchscript, weights or bundle
+             */
+            format: string;
+            /**
+             * Int8 Accuracy
+             * @description int8: int8 model's validation accuracy
+             */
+            int8_accuracy?: number | null;
+            /**
+             * Max Abs Diff
+             * @description Largest |export - PyTorch| over the checks
+             */
+            max_abs_diff?: number | null;
+            /**
+             * Max Abs Diff Vs Float
+             * @description int8: largest |int8 - float| output
+             */
+            max_abs_diff_vs_float?: number | null;
+            /**
+             * Max Rel Diff
+             * @description Largest |export - PyTorch| / (|PyTorch| + 1e-6)
+             */
+            max_rel_diff?: number | null;
+            /**
+             * Netcanvas Version
+             * @description Version that made the file (cache key)
+             */
+            netcanvas_version?: string | null;
+            /**
+             * Opset
+             * @description ONNX opset of the file
+             */
+            opset?: number | null;
+            /**
+             * Seconds
+             * @description Time the export and its checks took
+             * @default 0
+             */
+            seconds: number;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Size Ratio
+             * @description int8: int8 size / float size
+             */
+            size_ratio?: number | null;
+            /**
+             * Validation Samples
+             * @description Validation samples the accuracies used
+             */
+            validation_samples?: number | null;
         };
         /** FieldInfo */
         FieldInfo: {
@@ -926,7 +1029,10 @@ export interface components {
             /** Type */
             type: string;
         };
-        /** LossSpec */
+        /**
+         * LossSpec
+         * @description A loss, with its weight in the total when the graph has several outputs.
+         */
         LossSpec: {
             /**
              * Type
@@ -952,6 +1058,12 @@ export interface components {
          * @description SGD with momentum 0.9: adds a fraction of the previous update to the current one.
          */
         Momentum: {
+            /**
+             * Dampening
+             * @description Dampening for momentum
+             * @default 0
+             */
+            dampening: number;
             /**
              * Lr
              * @description Learning rate
@@ -1043,6 +1155,12 @@ export interface components {
          */
         PlateauLR: {
             /**
+             * Cooldown
+             * @description Epochs to wait after a reduction before watching again
+             * @default 0
+             */
+            cooldown: number;
+            /**
              * Factor
              * @description Multiplier on a plateau
              * @default 0.1
@@ -1055,6 +1173,13 @@ export interface components {
              */
             min_lr: number;
             /**
+             * Mode
+             * @description auto: max for accuracy-like metrics
+             * @default auto
+             * @enum {string}
+             */
+            mode: "min" | "max" | "auto";
+            /**
              * Monitor
              * @description Metric to watch (falls back to loss without validation)
              * @default val_loss
@@ -1066,6 +1191,12 @@ export interface components {
              * @default 5
              */
             patience: number;
+            /**
+             * Threshold
+             * @description Relative change that counts as an improvement
+             * @default 0.0001
+             */
+            threshold: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1100,7 +1231,7 @@ export interface components {
         PredictRequest: {
             /**
              * Inputs
-             * @description Input id -> one sample (nested list) or a batch of samples
+             * @description Input id -> one sample (nested list, no batch axis) or a batch of samples; raw values (the run's standardization is applied)
              */
             inputs: {
                 [key: string]: unknown;
@@ -1110,7 +1241,7 @@ export interface components {
         PredictResponse: {
             /**
              * Classes
-             * @description For classifiers: classes ranked by probability
+             * @description For classifiers: Output name -> classes ranked by probability (per sample)
              */
             classes?: {
                 [key: string]: components["schemas"]["ClassProbability"][] | components["schemas"]["ClassProbability"][][];
@@ -1150,6 +1281,12 @@ export interface components {
              */
             alpha: number;
             /**
+             * Centered
+             * @description Normalize by an estimate of the gradient's variance
+             * @default false
+             */
+            centered: boolean;
+            /**
              * Eps
              * @description Term added for numerical stability
              * @default 1e-8
@@ -1179,7 +1316,10 @@ export interface components {
              */
             weight_decay: number;
         };
-        /** Regularization */
+        /**
+         * Regularization
+         * @description Penalties added to the loss: l1 * sum|w| + l2 * sum w^2 over weight matrices and kernels.
+         */
         Regularization: {
             /**
              * L1
@@ -1326,6 +1466,12 @@ export interface components {
          */
         SGD: {
             /**
+             * Dampening
+             * @description Dampening for momentum
+             * @default 0
+             */
+            dampening: number;
+            /**
              * Lr
              * @description Learning rate
              * @default 0.01
@@ -1339,7 +1485,7 @@ export interface components {
             momentum: number;
             /**
              * Nesterov
-             * @description Nesterov momentum
+             * @description Nesterov momentum (needs momentum > 0)
              * @default false
              */
             nesterov: boolean;
@@ -1465,6 +1611,7 @@ export interface components {
              * @description Optimizer and its options
              */
             optimizer?: components["schemas"]["SGD"] | components["schemas"]["Momentum"] | components["schemas"]["Adam"] | components["schemas"]["AdamW"] | components["schemas"]["RMSprop"] | components["schemas"]["Adagrad"] | components["schemas"]["Adadelta"];
+            /** @description L1 and L2 penalties on weights (not biases or norms) */
             regularization?: components["schemas"]["Regularization"];
             /**
              * Schedule
@@ -1485,7 +1632,7 @@ export interface components {
             shuffle: boolean;
             /**
              * Validation Split
-             * @description Fraction of training data held out
+             * @description Fraction of the training data held out for validation (the test split, 20 % of a dataset, is apart)
              * @default 0.2
              */
             validation_split: number;
@@ -1909,16 +2056,23 @@ export interface operations {
                 };
                 content: {
                     "application/octet-stream": unknown;
+                    "application/zip": unknown;
+                    "text/x-python": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description no such run, or it has no weights yet */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the export failed its check; the message names the layer at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
-                };
+                content?: never;
             };
         };
     };
@@ -1941,9 +2095,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ExportReport"];
                 };
             };
             /** @description Validation Error */

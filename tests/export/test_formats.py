@@ -1,0 +1,160 @@
+"""The other formats: weights, standalone PyTorch code, TorchScript, int8 ONNX, the bundle, and the cache."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+import torch
+
+from exporthelpers import sequence_run, trained_digits_run
+from golden import GOLDEN, inputs_for, load
+from netcanvas import data
+from netcanvas.compiler import compile_graph
+from netcanvas.export import export_pytorch_code, export_run, export_torchscript, load_code, pytorch_code
+from netcanvas.weights import load_weights, node_state_dict, save_weights
+
+
+def outputs(module: Any, inputs: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    with torch.no_grad():
+        out = module(*inputs)
+    return out if isinstance(out, tuple) else (out,)
+
+
+def test_weights_reload_bit_exact(tmp_path: Path) -> None:
+    a = compile_graph(load("normalizations"))  # weight_norm, BatchNorm running statistics
+    torch.manual_seed(123)
+    b = compile_graph(load("normalizations"))
+    save_weights(a, tmp_path / "w.safetensors")
+    load_weights(b, tmp_path / "w.safetensors")
+    for (ka, va), (kb, vb) in zip(node_state_dict(a).items(), node_state_dict(b).items(), strict=True):
+        assert ka == kb and torch.equal(va, vb)
+    x = inputs_for(a, seed=2)
+    assert all(torch.equal(p, q) for p, q in zip(outputs(a.module.eval(), x), outputs(b.module.eval(), x), strict=True))
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_pytorch_code_is_standalone_and_gives_the_same_answers(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(load(name))
+    source = pytorch_code(compiled)
+    body = source.split('"""', 2)[2]  # after the module docstring
+    assert "netcanvas" not in body.replace("NetCanvas", "") and "import netcanvas" not in source
+    assert re.search(r"^class \w+\(nn\.Module\):\n    def __init__\(self\) -> None:", source, re.M)
+    assert "    def forward(self, " in source and "= None\n" not in body.split("def forward")[-1].split("MODEL")[0]
+    model_class, load_into = load_code(source)
+    model = model_class()
+    save_weights(compiled, tmp_path / "w.safetensors")
+    load_into(model, str(tmp_path / "w.safetensors"))
+    for batch, length in ((1, 9), (4, 21)):
+        inputs = inputs_for(compiled, batch, length, seed=1)
+        for a, b in zip(outputs(model.eval(), inputs), outputs(compiled.module.eval(), inputs), strict=True):
+            assert torch.equal(a, b)
+
+
+def test_pytorch_code_runs_where_netcanvas_cannot_be_imported(tmp_path: Path) -> None:
+    run = trained_digits_run()
+    code, report = export_run(run, "pytorch")
+    weights, _ = export_run(run, "weights")
+    assert report.checked == ["batch 1", "batch 7"] and report.max_abs_diff == 0.0
+    (tmp_path / "model.py").write_text(code.read_text())
+    (tmp_path / "weights.safetensors").write_bytes(weights.read_bytes())
+    np.save(tmp_path / "x.npy", data.load("digits").arrays["x"][:50])
+    script = ("import sys; sys.modules['netcanvas'] = None\n"  # any `import netcanvas` would now fail
+              "import numpy as np, torch\n"
+              "from model import LeNetDigits, load_weights\n"
+              "model = LeNetDigits(); load_weights(model, 'weights.safetensors'); model.eval()\n"
+              "with torch.no_grad(): print(model(torch.from_numpy(np.load('x.npy'))).argmax(1).tolist())\n")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    compiled = run.load_model()
+    expected = outputs(compiled.module, [torch.from_numpy(data.load("digits").arrays["x"][:50])])[0].argmax(1)
+    assert done.stdout.strip() == str(expected.tolist())
+
+
+@pytest.mark.parametrize("name", ["attention", "rnn_dynamic", "encoder_decoder", "normalizations", "multi_io"])
+def test_torchscript_loads_in_plain_pytorch_and_matches_at_unseen_sizes(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(load(name))
+    report = export_torchscript(compiled, tmp_path / "m.pt")
+    assert report.checked[:2] and report.max_abs_diff is not None and report.max_abs_diff < 1e-5
+    loaded = torch.jit.load(str(tmp_path / "m.pt"))
+    inputs = inputs_for(compiled, batch=6, length=31, seed=5)
+    for a, b in zip(outputs(loaded, inputs), outputs(compiled.module.eval(), inputs), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_pytorch_code_report_says_what_was_checked(tmp_path: Path) -> None:
+    compiled = compile_graph(load("lstm_dynamic"))
+    report = export_pytorch_code(compiled, tmp_path / "m.py")
+    assert report.checked == ["batch 1, length 9", "batch 7, length 9", "batch 7, length 17"]
+
+
+def test_int8_of_a_trained_digits_cnn_keeps_accuracy_within_two_points() -> None:
+    run = trained_digits_run()
+    path, report = export_run(run, "onnx-int8")
+    float_path, _ = export_run(run, "onnx")
+    assert report.size_ratio is not None and report.size_ratio < 0.8
+    assert report.size_bytes == path.stat().st_size and report.float_size_bytes == float_path.stat().st_size
+    assert report.float_accuracy is not None and report.float_accuracy > 0.9
+    assert report.accuracy_change is not None and abs(report.accuracy_change) <= 0.02
+    assert report.validation_samples is not None and report.validation_samples > 200
+    assert report.checked[:2] == ["batch 1", "batch 7"]
+    # and on the held-out test split, measured here independently of the report
+    ds = data.load("digits")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    float_session = ort.InferenceSession(str(float_path), providers=["CPUExecutionProvider"])
+    x, y = ds.arrays["x"], ds.arrays["y"]
+    int8_acc = (session.run(None, {"x": x})[0].argmax(1) == y).mean()
+    float_acc = (float_session.run(None, {"x": x})[0].argmax(1) == y).mean()
+    assert abs(int8_acc - float_acc) <= 0.02
+
+
+def test_int8_of_a_recurrent_model_runs_at_any_length() -> None:
+    run = sequence_run()
+    path, report = export_run(run, "onnx-int8")
+    assert report.checked == ["batch 1, length 9", "batch 7, length 9", "batch 7, length 17"]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    probs = session.run(None, {"tokens": np.random.default_rng(0).integers(0, 20, (3, 40))})[0]
+    assert probs.shape == (3, 4) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_bundle_holds_everything_and_its_model_card_snippet_runs(tmp_path: Path) -> None:
+    run = trained_digits_run()
+    path, report = export_run(run, "bundle")
+    with zipfile.ZipFile(path) as zf:
+        assert set(zf.namelist()) == {"model.onnx", "model.py", "weights.safetensors", "graph.json", "config.json",
+                                      "preprocessing.json", "README.md"} == set(report.files or [])
+        zf.extractall(tmp_path)
+    card = (tmp_path / "README.md").read_text()
+    info = run.info()
+    assert "dataset: `digits`" in card and "| `x` | [batch, 1, 8, 8] | float32 |" in card
+    assert "| `y` | [batch, 10] | float32 | class scores (logits" in card and "0, 1, 2, 3" in card
+    assert f"{info.test_metrics['test_accuracy']:.4f}" in card and "opset" in card
+    snippet = card.split("```python\n")[1].split("```")[0]
+    assert len(snippet.strip().splitlines()) == 5
+    done = subprocess.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.startswith("[array("), done.stderr
+
+
+def test_exports_are_cached_per_run_and_format_until_the_weights_change() -> None:
+    run = sequence_run()
+    first, report = export_run(run, "torchscript")
+    made = first.stat().st_mtime_ns
+    again, same = export_run(run, "torchscript")
+    assert again == first and first.stat().st_mtime_ns == made and same == report
+    assert (run.path / "exports" / "torchscript.json").is_file()
+    weights = run.weights_path()
+    assert weights is not None
+    os.utime(weights, ns=(made + 10**9, made + 10**9))  # new weights (a later "best" epoch)
+    export_run(run, "torchscript")
+    assert first.stat().st_mtime_ns != made
