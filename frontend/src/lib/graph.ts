@@ -50,7 +50,7 @@ export function fromGraphJSON(graph: GraphJSON): FlowGraph {
     id: n.id,
     type: "layer",
     position: n.position ? { x: n.position.x ?? 0, y: n.position.y ?? 0 } : { x: 240 * i, y: 80 },
-    data: { type: n.type, params: { ...(n.params ?? {}) } },
+    data: { type: n.type, params: { ...n.params } },
   }));
   const edges: PortEdge[] = (graph.edges ?? []).map((e) => {
     const sourcePort = e.source_port ?? "out";

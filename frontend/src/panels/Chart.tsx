@@ -3,17 +3,26 @@ import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 
-export type Line = { label: string; x: number[]; y: number[]; color: string; dash?: boolean };
+export type Line = {
+  label: string;
+  x: number[];
+  y: number[];
+  color: string;
+  dash?: boolean;
+  /** A thin line without points, drawn under the others (per-batch values). */
+  faint?: boolean;
+};
 
 const PALETTE = ["#6d8cff", "#30c48d", "#f5a524", "#ef5a6f", "#a36bff", "#22b8cf", "#ff8a3d", "#8bc34a"];
 export const color = (i: number) => PALETTE[i % PALETTE.length];
+const HEIGHT = 160;
 
 /** uPlot wants one shared x array: merge the lines' x values and leave gaps (null) where a line has none. */
-function align(lines: Line[]): uPlot.AlignedData {
+export function align(lines: Line[]): uPlot.AlignedData {
   const xs = [...new Set(lines.flatMap((l) => l.x))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
   const ys = lines.map((l) => {
-    const col: (number | null)[] = new Array(xs.length).fill(null);
+    const col: (number | null)[] = Array.from({ length: xs.length }, () => null);
     l.x.forEach((x, i) => {
       const v = l.y[i];
       col[index.get(x)!] = Number.isFinite(v) ? v : null;
@@ -23,39 +32,40 @@ function align(lines: Line[]): uPlot.AlignedData {
   return [xs, ...ys] as uPlot.AlignedData;
 }
 
-export function Chart({ title, lines, testId }: { title: string; lines: Line[]; testId?: string }) {
+const axis = { stroke: "#8a93a6", grid: { stroke: "#232a3a", width: 1 }, ticks: { stroke: "#232a3a", width: 1 }, font: "11px system-ui" };
+
+export function Chart({ title, lines, testId, xLabel = "epoch" }: { title: string; lines: Line[]; testId?: string; xLabel?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const signature = lines.map((l) => `${l.label}|${l.color}|${l.dash}`).join(",");
+  const signature = lines.map((l) => `${l.label}|${l.color}|${l.dash}|${l.faint}`).join(",");
 
   useEffect(() => {
     if (!host.current) return;
     const width = host.current.clientWidth || 320;
     const opts: uPlot.Options = {
-      title,
       width,
-      height: 170,
+      height: HEIGHT,
       scales: { x: { time: false } },
-      axes: [
-        { stroke: "#8a93a6", grid: { stroke: "#2a3142" }, ticks: { stroke: "#2a3142" } },
-        { stroke: "#8a93a6", grid: { stroke: "#2a3142" }, ticks: { stroke: "#2a3142" }, size: 48 },
-      ],
-      legend: { show: true },
+      axes: [{ ...axis, label: xLabel, labelSize: 14, labelFont: "11px system-ui", size: 30 }, { ...axis, size: 44 }],
+      legend: { show: true, live: false },
+      cursor: { points: { size: 6 } },
       series: [
-        { label: "epoch" },
+        { label: xLabel },
         ...lines.map((l) => ({
           label: l.label,
-          stroke: l.color,
-          width: 2,
-          dash: l.dash ? [6, 4] : undefined,
+          stroke: l.faint ? `${l.color}70` : l.color,
+          width: l.faint ? 1 : 2,
+          dash: l.dash ? [5, 4] : undefined,
           spanGaps: true,
-          points: { show: l.x.length < 40 },
+          points: { show: !l.faint && l.x.length < 30, size: 4 },
         })),
       ],
     };
     plot.current = new uPlot(opts, align(lines), host.current);
     const observer = new ResizeObserver(() => {
-      if (host.current && plot.current) plot.current.setSize({ width: host.current.clientWidth, height: 170 });
+      if (host.current && plot.current && host.current.clientWidth > 0) {
+        plot.current.setSize({ width: host.current.clientWidth, height: HEIGHT });
+      }
     });
     observer.observe(host.current);
     return () => {
@@ -65,12 +75,17 @@ export function Chart({ title, lines, testId }: { title: string; lines: Line[]; 
     };
     // Rebuilt only when the set of lines changes; new points go through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [signature, title]);
+  }, [signature, xLabel]);
 
   useEffect(() => {
     plot.current?.setData(align(lines));
   }, [lines]);
 
   const points = lines.reduce((n, l) => n + l.x.length, 0);
-  return <div className="chart" ref={host} data-testid={testId} data-points={points} />;
+  return (
+    <div className="chart" data-testid={testId} data-points={points}>
+      <div className="chart-title">{title}</div>
+      <div ref={host} />
+    </div>
+  );
 }

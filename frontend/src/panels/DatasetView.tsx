@@ -2,7 +2,13 @@
 import { useEffect, useRef } from "react";
 import type { DatasetInfo } from "../api/client";
 
-function ImageSample({ values }: { values: number[][] }) {
+/** [H, W] or [1, H, W] with both sides 5..64: drawn as a grey-scale image. */
+export function isImageShape(shape: (number | null)[]): boolean {
+  const s = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
+  return s.length === 2 && s.every((d) => d !== null && d >= 5 && d <= 64);
+}
+
+export function ImageSample({ values, size = 44 }: { values: number[][]; size?: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
   useEffect(() => {
     const c = ref.current;
@@ -12,64 +18,100 @@ function ImageSample({ values }: { values: number[][] }) {
     c.width = w;
     c.height = h;
     const ctx = c.getContext("2d");
-    if (!ctx) return;
+    if (!ctx || !w || !h) return;
+    const flat = values.flat();
+    const lo = Math.min(0, ...flat);
+    const hi = Math.max(1, ...flat);
     const img = ctx.createImageData(w, h);
-    values.flat().forEach((v, i) => {
-      const g = Math.round(Math.max(0, Math.min(1, v)) * 255);
+    flat.forEach((v, i) => {
+      const g = Math.round(((v - lo) / (hi - lo)) * 255);
       img.data.set([g, g, g, 255], i * 4);
     });
     ctx.putImageData(img, 0, 0);
   }, [values]);
-  return <canvas ref={ref} className="sample-image" />;
+  return <canvas ref={ref} className="sample-image" style={{ width: size, height: size }} />;
 }
 
-function preview(value: unknown, shape: number[]): React.ReactNode {
-  if (shape.length === 3 && shape[0] === 1) return <ImageSample values={(value as number[][][])[0]} />;
-  if (shape.length === 2 && shape[0] > 4 && shape[1] > 4) return <ImageSample values={value as number[][]} />;
+function cell(value: unknown, shape: number[], classes: string[] | null | undefined): React.ReactNode {
+  if (isImageShape(shape)) {
+    return <ImageSample values={(shape.length === 3 ? (value as number[][][])[0] : value) as number[][]} />;
+  }
+  if (classes && typeof value === "number" && Number.isInteger(value)) return <span className="class-label">{classes[value] ?? value}</span>;
   const flat = Array.isArray(value) ? (value as unknown[]).flat(3) : [value];
   const text = flat
-    .slice(0, 8)
+    .slice(0, 6)
     .map((v) => (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : String(v)))
     .join(", ");
-  return <code>{flat.length > 8 ? `${text}, …` : text}</code>;
+  return <code>{Array.isArray(value) ? `[${text}${flat.length > 6 ? ", …" : ""}]` : text}</code>;
 }
 
 export function DatasetView({ dataset }: { dataset: DatasetInfo }) {
-  const input = dataset.fields.find((f) => f.role === "input");
-  const target = dataset.fields.find((f) => f.role === "target");
-  const samples = input ? (dataset.samples[input.name] ?? []) : [];
+  const count = Math.min(4, ...dataset.fields.map((f) => dataset.samples[f.name]?.length ?? 0));
+  const images = dataset.fields.some((f) => f.role === "input" && isImageShape(f.shape));
   return (
     <div className="dataset-view" data-testid="dataset-view">
-      <p className="doc">{dataset.doc}</p>
-      <table className="table compact">
+      <p className="doc small">{dataset.doc}</p>
+      <table className="table compact fields">
+        <thead>
+          <tr>
+            <th>field</th>
+            <th>role</th>
+            <th>shape</th>
+            <th>dtype</th>
+          </tr>
+        </thead>
         <tbody>
           {dataset.fields.map((f) => (
-            <tr key={f.name}>
+            <tr key={f.name} title={f.classes ? `classes: ${f.classes.join(", ")}` : undefined}>
               <td>
                 <b>{f.name}</b>
               </td>
-              <td>{f.role}</td>
-              <td>[{f.shape.join(", ")}]</td>
-              <td>{f.dtype}</td>
-              <td className="muted">{f.classes ? f.classes.join(", ") : ""}</td>
+              <td className={f.role === "target" ? "role-target" : "role-input"}>{f.role}</td>
+              <td className="mono">[{f.shape.join(", ")}]</td>
+              <td className="mono">{f.dtype}</td>
             </tr>
           ))}
         </tbody>
       </table>
-      {input && (
-        <div className="samples">
-          {samples.slice(0, 4).map((s, i) => {
-            const t = target ? dataset.samples[target.name]?.[i] : undefined;
-            const label = target?.classes && typeof t === "number" ? target.classes[t] : JSON.stringify(t);
-            return (
-              <div key={i} className="sample">
-                {preview(s, input.shape)}
-                {t !== undefined && <span className="muted small">{label}</span>}
-              </div>
-            );
-          })}
-        </div>
+      {dataset.fields.some((f) => f.classes) && (
+        <p className="muted small classes">
+          {dataset.fields
+            .filter((f) => f.classes)
+            .map((f) => `${f.name}: ${f.classes!.join(", ")}`)
+            .join(" · ")}
+        </p>
       )}
+      {count > 0 &&
+        (images ? (
+          <div className="samples">
+            {Array.from({ length: count }, (_, i) => (
+              <div key={i} className="sample">
+                {dataset.fields.map((f) => (
+                  <div key={f.name}>{cell(dataset.samples[f.name][i], f.shape, f.classes)}</div>
+                ))}
+              </div>
+            ))}
+          </div>
+        ) : (
+          <table className="table compact samples-table">
+            <thead>
+              <tr>
+                {dataset.fields.map((f) => (
+                  <th key={f.name}>{f.name}</th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {Array.from({ length: count }, (_, i) => (
+                <tr key={i}>
+                  {dataset.fields.map((f) => (
+                    <td key={f.name}>{cell(dataset.samples[f.name][i], f.shape, f.classes)}</td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ))}
     </div>
   );
 }

@@ -1,41 +1,45 @@
-// "Try it": send inputs to the predict API. Image inputs are drawn on a grid, tabular ones typed in a form.
+// "Try it": send inputs to the predict API. Image inputs are drawn on a grid, tabular ones typed in a form, others
+// edited as JSON; any input can be filled from one of the dataset's samples. Shows class probabilities.
 import { useMemo, useState } from "react";
-import { type Schemas, api } from "../api/client";
+import { type GraphJSON, api } from "../api/client";
+import { useCatalog } from "../stores/catalog";
+import { useRun } from "../stores/run";
+import { ImageSample, isImageShape } from "./DatasetView";
 
-type InputSpec = { id: string; shape: (number | null)[]; dtype: string };
-type Prediction = {
-  outputs: Record<string, unknown>;
-  classes?: Record<string, { label: string; probability: number }[][] | { label: string; probability: number }[]>;
-};
-
-function isImage(shape: (number | null)[]): boolean {
-  const s = shape.length === 3 && shape[0] === 1 ? shape.slice(1) : shape;
-  return s.length === 2 && s.every((d) => d !== null && d >= 5 && d <= 64);
-}
+type InputSpec = { id: string; shape: (number | null)[]; dtype: string; field: string | null };
+type Ranked = { label: string; probability: number }[];
+type Prediction = { outputs: Record<string, unknown>; classes?: Record<string, Ranked | Ranked[]> };
 
 function zeros(shape: (number | null)[]): unknown {
   if (shape.length === 0) return 0;
   return Array.from({ length: shape[0] ?? 8 }, () => zeros(shape.slice(1)));
 }
 
-function DrawGrid({ shape, value, onChange }: { shape: number[]; value: number[][]; onChange: (v: number[][]) => void }) {
+/** The 2-D plane of an image value ([H, W] or [1, H, W]). */
+function plane(value: unknown, shape: (number | null)[]): number[][] {
+  return (shape.length === 3 ? (value as number[][][])[0] : value) as number[][];
+}
+
+function DrawGrid({ value, onChange }: { value: number[][]; onChange: (v: number[][]) => void }) {
   const [down, setDown] = useState(false);
+  const h = value.length;
+  const w = value[0]?.length ?? 0;
   const paint = (r: number, c: number) => {
     const next = value.map((row) => [...row]);
     next[r][c] = 1;
     for (const [dr, dc] of [[0, 1], [1, 0], [0, -1], [-1, 0]]) {
       const rr = r + dr;
       const cc = c + dc;
-      if (rr >= 0 && rr < shape[0] && cc >= 0 && cc < shape[1]) next[rr][cc] = Math.max(next[rr][cc], 0.5);
+      if (rr >= 0 && rr < h && cc >= 0 && cc < w) next[rr][cc] = Math.max(next[rr][cc], 0.5);
     }
     onChange(next);
   };
   return (
     <div
       className="draw-grid"
-      style={{ gridTemplateColumns: `repeat(${shape[1]}, 1fr)` }}
-      onMouseLeave={() => setDown(false)}
-      onMouseUp={() => setDown(false)}
+      style={{ gridTemplateColumns: `repeat(${w}, 1fr)`, width: Math.min(200, w * 22) }}
+      onPointerLeave={() => setDown(false)}
+      onPointerUp={() => setDown(false)}
       data-testid="draw-grid"
     >
       {value.flatMap((row, r) =>
@@ -43,12 +47,13 @@ function DrawGrid({ shape, value, onChange }: { shape: number[]; value: number[]
           <div
             key={`${r}-${c}`}
             className="cell"
-            style={{ background: `rgba(230, 236, 255, ${v})` }}
-            onMouseDown={() => {
+            style={{ background: `rgba(230, 236, 255, ${Math.max(0, Math.min(1, v))})` }}
+            onPointerDown={(e) => {
+              e.preventDefault();
               setDown(true);
               paint(r, c);
             }}
-            onMouseEnter={() => down && paint(r, c)}
+            onPointerEnter={() => down && paint(r, c)}
             data-testid={`cell-${r}-${c}`}
           />
         )),
@@ -57,33 +62,99 @@ function DrawGrid({ shape, value, onChange }: { shape: number[]; value: number[]
   );
 }
 
-export function Predict({ runId, graph }: { runId: string; graph: Schemas["Graph"] }) {
-  const inputs: InputSpec[] = useMemo(
-    () =>
-      (graph.nodes ?? [])
-        .filter((n) => n.type === "Input")
-        .map((n) => ({
-          id: n.id,
-          shape: ((n.params?.shape as (number | null)[]) ?? [1]).map((d) => d),
-          dtype: (n.params?.dtype as string) ?? "float32",
-        })),
-    [graph],
+function OutputView({ name, value, ranked }: { name: string; value: unknown; ranked?: Ranked | Ranked[] }) {
+  if (ranked) {
+    const list = [...((Array.isArray(ranked[0]) ? ranked[0] : ranked) as Ranked)].sort((a, b) => b.probability - a.probability);
+    return (
+      <div className="output-result" data-testid={`prediction-${name}`}>
+        <div className="output-name">
+          {name} <span className="muted">→ {list[0]?.label}</span>
+        </div>
+        {list.slice(0, 5).map((c, i) => (
+          <div key={c.label} className={`prob-row${i === 0 ? " top" : ""}`}>
+            <span>{c.label}</span>
+            <div className="prob-bar">
+              <div style={{ width: `${(c.probability * 100).toFixed(1)}%` }} />
+            </div>
+            <span>{(c.probability * 100).toFixed(1)}%</span>
+          </div>
+        ))}
+      </div>
+    );
+  }
+  const dims: number[] = [];
+  for (let v = value; Array.isArray(v); v = v[0]) dims.push(v.length);
+  if (isImageShape(dims)) {
+    return (
+      <div className="output-result" data-testid={`prediction-${name}`}>
+        <div className="output-name">{name}</div>
+        <ImageSample values={plane(value, dims)} size={96} />
+      </div>
+    );
+  }
+  const flat = Array.isArray(value) ? (value as unknown[]).flat(4) : [value];
+  return (
+    <div className="output-result" data-testid={`prediction-${name}`}>
+      <div className="output-name">{name}</div>
+      <code className="values">
+        {flat
+          .slice(0, 24)
+          .map((v) => (typeof v === "number" ? Number(v.toPrecision(4)) : String(v)))
+          .join(", ")}
+        {flat.length > 24 ? ", …" : ""}
+      </code>
+    </div>
   );
-  const [values, setValues] = useState<Record<string, unknown>>(() =>
-    Object.fromEntries(inputs.map((i) => [i.id, zeros(i.shape)])),
-  );
+}
+
+export function Predict({ runId, graph }: { runId: string; graph: GraphJSON }) {
+  const datasetName = useRun((s) => s.info?.dataset.name as string | undefined);
+  const dataset = useCatalog((s) => s.catalog?.datasets.find((d) => d.name === datasetName));
+  const inputs: InputSpec[] = useMemo(() => {
+    const nodes = (graph.nodes ?? []).filter((n) => n.type === "Input");
+    const fields = dataset?.fields.filter((f) => f.role === "input") ?? [];
+    return nodes.map((n) => ({
+      id: n.id,
+      shape: (n.params?.shape as (number | null)[] | undefined) ?? [4],
+      dtype: (n.params?.dtype as string | undefined) ?? "float32",
+      field: (nodes.length === 1 ? fields[0]?.name : fields.find((f) => f.name === n.id)?.name) ?? null,
+    }));
+  }, [graph, dataset]);
+  const [values, setValues] = useState<Record<string, unknown>>(() => Object.fromEntries(inputs.map((i) => [i.id, zeros(i.shape)])));
   const [texts, setTexts] = useState<Record<string, string>>({});
+  const [sample, setSample] = useState(0);
   const [result, setResult] = useState<Prediction | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const samples = dataset ? Object.values(dataset.samples)[0]?.length ?? 0 : 0;
+
+  const useSample = () => {
+    if (!dataset) return;
+    const next = { ...values };
+    const nextTexts = { ...texts };
+    for (const i of inputs) {
+      const v = i.field ? dataset.samples[i.field]?.[sample % samples] : undefined;
+      if (v !== undefined) {
+        next[i.id] = v;
+        delete nextTexts[i.id];
+      }
+    }
+    setValues(next);
+    setTexts(nextTexts);
+    setSample(sample + 1);
+  };
 
   const run = async () => {
     setError(null);
+    setBusy(true);
     try {
       const payload: Record<string, unknown> = {};
       for (const i of inputs) payload[i.id] = texts[i.id] !== undefined ? JSON.parse(texts[i.id]) : values[i.id];
       setResult(await api<Prediction>(`/api/runs/${runId}/predict`, { method: "POST", json: { inputs: payload } }));
     } catch (e) {
-      setError((e as Error).message);
+      setError(e instanceof SyntaxError ? `not valid JSON: ${e.message}` : (e as Error).message);
+    } finally {
+      setBusy(false);
     }
   };
 
@@ -91,38 +162,44 @@ export function Predict({ runId, graph }: { runId: string; graph: Schemas["Graph
     <div className="predict" data-testid="predict">
       <h3>Try it</h3>
       {inputs.map((i) => {
-        const image = isImage(i.shape);
-        const hw = (i.shape.length === 3 ? i.shape.slice(1) : i.shape) as number[];
-        const flat = i.shape.length === 1 && i.shape[0] !== null && i.shape[0] <= 64 && i.dtype === "float32";
+        const image = isImageShape(i.shape);
+        const flat = i.shape.length === 1 && i.shape[0] !== null && i.shape[0] <= 32 && i.dtype === "float32";
         return (
           <div key={i.id} className="predict-input">
             <span className="field-name">
-              {i.id} [{i.shape.map((d) => d ?? "?").join(", ")}] {i.dtype}
+              {i.id} <span className="muted">[{i.shape.map((d) => d ?? "?").join(", ")}] {i.dtype}</span>
             </span>
             {image ? (
-              <>
+              <div className="draw-row">
                 <DrawGrid
-                  shape={hw}
-                  value={(i.shape.length === 3 ? (values[i.id] as number[][][])[0] : values[i.id]) as number[][]}
+                  value={plane(values[i.id], i.shape)}
                   onChange={(v) => setValues({ ...values, [i.id]: i.shape.length === 3 ? [v] : v })}
                 />
-                <button onClick={() => setValues({ ...values, [i.id]: zeros(i.shape) })}>Clear</button>
-              </>
+                <div className="muted small">
+                  Draw with the mouse.
+                  <br />
+                  <button onClick={() => setValues({ ...values, [i.id]: zeros(i.shape) })} data-testid={`clear-${i.id}`}>
+                    Clear
+                  </button>
+                </div>
+              </div>
             ) : flat ? (
               <div className="tabular">
                 {(values[i.id] as number[]).map((v, k) => (
-                  <input
-                    key={k}
-                    type="number"
-                    step="any"
-                    value={v}
-                    data-testid={`predict-${i.id}-${k}`}
-                    onChange={(e) => {
-                      const next = [...(values[i.id] as number[])];
-                      next[k] = Number(e.target.value);
-                      setValues({ ...values, [i.id]: next });
-                    }}
-                  />
+                  <label key={k}>
+                    <span className="muted small">{k}</span>
+                    <input
+                      type="number"
+                      step="any"
+                      value={v}
+                      data-testid={`predict-${i.id}-${k}`}
+                      onChange={(e) => {
+                        const next = [...(values[i.id] as number[])];
+                        next[k] = Number(e.target.value);
+                        setValues({ ...values, [i.id]: next });
+                      }}
+                    />
+                  </label>
                 ))}
               </div>
             ) : (
@@ -136,30 +213,22 @@ export function Predict({ runId, graph }: { runId: string; graph: Schemas["Graph
           </div>
         );
       })}
-      <button className="primary" onClick={() => void run()} data-testid="btn-predict">
-        Predict
-      </button>
+      <div className="predict-actions">
+        <button className="primary" onClick={() => void run()} disabled={busy} data-testid="btn-predict">
+          Predict
+        </button>
+        {samples > 0 && inputs.some((i) => i.field) && (
+          <button onClick={useSample} data-testid="btn-sample" title="Fill the inputs with one of the dataset's samples">
+            Use sample {(sample % samples) + 1}/{samples}
+          </button>
+        )}
+      </div>
       {error && <pre className="node-error">{error}</pre>}
       {result && (
         <div className="prediction" data-testid="prediction">
-          {Object.entries(result.classes ?? {}).map(([out, ranked]) => {
-            const list = (Array.isArray(ranked[0]) ? ranked[0] : ranked) as { label: string; probability: number }[];
-            return (
-              <div key={out}>
-                <b>{out}</b>
-                {list.slice(0, 5).map((c) => (
-                  <div key={c.label} className="prob-row">
-                    <span>{c.label}</span>
-                    <div className="prob-bar">
-                      <div style={{ width: `${(c.probability * 100).toFixed(1)}%` }} />
-                    </div>
-                    <span>{(c.probability * 100).toFixed(1)}%</span>
-                  </div>
-                ))}
-              </div>
-            );
-          })}
-          {!result.classes && <pre>{JSON.stringify(result.outputs, null, 1).slice(0, 600)}</pre>}
+          {Object.entries(result.outputs).map(([name, value]) => (
+            <OutputView key={name} name={name} value={value} ranked={result.classes?.[name]} />
+          ))}
         </div>
       )}
     </div>

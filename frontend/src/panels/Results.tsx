@@ -1,24 +1,24 @@
 // After training: test metrics, downloads of every export format, and a "try it" panel.
-import { useEffect, useState } from "react";
-import { type Schemas, api } from "../api/client";
 import { useRun } from "../stores/run";
 import { Predict } from "./Predict";
 
-const FORMATS: [string, string][] = [
-  ["onnx", "ONNX"],
-  ["onnx-int8", "ONNX int8"],
-  ["pytorch", "PyTorch code"],
-  ["torchscript", "TorchScript"],
-  ["weights", "Weights"],
-  ["bundle", "Bundle (.zip)"],
+const FORMATS: [string, string, string][] = [
+  ["onnx", "ONNX", "model.onnx with a dynamic batch axis, for ONNX Runtime and friends"],
+  ["onnx-int8", "ONNX int8", "dynamically quantized ONNX: smaller and often faster on CPU"],
+  ["pytorch", "PyTorch code", "a Python file defining the model as an nn.Module"],
+  ["torchscript", "TorchScript", "a scripted model: torch.jit.load, no Python class needed"],
+  ["weights", "Weights", "the trained state_dict (safetensors)"],
+  ["bundle", "Bundle (.zip)", "everything: graph, config, weights, code, ONNX and metrics"],
 ];
+
+function metricValue(v: number): string {
+  if (!Number.isFinite(v)) return "—";
+  return Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(4);
+}
 
 export function Results({ runId }: { runId: string }) {
   const test = useRun((s) => s.testMetrics);
-  const [graph, setGraph] = useState<Schemas["Graph"] | null>(null);
-  useEffect(() => {
-    api<{ graph: Schemas["Graph"] }>(`/api/runs/${runId}`).then((r) => setGraph(r.graph), () => setGraph(null));
-  }, [runId]);
+  const graph = useRun((s) => s.info?.graph);
   return (
     <div className="results" data-testid="results">
       {test && Object.keys(test).length > 0 && (
@@ -27,8 +27,8 @@ export function Results({ runId }: { runId: string }) {
           <div className="metric-tiles" data-testid="test-metrics">
             {Object.entries(test).map(([k, v]) => (
               <div key={k} className="tile">
-                <span>{k.replace(/^test_/, "")}</span>
-                <b>{typeof v === "number" ? v.toFixed(4) : "—"}</b>
+                <span>{k.replace(/^test_/, "").replace(/_/g, " ")}</span>
+                <b>{metricValue(v)}</b>
               </div>
             ))}
           </div>
@@ -36,13 +36,20 @@ export function Results({ runId }: { runId: string }) {
       )}
       <h3>Download</h3>
       <div className="downloads">
-        {FORMATS.map(([format, label]) => (
-          <a key={format} className="button" href={`/api/runs/${runId}/export?format=${format}`} download data-testid={`download-${format}`}>
-            {label}
+        {FORMATS.map(([format, label, hint]) => (
+          <a
+            key={format}
+            className="button"
+            href={`/api/runs/${runId}/export?format=${format}`}
+            download
+            title={hint}
+            data-testid={`download-${format}`}
+          >
+            ↓ {label}
           </a>
         ))}
       </div>
-      {graph && <Predict runId={runId} graph={graph} />}
+      {graph && <Predict key={runId} runId={runId} graph={graph} />}
     </div>
   );
 }

@@ -3,26 +3,31 @@ import { useMemo } from "react";
 import type { Series } from "../stores/run";
 import { Chart, type Line, color } from "./Chart";
 
+/** One chart per training metric (loss first), each with its validation twin dashed; the loss chart also per batch. */
+export function chartLines(series: Series): [string, Line[]][] {
+  const names = Object.keys(series.metrics).filter((k) => !k.startsWith("val_"));
+  names.sort((a, b) => (a === "loss" ? -1 : b === "loss" ? 1 : 0));
+  if (!names.includes("loss") && series.batchX.length) names.unshift("loss");
+  return names.map((name, i) => {
+    const c = color(i);
+    const lines: Line[] = [];
+    if (name === "loss" && series.batchX.length) {
+      lines.push({ label: "batch", x: series.batchX, y: series.batchLoss, color: c, faint: true });
+    }
+    if (series.metrics[name]) lines.push({ label: "train", x: series.epochs, y: series.metrics[name], color: c });
+    const val = series.metrics[`val_${name}`];
+    if (val) lines.push({ label: "validation", x: series.epochs, y: val, color: c, dash: true });
+    return [name, lines];
+  });
+}
+
 export function RunCharts({ series }: { series: Series }) {
-  const { loss, metrics } = useMemo(() => {
-    const loss: Line[] = [];
-    if (series.batchX.length) loss.push({ label: "batch loss", x: series.batchX, y: series.batchLoss, color: "#3d4a66" });
-    const names = Object.keys(series.metrics).filter((k) => !k.startsWith("val_"));
-    const charts: Record<string, Line[]> = {};
-    names.forEach((name, i) => {
-      const lines: Line[] = [{ label: name, x: series.epochs, y: series.metrics[name], color: color(i) }];
-      const val = series.metrics[`val_${name}`];
-      if (val) lines.push({ label: `val_${name}`, x: series.epochs, y: val, color: color(i), dash: true });
-      if (name.endsWith("loss")) loss.push(...lines);
-      else charts[name] = lines;
-    });
-    return { loss, metrics: charts };
-  }, [series]);
+  const charts = useMemo(() => chartLines(series), [series]);
+  if (!charts.length) return <div className="chart-placeholder muted">Waiting for the first batch…</div>;
   return (
     <div className="charts">
-      <Chart title="loss" lines={loss} testId="chart-loss" />
-      {Object.entries(metrics).map(([name, lines]) => (
-        <Chart key={name} title={name} lines={lines} testId={`chart-${name}`} />
+      {charts.map(([name, lines]) => (
+        <Chart key={name} title={name.replace(/_/g, " ")} lines={lines} testId={`chart-${name}`} />
       ))}
     </div>
   );

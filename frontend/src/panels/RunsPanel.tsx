@@ -1,105 +1,171 @@
 // Every run with status, dataset, best metric and time; open one, or overlay several to compare.
 import { useReactFlow } from "@xyflow/react";
-import { useEffect, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { type Schemas, api } from "../api/client";
 import { openGraph } from "../canvas/view";
 import { useRun } from "../stores/run";
-import { useRuns } from "../stores/runs";
+import { type RunSummary, useRuns } from "../stores/runs";
 import { Chart, type Line, color } from "./Chart";
+import { duration } from "./RunView";
 
 type Detail = Schemas["RunDetail"];
 
-function Compare({ ids }: { ids: string[] }) {
+function when(iso: string): string {
+  const d = new Date(iso);
+  const today = new Date().toDateString() === d.toDateString();
+  return today
+    ? d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })
+    : d.toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
+
+function took(r: RunSummary): string | null {
+  if (!r.started_at) return null;
+  const end = r.finished_at ? new Date(r.finished_at).getTime() : Date.now();
+  return duration(Math.max(0, (end - new Date(r.started_at).getTime()) / 1000));
+}
+
+function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
   const [details, setDetails] = useState<Detail[]>([]);
-  const [metric, setMetric] = useState("val_loss");
+  const [metric, setMetric] = useState<string | null>(null);
+  // Refetch when a compared run makes progress (its epochs_done or status in the polled list changes).
+  const version = ids.map((id) => runs.find((r) => r.id === id)).map((r) => `${r?.id}:${r?.status}:${r?.epochs_done}`).join(",");
   useEffect(() => {
-    Promise.all(ids.map((id) => api<Detail>(`/api/runs/${id}`))).then(setDetails, () => setDetails([]));
-  }, [ids]);
-  const names = [...new Set(details.flatMap((d) => d.history.flatMap((h) => Object.keys(h.metrics))))].sort();
-  const lines: Line[] = details.map((d, i) => ({
-    label: `${d.name} (${d.id.slice(0, 6)})`,
-    x: d.history.map((h) => h.epoch),
-    y: d.history.map((h) => h.metrics[metric] ?? NaN),
-    color: color(i),
-  }));
+    let live = true;
+    Promise.all(ids.map((id) => api<Detail>(`/api/runs/${id}`))).then(
+      (d) => live && setDetails(d),
+      () => live && setDetails([]),
+    );
+    return () => {
+      live = false;
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [version]);
+  const names = useMemo(
+    () => [...new Set(details.flatMap((d) => d.history.flatMap((h) => Object.keys(h.metrics))))].sort(),
+    [details],
+  );
+  const shown = metric && names.includes(metric) ? metric : names.includes("val_loss") ? "val_loss" : (names[0] ?? "loss");
+  const lines: Line[] = useMemo(
+    () =>
+      details.map((d, i) => ({
+        label: `${d.name} · ${d.id.slice(0, 6)}`,
+        x: d.history.map((h) => h.epoch),
+        y: d.history.map((h) => h.metrics[shown] ?? Number.NaN),
+        color: color(i),
+      })),
+    [details, shown],
+  );
   return (
     <div className="compare" data-testid="compare">
-      <select value={metric} onChange={(e) => setMetric(e.target.value)}>
-        {names.map((n) => (
-          <option key={n}>{n}</option>
-        ))}
-      </select>
-      <Chart title={`compare: ${metric}`} lines={lines} testId="chart-compare" />
+      <div className="compare-head">
+        <h3>Compare {ids.length} runs</h3>
+        <select value={shown} onChange={(e) => setMetric(e.target.value)} data-testid="compare-metric">
+          {names.map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </select>
+      </div>
+      <Chart title={shown.replace(/_/g, " ")} lines={lines} testId="chart-compare" />
+      <table className="table compact">
+        <thead>
+          <tr>
+            <th>run</th>
+            <th>last {shown}</th>
+            <th>best</th>
+          </tr>
+        </thead>
+        <tbody>
+          {details.map((d, i) => {
+            const values = d.history.map((h) => h.metrics[shown]).filter((v): v is number => Number.isFinite(v));
+            const lower = shown.includes("loss") || shown.includes("mse") || shown.includes("mae");
+            const best = values.length ? (lower ? Math.min(...values) : Math.max(...values)) : null;
+            return (
+              <tr key={d.id}>
+                <td>
+                  <span className="swatch" style={{ background: color(i) }} /> {d.name}
+                </td>
+                <td className="mono">{values.length ? values[values.length - 1].toFixed(4) : "—"}</td>
+                <td className="mono">{best === null ? "—" : best.toFixed(4)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
     </div>
   );
 }
 
 export function RunsPanel({ onOpen }: { onOpen: () => void }) {
   const { runs, compare, refresh, toggleCompare, remove } = useRuns();
+  const watching = useRun((s) => s.runId);
   const flow = useReactFlow();
   const active = runs.some((r) => r.status === "running" || r.status === "queued");
   useEffect(() => {
     void refresh();
-    const t = setInterval(() => void refresh(), active ? 2000 : 10000);
+    const t = setInterval(() => void refresh(), active ? 1500 : 8000);
     return () => clearInterval(t);
   }, [refresh, active]);
 
   const open = async (id: string, withGraph: boolean) => {
     useRun.getState().watch(id);
-    if (withGraph) {
-      const d = await api<Detail>(`/api/runs/${id}`);
-      openGraph(flow, d.graph as Schemas["Graph"]);
-    }
+    if (withGraph) openGraph(flow, (await api<Detail>(`/api/runs/${id}`)).graph);
     onOpen();
   };
 
   return (
     <div className="runs-panel" data-testid="runs-panel">
-      <table className="table">
-        <thead>
-          <tr>
-            <th title="compare">⇆</th>
-            <th>Run</th>
-            <th>Status</th>
-            <th>Dataset</th>
-            <th>Best</th>
-            <th>Started</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((r) => (
-            <tr key={r.id} data-testid={`run-${r.id}`}>
-              <td>
-                <input type="checkbox" checked={compare.includes(r.id)} onChange={() => toggleCompare(r.id)} />
-              </td>
-              <td>
-                <a onClick={() => void open(r.id, false)}>{r.name}</a>
-                <div className="muted small">{r.id}</div>
-              </td>
-              <td>
+      {runs.length === 0 && <p className="muted">No runs yet: build a graph (or pick a template) and press Train.</p>}
+      {runs.length > 0 && <p className="muted small">Tick runs to overlay their curves.</p>}
+      <div className="run-list">
+        {runs.map((r) => (
+          <div key={r.id} className={`run-row${watching === r.id ? " watching" : ""}`} data-testid={`run-${r.id}`}>
+            <input
+              type="checkbox"
+              checked={compare.includes(r.id)}
+              onChange={() => toggleCompare(r.id)}
+              title="compare"
+              data-testid={`compare-${r.id}`}
+            />
+            <div className="run-main">
+              <div className="run-line">
+                <a onClick={() => void open(r.id, false)} title="Show its charts and results">
+                  {r.name}
+                </a>
                 <span className={`badge ${r.status}`}>{r.status}</span>
-                {r.error && <div className="muted small" title={r.error}>{r.error.slice(0, 60)}</div>}
-              </td>
-              <td>{String(r.dataset.name ?? r.dataset.id ?? "")}</td>
-              <td>{r.best ? `${r.best.name} ${r.best.value.toFixed(3)}` : "—"}</td>
-              <td className="small">{new Date(r.created_at).toLocaleTimeString()}</td>
-              <td className="actions">
-                <button onClick={() => void open(r.id, true)} title="open its charts and its graph">Open</button>
-                <button onClick={() => void remove(r.id)}>Delete</button>
-              </td>
-            </tr>
-          ))}
-          {runs.length === 0 && (
-            <tr>
-              <td colSpan={7} className="muted">
-                No runs yet: press Train.
-              </td>
-            </tr>
-          )}
-        </tbody>
-      </table>
-      {compare.length > 0 && <Compare ids={compare} />}
+              </div>
+              <div className="run-meta muted small">
+                <span className="mono">{r.id.slice(0, 8)}</span>
+                <span>{String(r.dataset.name ?? r.dataset.id ?? "")}</span>
+                <span>
+                  {r.epochs_done}/{r.epochs} epochs
+                </span>
+                <span>{when(r.created_at)}</span>
+                {took(r) && <span>{took(r)}</span>}
+              </div>
+              {r.best && (
+                <div className="run-best small">
+                  best {r.best.name} <b className="mono">{r.best.value.toFixed(4)}</b>
+                  {r.best.epoch ? <span className="muted"> (epoch {r.best.epoch})</span> : null}
+                </div>
+              )}
+              {r.error && (
+                <div className="run-error small" title={r.error}>
+                  {r.error.length > 140 ? `${r.error.slice(0, 139)}…` : r.error}
+                </div>
+              )}
+            </div>
+            <div className="run-actions">
+              <button onClick={() => void open(r.id, true)} title="Open its charts and its graph" data-testid={`open-${r.id}`}>
+                Open
+              </button>
+              <button onClick={() => void remove(r.id)} title="Delete this run and its files" className="quiet">
+                Delete
+              </button>
+            </div>
+          </div>
+        ))}
+      </div>
+      {compare.length > 0 && <Compare ids={compare} runs={runs} />}
     </div>
   );
 }

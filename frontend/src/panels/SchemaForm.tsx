@@ -109,7 +109,9 @@ function Field({
   error,
   onChange,
   testPrefix,
+  compact,
 }: {
+  compact?: boolean;
   name: string;
   schema: JsonSchema;
   value: unknown;
@@ -130,7 +132,7 @@ function Field({
           <input type="checkbox" checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} data-testid={testId} />
           <span className="field-name">{name}</span>
         </span>
-        {schema.description && <small>{schema.description}</small>}
+        {schema.description && !compact && <small>{schema.description}</small>}
         {problem && (
           <span className="field-error" data-testid={`${testId}-error`}>
             {problem}
@@ -186,7 +188,7 @@ function Field({
         {range && <em>{range}</em>}
       </span>
       {input}
-      {schema.description && <small>{schema.description}</small>}
+      {schema.description && !compact && <small>{schema.description}</small>}
       {problem && (
         <span className="field-error" data-testid={`${testId}-error`}>
           {problem}
@@ -203,7 +205,10 @@ export function SchemaForm({
   onChange,
   testPrefix = "param",
   skip = [],
+  compact = false,
 }: {
+  /** Descriptions as tooltips only, two fields per row. */
+  compact?: boolean;
   schema: JsonSchema;
   values: Record<string, unknown>;
   errors?: Record<string, string>;
@@ -214,7 +219,7 @@ export function SchemaForm({
 }) {
   const props = schema.properties ?? {};
   return (
-    <div className="schema-form">
+    <div className={compact ? "schema-form compact" : "schema-form"}>
       {Object.entries(props)
         .filter(([k]) => !skip.includes(k))
         .map(([k, s]) => (
@@ -226,6 +231,7 @@ export function SchemaForm({
             error={errors?.[k]}
             onChange={(v) => onChange({ ...values, [k]: v }, k)}
             testPrefix={testPrefix}
+            compact={compact}
           />
         ))}
     </div>

@@ -42,9 +42,9 @@ export function Templates({ onClose }: { onClose: () => void }) {
             <button key={t.id} className="template-card" onClick={() => pick(t)} data-testid={`template-${t.id}`}>
               <span className="family">{t.family}</span>
               <b>{t.name}</b>
-              <span>{t.description}</span>
-              <span className="muted small">
-                {t.dataset.name} · {t.graph.nodes?.length ?? 0} nodes
+              <span className="desc">{t.description}</span>
+              <span className="meta">
+                {t.dataset.name} · {t.graph.nodes?.length ?? 0} layers · {t.config.epochs} epochs
               </span>
             </button>
           ))}

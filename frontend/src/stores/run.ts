@@ -1,6 +1,8 @@
 // The run being watched: its events over the websocket (with resume), metric series and progress.
 import { create } from "zustand";
-import { api, eventsUrl } from "../api/client";
+import { type Schemas, api, eventsUrl } from "../api/client";
+
+export type RunDetail = Schemas["RunDetail"];
 
 export type RunEvent = {
   seq: number;
@@ -24,21 +26,37 @@ export type Series = {
   epochs: number[];
   /** metric name -> value per epoch (train and val_ names) */
   metrics: Record<string, number[]>;
+  /** fractional epoch of each batch event (epoch 1, step 3 of 10 -> 0.3) */
   batchX: number[];
   batchLoss: number[];
 };
 
+export type Progress = {
+  /** the epoch in progress (1-based) and its step */
+  epoch: number;
+  step: number;
+  steps: number;
+  epochs: number;
+  epochsDone: number;
+  /** seconds each finished epoch took */
+  epochSeconds: number[];
+};
+
 type RunState = {
   runId: string | null;
+  /** The run's record (name, graph, config), fetched when watching starts. */
+  info: RunDetail | null;
   status: string | null;
   lastSeq: number;
+  connected: boolean;
   series: Series;
   logs: RunEvent[];
   error: string | null;
   testMetrics: Record<string, number> | null;
-  progress: { epoch: number; epochs: number; step: number; steps: number; secondsPerEpoch: number } | null;
+  progress: Progress | null;
   watch: (runId: string) => void;
   apply: (event: RunEvent) => void;
+  applyMany: (events: RunEvent[]) => void;
   stop: () => Promise<void>;
   clear: () => void;
 };
@@ -47,12 +65,87 @@ const emptySeries = (): Series => ({ epochs: [], metrics: {}, batchX: [], batchL
 let socket: WebSocket | null = null;
 let retry: ReturnType<typeof setTimeout> | null = null;
 
-const FINAL = new Set(["completed", "failed", "stopped"]);
+export const FINAL = new Set(["completed", "failed", "stopped"]);
+
+/** Fold events into the state. Pure: easy to test, and many events (a replay) make one update. */
+export function reduceEvents(state: Pick<RunState, "lastSeq" | "status" | "series" | "logs" | "error" | "testMetrics" | "progress">, events: RunEvent[]) {
+  let { lastSeq, status, series, logs, error, testMetrics, progress } = state;
+  let { epochs, metrics, batchX, batchLoss } = series;
+  let copied = false;
+  const own = () => {
+    if (copied) return;
+    copied = true;
+    epochs = [...epochs];
+    metrics = Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, [...v]]));
+    batchX = [...batchX];
+    batchLoss = [...batchLoss];
+  };
+  const newLogs: RunEvent[] = [];
+  for (const event of events) {
+    if (event.seq <= lastSeq) continue; // a duplicate after a reconnect
+    lastSeq = event.seq;
+    switch (event.type) {
+      case "status":
+        if (event.status) status = event.status;
+        break;
+      case "batch":
+        if (event.epoch && event.steps && event.step) {
+          own();
+          batchX.push(event.epoch - 1 + event.step / event.steps);
+          batchLoss.push(event.loss ?? Number.NaN);
+          progress = {
+            ...(progress ?? { epochs: 0, epochsDone: 0, epochSeconds: [] }),
+            epoch: event.epoch,
+            step: event.step,
+            steps: event.steps,
+          };
+        }
+        break;
+      case "epoch":
+        if (event.epoch && event.metrics) {
+          own();
+          const n = epochs.length;
+          for (const [k, v] of Object.entries(event.metrics)) {
+            if (!metrics[k]) metrics[k] = Array.from({ length: n }, () => Number.NaN);
+            metrics[k].push(v);
+          }
+          for (const k of Object.keys(metrics)) if (metrics[k].length === n) metrics[k].push(Number.NaN);
+          epochs.push(event.epoch);
+          const steps = progress?.steps ?? 0;
+          progress = {
+            epoch: event.epoch,
+            step: steps,
+            steps,
+            epochs: event.epochs ?? progress?.epochs ?? 0,
+            epochsDone: event.epoch,
+            epochSeconds: [...(progress?.epochSeconds ?? []), event.seconds ?? 0],
+          };
+        }
+        break;
+      case "log":
+        newLogs.push(event);
+        break;
+      case "error":
+        newLogs.push(event);
+        error = event.message ?? "training failed";
+        break;
+      case "done":
+        status = event.status ?? status;
+        testMetrics = event.test_metrics && Object.keys(event.test_metrics).length ? event.test_metrics : testMetrics;
+        break;
+    }
+  }
+  if (newLogs.length) logs = [...logs, ...newLogs].slice(-300);
+  if (copied) series = { epochs, metrics, batchX, batchLoss };
+  return { lastSeq, status, series, logs, error, testMetrics, progress };
+}
 
 export const useRun = create<RunState>((set, get) => ({
   runId: null,
+  info: null,
   status: null,
   lastSeq: 0,
+  connected: false,
   series: emptySeries(),
   logs: [],
   error: null,
@@ -60,25 +153,59 @@ export const useRun = create<RunState>((set, get) => ({
   progress: null,
 
   clear: () => {
-    socket?.close();
+    const ws = socket;
     socket = null;
+    ws?.close();
     if (retry) clearTimeout(retry);
-    set({ runId: null, status: null, lastSeq: 0, series: emptySeries(), logs: [], error: null, testMetrics: null, progress: null });
+    set({
+      runId: null,
+      info: null,
+      status: null,
+      lastSeq: 0,
+      connected: false,
+      series: emptySeries(),
+      logs: [],
+      error: null,
+      testMetrics: null,
+      progress: null,
+    });
   },
 
   watch: (runId) => {
     get().clear();
     set({ runId });
+    api<RunDetail>(`/api/runs/${runId}`).then(
+      (info) => {
+        if (get().runId !== runId) return;
+        const progress = get().progress;
+        set({ info, progress: progress && !progress.epochs ? { ...progress, epochs: info.epochs } : progress });
+      },
+      () => undefined,
+    );
     const connect = (attempt: number) => {
       if (get().runId !== runId) return;
       const ws = new WebSocket(eventsUrl(runId, get().lastSeq));
       socket = ws;
-      ws.onmessage = (msg) => {
+      // Events come in bursts (a replay, or many batches): apply them once per frame, not one render each.
+      let queue: RunEvent[] = [];
+      const flush = () => {
+        const events = queue;
+        queue = [];
+        if (socket === ws && events.length) get().applyMany(events);
+      };
+      ws.onopen = () => {
         attempt = 0;
-        get().apply(JSON.parse(msg.data as string) as RunEvent);
+        set({ connected: true });
+      };
+      ws.onmessage = (msg) => {
+        if (!queue.length) setTimeout(flush, 50);
+        queue.push(JSON.parse(msg.data as string) as RunEvent);
       };
       ws.onclose = () => {
-        if (socket !== ws || get().runId !== runId || FINAL.has(get().status ?? "")) return;
+        flush();
+        if (socket !== ws) return;
+        set({ connected: false });
+        if (get().runId !== runId || FINAL.has(get().status ?? "")) return;
         // Reconnect on our own and resume after the last event seen: no gaps, no duplicates.
         retry = setTimeout(() => connect(attempt + 1), Math.min(5000, 300 * 2 ** attempt));
       };
@@ -86,50 +213,11 @@ export const useRun = create<RunState>((set, get) => ({
     connect(0);
   },
 
-  apply: (event) => {
-    const state = get();
-    if (event.seq <= state.lastSeq) return; // a duplicate after a reconnect
-    const update: Partial<RunState> = { lastSeq: event.seq };
-    if (event.type === "status" && event.status) update.status = event.status;
-    if (event.type === "batch" && event.epoch && event.steps && event.step) {
-      const s = state.series;
-      update.series = {
-        ...s,
-        batchX: [...s.batchX, event.epoch - 1 + event.step / event.steps],
-        batchLoss: [...s.batchLoss, event.loss ?? NaN],
-      };
-      update.progress = {
-        epoch: event.epoch,
-        epochs: state.progress?.epochs ?? 0,
-        step: event.step,
-        steps: event.steps,
-        secondsPerEpoch: state.progress?.secondsPerEpoch ?? 0,
-      };
-    }
-    if (event.type === "epoch" && event.epoch && event.metrics) {
-      const s = update.series ?? state.series;
-      const metrics: Record<string, number[]> = { ...s.metrics };
-      const n = s.epochs.length;
-      for (const [k, v] of Object.entries(event.metrics)) {
-        const prev = metrics[k] ?? new Array(n).fill(NaN);
-        metrics[k] = [...prev, v];
-      }
-      update.series = { ...s, epochs: [...s.epochs, event.epoch], metrics };
-      update.progress = {
-        epoch: event.epoch,
-        epochs: event.epochs ?? 0,
-        step: state.progress?.steps ?? 0,
-        steps: state.progress?.steps ?? 0,
-        secondsPerEpoch: event.seconds ?? 0,
-      };
-    }
-    if (event.type === "log" || event.type === "error") update.logs = [...state.logs.slice(-200), event];
-    if (event.type === "error") update.error = event.message ?? "training failed";
-    if (event.type === "done") {
-      update.status = event.status ?? state.status;
-      update.testMetrics = event.test_metrics ?? null;
-    }
-    set(update);
+  apply: (event) => get().applyMany([event]),
+  applyMany: (events) => {
+    const next = reduceEvents(get(), events);
+    const progress = next.progress && !next.progress.epochs && get().info ? { ...next.progress, epochs: get().info!.epochs } : next.progress;
+    set({ ...next, progress });
   },
 
   stop: async () => {
@@ -137,3 +225,18 @@ export const useRun = create<RunState>((set, get) => ({
     if (id) await api(`/api/runs/${id}/stop`, { method: "POST" });
   },
 }));
+
+/** Seconds left, from the mean epoch time so far; null until an epoch has finished. */
+export function secondsLeft(p: Progress): number | null {
+  if (!p.epochSeconds.length || !p.epochs) return null;
+  const mean = p.epochSeconds.reduce((a, b) => a + b, 0) / p.epochSeconds.length;
+  const inEpoch = p.epoch > p.epochsDone && p.steps ? p.step / p.steps : 0;
+  return Math.max(0, (p.epochs - p.epochsDone - inEpoch) * mean);
+}
+
+/** Fraction of the run done, 0..1. */
+export function fractionDone(p: Progress): number {
+  if (!p.epochs) return 0;
+  const inEpoch = p.epoch > p.epochsDone && p.steps ? p.step / p.steps : 0;
+  return Math.min(1, (p.epochsDone + inEpoch) / p.epochs);
+}

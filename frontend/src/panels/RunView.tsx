@@ -1,0 +1,90 @@
+// The watched run: status, progress with time left, live charts, log, then results.
+import { FINAL, fractionDone, secondsLeft, useRun } from "../stores/run";
+import { Results } from "./Results";
+import { RunCharts } from "./RunCharts";
+
+export function duration(seconds: number): string {
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+function ProgressBar() {
+  const progress = useRun((s) => s.progress);
+  const status = useRun((s) => s.status);
+  const connected = useRun((s) => s.connected);
+  const live = status === "running" || status === "queued";
+  const done = status === "completed" ? 1 : progress ? fractionDone(progress) : 0;
+  const left = progress && live ? secondsLeft(progress) : null;
+  const elapsed = progress?.epochSeconds.reduce((a, b) => a + b, 0) ?? 0;
+  return (
+    <div className="progress" data-testid="progress">
+      <div className={`bar ${status ?? ""}`}>
+        <div style={{ width: `${(done * 100).toFixed(1)}%` }} />
+      </div>
+      <div className="progress-text">
+        <span className={`badge ${status ?? ""}`} data-testid="run-status">
+          {status ?? "connecting"}
+        </span>
+        {progress && (
+          <span data-testid="progress-text">
+            epoch {Math.min(progress.epoch, progress.epochs || progress.epoch)}/{progress.epochs || "?"}
+            {progress.steps ? ` · step ${progress.step}/${progress.steps}` : ""}
+          </span>
+        )}
+        <span className="grow" />
+        {live && !connected && <span className="muted">reconnecting…</span>}
+        {left !== null && <span data-testid="eta">{duration(left)} left</span>}
+        {!live && elapsed > 0 && <span className="muted">{duration(elapsed)}</span>}
+      </div>
+    </div>
+  );
+}
+
+function Log() {
+  const logs = useRun((s) => s.logs);
+  if (!logs.length) return null;
+  return (
+    <details className="log">
+      <summary>Log ({logs.length})</summary>
+      <div className="log-lines">
+        {logs.map((l) => (
+          <div key={l.seq} className={`log-line ${l.type === "error" ? "error" : (l.level ?? "info")}`}>
+            {l.node ? <b>{l.node}: </b> : null}
+            {l.message}
+          </div>
+        ))}
+      </div>
+    </details>
+  );
+}
+
+export function RunView() {
+  const runId = useRun((s) => s.runId);
+  const info = useRun((s) => s.info);
+  const status = useRun((s) => s.status);
+  const series = useRun((s) => s.series);
+  const error = useRun((s) => s.error);
+  if (!runId) return null;
+  return (
+    <section className="run-view" data-testid="run-view">
+      <div className="run-title">
+        <b>{info?.name ?? "Run"}</b>
+        <span className="muted small">
+          {runId}
+          {info ? ` · ${String(info.dataset.name ?? info.dataset.id ?? "")}` : ""}
+        </span>
+      </div>
+      <ProgressBar />
+      {error && (
+        <p className="node-error" data-testid="run-error">
+          {error}
+        </p>
+      )}
+      <RunCharts series={series} />
+      <Log />
+      {status && FINAL.has(status) && status !== "failed" ? <Results runId={runId} /> : null}
+    </section>
+  );
+}

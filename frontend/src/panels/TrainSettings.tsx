@@ -1,0 +1,278 @@
+// The training config (SPEC §3) as a form: dataset, optimizer from the catalog's schemas, schedule, loss and
+// metrics per output, epochs, batch size, validation split, seed, L1/L2, gradient clipping, early stopping.
+import { useMemo } from "react";
+import type { Catalog } from "../api/client";
+import { useGraph } from "../stores/graph";
+import { type TrainConfig, useTrain } from "../stores/train";
+import { DatasetView } from "./DatasetView";
+import { type JsonSchema, SchemaForm } from "./SchemaForm";
+
+/** The graph's output names (an Output's `name` param, else its id). A string selector: dragging does not re-render. */
+export function useOutputNames(): string[] {
+  const joined = useGraph((s) =>
+    s.nodes
+      .filter((n) => n.data.type === "Output")
+      .map((n) => (typeof n.data.params.name === "string" && n.data.params.name ? n.data.params.name : n.id))
+      .join("\n"),
+  );
+  return useMemo(() => (joined ? joined.split("\n") : []), [joined]);
+}
+
+type LossSpec = string | { type: string; weight?: number };
+
+function lossEntry(config: TrainConfig, out: string, outputs: string[]): { type: string; weight: number } {
+  const raw: unknown = config.loss;
+  let spec: LossSpec | undefined;
+  if (typeof raw === "string") spec = raw;
+  else if (raw && typeof raw === "object") {
+    const dict = raw as Record<string, LossSpec>;
+    spec = dict[out] ?? (outputs.length <= 1 ? Object.values(dict)[0] : undefined);
+  }
+  if (spec === undefined) return { type: "mse", weight: 1 };
+  return typeof spec === "string" ? { type: spec, weight: 1 } : { type: spec.type, weight: spec.weight ?? 1 };
+}
+
+function metricList(config: TrainConfig, out: string, outputs: string[]): string[] {
+  const raw: unknown = config.metrics;
+  if (Array.isArray(raw)) return raw as string[];
+  if (raw && typeof raw === "object") {
+    const dict = raw as Record<string, string[]>;
+    return dict[out] ?? (outputs.length <= 1 ? (Object.values(dict)[0] ?? []) : []);
+  }
+  return [];
+}
+
+export function TrainSettings({ catalog }: { catalog: Catalog }) {
+  const { dataset, config, setDataset, patch } = useTrain();
+  const outputs = useOutputNames();
+  const ds = catalog.datasets.find((d) => d.name === dataset) ?? catalog.datasets[0];
+  const optimizer = catalog.optimizers.find((o) => o.type === config.optimizer.type) ?? catalog.optimizers[0];
+  const named = outputs.length ? outputs : ["output"];
+  const multi = outputs.length > 1;
+
+  const setLoss = (out: string, type: string, weight: number) => {
+    if (!multi) return patch({ loss: type });
+    const loss = Object.fromEntries(
+      outputs.map((o) => {
+        const e = o === out ? { type, weight } : lossEntry(config, o, outputs);
+        return [o, e.weight === 1 ? e.type : e];
+      }),
+    );
+    patch({ loss: loss as TrainConfig["loss"] });
+  };
+  const setMetrics = (out: string, list: string[]) => {
+    if (!multi) return patch({ metrics: list });
+    patch({ metrics: Object.fromEntries(outputs.map((o) => [o, o === out ? list : metricList(config, o, outputs)])) });
+  };
+  const monitors = useMemo(() => {
+    const names = ["loss"];
+    for (const out of named) {
+      if (multi) names.push(`${out}_loss`);
+      for (const m of metricList(config, out, outputs)) names.push(multi ? `${out}_${m}` : m);
+    }
+    return [...names.map((n) => `val_${n}`), ...names];
+  }, [config, named, multi, outputs]);
+  const stopping = config.early_stopping;
+
+  return (
+    <div className="train-settings">
+      <section>
+        <h3>Dataset</h3>
+        <select value={ds.name} onChange={(e) => setDataset(e.target.value)} data-testid="dataset-select">
+          {catalog.datasets.map((d) => (
+            <option key={d.name} value={d.name}>
+              {d.name} — {d.task}, {d.size.toLocaleString("en-US")} samples
+            </option>
+          ))}
+        </select>
+        <DatasetView dataset={ds} />
+      </section>
+
+      <section>
+        <h3>Optimizer</h3>
+        <select
+          value={config.optimizer.type}
+          onChange={(e) => patch({ optimizer: { type: e.target.value, lr: config.optimizer.lr } })}
+          data-testid="optimizer-select"
+          title={optimizer.doc}
+        >
+          {catalog.optimizers.map((o) => (
+            <option key={o.type} value={o.type} title={o.doc}>
+              {o.type}
+            </option>
+          ))}
+        </select>
+        <p className="doc small">{optimizer.doc}</p>
+        <SchemaForm
+          schema={optimizer.params_schema as JsonSchema}
+          values={config.optimizer}
+          onChange={(v) => patch({ optimizer: { ...(v as TrainConfig["optimizer"]), type: config.optimizer.type } })}
+          testPrefix="opt"
+          skip={["type"]}
+          compact
+        />
+      </section>
+
+      <section>
+        <h3>Learning-rate schedule</h3>
+        <select
+          value={(config.schedule?.type as string | undefined) ?? ""}
+          onChange={(e) => patch({ schedule: e.target.value ? { type: e.target.value } : null })}
+          data-testid="schedule-select"
+        >
+          <option value="">constant</option>
+          {catalog.schedules.map((o) => (
+            <option key={o.type} value={o.type} title={o.doc}>
+              {o.type}
+            </option>
+          ))}
+        </select>
+        {config.schedule && (
+          <SchemaForm
+            schema={(catalog.schedules.find((o) => o.type === config.schedule?.type)?.params_schema ?? {}) as JsonSchema}
+            values={config.schedule}
+            onChange={(v) => patch({ schedule: { ...v, type: config.schedule?.type } })}
+            testPrefix="schedule"
+            skip={["type"]}
+            compact
+          />
+        )}
+      </section>
+
+      <section>
+        <h3>Loss and metrics{multi ? " per output" : ""}</h3>
+        {named.map((out) => {
+          const loss = lossEntry(config, out, outputs);
+          const picked = metricList(config, out, outputs);
+          return (
+            <div key={out} className={multi ? "output-block" : undefined} data-testid={`output-${out}`}>
+              {multi && <div className="output-name">{out}</div>}
+              <div className={multi ? "grid-loss" : undefined}>
+                <label className="field">
+                  <span className="field-name">loss</span>
+                  <select value={loss.type} data-testid={`loss-${out}`} onChange={(e) => setLoss(out, e.target.value, loss.weight)}>
+                    {catalog.losses.map((l) => (
+                      <option key={l.type} value={l.type} title={l.doc}>
+                        {l.type}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+                {multi && (
+                  <NumberField label="weight" value={loss.weight} min={0} step={0.1} testId={`loss-weight-${out}`}
+                    onChange={(w) => setLoss(out, loss.type, w)} />
+                )}
+              </div>
+              <div className="checks">
+                {catalog.metrics.map((m) => (
+                  <label key={m.type} title={m.doc}>
+                    <input
+                      type="checkbox"
+                      checked={picked.includes(m.type)}
+                      data-testid={`metric-${out}-${m.type}`}
+                      onChange={(e) => setMetrics(out, e.target.checked ? [...picked, m.type] : picked.filter((x) => x !== m.type))}
+                    />
+                    {m.type}
+                  </label>
+                ))}
+              </div>
+            </div>
+          );
+        })}
+      </section>
+
+      <section>
+        <h3>Training</h3>
+        <div className="grid2">
+          <NumberField label="epochs" value={config.epochs} min={1} onChange={(epochs) => patch({ epochs })} />
+          <NumberField label="batch size" value={config.batch_size} min={1} onChange={(batch_size) => patch({ batch_size })} />
+          <NumberField label="validation split" value={config.validation_split} min={0} max={0.9} step={0.05}
+            onChange={(validation_split) => patch({ validation_split })} />
+          <NumberField label="seed" value={config.seed} min={0} onChange={(seed) => patch({ seed })} />
+          <NumberField label="L1" value={config.regularization?.l1 ?? 0} min={0} step={0.0001}
+            onChange={(l1) => patch({ regularization: { ...(config.regularization ?? { l1: 0, l2: 0 }), l1 } })} />
+          <NumberField label="L2" value={config.regularization?.l2 ?? 0} min={0} step={0.0001}
+            onChange={(l2) => patch({ regularization: { ...(config.regularization ?? { l1: 0, l2: 0 }), l2 } })} />
+          <NumberField label="gradient clip" value={(config.grad_clip as number | null) ?? 0} min={0} step={0.1}
+            hint="max gradient norm; 0 = off" onChange={(v) => patch({ grad_clip: v > 0 ? v : null })} />
+        </div>
+      </section>
+
+      <section>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={Boolean(stopping)}
+            onChange={(e) =>
+              patch({ early_stopping: e.target.checked ? { monitor: "val_loss", patience: 3, restore_best_weights: true } : null })
+            }
+            data-testid="early-stopping"
+          />
+          <b>Early stopping</b>
+        </label>
+        {stopping && (
+          <div className="grid2">
+            <label className="field">
+              <span className="field-name">monitor</span>
+              <select
+                value={stopping.monitor}
+                onChange={(e) => patch({ early_stopping: { ...stopping, monitor: e.target.value } })}
+                data-testid="es-monitor"
+              >
+                {[...new Set([stopping.monitor, ...monitors])].map((m) => (
+                  <option key={m}>{m}</option>
+                ))}
+              </select>
+            </label>
+            <label className="field">
+              <span className="field-name">mode</span>
+              <select value={stopping.mode ?? "auto"} onChange={(e) => patch({ early_stopping: { ...stopping, mode: e.target.value } })}>
+                {["auto", "min", "max"].map((m) => (
+                  <option key={m}>{m}</option>
+                ))}
+              </select>
+            </label>
+            <NumberField label="patience" value={stopping.patience} min={0}
+              onChange={(patience) => patch({ early_stopping: { ...stopping, patience } })} />
+            <NumberField label="min delta" value={stopping.min_delta ?? 0} min={0} step={0.001}
+              onChange={(min_delta) => patch({ early_stopping: { ...stopping, min_delta } })} />
+            <label className="check span2">
+              <input
+                type="checkbox"
+                checked={stopping.restore_best_weights}
+                onChange={(e) => patch({ early_stopping: { ...stopping, restore_best_weights: e.target.checked } })}
+              />
+              restore the best weights
+            </label>
+          </div>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function NumberField(props: {
+  label: string;
+  value: number;
+  min?: number;
+  max?: number;
+  step?: number;
+  hint?: string;
+  testId?: string;
+  onChange: (v: number) => void;
+}) {
+  return (
+    <label className="field" title={props.hint}>
+      <span className="field-name">{props.label}</span>
+      <input
+        type="number"
+        value={props.value}
+        min={props.min}
+        max={props.max}
+        step={props.step ?? 1}
+        data-testid={props.testId ?? `cfg-${props.label.replace(/\s+/g, "-")}`}
+        onChange={(e) => e.target.value !== "" && !Number.isNaN(Number(e.target.value)) && props.onChange(Number(e.target.value))}
+      />
+    </label>
+  );
+}
