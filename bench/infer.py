@@ -25,6 +25,9 @@ from netcanvas.training import TrainConfig, train
 from netcanvas.weights import node_state_dict
 
 GRAPHS = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "graphs"
+# golden graph, built-in dataset: an MLP, a CNN, a GRU+LSTM (ONNX's own recurrent ops) and a Transformer
+MODELS = (("mlp", "iris"), ("lenet_digits", "digits"), ("recurrent", "sequences"),
+          ("transformer_classifier", "text"))
 
 
 def trained_run(name: str, dataset: str, root: Path) -> RunDir:
@@ -59,16 +62,17 @@ def main() -> None:
     torch.set_num_threads(1)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    print(f"{'model':<14}{'batch':>6}{'eager':>11}{'onnx':>11}{'int8':>11}{'eager/onnx':>12}{'eager/int8':>12}")
+    print(f"{'model':<24}{'batch':>6}{'eager':>11}{'onnx':>11}{'int8':>11}{'eager/onnx':>12}{'eager/int8':>12}")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, dataset in (("mlp", "iris"), ("lenet_digits", "digits")):
+        for name, dataset in MODELS:
             run = trained_run(name, dataset, Path(tmp))
             model = run.load_model()
             sessions = {fmt: ort.InferenceSession(str(export_run(run, fmt)[0]), options,
                                                   providers=["CPUExecutionProvider"]) for fmt in ("onnx", "onnx-int8")}
             x_all = data.load(dataset).arrays["x"]
+            feed = model.input_names[0]
             for batch in (1, 64):
-                x = np.ascontiguousarray(np.resize(x_all, (batch, *x_all.shape[1:])).astype(np.float32))
+                x = np.ascontiguousarray(np.resize(x_all, (batch, *x_all.shape[1:])))
                 tx = torch.from_numpy(x)
 
                 def eager(t: torch.Tensor = tx, m: torch.nn.Module = model.module) -> object:
@@ -76,10 +80,10 @@ def main() -> None:
                         return m(t)
 
                 e = per_call(eager)
-                f = per_call(lambda s=sessions["onnx"], a=x: s.run(None, {"x": a}))
-                q = per_call(lambda s=sessions["onnx-int8"], a=x: s.run(None, {"x": a}))
+                f = per_call(lambda s=sessions["onnx"], a={feed: x}: s.run(None, a))
+                q = per_call(lambda s=sessions["onnx-int8"], a={feed: x}: s.run(None, a))
                 times = f"{e * 1e6:>9.0f}us{f * 1e6:>9.0f}us{q * 1e6:>9.0f}us"
-                print(f"{name:<14}{batch:>6}{times}{e / f:>12.2f}{e / q:>12.2f}")
+                print(f"{name:<24}{batch:>6}{times}{e / f:>12.2f}{e / q:>12.2f}")
     print("eager/onnx > 1: the served ONNX Runtime path is faster than PyTorch eager (goal >= 1)")
 
 
