@@ -1,5 +1,5 @@
 import { ReactFlowProvider } from "@xyflow/react";
-import { useCallback, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { Canvas } from "./canvas/Canvas";
 import { useValidation } from "./lib/useValidation";
 import { Header } from "./panels/Header";
@@ -8,7 +8,9 @@ import { Palette } from "./panels/Palette";
 import { RunsPanel } from "./panels/RunsPanel";
 import { TrainPanel } from "./panels/TrainPanel";
 import { useCatalog } from "./stores/catalog";
+import { useRun } from "./stores/run";
 import { persistGraph, restoredGraph, useGraph } from "./stores/graph";
+import { useNotice } from "./stores/notice";
 
 type Tab = "inspector" | "train" | "runs";
 
@@ -16,7 +18,9 @@ export function App() {
   const catalog = useCatalog((s) => s.catalog);
   const catalogError = useCatalog((s) => s.error);
   const [tab, setTab] = useState<Tab>("inspector");
-  const [notice, setNotice] = useState<string | null>(null);
+  const notice = useNotice((s) => s.text);
+  const noticeKind = useNotice((s) => s.kind);
+  const running = useRun((s) => s.status === "running" || s.status === "queued");
   useValidation();
 
   useEffect(() => {
@@ -28,27 +32,22 @@ export function App() {
     }
     return persistGraph();
   }, []);
-  useEffect(() => {
-    if (!notice) return;
-    const t = setTimeout(() => setNotice(null), 4000);
-    return () => clearTimeout(t);
-  }, [notice]);
-  const onNotice = useCallback((text: string) => setNotice(text), []);
 
   return (
     <ReactFlowProvider>
       <div className="app">
-        <Header onNotice={onNotice} />
+        <Header />
         {catalogError && <div className="banner">{catalogError}</div>}
         <div className="main">
           {catalog ? <Palette /> : <aside className="palette muted">Loading the catalog…</aside>}
           {/* Handles come from the catalog: draw nodes only once it is here, so React Flow measures them. */}
-          {catalog ? <Canvas onNotice={onNotice} /> : <div className="canvas" />}
+          {catalog ? <Canvas /> : <div className="canvas" />}
           <aside className="sidebar">
             <div className="tabs">
               {(["inspector", "train", "runs"] as Tab[]).map((t) => (
                 <button key={t} className={tab === t ? "active" : ""} onClick={() => setTab(t)} data-testid={`tab-${t}`}>
                   {t === "inspector" ? "Inspector" : t === "train" ? "Train" : "Runs"}
+                  {t === "train" && running && <span className="dot" title="training" />}
                 </button>
               ))}
             </div>
@@ -60,7 +59,7 @@ export function App() {
           </aside>
         </div>
         {notice && (
-          <div className="toast" data-testid="notice">
+          <div className={`toast ${noticeKind}`} data-testid="notice" onClick={() => useNotice.getState().clear()}>
             {notice}
           </div>
         )}

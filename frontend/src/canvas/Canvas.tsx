@@ -14,6 +14,7 @@ import { type DragEvent, useCallback, useEffect } from "react";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
+import { notify } from "../stores/notice";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
 import { showGraph } from "./view";
@@ -37,7 +38,7 @@ function minimapColor(node: Node): string {
   return categoryColor(useCatalog.getState().layers[(node as LayerNode).data.type]?.category);
 }
 
-export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
+export function Canvas() {
   const nodes = useGraph((s) => s.nodes);
   const edges = useGraph((s) => s.edges);
   const onNodesChange = useGraph((s) => s.onNodesChange);
@@ -62,10 +63,10 @@ export function Canvas({ onNotice }: { onNotice: (text: string) => void }) {
   const onConnect = useCallback(
     (c: Connection) => {
       const problem = useGraph.getState().canConnect(c, portIsVariadic(c));
-      if (problem) onNotice(problem);
+      if (problem) notify(problem);
       else connect(c);
     },
-    [connect, onNotice, portIsVariadic],
+    [connect, portIsVariadic],
   );
 
   const onDrop = useCallback(

@@ -9,7 +9,7 @@ const KEY_PARAMS = 3;
 // Text is cut in code, not with CSS ellipsis: `overflow: hidden` gives every node several clip layers, and on a
 // 500-node graph the browser's per-frame layer bookkeeping then costs more than everything else while dragging.
 const HEAD_CHARS = 27;
-const PARAM_CHARS = 30;
+const PARAM_CHARS = 26;
 const ERROR_CHARS = 180;
 
 export function cut(text: string, max: number): string {

@@ -1,6 +1,7 @@
 // A dataset's fields (shape, dtype, role, classes) and a few samples; images are drawn as images.
 import { useEffect, useRef } from "react";
 import type { DatasetInfo } from "../api/client";
+import { Doc } from "../ui/Doc";
 
 /** [H, W] or [1, H, W] with both sides 5..64: drawn as a grey-scale image. */
 export function isImageShape(shape: (number | null)[]): boolean {
@@ -50,7 +51,7 @@ export function DatasetView({ dataset }: { dataset: DatasetInfo }) {
   const images = dataset.fields.some((f) => f.role === "input" && isImageShape(f.shape));
   return (
     <div className="dataset-view" data-testid="dataset-view">
-      <p className="doc small">{dataset.doc}</p>
+      <Doc text={dataset.doc} className="doc small" />
       <table className="table compact fields">
         <thead>
           <tr>

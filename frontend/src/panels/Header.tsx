@@ -1,42 +1,69 @@
-// File operations, templates, layout, undo/redo, and the model's total parameter count.
+// File operations, templates, layout, undo/redo, and the model's validity and total parameter count.
 import { useReactFlow } from "@xyflow/react";
-import { useRef, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { GraphJSON } from "../api/client";
+import { canvasSize, openGraph, showGraph } from "../canvas/view";
 import { formatCount } from "../lib/graph";
 import { bestLayout } from "../lib/layout";
-import { canvasSize, openGraph, showGraph } from "../canvas/view";
 import { useGraph } from "../stores/graph";
+import { useLibrary } from "../stores/library";
+import { notify } from "../stores/notice";
 import { SavedGraphs } from "./SavedGraphs";
 import { Templates } from "./Templates";
 
-export function Header({ onNotice }: { onNotice: (text: string) => void }) {
-  const name = useGraph((s) => s.name);
-  const total = useGraph((s) => s.validation?.total_params ?? 0);
+function download(graph: GraphJSON): void {
+  const blob = new Blob([`${JSON.stringify(graph, null, 2)}\n`], { type: "application/json" });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = `${(graph.name || "graph").replace(/[^\w.-]+/g, "_")}.json`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function Summary() {
+  const total = useGraph((s) => s.validation?.total_params ?? null);
   const valid = useGraph((s) => s.validation?.valid ?? null);
   const errorCount = useGraph((s) => s.validation?.errors.length ?? 0);
+  const warningCount = useGraph((s) => s.validation?.warnings?.length ?? 0);
+  const firstProblem = useGraph((s) => s.validation?.errors[0]?.message ?? s.validation?.warnings?.[0]?.message ?? "");
   const empty = useGraph((s) => s.nodes.length === 0);
+  const state = empty ? "empty" : valid === null ? "checking" : valid ? "valid" : "invalid";
+  return (
+    <div className="summary" data-testid="summary" title={firstProblem}>
+      <span className={`status-dot ${state}`} />
+      <span>
+        {state === "empty"
+          ? "empty"
+          : state === "checking"
+            ? "checking…"
+            : valid
+              ? `valid${warningCount ? ` · ${warningCount} warning${warningCount === 1 ? "" : "s"}` : ""}`
+              : `${errorCount} error${errorCount === 1 ? "" : "s"}`}
+      </span>
+      <span className="total" data-testid="total-params">
+        {formatCount(total ?? 0)} params
+      </span>
+    </div>
+  );
+}
+
+export function Header() {
+  const name = useGraph((s) => s.name);
   const canUndo = useGraph((s) => s.past.length > 0);
   const canRedo = useGraph((s) => s.future.length > 0);
+  const onServer = useLibrary((s) => s.currentId !== null);
   const fileInput = useRef<HTMLInputElement>(null);
   const [dialog, setDialog] = useState<"templates" | "saved" | null>(null);
   const flow = useReactFlow();
 
-  const save = () => {
-    const graph = useGraph.getState().toJSON();
-    const blob = new Blob([JSON.stringify(graph, null, 2)], { type: "application/json" });
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `${(graph.name || "graph").replace(/[^\w.-]+/g, "_")}.json`;
-    a.click();
-    URL.revokeObjectURL(a.href);
-  };
   const open = async (file: File) => {
     try {
       const graph = JSON.parse(await file.text()) as GraphJSON;
-      if (!graph || typeof graph !== "object" || !Array.isArray(graph.nodes)) throw new Error("no 'nodes' list");
+      if (!graph || typeof graph !== "object" || !Array.isArray(graph.nodes)) throw new Error("it has no 'nodes' list");
+      useLibrary.getState().detach();
       openGraph(flow, graph);
     } catch (e) {
-      onNotice(`${file.name} is not a NetCanvas graph: ${(e as Error).message}`);
+      notify(`${file.name} is not a NetCanvas graph: ${(e as Error).message}`);
     }
   };
   const layout = () => {
@@ -46,6 +73,24 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
     useGraph.getState().setLayout(best.direction, best.positions);
     showGraph(flow);
   };
+
+  // Ctrl+S saves to the server: over the graph it came from, or as a new one (the dialog asks for a name).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "s") return;
+      e.preventDefault();
+      if (!useLibrary.getState().currentId) return setDialog("saved");
+      useLibrary
+        .getState()
+        .update(useGraph.getState().toJSON())
+        .then(
+          () => notify(`Saved '${useGraph.getState().name}' on the server`, "info"),
+          (err: Error) => notify(err.message),
+        );
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
 
   return (
     <header className="header">
@@ -58,30 +103,51 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
         onChange={(e) => useGraph.getState().setName(e.target.value)}
         data-testid="graph-name"
         aria-label="graph name"
+        title={onServer ? "Saved on the server (Ctrl+S updates it)" : "Not saved on the server"}
       />
       <nav className="toolbar">
-        <button onClick={() => useGraph.getState().reset()} data-testid="btn-new">New</button>
-        <button onClick={() => fileInput.current?.click()} data-testid="btn-open">Open…</button>
-        <button onClick={save} data-testid="btn-save">Save</button>
-        <button onClick={() => setDialog("saved")} data-testid="btn-saved">Server graphs</button>
-        <button onClick={() => setDialog("templates")} data-testid="btn-templates">Templates</button>
-        <span className="sep" />
-        <button onClick={layout} data-testid="btn-layout">Auto layout</button>
-        <button onClick={() => void flow.fitView({ duration: 200, padding: 0.05 })} data-testid="btn-fit" title="Show the whole graph">Fit</button>
-        <button disabled={!canUndo} onClick={() => useGraph.getState().undo()} data-testid="btn-undo" title="Ctrl+Z">
-          Undo
-        </button>
-        <button disabled={!canRedo} onClick={() => useGraph.getState().redo()} data-testid="btn-redo" title="Ctrl+Shift+Z">
-          Redo
-        </button>
+        <div className="group">
+          <button
+            onClick={() => {
+              useLibrary.getState().detach();
+              useGraph.getState().reset();
+            }}
+            data-testid="btn-new"
+            title="Start an empty graph (undo brings the old one back)"
+          >
+            New
+          </button>
+          <button onClick={() => fileInput.current?.click()} data-testid="btn-open" title="Open a graph JSON file">
+            Open…
+          </button>
+          <button onClick={() => download(useGraph.getState().toJSON())} data-testid="btn-save" title="Download the graph JSON">
+            Save
+          </button>
+          <button onClick={() => setDialog("saved")} data-testid="btn-saved" title="Graphs saved on the server (Ctrl+S)">
+            Server graphs
+          </button>
+          <button onClick={() => setDialog("templates")} data-testid="btn-templates" title="Start from a ready-made model">
+            Templates
+          </button>
+        </div>
+        <div className="group">
+          <button onClick={layout} data-testid="btn-layout" title="Arrange the nodes automatically">
+            Auto layout
+          </button>
+          <button onClick={() => void flow.fitView({ duration: 200, padding: 0.05 })} data-testid="btn-fit" title="Show the whole graph">
+            Fit
+          </button>
+        </div>
+        <div className="group">
+          <button disabled={!canUndo} onClick={() => useGraph.getState().undo()} data-testid="btn-undo" title="Undo (Ctrl+Z)">
+            ↶ Undo
+          </button>
+          <button disabled={!canRedo} onClick={() => useGraph.getState().redo()} data-testid="btn-redo" title="Redo (Ctrl+Shift+Z)">
+            ↷ Redo
+          </button>
+        </div>
       </nav>
-      <div className="summary" data-testid="summary">
-        <span className={`status-dot ${valid === null || empty ? "" : valid ? "ok" : "bad"}`} />
-        {empty ? "empty" : valid === false ? `${errorCount} error${errorCount === 1 ? "" : "s"}` : valid ? "valid" : "…"}
-        <span className="total" data-testid="total-params">
-          {formatCount(total)} params
-        </span>
-      </div>
+      <Summary />
       <input
         ref={fileInput}
         type="file"
@@ -95,7 +161,7 @@ export function Header({ onNotice }: { onNotice: (text: string) => void }) {
         }}
       />
       {dialog === "templates" && <Templates onClose={() => setDialog(null)} />}
-      {dialog === "saved" && <SavedGraphs onClose={() => setDialog(null)} onNotice={onNotice} />}
+      {dialog === "saved" && <SavedGraphs onClose={() => setDialog(null)} />}
     </header>
   );
 }

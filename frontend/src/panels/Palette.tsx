@@ -1,34 +1,88 @@
-// Every layer of the catalog, grouped by category and searchable; drag one onto the canvas.
+// Every layer of the catalog, grouped by category and searchable; drag one onto the canvas (or double-click it).
+import { useReactFlow } from "@xyflow/react";
 import { type CSSProperties, useMemo, useState } from "react";
+import type { LayerInfo } from "../api/client";
 import { DRAG_MIME } from "../canvas/Canvas";
-import { categoryColor, useCatalog } from "../stores/catalog";
+import { canvasSize } from "../canvas/view";
+import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
+import { useGraph } from "../stores/graph";
+import { Doc } from "../ui/Doc";
+
+function HoverCard({ layer, top }: { layer: LayerInfo; top: number }) {
+  const props = Object.keys(layer.params_schema.properties ?? {});
+  const ports = (list: LayerInfo["inputs"]) => list.map((p) => `${p.name}${p.variadic ? " (many)" : ""}${p.optional ? " (optional)" : ""}`).join(", ");
+  return (
+    <div className="hover-card" style={{ top }} data-testid="palette-card">
+      <div className="inspector-head">
+        <b>{layer.type}</b>
+        <span className="category" style={{ color: categoryColor(layer.category) }}>
+          {layer.category}
+        </span>
+      </div>
+      <Doc text={layer.doc} />
+      {layer.inputs.length > 0 && (
+        <div className="small">
+          <span className="muted">inputs</span> {ports(layer.inputs)}
+        </div>
+      )}
+      {layer.outputs.length > 0 && (
+        <div className="small">
+          <span className="muted">outputs</span> {ports(layer.outputs)}
+        </div>
+      )}
+      {props.length > 0 && (
+        <div className="small mono params-list">
+          <span className="muted">params</span> {props.join(", ")}
+        </div>
+      )}
+    </div>
+  );
+}
 
 export function Palette() {
   const catalog = useCatalog((s) => s.catalog);
   const [query, setQuery] = useState("");
+  const [hover, setHover] = useState<{ layer: LayerInfo; top: number } | null>(null);
+  const flow = useReactFlow();
   const groups = useMemo(() => {
     const q = query.trim().toLowerCase();
-    const out = new Map<string, { type: string; doc: string }[]>();
+    const out = new Map<string, LayerInfo[]>();
     for (const l of catalog?.layers ?? []) {
       if (q && !l.type.toLowerCase().includes(q) && !l.doc.toLowerCase().includes(q) && !l.category.includes(q)) continue;
-      out.set(l.category, [...(out.get(l.category) ?? []), { type: l.type, doc: l.doc }]);
+      out.set(l.category, [...(out.get(l.category) ?? []), l]);
     }
     return [...out.entries()];
   }, [catalog, query]);
 
+  /** Add a layer in the middle of the visible canvas (double-click, or Enter in the search box). */
+  const add = (layer: LayerInfo) => {
+    const { width, height } = canvasSize();
+    const box = document.querySelector('[data-testid="canvas"]')?.getBoundingClientRect();
+    const at = flow.screenToFlowPosition({ x: (box?.x ?? 0) + width / 2, y: (box?.y ?? 0) + height / 2 });
+    const n = useGraph.getState().nodes.length;
+    useGraph.getState().addNode(layer.type, defaultParams(layer), { x: at.x - 94 + (n % 5) * 16, y: at.y - 37 + (n % 5) * 16 });
+  };
+
   return (
-    <aside className="palette" data-testid="palette">
+    <aside className="palette" data-testid="palette" onMouseLeave={() => setHover(null)}>
       <input
         className="search"
         placeholder="Search layers…"
         value={query}
         onChange={(e) => setQuery(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && groups[0]) add(groups[0][1][0]);
+          if (e.key === "Escape") setQuery("");
+        }}
         data-testid="palette-search"
+        aria-label="search layers"
       />
-      <div className="palette-groups">
+      <div className="palette-groups" onScroll={() => setHover(null)}>
         {groups.map(([category, layers]) => (
           <section key={category}>
-            <h3>{category}</h3>
+            <h3>
+              {category} <span className="count">{layers.length}</span>
+            </h3>
             {layers.map((l) => (
               <div
                 key={l.type}
@@ -36,10 +90,14 @@ export function Palette() {
                 style={{ "--cat": categoryColor(category) } as CSSProperties}
                 draggable
                 onDragStart={(e) => {
+                  setHover(null);
                   e.dataTransfer.setData(DRAG_MIME, l.type);
                   e.dataTransfer.effectAllowed = "move";
                 }}
-                title={l.doc}
+                onDoubleClick={() => add(l)}
+                onMouseEnter={(e) => setHover({ layer: l, top: e.currentTarget.getBoundingClientRect().top })}
+                onMouseLeave={() => setHover(null)}
+                title={`${l.type}: drag onto the canvas, or double-click to add`}
                 data-testid={`palette-${l.type}`}
               >
                 {l.type}
@@ -49,6 +107,7 @@ export function Palette() {
         ))}
         {groups.length === 0 && <p className="muted">No layer matches “{query}”.</p>}
       </div>
+      {hover && <HoverCard layer={hover.layer} top={Math.min(hover.top, window.innerHeight - 260)} />}
     </aside>
   );
 }

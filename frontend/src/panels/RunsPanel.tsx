@@ -3,6 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
 import { type Schemas, api } from "../api/client";
 import { openGraph } from "../canvas/view";
+import { useLibrary } from "../stores/library";
 import { useRun } from "../stores/run";
 import { type RunSummary, useRuns } from "../stores/runs";
 import { Chart, type Line, color } from "./Chart";
@@ -108,7 +109,10 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
 
   const open = async (id: string, withGraph: boolean) => {
     useRun.getState().watch(id);
-    if (withGraph) openGraph(flow, (await api<Detail>(`/api/runs/${id}`)).graph);
+    if (withGraph) {
+      useLibrary.getState().detach();
+      openGraph(flow, (await api<Detail>(`/api/runs/${id}`)).graph);
+    }
     onOpen();
   };
 

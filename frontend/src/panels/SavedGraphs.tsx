@@ -1,83 +1,150 @@
-// Graphs saved on the server (the graphs table): save the current one, open, rename, delete.
+// Graphs saved on the server: save the current one (new, or over the one it was opened from), open, rename, delete.
 import { useReactFlow } from "@xyflow/react";
-import { useCallback, useEffect, useState } from "react";
-import { type Schemas, api } from "../api/client";
+import { useEffect, useState } from "react";
 import { openGraph } from "../canvas/view";
 import { useGraph } from "../stores/graph";
+import { type GraphSummary, useLibrary } from "../stores/library";
+import { notify } from "../stores/notice";
 
-type Summary = Schemas["GraphSummary"];
-type Record_ = Schemas["GraphRecord"];
+function stamp(iso: string): string {
+  return new Date(iso).toLocaleString([], { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+}
 
-export function SavedGraphs({ onClose, onNotice }: { onClose: () => void; onNotice: (t: string) => void }) {
-  const [graphs, setGraphs] = useState<Summary[]>([]);
+function Row({ g, onOpen }: { g: GraphSummary; onOpen: (id: string) => void }) {
+  const current = useLibrary((s) => s.currentId === g.id);
+  const [editing, setEditing] = useState(false);
+  const [name, setName] = useState(g.name);
+  const [confirming, setConfirming] = useState(false);
+  const commit = async () => {
+    setEditing(false);
+    if (name.trim() && name !== g.name) {
+      try {
+        await useLibrary.getState().rename(g.id, name.trim());
+        if (useLibrary.getState().currentId === g.id) useGraph.getState().setName(name.trim());
+      } catch (e) {
+        notify((e as Error).message);
+      }
+    }
+  };
+  return (
+    <tr className={current ? "current" : undefined} data-testid={`saved-${g.id}`}>
+      <td>
+        {editing ? (
+          <input
+            autoFocus
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            onBlur={() => void commit()}
+            onKeyDown={(e) => {
+              if (e.key === "Enter") void commit();
+              if (e.key === "Escape") setEditing(false);
+            }}
+            data-testid="rename-input"
+          />
+        ) : (
+          <a onClick={() => onOpen(g.id)}>{g.name}</a>
+        )}
+        {current && <span className="muted small"> · on the canvas</span>}
+      </td>
+      <td>{g.nodes}</td>
+      <td className="small">{stamp(g.created_at)}</td>
+      <td className="small">{stamp(g.updated_at)}</td>
+      <td className="actions">
+        <button onClick={() => onOpen(g.id)}>Open</button>
+        <button
+          onClick={() => {
+            setName(g.name);
+            setEditing(true);
+          }}
+          data-testid="btn-rename"
+        >
+          Rename
+        </button>
+        {confirming ? (
+          <button className="danger" onClick={() => void useLibrary.getState().remove(g.id)} onBlur={() => setConfirming(false)}>
+            Delete?
+          </button>
+        ) : (
+          <button onClick={() => setConfirming(true)}>Delete</button>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function SavedGraphs({ onClose }: { onClose: () => void }) {
+  const { graphs, currentId, error } = useLibrary();
+  const graphName = useGraph((s) => s.name);
+  const [name, setName] = useState(graphName);
   const flow = useReactFlow();
-  const refresh = useCallback(() => {
-    api<Summary[]>("/api/graphs").then(setGraphs, (e: Error) => onNotice(e.message));
-  }, [onNotice]);
-  useEffect(refresh, [refresh]);
+  const current = graphs.find((g) => g.id === currentId);
+  useEffect(() => {
+    void useLibrary.getState().refresh();
+  }, []);
 
-  const saveCurrent = async () => {
-    const graph = useGraph.getState().toJSON();
+  const saveNew = async () => {
     try {
-      await api("/api/graphs", { method: "POST", json: { graph, name: graph.name } });
-      refresh();
+      const title = name.trim() || graphName;
+      useGraph.getState().setName(title);
+      await useLibrary.getState().saveNew(useGraph.getState().toJSON(), title);
+      notify(`Saved '${title}' on the server`, "info");
     } catch (e) {
-      onNotice((e as Error).message);
+      notify((e as Error).message);
+    }
+  };
+  const update = async () => {
+    try {
+      await useLibrary.getState().update(useGraph.getState().toJSON());
+      notify(`Updated '${graphName}'`, "info");
+    } catch (e) {
+      notify((e as Error).message);
     }
   };
   const open = async (id: string) => {
-    const record = await api<Record_>(`/api/graphs/${id}`);
-    onClose();
-    openGraph(flow, record.graph);
-  };
-  const rename = async (g: Summary) => {
-    const name = prompt("New name", g.name);
-    if (!name) return;
-    await api(`/api/graphs/${g.id}`, { method: "PUT", json: { name } });
-    refresh();
-  };
-  const remove = async (g: Summary) => {
-    if (!confirm(`Delete '${g.name}'?`)) return;
-    await api(`/api/graphs/${g.id}`, { method: "DELETE" });
-    refresh();
+    try {
+      const graph = await useLibrary.getState().fetch(id);
+      onClose();
+      openGraph(flow, graph);
+    } catch (e) {
+      notify((e as Error).message);
+    }
   };
   return (
     <div className="modal-backdrop" onClick={onClose}>
       <div className="modal" onClick={(e) => e.stopPropagation()} data-testid="saved-graphs">
         <div className="modal-head">
           <h2>Graphs on the server</h2>
-          <button onClick={saveCurrent} className="primary" data-testid="btn-save-server">
-            Save current
-          </button>
           <button onClick={onClose}>Close</button>
         </div>
+        <div className="modal-row">
+          <input value={name} onChange={(e) => setName(e.target.value)} aria-label="name to save as" data-testid="save-name" />
+          {current && (
+            <button onClick={() => void update()} className="primary" data-testid="btn-update-server" title={`Overwrite '${current.name}'`}>
+              Update
+            </button>
+          )}
+          <button onClick={() => void saveNew()} className={current ? undefined : "primary"} data-testid="btn-save-server">
+            Save as new
+          </button>
+        </div>
+        {error && <p className="node-error">{error}</p>}
         <table className="table">
           <thead>
             <tr>
               <th>Name</th>
               <th>Nodes</th>
+              <th>Created</th>
               <th>Updated</th>
               <th />
             </tr>
           </thead>
           <tbody>
             {graphs.map((g) => (
-              <tr key={g.id}>
-                <td>
-                  <a onClick={() => void open(g.id)}>{g.name}</a>
-                </td>
-                <td>{g.nodes}</td>
-                <td>{new Date(g.updated_at).toLocaleString()}</td>
-                <td className="actions">
-                  <button onClick={() => void open(g.id)}>Open</button>
-                  <button onClick={() => void rename(g)}>Rename</button>
-                  <button onClick={() => void remove(g)}>Delete</button>
-                </td>
-              </tr>
+              <Row key={g.id} g={g} onOpen={(id) => void open(id)} />
             ))}
             {graphs.length === 0 && (
               <tr>
-                <td colSpan={4} className="muted">
+                <td colSpan={5} className="muted">
                   Nothing saved yet.
                 </td>
               </tr>

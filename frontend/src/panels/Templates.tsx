@@ -3,6 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { type GraphJSON, api } from "../api/client";
 import { openGraph } from "../canvas/view";
+import { useLibrary } from "../stores/library";
 import { type TrainConfig, useTrain } from "../stores/train";
 
 type Template = {
@@ -24,6 +25,7 @@ export function Templates({ onClose }: { onClose: () => void }) {
   }, []);
   const pick = (t: Template) => {
     onClose();
+    useLibrary.getState().detach();
     openGraph(flow, t.graph, { relayout: true });
     useTrain.getState().setDataset(t.dataset.name);
     useTrain.getState().setConfig(t.config);

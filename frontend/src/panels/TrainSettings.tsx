@@ -4,6 +4,7 @@ import { useMemo } from "react";
 import type { Catalog } from "../api/client";
 import { useGraph } from "../stores/graph";
 import { type TrainConfig, useTrain } from "../stores/train";
+import { Doc } from "../ui/Doc";
 import { DatasetView } from "./DatasetView";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
 
@@ -102,7 +103,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
             </option>
           ))}
         </select>
-        <p className="doc small">{optimizer.doc}</p>
+        <Doc text={optimizer.doc} className="doc small" />
         <SchemaForm
           schema={optimizer.params_schema as JsonSchema}
           values={config.optimizer}
