@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphJSON } from "../api/client";
-import { createsCycle, formatShape, freshId, fromGraphJSON, renameNode, structureKey, toGraphJSON } from "../lib/graph";
+import { createsCycle, formatShape, freshId, fromGraphJSON, inferDirection, renameNode, structureKey, toGraphJSON } from "../lib/graph";
 
 const lenet = {
   format: "netcanvas.graph/1",
@@ -68,5 +68,40 @@ describe("graph converter", () => {
   it("formats shapes and fresh ids", () => {
     expect(formatShape([32, 8, null])).toBe("32×8×?");
     expect(freshId("BatchNorm2d", ["batch_norm2d"])).toBe("batch_norm2d_2");
+  });
+});
+
+describe("direction", () => {
+  const chain = (dx: number, dy: number) =>
+    ({
+      format: "netcanvas.graph/1",
+      name: "c",
+      nodes: ["a", "b", "c"].map((id, i) => ({ id, type: "ReLU", params: {}, position: { x: i * dx, y: i * dy } })),
+      edges: [
+        { source: "a", target: "b" },
+        { source: "b", target: "c" },
+      ],
+    }) as unknown as GraphJSON;
+
+  it("is inferred from positions when the file does not say", () => {
+    expect(fromGraphJSON(chain(300, 10)).direction).toBe("LR");
+    expect(fromGraphJSON(chain(10, 120)).direction).toBe("TB");
+    expect(inferDirection([], [])).toBe("LR");
+  });
+
+  it("is read from and written to ui.direction, keeping other ui keys", () => {
+    const flow = fromGraphJSON({ ...chain(300, 0), ui: { direction: "TB", zoom: 2 } } as unknown as GraphJSON);
+    expect(flow.direction).toBe("TB");
+    const back = toGraphJSON({ ...flow, direction: "LR" }) as unknown as { ui: unknown };
+    expect(back.ui).toEqual({ direction: "LR", zoom: 2 });
+  });
+
+  it("never writes a React Flow field into the graph JSON", () => {
+    const flow = fromGraphJSON(lenet);
+    flow.nodes[0] = { ...flow.nodes[0], selected: true, measured: { width: 1, height: 2 }, dragging: true };
+    const node = (toGraphJSON(flow).nodes ?? [])[0] as unknown as Record<string, unknown>;
+    expect(Object.keys(node).sort()).toEqual(["id", "params", "position", "type"]);
+    const edge = (toGraphJSON(flow).edges ?? [])[0] as unknown as Record<string, unknown>;
+    expect(Object.keys(edge).sort()).toEqual(["source", "source_port", "target", "target_port"]);
   });
 });

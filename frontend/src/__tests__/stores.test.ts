@@ -1,6 +1,10 @@
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { ValidationReport } from "../api/client";
 import { useGraph } from "../stores/graph";
+import { useLibrary } from "../stores/library";
+import { useNotice } from "../stores/notice";
 import { useRun } from "../stores/run";
+import { defaultConfig, useTrain } from "../stores/train";
 
 describe("graph store", () => {
   beforeEach(() => {
@@ -56,6 +60,104 @@ describe("graph store", () => {
     expect(useGraph.getState().rename("linear", "re_lu")).toMatch(/already used/);
     expect(useGraph.getState().rename("linear", "fc")).toBeNull();
     expect(useGraph.getState().nodes[0].id).toBe("fc");
+  });
+});
+
+describe("graph store history", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+    useGraph.setState({ nodes: [], edges: [], past: [], future: [], name: "t", validation: null, direction: "LR" });
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it("makes typing in one field one undo step, and another field another", () => {
+    const id = useGraph.getState().addNode("Linear", { out_features: 1 }, { x: 0, y: 0 });
+    const steps = useGraph.getState().past.length;
+    for (const v of [1, 12, 128]) useGraph.getState().setParams(id, { out_features: v }, "out_features");
+    expect(useGraph.getState().past.length).toBe(steps + 1);
+    useGraph.getState().setParams(id, { out_features: 128, bias: false }, "bias");
+    expect(useGraph.getState().past.length).toBe(steps + 2);
+    vi.advanceTimersByTime(5000);
+    useGraph.getState().setParams(id, { out_features: 64, bias: false }, "out_features");
+    expect(useGraph.getState().past.length).toBe(steps + 3);
+    useGraph.getState().undo();
+    useGraph.getState().undo();
+    expect(useGraph.getState().nodes[0].data.params).toEqual({ out_features: 128 });
+    useGraph.getState().undo();
+    expect(useGraph.getState().nodes[0].data.params).toEqual({ out_features: 1 });
+  });
+
+  it("undoes an auto layout, direction included, in one step", () => {
+    useGraph.getState().addNode("ReLU", {}, { x: 0, y: 0 });
+    useGraph.getState().setLayout("TB", { re_lu: { x: 50, y: 60 } });
+    expect(useGraph.getState().direction).toBe("TB");
+    useGraph.getState().undo();
+    expect(useGraph.getState().direction).toBe("LR");
+    expect(useGraph.getState().nodes[0].position).toEqual({ x: 0, y: 0 });
+  });
+
+  it("keeps unchanged validation results as the same objects (their nodes do not re-render)", () => {
+    const report = (shape: number) =>
+      ({
+        valid: true,
+        total_params: 0,
+        errors: [],
+        warnings: [],
+        edges: [],
+        nodes: {
+          a: { output_shape: [4], output_shapes: { out: [4] }, dtype: "float32", params: 0, error: null },
+          b: { output_shape: [shape], output_shapes: { out: [shape] }, dtype: "float32", params: 0, error: null },
+        },
+      }) as unknown as ValidationReport;
+    useGraph.getState().setValidation(report(3));
+    const before = useGraph.getState().validation!.nodes;
+    useGraph.getState().setValidation(report(5));
+    const after = useGraph.getState().validation!.nodes;
+    expect(after.a).toBe(before.a);
+    expect(after.b).not.toBe(before.b);
+  });
+});
+
+describe("small stores", () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  it("notice: shows a message and clears it after a while", () => {
+    vi.useFakeTimers();
+    useNotice.getState().show("port 'in' is already connected");
+    expect(useNotice.getState()).toMatchObject({ text: "port 'in' is already connected", kind: "error" });
+    vi.advanceTimersByTime(7000);
+    expect(useNotice.getState().text).toBeNull();
+    vi.useRealTimers();
+  });
+
+  it("train: a template's config is completed with the defaults", () => {
+    useTrain.getState().setConfig({ optimizer: { type: "sgd", lr: 0.1 }, epochs: 3 } as never);
+    const c = useTrain.getState().config;
+    expect(c.optimizer).toEqual({ type: "sgd", lr: 0.1 });
+    expect(c.epochs).toBe(3);
+    expect(c.batch_size).toBe(defaultConfig().batch_size);
+    expect(c.regularization).toEqual({ l1: 0, l2: 0 });
+  });
+
+  it("library: saving makes the graph the current one, and updates go to it", async () => {
+    const calls: [string, string, unknown][] = [];
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (url: string, init?: RequestInit) => {
+        calls.push([init?.method ?? "GET", url, init?.body ? JSON.parse(init.body as string) : undefined]);
+        if (init?.method === "POST") return new Response(JSON.stringify({ id: "g1", name: "mine" }), { status: 201 });
+        if (url === "/api/graphs") return new Response(JSON.stringify([{ id: "g1", name: "mine" }]));
+        return new Response(JSON.stringify({ id: "g1", name: "mine" }));
+      }),
+    );
+    const graph = { format: "netcanvas.graph/1", name: "x", nodes: [], edges: [] } as never;
+    await useLibrary.getState().saveNew(graph, "mine");
+    expect(useLibrary.getState().currentId).toBe("g1");
+    expect(useLibrary.getState().graphs).toHaveLength(1);
+    await useLibrary.getState().update(graph);
+    expect(calls.find((c) => c[0] === "PUT")?.[1]).toBe("/api/graphs/g1");
+    await useLibrary.getState().remove("g1");
+    expect(useLibrary.getState().currentId).toBeNull();
   });
 });
 
