@@ -18,7 +18,7 @@ import threading
 import time
 import traceback
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 from typing import Any
@@ -52,13 +52,21 @@ class ExportError(ValueError):
         self.node = node
 
 
-def example_inputs(compiled: CompiledGraph, batch: int, length: int, seed: int = 0) -> list[torch.Tensor]:
-    """Random inputs of the right shapes and dtypes (token ids 0 or 1), dynamic axes of size ``length``."""
+def example_inputs(compiled: CompiledGraph, batch: int, length: int | Sequence[int],
+                   seed: int = 0) -> list[torch.Tensor]:
+    """Random inputs of the right shapes and dtypes (token ids 0 or 1). Dynamic axes have size ``length``;
+    given several lengths, the k-th dynamic axis (inputs in order, then axes) takes ``length[k % len]``."""
+    sizes = [length] if isinstance(length, int) else list(length)
     gen = torch.Generator().manual_seed(seed)
     out = []
+    k = 0
     for name in compiled.input_names:
         spec = compiled.inputs[name]
-        shape = (batch, *(length if s is None else s for s in spec.shape))
+        shape = [batch]
+        for s in spec.shape:
+            if s is None:
+                s, k = sizes[k % len(sizes)], k + 1
+            shape.append(s)
         if spec.dtype == "int64":
             out.append(torch.randint(0, 2, shape, generator=gen))
         else:
@@ -72,12 +80,25 @@ def has_dynamic_axis(compiled: CompiledGraph) -> bool:
 
 def check_runs(compiled: CompiledGraph, lengths: list[int]) -> list[tuple[str, list[torch.Tensor]]]:
     """The random inputs every format is checked with, labelled: batch 1 and 7, and where an axis is dynamic,
-    two of its sizes (``lengths[1:3]``; ``lengths[0]`` is the one traced)."""
+    two of its sizes (``lengths[1:3]``; ``lengths[0]`` is the one traced). With several dynamic axes, also
+    one run where they differ (9 and 17 alternating), when the model accepts that: an exporter may have
+    tied them together."""
     dynamic = has_dynamic_axis(compiled)
     checks = lengths[1:3] if dynamic else lengths[:1]
     cases = [(b, checks[0]) for b in CHECK_BATCHES] + [(CHECK_BATCHES[-1], n) for n in checks[1:]]
-    return [(f"batch {b}" + (f", length {n}" if dynamic else ""), example_inputs(compiled, b, n, seed=b + n))
+    runs = [(f"batch {b}" + (f", length {n}" if dynamic else ""), example_inputs(compiled, b, n, seed=b + n))
             for b, n in cases]
+    axes = sum(s is None for n in compiled.input_names for s in compiled.inputs[n].shape)
+    if axes > 1 and len(checks) > 1:
+        mixed = example_inputs(compiled, CHECK_BATCHES[-1], checks, seed=1)
+        try:
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compiled.module.eval()(*mixed)
+        except Exception:  # the model needs its dynamic axes equal (e.g. it adds two sequences)
+            return runs
+        runs.append((f"batch {CHECK_BATCHES[-1]}, lengths {' and '.join(map(str, checks))} alternating", mixed))
+    return runs
 
 
 def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
