@@ -66,9 +66,11 @@ def quantize_int8(compiled: CompiledGraph, float_path: str | Path, path: str | P
         try:
             quantize_dynamic(str(float_path), str(tmp), weight_type=QuantType.QInt8)
             onnx.checker.check_model(str(tmp), full_check=True)
+            options = ort.SessionOptions()
+            options.log_severity_level = 4  # a failing run is reported as an ExportError
             providers = ["CPUExecutionProvider"]
-            quantized = ort.InferenceSession(str(tmp), providers=providers)
-            float_model = ort.InferenceSession(str(float_path), providers=providers)
+            quantized = ort.InferenceSession(str(tmp), options, providers=providers)
+            float_model = ort.InferenceSession(str(float_path), options, providers=providers)
         except Exception as e:
             raise ExportError(f"int8 quantization failed: {str(e).splitlines()[0][:300]}") from e
         checked: list[str] = []
