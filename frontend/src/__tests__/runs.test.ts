@@ -7,6 +7,7 @@ const empty = () => ({
   series: { epochs: [], metrics: {}, batchX: [], batchLoss: [] },
   logs: [],
   error: null,
+  errorNode: null,
   testMetrics: null,
   progress: null,
 });

@@ -46,7 +46,11 @@ export function Chart({ title, lines, testId, xLabel = "epoch" }: { title: strin
       width,
       height: HEIGHT,
       scales: { x: { time: false } },
-      axes: [{ ...axis, label: xLabel, labelSize: 14, labelFont: "11px system-ui", size: 30 }, { ...axis, size: 44 }],
+      // Whole epochs on the x axis even though batch points fall between them.
+      axes: [
+        { ...axis, label: xLabel, labelSize: 14, labelFont: "11px system-ui", size: 30, incrs: [1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000] },
+        { ...axis, size: 44 },
+      ],
       legend: { show: true, live: false },
       cursor: { points: { size: 6 } },
       series: [

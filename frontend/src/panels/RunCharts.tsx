@@ -21,9 +21,9 @@ export function chartLines(series: Series): [string, Line[]][] {
   });
 }
 
-export function RunCharts({ series }: { series: Series }) {
+export function RunCharts({ series, live }: { series: Series; live: boolean }) {
   const charts = useMemo(() => chartLines(series), [series]);
-  if (!charts.length) return <div className="chart-placeholder muted">Waiting for the first batch…</div>;
+  if (!charts.length) return live ? <div className="chart-placeholder muted">Waiting for the first batch…</div> : null;
   return (
     <div className="charts">
       {charts.map(([name, lines]) => (

@@ -1,4 +1,6 @@
 // The watched run: status, progress with time left, live charts, log, then results.
+import { useReactFlow } from "@xyflow/react";
+import { useGraph } from "../stores/graph";
 import { FINAL, fractionDone, secondsLeft, useRun } from "../stores/run";
 import { Results } from "./Results";
 import { RunCharts } from "./RunCharts";
@@ -66,7 +68,16 @@ export function RunView() {
   const status = useRun((s) => s.status);
   const series = useRun((s) => s.series);
   const error = useRun((s) => s.error);
+  const errorNode = useRun((s) => s.errorNode);
+  const flow = useReactFlow();
   if (!runId) return null;
+  const live = !status || status === "running" || status === "queued";
+  const showNode = (id: string) => {
+    const node = useGraph.getState().nodes.find((n) => n.id === id);
+    if (!node) return;
+    useGraph.getState().onNodesChange(useGraph.getState().nodes.map((n) => ({ type: "select", id: n.id, selected: n.id === id })));
+    void flow.setCenter(node.position.x + 94, node.position.y + 37, { zoom: Math.max(flow.getZoom(), 0.9), duration: 300 });
+  };
   return (
     <section className="run-view" data-testid="run-view">
       <div className="run-title">
@@ -78,11 +89,16 @@ export function RunView() {
       </div>
       <ProgressBar />
       {error && (
-        <p className="node-error" data-testid="run-error">
+        <div className="node-error" data-testid="run-error">
           {error}
-        </p>
+          {errorNode && (
+            <button className="link" onClick={() => showNode(errorNode)}>
+              Show '{errorNode}'
+            </button>
+          )}
+        </div>
       )}
-      <RunCharts series={series} />
+      <RunCharts series={series} live={live} />
       <Log />
       {status && FINAL.has(status) && status !== "failed" ? <Results runId={runId} /> : null}
     </section>

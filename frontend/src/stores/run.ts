@@ -52,6 +52,8 @@ type RunState = {
   series: Series;
   logs: RunEvent[];
   error: string | null;
+  /** The node an error event names, if any. */
+  errorNode: string | null;
   testMetrics: Record<string, number> | null;
   progress: Progress | null;
   watch: (runId: string) => void;
@@ -68,8 +70,11 @@ let retry: ReturnType<typeof setTimeout> | null = null;
 export const FINAL = new Set(["completed", "failed", "stopped"]);
 
 /** Fold events into the state. Pure: easy to test, and many events (a replay) make one update. */
-export function reduceEvents(state: Pick<RunState, "lastSeq" | "status" | "series" | "logs" | "error" | "testMetrics" | "progress">, events: RunEvent[]) {
-  let { lastSeq, status, series, logs, error, testMetrics, progress } = state;
+export function reduceEvents(
+  state: Pick<RunState, "lastSeq" | "status" | "series" | "logs" | "error" | "errorNode" | "testMetrics" | "progress">,
+  events: RunEvent[],
+) {
+  let { lastSeq, status, series, logs, error, errorNode, testMetrics, progress } = state;
   let { epochs, metrics, batchX, batchLoss } = series;
   let copied = false;
   const own = () => {
@@ -128,6 +133,7 @@ export function reduceEvents(state: Pick<RunState, "lastSeq" | "status" | "serie
       case "error":
         newLogs.push(event);
         error = event.message ?? "training failed";
+        errorNode = event.node ?? null;
         break;
       case "done":
         status = event.status ?? status;
@@ -137,7 +143,7 @@ export function reduceEvents(state: Pick<RunState, "lastSeq" | "status" | "serie
   }
   if (newLogs.length) logs = [...logs, ...newLogs].slice(-300);
   if (copied) series = { epochs, metrics, batchX, batchLoss };
-  return { lastSeq, status, series, logs, error, testMetrics, progress };
+  return { lastSeq, status, series, logs, error, errorNode, testMetrics, progress };
 }
 
 export const useRun = create<RunState>((set, get) => ({
@@ -149,6 +155,7 @@ export const useRun = create<RunState>((set, get) => ({
   series: emptySeries(),
   logs: [],
   error: null,
+  errorNode: null,
   testMetrics: null,
   progress: null,
 
@@ -166,6 +173,7 @@ export const useRun = create<RunState>((set, get) => ({
       series: emptySeries(),
       logs: [],
       error: null,
+      errorNode: null,
       testMetrics: null,
       progress: null,
     });
