@@ -8,7 +8,7 @@ import { Palette } from "./panels/Palette";
 import { RunsPanel } from "./panels/RunsPanel";
 import { TrainPanel } from "./panels/TrainPanel";
 import { useCatalog } from "./stores/catalog";
-import { useRun } from "./stores/run";
+import { persistRun, useRun } from "./stores/run";
 import { persistGraph, restoredGraph, useGraph } from "./stores/graph";
 import { useNotice } from "./stores/notice";
 
@@ -30,7 +30,12 @@ export function App() {
       useGraph.getState().load(saved);
       useGraph.setState({ past: [], future: [] });
     }
-    return persistGraph();
+    const stopGraph = persistGraph();
+    const stopRun = persistRun();
+    return () => {
+      stopGraph();
+      stopRun();
+    };
   }, []);
 
   return (

@@ -17,9 +17,9 @@ describe("run events", () => {
     const events: RunEvent[] = [
       { seq: 1, type: "status", status: "running" },
       { seq: 2, type: "batch", epoch: 1, step: 5, steps: 10, loss: 2 },
-      { seq: 3, type: "epoch", epoch: 1, epochs: 3, metrics: { loss: 1.5, val_loss: 1.6 }, seconds: 2 },
+      { seq: 3, type: "epoch", epoch: 1, epochs: 3, metrics: { loss: 1.5, val_loss: 1.6 }, seconds: 2, lr: 0.1 },
       { seq: 4, type: "log", level: "warning", message: "careful" },
-      { seq: 5, type: "epoch", epoch: 2, epochs: 3, metrics: { loss: 1.0, accuracy: 0.5 }, seconds: 4 },
+      { seq: 5, type: "epoch", epoch: 2, epochs: 3, metrics: { loss: 1.0, accuracy: 0.5 }, seconds: 4, lr: 0.1 },
       { seq: 6, type: "done", status: "completed", test_metrics: { test_loss: 1.1 } },
     ];
     const s = reduceEvents(empty(), events);
@@ -89,7 +89,7 @@ describe("run websocket", () => {
     expect(first.url).toMatch(/\/api\/runs\/r1\/events\?after=0$/);
     first.onopen?.();
     first.send({ seq: 1, type: "status", status: "running" });
-    first.send({ seq: 2, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1 }, seconds: 1 });
+    first.send({ seq: 2, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1 }, seconds: 1, lr: 0.1 });
     await vi.advanceTimersByTimeAsync(60);
     expect(useRun.getState().lastSeq).toBe(2);
     first.close(); // the server went away
@@ -98,7 +98,7 @@ describe("run websocket", () => {
     const second = FakeSocket.all[1];
     expect(second.url).toMatch(/after=2$/);
     second.onopen?.();
-    second.send({ seq: 3, type: "epoch", epoch: 2, epochs: 2, metrics: { loss: 0.5 }, seconds: 1 });
+    second.send({ seq: 3, type: "epoch", epoch: 2, epochs: 2, metrics: { loss: 0.5 }, seconds: 1, lr: 0.1 });
     second.send({ seq: 4, type: "done", status: "completed", test_metrics: { test_loss: 0.4 } });
     second.close();
     await vi.advanceTimersByTimeAsync(10_000);

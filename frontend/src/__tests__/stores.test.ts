@@ -167,9 +167,9 @@ describe("run store", () => {
     const apply = useRun.getState().apply;
     apply({ seq: 1, type: "status", status: "running" });
     apply({ seq: 2, type: "batch", epoch: 1, step: 1, steps: 4, loss: 1.5 });
-    apply({ seq: 3, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1.2, val_loss: 1.3 }, seconds: 0.5 });
-    apply({ seq: 3, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1.2, val_loss: 1.3 }, seconds: 0.5 });
-    apply({ seq: 4, type: "epoch", epoch: 2, epochs: 2, metrics: { loss: 0.9, val_loss: 1.0 }, seconds: 0.5 });
+    apply({ seq: 3, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1.2, val_loss: 1.3 }, seconds: 0.5, lr: 0.1 });
+    apply({ seq: 3, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1.2, val_loss: 1.3 }, seconds: 0.5, lr: 0.1 });
+    apply({ seq: 4, type: "epoch", epoch: 2, epochs: 2, metrics: { loss: 0.9, val_loss: 1.0 }, seconds: 0.5, lr: 0.1 });
     apply({ seq: 5, type: "done", status: "completed", test_metrics: { test_loss: 1.1 } });
     const s = useRun.getState();
     expect(s.series.epochs).toEqual([1, 2]);

@@ -52,8 +52,8 @@ function Log() {
       <summary>Log ({logs.length})</summary>
       <div className="log-lines">
         {logs.map((l) => (
-          <div key={l.seq} className={`log-line ${l.type === "error" ? "error" : (l.level ?? "info")}`}>
-            {l.node ? <b>{l.node}: </b> : null}
+          <div key={l.seq} className={`log-line ${l.type === "error" ? "error" : l.level}`}>
+            {l.type === "error" && l.node ? <b>{l.node}: </b> : null}
             {l.message}
           </div>
         ))}

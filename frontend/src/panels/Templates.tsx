@@ -1,20 +1,12 @@
 // The templates gallery: a ready graph for each model family, with its dataset and training config.
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
-import { type GraphJSON, api } from "../api/client";
+import { type Schemas, api } from "../api/client";
 import { openGraph } from "../canvas/view";
 import { useLibrary } from "../stores/library";
 import { type TrainConfig, useTrain } from "../stores/train";
 
-type Template = {
-  id: string;
-  name: string;
-  description: string;
-  family: string;
-  graph: GraphJSON;
-  dataset: { name: string };
-  config: TrainConfig;
-};
+type Template = Schemas["Template"];
 
 export function Templates({ onClose }: { onClose: () => void }) {
   const [templates, setTemplates] = useState<Template[] | null>(null);
@@ -27,8 +19,8 @@ export function Templates({ onClose }: { onClose: () => void }) {
     onClose();
     useLibrary.getState().detach();
     openGraph(flow, t.graph, { relayout: true });
-    useTrain.getState().setDataset(t.dataset.name);
-    useTrain.getState().setConfig(t.config);
+    if (t.dataset.name) useTrain.getState().setDataset(t.dataset.name);
+    useTrain.getState().setConfig(t.config as TrainConfig);
   };
   return (
     <div className="modal-backdrop" onClick={onClose}>
@@ -46,7 +38,7 @@ export function Templates({ onClose }: { onClose: () => void }) {
               <b>{t.name}</b>
               <span className="desc">{t.description}</span>
               <span className="meta">
-                {t.dataset.name} · {t.graph.nodes?.length ?? 0} layers · {t.config.epochs} epochs
+                {t.dataset.name} · {t.graph.nodes?.length ?? 0} layers · {String(t.config.epochs ?? "")} epochs
               </span>
             </button>
           ))}

@@ -4,23 +4,14 @@ import { type Schemas, api, eventsUrl } from "../api/client";
 
 export type RunDetail = Schemas["RunDetail"];
 
-export type RunEvent = {
-  seq: number;
-  type: "status" | "batch" | "epoch" | "log" | "error" | "done";
-  status?: string;
-  message?: string;
-  level?: string;
-  node?: string | null;
-  epoch?: number;
-  epochs?: number;
-  step?: number;
-  steps?: number;
-  loss?: number;
-  metrics?: Record<string, number>;
-  test_metrics?: Record<string, number>;
-  lr?: number;
-  seconds?: number;
-};
+/** A websocket event (SPEC §5): the generated types of the backend's discriminated union on `type`. */
+export type RunEvent =
+  | Schemas["StatusEvent"]
+  | Schemas["BatchEvent"]
+  | Schemas["EpochEvent"]
+  | Schemas["LogEvent"]
+  | Schemas["ErrorEvent"]
+  | Schemas["DoneEvent"];
 
 export type Series = {
   epochs: number[];
@@ -50,7 +41,7 @@ type RunState = {
   lastSeq: number;
   connected: boolean;
   series: Series;
-  logs: RunEvent[];
+  logs: (Schemas["LogEvent"] | Schemas["ErrorEvent"])[];
   error: string | null;
   /** The node an error event names, if any. */
   errorNode: string | null;
@@ -85,19 +76,19 @@ export function reduceEvents(
     batchX = [...batchX];
     batchLoss = [...batchLoss];
   };
-  const newLogs: RunEvent[] = [];
+  const newLogs: RunState["logs"] = [];
   for (const event of events) {
     if (event.seq <= lastSeq) continue; // a duplicate after a reconnect
     lastSeq = event.seq;
     switch (event.type) {
       case "status":
-        if (event.status) status = event.status;
+        status = event.status;
         break;
       case "batch":
-        if (event.epoch && event.steps && event.step) {
+        if (event.steps) {
           own();
           batchX.push(event.epoch - 1 + event.step / event.steps);
-          batchLoss.push(event.loss ?? Number.NaN);
+          batchLoss.push(event.loss);
           progress = {
             ...(progress ?? { epochs: 0, epochsDone: 0, epochSeconds: [] }),
             epoch: event.epoch,
@@ -107,7 +98,7 @@ export function reduceEvents(
         }
         break;
       case "epoch":
-        if (event.epoch && event.metrics) {
+        {
           own();
           const n = epochs.length;
           for (const [k, v] of Object.entries(event.metrics)) {
@@ -121,9 +112,9 @@ export function reduceEvents(
             epoch: event.epoch,
             step: steps,
             steps,
-            epochs: event.epochs ?? progress?.epochs ?? 0,
+            epochs: event.epochs,
             epochsDone: event.epoch,
-            epochSeconds: [...(progress?.epochSeconds ?? []), event.seconds ?? 0],
+            epochSeconds: [...(progress?.epochSeconds ?? []), event.seconds],
           };
         }
         break;
@@ -132,11 +123,11 @@ export function reduceEvents(
         break;
       case "error":
         newLogs.push(event);
-        error = event.message ?? "training failed";
+        error = event.message;
         errorNode = event.node ?? null;
         break;
       case "done":
-        status = event.status ?? status;
+        status = event.status;
         testMetrics = event.test_metrics && Object.keys(event.test_metrics).length ? event.test_metrics : testMetrics;
         break;
     }
@@ -188,7 +179,9 @@ export const useRun = create<RunState>((set, get) => ({
         const progress = get().progress;
         set({ info, progress: progress && !progress.epochs ? { ...progress, epochs: info.epochs } : progress });
       },
-      () => undefined,
+      (e: { status?: number }) => {
+        if (e.status === 404 && get().runId === runId) get().clear(); // deleted meanwhile
+      },
     );
     const connect = (attempt: number) => {
       if (get().runId !== runId) return;
@@ -247,4 +240,25 @@ export function fractionDone(p: Progress): number {
   if (!p.epochs) return 0;
   const inEpoch = p.epoch > p.epochsDone && p.steps ? p.step / p.steps : 0;
   return Math.min(1, (p.epochsDone + inEpoch) / p.epochs);
+}
+
+const RUN_KEY = "netcanvas.run";
+
+/** The watched run survives a page reload: watch it again (its events replay, then go on live). */
+export function persistRun(): () => void {
+  try {
+    const saved = localStorage.getItem(RUN_KEY);
+    if (saved && !useRun.getState().runId) useRun.getState().watch(saved);
+  } catch {
+    /* storage disabled */
+  }
+  return useRun.subscribe((s, prev) => {
+    if (s.runId === prev.runId) return;
+    try {
+      if (s.runId) localStorage.setItem(RUN_KEY, s.runId);
+      else localStorage.removeItem(RUN_KEY);
+    } catch {
+      /* storage disabled */
+    }
+  });
 }
