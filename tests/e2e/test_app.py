@@ -147,3 +147,127 @@ def test_stop_a_long_run(page: Page, server: str) -> None:
     expect(page.get_by_test_id("run-status")).to_have_text("stopped", timeout=30_000)
     page.get_by_test_id("tab-runs").click()
     expect(page.get_by_test_id("runs-panel")).to_contain_text("stopped")
+
+
+def train(page: Page, template: str, epochs: int) -> str:
+    """Load a template, set its epochs and train it to completion; the run's id."""
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id(f"template-{template}").click()
+    page.get_by_test_id("tab-train").click()
+    if not page.get_by_test_id("cfg-epochs").is_visible():
+        page.get_by_test_id("train-settings").locator("summary").click()
+    page.get_by_test_id("cfg-epochs").fill(str(epochs))
+    page.get_by_test_id("btn-train").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=90_000)
+    return page.get_by_test_id("run-id").inner_text()
+
+
+def test_server_graphs_survive_new_and_reload(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-resnet-digits").click()
+    expect(page.get_by_test_id("shape-fc")).to_have_text("10", timeout=5000)
+    page.get_by_test_id("btn-saved").click()
+    page.get_by_test_id("save-name").fill("my resnet")
+    page.get_by_test_id("btn-save-server").click()
+    expect(page.get_by_test_id("saved-graphs")).to_contain_text("my resnet")
+    page.get_by_test_id("btn-rename").first.click()
+    page.get_by_test_id("rename-input").fill("my resnet v2")
+    page.get_by_test_id("rename-input").press("Enter")
+    expect(page.get_by_test_id("saved-graphs")).to_contain_text("my resnet v2")
+    expect(page.get_by_test_id("graph-name")).to_have_value("my resnet v2")  # the canvas holds that graph
+    page.get_by_role("button", name="Close").click()
+
+    page.get_by_test_id("btn-new").click()
+    expect(page.get_by_test_id("empty-hint")).to_be_visible()
+    page.get_by_test_id("btn-saved").click()
+    page.get_by_role("button", name="my resnet v2").click()
+    expect(page.get_by_test_id("shape-fc")).to_have_text("10", timeout=5000)
+
+    # unsaved work survives a reload
+    select(page, "fc")
+    set_field(page, "out_features", "7")
+    expect(page.get_by_test_id("shape-fc")).to_have_text("7")
+    page.wait_for_timeout(600)  # the graph is mirrored to localStorage, debounced
+    page.reload()
+    expect(page.get_by_test_id("shape-fc")).to_have_text("7", timeout=10_000)
+    expect(page.get_by_test_id("graph-name")).to_have_value("my resnet v2")
+
+
+def test_copy_paste_auto_layout_and_undo(page: Page, server: str) -> None:
+    open_app(page, server)
+    drop(page, "Input", 150, 200)
+    drop(page, "Linear", 450, 200)
+    connect(page, "input", "linear")
+    expect(page.get_by_test_id("shape-linear")).to_have_text("64", timeout=5000)
+    page.get_by_test_id("node-input").click()
+    page.get_by_test_id("node-linear").click(modifiers=["Shift"])
+    page.keyboard.press("Control+c")
+    page.keyboard.press("Control+v")
+    expect(page.get_by_test_id("node-linear_2")).to_be_visible()
+    expect(page.get_by_test_id("node-input_2")).to_be_visible()
+    expect(page.get_by_test_id("shape-linear_2")).to_have_text("64", timeout=5000)  # the edge was pasted too
+    before = page.get_by_test_id("node-linear_2").bounding_box()
+    page.get_by_test_id("btn-layout").click()
+    page.wait_for_timeout(500)
+    assert page.get_by_test_id("node-linear_2").bounding_box() != before
+    page.keyboard.press("Control+z")  # the layout
+    page.keyboard.press("Control+z")  # the paste
+    expect(page.get_by_test_id("node-linear_2")).to_have_count(0)
+    expect(page.get_by_test_id("node-linear")).to_have_count(1)
+
+
+def test_multi_output_training_and_predict(page: Page, server: str) -> None:
+    open_app(page, server)
+    train(page, "multi-io", 3)
+    metrics = page.get_by_test_id("test-metrics")
+    expect(metrics).to_contain_text("y class accuracy")
+    expect(metrics).to_contain_text("y value mae")
+    page.get_by_test_id("btn-sample").click()
+    page.get_by_test_id("btn-predict").click()
+    expect(page.get_by_test_id("prediction-y_class")).to_contain_text("%")
+    expect(page.get_by_test_id("prediction-y_value")).to_be_visible()
+
+
+def test_draw_a_digit_and_compare_runs(page: Page, server: str) -> None:
+    open_app(page, server)
+    first = train(page, "lenet-digits", 3)
+    for r, c in [(1, 3), (2, 3), (3, 3), (4, 3), (5, 3), (6, 3)]:  # a "1"
+        page.get_by_test_id(f"cell-{r}-{c}").click()
+    page.get_by_test_id("btn-predict").click()
+    expect(page.get_by_test_id("prediction")).to_contain_text("%")
+    assert page.locator(".prob-row").count() == 5  # the five likeliest of ten classes
+    shot(page, "predict-digits")
+
+    second = train(page, "lenet-digits", 2)
+    page.get_by_test_id("tab-runs").click()
+    page.get_by_test_id(f"compare-{first}").check()
+    page.get_by_test_id(f"compare-{second}").check()
+    expect(page.get_by_test_id("compare")).to_contain_text("Compare 2 runs")
+    # one point per epoch of each run
+    expect(page.get_by_test_id("chart-compare")).to_have_attribute("data-points", str(3 + 2))
+    shot(page, "compare")
+
+
+def test_reload_during_training_resumes_the_run(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-lenet-digits").click()
+    page.get_by_test_id("tab-train").click()
+    page.get_by_test_id("cfg-epochs").fill("500")
+    page.get_by_test_id("early-stopping").uncheck()
+    page.get_by_test_id("btn-train").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("running", timeout=30_000)
+    run_id = page.get_by_test_id("run-id").inner_text()
+    expect(page.get_by_test_id("progress-text")).to_contain_text("epoch", timeout=30_000)
+    page.reload()  # the websocket drops; the app watches the run again: history replayed, then live
+    page.get_by_test_id("tab-train").click()
+    expect(page.get_by_test_id("run-id")).to_have_text(run_id, timeout=10_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("running")
+    page.wait_for_timeout(1500)
+    page.get_by_test_id("btn-stop").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("stopped", timeout=30_000)
+    done = page.request.get(f"{server}/api/runs/{run_id}").json()["epochs_done"]
+    assert done > 1
+    # train and validation accuracy for every epoch the server ran: no gap, no duplicate
+    expect(page.get_by_test_id("chart-accuracy")).to_have_attribute("data-points", str(2 * done))

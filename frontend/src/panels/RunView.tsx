@@ -83,7 +83,7 @@ export function RunView() {
       <div className="run-title">
         <b>{info?.name ?? "Run"}</b>
         <span className="muted small">
-          {runId}
+          <span data-testid="run-id">{runId}</span>
           {info ? ` · ${String(info.dataset.name ?? info.dataset.id ?? "")}` : ""}
         </span>
       </div>

@@ -132,9 +132,9 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
             />
             <div className="run-main">
               <div className="run-line">
-                <a onClick={() => void open(r.id, false)} title="Show its charts and results">
+                <button className="link name" onClick={() => void open(r.id, false)} title="Show its charts and results">
                   {r.name}
-                </a>
+                </button>
                 <span className={`badge ${r.status}`}>{r.status}</span>
               </div>
               <div className="run-meta muted small">

@@ -42,7 +42,9 @@ function Row({ g, onOpen }: { g: GraphSummary; onOpen: (id: string) => void }) {
             data-testid="rename-input"
           />
         ) : (
-          <a onClick={() => onOpen(g.id)}>{g.name}</a>
+          <button className="link name" onClick={() => onOpen(g.id)}>
+            {g.name}
+          </button>
         )}
         {current && <span className="muted small"> · on the canvas</span>}
       </td>
