@@ -130,17 +130,19 @@ export function Canvas() {
           </div>
         )}
         <Controls showInteractive={false} position="bottom-left" />
-        <MiniMap
-          pannable
-          zoomable
-          position="bottom-right"
-          style={MINIMAP_STYLE}
-          bgColor="#171c28"
-          maskColor="#0b0e15b3"
-          nodeColor={minimapColor}
-          nodeStrokeWidth={0}
-          nodeBorderRadius={3}
-        />
+        {nodes.length > 0 && (
+          <MiniMap
+            pannable
+            zoomable
+            position="bottom-right"
+            style={MINIMAP_STYLE}
+            bgColor="#171c28"
+            maskColor="#0b0e15b3"
+            nodeColor={minimapColor}
+            nodeStrokeWidth={0}
+            nodeBorderRadius={3}
+          />
+        )}
       </ReactFlow>
     </div>
   );
