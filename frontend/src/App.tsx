@@ -42,7 +42,12 @@ export function App() {
     <ReactFlowProvider>
       <div className="app">
         <Header />
-        {catalogError && <div className="banner">{catalogError}</div>}
+        {catalogError && (
+          <div className="banner" data-testid="catalog-error">
+            {catalogError}{" "}
+            <button onClick={() => void useCatalog.getState().load()}>Retry</button>
+          </div>
+        )}
         <div className="main">
           {catalog ? <Palette /> : <aside className="palette muted">Loading the catalog…</aside>}
           {/* Handles come from the catalog: draw nodes only once it is here, so React Flow measures them. */}

@@ -94,6 +94,9 @@ export function Canvas() {
       } else if (mod && e.key.toLowerCase() === "y") {
         e.preventDefault();
         g.redo();
+      } else if (mod && e.key.toLowerCase() === "a") {
+        e.preventDefault();
+        g.onNodesChange(g.nodes.map((n) => ({ type: "select", id: n.id, selected: true })));
       } else if (mod && e.key.toLowerCase() === "c") g.copy();
       else if (mod && e.key.toLowerCase() === "v") g.paste();
       else if (e.key === "Delete" || e.key === "Backspace") g.deleteSelected();

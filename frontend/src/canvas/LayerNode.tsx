@@ -54,6 +54,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const info = useGraph((s) => s.validation?.nodes[id]);
   const vertical = useGraph((s) => s.direction === "TB");
   const error = info?.error ?? null;
+  const warning = useGraph((s) => s.validation?.warnings?.find((w) => w.node === id)?.message ?? null);
   const schemaProps = (spec?.params_schema.properties ?? {}) as Record<string, { default?: unknown }>;
   const shown = Object.entries(data.params)
     .filter(([k, v]) => k in schemaProps && JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))
@@ -64,7 +65,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const shape = info?.output_shape ? formatShape(info.output_shape) : error ? "—" : info ? "" : "…";
   return (
     <div
-      className={`layer-node${selected ? " selected" : ""}${error ? " invalid" : ""}${spec ? "" : " unknown"}`}
+      className={`layer-node${selected ? " selected" : ""}${error ? " invalid" : warning ? " warned" : ""}${spec ? "" : " unknown"}`}
       style={{ "--cat": categoryColor(category) } as CSSProperties}
       data-testid={`node-${id}`}
       title={spec ? spec.doc : `'${data.type}' is not a layer of this server's catalog`}
@@ -89,6 +90,11 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
       {error && (
         <div className="layer-error" data-testid={`error-${id}`} title={error}>
           {cut(error, ERROR_CHARS)}
+        </div>
+      )}
+      {!error && warning && (
+        <div className="layer-warning" data-testid={`warning-${id}`} title={warning}>
+          {cut(warning, ERROR_CHARS)}
         </div>
       )}
       <Ports id={id} ports={spec?.outputs ?? []} kind="out" vertical={vertical} />

@@ -102,6 +102,7 @@ export function Inspector() {
   const spec = useCatalog((s) => (node ? s.layers[node.data.type] : undefined));
   const info = useGraph((s) => (node ? s.validation?.nodes[node.id] : undefined));
   const errors = useGraph((s) => s.validation?.errors ?? NO_ERRORS);
+  const warning = useGraph((s) => (node ? (s.validation?.warnings?.find((w) => w.node === node.id)?.message ?? null) : null));
   const [idText, setIdText] = useState(node?.id ?? "");
   const [idError, setIdError] = useState<string | null>(null);
   useEffect(() => {
@@ -186,6 +187,7 @@ export function Inspector() {
           {info.error}
         </p>
       )}
+      {warning && !info?.error && <p className="node-warning">{warning}</p>}
       <Ports id={node.id} />
       {spec && Object.keys(spec.params_schema.properties ?? {}).length > 0 && (
         <>
