@@ -32,13 +32,18 @@ function ProgressBar() {
         {progress && (
           <span data-testid="progress-text">
             epoch {Math.min(progress.epoch, progress.epochs || progress.epoch)}/{progress.epochs || "?"}
-            {progress.steps ? ` · step ${progress.step}/${progress.steps}` : ""}
+            {live && progress.steps ? ` · step ${progress.step}/${progress.steps}` : ""}
+            {status === "completed" && progress.epochs > progress.epochsDone ? " · stopped early" : ""}
           </span>
         )}
         <span className="grow" />
         {live && !connected && <span className="muted">reconnecting…</span>}
         {left !== null && <span data-testid="eta">{duration(left)} left</span>}
-        {!live && elapsed > 0 && <span className="muted">{duration(elapsed)}</span>}
+        {!live && elapsed > 0 && (
+          <span className="muted" title="training time (sum of the epochs)">
+            {duration(elapsed)}
+          </span>
+        )}
       </div>
     </div>
   );
