@@ -1,5 +1,5 @@
 import { ReactFlowProvider } from "@xyflow/react";
-import { useEffect, useState } from "react";
+import { useEffect } from "react";
 import { Canvas } from "./canvas/Canvas";
 import { useValidation } from "./lib/useValidation";
 import { Header } from "./panels/Header";
@@ -11,13 +11,13 @@ import { useCatalog } from "./stores/catalog";
 import { persistRun, useRun } from "./stores/run";
 import { persistGraph, restoredGraph, useGraph } from "./stores/graph";
 import { useNotice } from "./stores/notice";
-
-type Tab = "inspector" | "train" | "runs";
+import { type Tab, useUi } from "./stores/ui";
 
 export function App() {
   const catalog = useCatalog((s) => s.catalog);
   const catalogError = useCatalog((s) => s.error);
-  const [tab, setTab] = useState<Tab>("inspector");
+  const tab = useUi((s) => s.tab);
+  const setTab = useUi((s) => s.setTab);
   const notice = useNotice((s) => s.text);
   const noticeKind = useNotice((s) => s.kind);
   const running = useRun((s) => s.status === "running" || s.status === "queued");

@@ -15,6 +15,7 @@ import type { LayerNode, PortEdge } from "../lib/graph";
 import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { notify } from "../stores/notice";
+import { useUi } from "../stores/ui";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
 import { showGraph } from "./view";
@@ -31,6 +32,7 @@ export const FAR_ZOOM = 0.42;
 const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
 const PRO_OPTIONS = { hideAttribution: true };
 const MINIMAP_STYLE = { width: 168, height: 112 };
+const showInspector = () => useUi.getState().setTab("inspector");
 const onInit = (instance: Parameters<typeof showGraph>[0]) => showGraph(instance, 0);
 const onError = (code: string, message: string) => console.warn(`react-flow ${code}: ${message}`);
 
@@ -118,6 +120,7 @@ export function Canvas() {
         isValidConnection={isValidConnection}
         onNodeDragStart={onDragStart}
         onSelectionDragStart={onDragStart}
+        onNodeDoubleClick={showInspector}
         onInit={onInit}
         deleteKeyCode={null}
         multiSelectionKeyCode={MULTI_SELECT_KEYS}

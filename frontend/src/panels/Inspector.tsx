@@ -120,10 +120,10 @@ export function Inspector() {
           <div className="inspector empty" data-testid="inspector">
             <p className="muted">Select a node to edit its parameters.</p>
             <ul className="muted small tips">
-              <li>Drag layers from the palette; connect an output handle to an input handle.</li>
-              <li>Shift-drag selects several; Ctrl+C / Ctrl+V copy and paste; Delete removes.</li>
-              <li>Ctrl+Z / Ctrl+Shift+Z undo and redo.</li>
-              <li>Shapes and errors update as you edit.</li>
+              <li>Drag layers from the palette (or double-click one); connect an output handle to an input handle.</li>
+              <li>Shift-drag or Ctrl+A selects several; Ctrl+C / Ctrl+V copy and paste; Delete removes.</li>
+              <li>Ctrl+Z / Ctrl+Shift+Z undo and redo; Ctrl+S saves on the server.</li>
+              <li>Shapes, parameter counts and errors update as you edit.</li>
             </ul>
           </div>
         </>

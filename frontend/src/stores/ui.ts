@@ -1,0 +1,9 @@
+// Which side panel is showing: the inspector, the train panel or the runs list.
+import { create } from "zustand";
+
+export type Tab = "inspector" | "train" | "runs";
+
+export const useUi = create<{ tab: Tab; setTab: (tab: Tab) => void }>((set) => ({
+  tab: "inspector",
+  setTab: (tab) => set({ tab }),
+}));
