@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphJSON } from "../api/client";
-import { createsCycle, formatShape, freshId, fromGraphJSON, inferDirection, renameNode, structureKey, toGraphJSON } from "../lib/graph";
+import { createsCycle, formatShape, freshId, fromGraphJSON, inferDirection, operandIndex, renameNode, structureKey, toGraphJSON } from "../lib/graph";
 
 const lenet = {
   format: "netcanvas.graph/1",
@@ -103,5 +103,23 @@ describe("direction", () => {
     expect(Object.keys(node).sort()).toEqual(["id", "params", "position", "type"]);
     const edge = (toGraphJSON(flow).edges ?? [])[0] as unknown as Record<string, unknown>;
     expect(Object.keys(edge).sort()).toEqual(["source", "source_port", "target", "target_port"]);
+  });
+});
+
+describe("operands", () => {
+  it("numbers the edges into a port with several, in edge order, once per edges array", () => {
+    const flow = fromGraphJSON({
+      format: "netcanvas.graph/1",
+      name: "cat",
+      nodes: [],
+      edges: [
+        { source: "b", target: "cat" },
+        { source: "a", target: "cat" },
+        { source: "cat", target: "y" },
+      ],
+    } as unknown as GraphJSON);
+    const index = operandIndex(flow.edges);
+    expect(flow.edges.map((e) => index.get(e.id))).toEqual([1, 2, undefined]);
+    expect(operandIndex(flow.edges)).toBe(index);
   });
 });

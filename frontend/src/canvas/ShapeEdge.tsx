@@ -1,7 +1,7 @@
 // An edge labelled with the tensor shape it carries (e.g. 32×8×8).
 import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
 import { memo } from "react";
-import { type PortEdge, formatShape } from "../lib/graph";
+import { type PortEdge, formatShape, operandIndex } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 
 function ShapeEdgeView(props: EdgeProps<PortEdge>) {
@@ -11,14 +11,19 @@ function ShapeEdgeView(props: EdgeProps<PortEdge>) {
     const carried = s.edgeShapes[id];
     return carried ? formatShape(carried) : "";
   });
+  // Into a port with several inputs (Concat, Add, ...), edge order is operand order: number them.
+  const operand = useGraph((s) => operandIndex(s.edges).get(id));
   return (
     <>
       <BaseEdge id={id} path={path} className={selected ? "edge-selected" : undefined} />
-      {shape && (
+      {(shape || operand) && (
         <EdgeLabelRenderer>
           {/* Placed with left/top and centred by a zero-size flex box: a transform per label costs a layer each. */}
           <div className="edge-label" style={{ left: x, top: y }}>
-            <span>{shape}</span>
+            <span>
+              {operand ? <b className="operand">{operand}</b> : null}
+              {shape}
+            </span>
           </div>
         </EdgeLabelRenderer>
       )}

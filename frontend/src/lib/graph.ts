@@ -152,3 +152,23 @@ export function formatCount(n: number): string {
   if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
   return n.toLocaleString("en-US");
 }
+
+const operandCache = new WeakMap<object, Map<string, number>>();
+
+/**
+ * For edges into a port that has several (a variadic Add, Concat, ...): their 1-based operand position, in edge
+ * order. Computed once per edges array (a drag keeps the array), so every edge can ask cheaply.
+ */
+export function operandIndex(edges: PortEdge[]): Map<string, number> {
+  let map = operandCache.get(edges);
+  if (map) return map;
+  const byPort = new Map<string, string[]>();
+  for (const e of edges) {
+    const key = `${e.target}\u0000${e.targetHandle ?? "in"}`;
+    byPort.set(key, [...(byPort.get(key) ?? []), e.id]);
+  }
+  map = new Map();
+  for (const ids of byPort.values()) if (ids.length > 1) ids.forEach((id, i) => map!.set(id, i + 1));
+  operandCache.set(edges, map);
+  return map;
+}
