@@ -180,3 +180,14 @@ describe("run store", () => {
     expect(s.lastSeq).toBe(5);
   });
 });
+
+describe("renaming an Output", () => {
+  it("renames its per-output loss and metrics", () => {
+    useGraph.setState({ nodes: [], edges: [], past: [], future: [] });
+    useGraph.getState().addNode("Output", {}, { x: 0, y: 0 });
+    useTrain.getState().setConfig({ ...defaultConfig(), loss: { output: "mse", other: "mae" }, metrics: { output: ["mae"] } });
+    expect(useGraph.getState().rename("output", "price")).toBeNull();
+    expect(useTrain.getState().config.loss).toEqual({ price: "mse", other: "mae" });
+    expect(useTrain.getState().config.metrics).toEqual({ price: ["mae"] });
+  });
+});

@@ -2,6 +2,7 @@
 // metrics per output, epochs, batch size, validation split, seed, L1/L2, gradient clipping, early stopping.
 import { useMemo } from "react";
 import type { Catalog } from "../api/client";
+import { bindings } from "../lib/binding";
 import { useGraph } from "../stores/graph";
 import { type TrainConfig, useTrain } from "../stores/train";
 import { Doc } from "../ui/Doc";
@@ -87,6 +88,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
           ))}
         </select>
         <DatasetView dataset={ds} />
+        <Binding dataset={ds} />
       </section>
 
       <section>
@@ -248,6 +250,32 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
           </div>
         )}
       </section>
+    </div>
+  );
+}
+
+/** Which field each Input and Output will read, as the server binds them; problems in amber. */
+function Binding({ dataset }: { dataset: Catalog["datasets"][number] }) {
+  const nodes = useGraph((s) => s.nodes);
+  // Recomputed only when the graph's structure changes, not on every drag frame.
+  const key = useGraph((s) =>
+    s.nodes
+      .filter((n) => n.data.type === "Input" || n.data.type === "Output")
+      .map((n) => `${n.id}:${JSON.stringify(n.data.params)}`)
+      .join("|"),
+  );
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const bound = useMemo(() => bindings(nodes, dataset), [key, dataset]);
+  if (!bound.length) return null;
+  return (
+    <div className="binding" data-testid="binding">
+      {bound.map((b) => (
+        <div key={`${b.kind}-${b.name}`} className={b.problem ? "bind-row warn" : "bind-row"}>
+          <span className="muted">{b.kind}</span>
+          <span className="mono">{b.name}</span>
+          <span>{b.problem ? `⚠ ${b.problem}` : b.kind === "Input" ? `reads ${b.field}` : `learns ${b.field}`}</span>
+        </div>
+      ))}
     </div>
   );
 }

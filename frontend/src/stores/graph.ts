@@ -60,6 +60,9 @@ export type GraphState = FlowGraph & {
   toJSON: () => GraphJSON;
 };
 
+/** Told when a node id changes (the training config names Outputs by id). */
+export const renameListeners = new Set<(from: string, to: string) => void>();
+
 const empty: FlowGraph = { name: "untitled", nodes: [], edges: [], direction: "LR", extra: {} };
 
 export const useGraph = create<GraphState>((set, get) => ({
@@ -110,6 +113,7 @@ export const useGraph = create<GraphState>((set, get) => ({
     if (get().nodes.some((n) => n.id === name)) return `'${name}' is already used by another node`;
     get().checkpoint();
     set(renameNode(get(), from, name));
+    for (const listener of renameListeners) listener(from, name);
     return null;
   },
   onNodesChange: (changes) => {

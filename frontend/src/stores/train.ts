@@ -1,6 +1,7 @@
 // The training settings of the Train panel: dataset and config (SPEC §3), kept across reloads.
 import { create } from "zustand";
 import { persist } from "zustand/middleware";
+import { renameListeners } from "./graph";
 
 export type TrainConfig = {
   optimizer: { type: string; lr: number; [k: string]: unknown };
@@ -48,3 +49,16 @@ export const useTrain = create<TrainState>()(
     { name: "netcanvas.train" },
   ),
 );
+
+/** Renaming an Output renames its entries in per-output losses and metrics. */
+function renameKey<T>(value: T, from: string, to: string): T {
+  if (!value || typeof value !== "object" || Array.isArray(value) || !(from in value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k === from ? to : k, v])) as T;
+}
+
+renameListeners.add((from, to) => {
+  const { config, setConfig } = useTrain.getState();
+  const loss = renameKey(config.loss, from, to);
+  const metrics = renameKey(config.metrics, from, to);
+  if (loss !== config.loss || metrics !== config.metrics) setConfig({ ...config, loss, metrics });
+});
