@@ -157,7 +157,9 @@ def train(page: Page, template: str, epochs: int) -> str:
     if not page.get_by_test_id("cfg-epochs").is_visible():
         page.get_by_test_id("train-settings").locator("summary").click()
     page.get_by_test_id("cfg-epochs").fill(str(epochs))
+    before = page.get_by_test_id("run-id").inner_text() if page.get_by_test_id("run-id").count() else ""
     page.get_by_test_id("btn-train").click()
+    expect(page.get_by_test_id("run-id")).not_to_have_text(before)  # the new run, not the one shown before
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=90_000)
     return page.get_by_test_id("run-id").inner_text()
 
