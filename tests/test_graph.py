@@ -183,6 +183,13 @@ def test_a_longer_cycle_names_every_node_on_it_and_only_those() -> None:
     assert cycle.message.count("->") == 3
 
 
+def test_a_cycle_is_named_when_a_node_behind_it_comes_first_in_the_file() -> None:
+    g = graph([("y", "Output", {}), ("x", "Input", {"shape": [4]}), ("a", "ReLU", {}), ("b", "Add", {})],
+              [("x", "b"), ("b", "a"), ("a", "b"), ("a", "y")])
+    cycle = next(x for x in errors(g) if x.message.startswith("cycle"))
+    assert sorted(cycle.nodes or []) == ["a", "b"]
+
+
 def test_no_input_no_output() -> None:
     es = errors({"nodes": [{"id": "a", "type": "ReLU"}], "edges": []})
     messages = [x.message for x in es]

@@ -8,9 +8,11 @@ shapes can still be shown for the parts that are fine.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,22 +197,18 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem], set[str]]:
     return Graph(name=name, nodes=nodes, edges=edges, **extra), errors, unreadable
 
 
-_params_cache: dict[tuple[type[Layer], str], Layer] = {}
-
-
 def validated_params(cls: type[Layer], params: dict[str, Any]) -> tuple[Layer, str]:
     """Params validated once per distinct value (the canvas re-sends the same ones on every edit).
 
     Returns the params and their canonical JSON text, which keys the shape cache.
     """
     text = json.dumps(params, sort_keys=True, default=str) if params else "{}"
-    layer = _params_cache.get((cls, text))
-    if layer is None:
-        layer = cls.model_validate(params)
-        if len(_params_cache) > 8192:
-            _params_cache.clear()
-        _params_cache[(cls, text)] = layer
-    return layer, text
+    return _validated(cls, text), text
+
+
+@functools.lru_cache(maxsize=8192)
+def _validated(cls: type[Layer], text: str) -> Layer:
+    return cls.model_validate_json(text)
 
 
 def _check_nodes(parsed: ParsedGraph) -> None:
@@ -306,44 +304,29 @@ def _check_edges(parsed: ParsedGraph) -> None:
 
 
 def _order(parsed: ParsedGraph) -> None:
-    """Kahn's algorithm; whatever is left sits on (or behind) a cycle, which is named."""
-    ids = [n.id for n in parsed.graph.nodes]
-    successors: dict[str, list[str]] = defaultdict(list)
-    indegree = dict.fromkeys(ids, 0)
+    """Topological order, ties in graph order; nodes on (or behind) a cycle are left out and the cycle is named."""
+    sorter: TopologicalSorter[str] = TopologicalSorter()
+    for node in parsed.graph.nodes:
+        sorter.add(node.id)
     for target, ports in parsed.incoming.items():
         for edges in ports.values():
             for edge in edges:
-                successors[edge.source].append(target)
-                indegree[target] += 1
-    ready = [i for i in ids if indegree[i] == 0]
+                sorter.add(target, edge.source)
+    cycle: list[str] = []
+    try:
+        sorter.prepare()
+    except CycleError as e:
+        cycle = e.args[1][:-1]  # [a, b, a]: each node feeds the next
     order: list[str] = []
-    while ready:
-        current = ready.pop(0)
-        order.append(current)
-        for nxt in successors[current]:
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
-    parsed.order = list(dict.fromkeys(order))
-    left = [i for i in ids if indegree.get(i, 0) > 0]
-    if left:
-        cycle = _find_cycle(left, successors)
+    while ready := sorter.get_ready():  # empty once only the nodes a cycle blocks are left
+        order.extend(ready)
+        sorter.done(*ready)
+    parsed.order = order
+    if cycle:
         path = " -> ".join([*cycle, cycle[0]])
         parsed.errors.append(Problem(node=cycle[0], nodes=cycle, message=f"cycle: {path}"))
-        parsed.broken.update(left)
-
-
-def _find_cycle(candidates: list[str], successors: dict[str, list[str]]) -> list[str]:
-    inside = set(candidates)
-    start = candidates[0]
-    path: list[str] = []
-    seen: dict[str, int] = {}
-    current = start
-    while current not in seen:
-        seen[current] = len(path)
-        path.append(current)
-        current = next(n for n in successors[current] if n in inside)
-    return path[seen[current]:]
+        placed = set(order)
+        parsed.broken.update(n.id for n in parsed.graph.nodes if n.id not in placed)
 
 
 def _check_reachability(parsed: ParsedGraph) -> None:
