@@ -315,3 +315,11 @@ def test_rnn_shape_inference_does_not_grow_with_sequence_length() -> None:
 
     seconds(10)
     assert seconds(20_000) < 20 * seconds(12) + 0.05
+
+
+def test_an_outputs_name_is_its_name_param_else_its_id() -> None:
+    from netcanvas.graph import Node
+
+    assert Node(id="out", type="Output", params={"name": "label"}).output_name == "label"
+    assert Node(id="out", type="Output", params={"name": ""}).output_name == "out"
+    assert Node(id="out", type="Output").output_name == "out"

@@ -140,7 +140,7 @@ def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
         incoming = parsed.incoming.get(node_id, {})
         if node.type == "Output":
             edge = incoming["in"][0]
-            out_name = getattr(layer, "name", None) or node_id
+            out_name = node.output_name
             out_nodes.append(values[(edge.source, edge.source_port)])
             out_ids.append(node_id)
             outputs[out_name] = result.outputs[0]

@@ -36,6 +36,12 @@ class Node(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict, description="Layer params; omitted ones take defaults")
     position: Position | None = Field(default=None, description="Canvas position; ignored by compilation")
 
+    @property
+    def output_name(self) -> str:
+        """An Output's name in losses, metrics, datasets, exports and predictions: ``params.name``, else its id."""
+        name = self.params.get("name")
+        return name if isinstance(name, str) and name else self.id
+
 
 class Edge(BaseModel):
     model_config = ConfigDict(extra="allow")
@@ -116,13 +122,17 @@ def describe(node: Node) -> str:
     return f"{node.type} '{node.id}'"
 
 
+def field_errors(error: ValidationError) -> list[tuple[str, str]]:
+    """A pydantic error as (dotted field path, message) pairs: ``("optimizer.adam.lr", "Input should be ...")``.
+
+    The path is empty for an error about the object as a whole.
+    """
+    return [(".".join(str(p) for p in item["loc"]), item["msg"]) for item in error.errors()]
+
+
 def _pydantic_problems(error: ValidationError, where: str, node: str | None) -> list[Problem]:
-    problems = []
-    for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"])
-        text = f"{where}: {loc}: {item['msg']}" if loc else f"{where}: {item['msg']}"
-        problems.append(Problem(node=node, message=text, field=str(item["loc"][0]) if item["loc"] else None))
-    return problems
+    return [Problem(node=node, message=f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}",
+                    field=loc.split(".")[0] or None) for loc, msg in field_errors(error)]
 
 
 def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:
@@ -242,13 +252,13 @@ def _check_nodes(parsed: ParsedGraph) -> None:
     if "Output" not in types:
         parsed.errors.append(Problem(message="the graph has no Output node"))
     names: dict[str, str] = {}
-    for node_id, params in parsed.layers.items():
-        if params.type_name == "Output":
-            name = getattr(params, "name", None) or node_id
+    for node in parsed.graph.nodes:
+        if node.type == "Output" and node.id in parsed.layers:
+            name = node.output_name
             if name in names:
-                parsed.errors.append(Problem(node=node_id, message=f"Output '{node_id}': output name '{name}' is "
+                parsed.errors.append(Problem(node=node.id, message=f"Output '{node.id}': output name '{name}' is "
                                              f"also used by '{names[name]}'", field="name"))
-            names[name] = node_id
+            names[name] = node.id
 
 
 def _check_edges(parsed: ParsedGraph) -> None:

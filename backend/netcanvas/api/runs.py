@@ -141,7 +141,7 @@ def check_request(body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
     if ref.name not in LOADERS:
         raise unprocessable([{"loc": ["body", "dataset", "name"], "type": "dataset", "node": None,
                               "msg": f"unknown dataset '{ref.name}'; built-in datasets: {', '.join(LOADERS)}"}])
-    outputs = [n.params.get("name") or n.id for n in body.graph.nodes if n.type == "Output"]
+    outputs = [n.output_name for n in body.graph.nodes if n.type == "Output"]
     config = body.config
     if isinstance(config.loss, dict):
         unknown = sorted(set(config.loss) - set(outputs))
@@ -176,9 +176,9 @@ def create_run(body: RunCreate, request: Request) -> RunCreated:
     """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train
     gets a 422 whose `detail` names the node or field at fault."""
     graph, dataset = check_request(body)
-    config = body.config.model_dump(mode="json")
-    if "num_threads" not in body.config.model_fields_set:
-        config["num_threads"] = request.app.state.settings.worker_threads
+    config = body.config
+    if "num_threads" not in config.model_fields_set:
+        config = config.model_copy(update={"num_threads": request.app.state.settings.worker_threads})
     run_id = manager_of(request).submit(graph, dataset, config, body.name)
     return RunCreated(id=run_id)
 

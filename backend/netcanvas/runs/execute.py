@@ -4,12 +4,15 @@ Loads the dataset, compiles the graph (after ``torch.manual_seed``), prepares th
 calls the pure training loop and writes everything into a ``RunDir``. Every failure —
 a bad config, an unknown dataset, an invalid graph, a loss that became NaN — ends as a
 ``failed`` outcome with an ``error`` event and a ``done`` event, never as an exception.
-The ``done`` event is sent only after the weights are on disk, so whoever sees it can
-export the model at once.
+The best and last weights are written as training goes (``Checkpoints``): an ``epoch``
+event is sent after its weights are on disk, so a run killed mid-way keeps its best
+weights so far. The ``done`` event is sent only after the final weights are on disk, so
+whoever sees it can export the model at once.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,9 +26,10 @@ from .. import __version__
 from ..artifacts import RunDir, RunInfo
 from ..compiler import CompiledGraph, GraphInvalid, compile_graph
 from ..data import DataError, load, prepare
-from ..graph import Graph
+from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
-from ..training.events import DoneEvent, ErrorEvent, Event
+from ..training.events import DoneEvent, ErrorEvent, Event, LogEvent
+from ..weights import node_state_dict
 
 Emit = Callable[[Event], None]
 
@@ -44,25 +48,45 @@ class RunOutcome:
 
 def validation_message(error: ValidationError, what: str) -> str:
     """A pydantic error as one readable line per field: ``config.optimizer.lr: ...``."""
-    parts = []
-    for e in error.errors():
-        loc = ".".join(str(x) for x in e["loc"])
-        parts.append(f"{what}.{loc}: {e['msg']}" if loc else f"{what}: {e['msg']}")
-    return "; ".join(parts)
+    return "; ".join(f"{what}.{loc}: {msg}" if loc else f"{what}: {msg}" for loc, msg in field_errors(error))
 
 
 def graph_message(error: GraphInvalid) -> str:
     return "invalid graph: " + "; ".join(p.message for p in error.errors)
 
 
-def node_state(compiled: CompiledGraph, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Module-attribute keys of a state dict -> node-id keys (the safetensors layout)."""
-    attr_to_id = {attr: node_id for node_id, attr in compiled.module_names.items()}
-    out: dict[str, torch.Tensor] = {}
-    for key, value in state.items():
-        attr, _, rest = key.partition(".")
-        out[f"{attr_to_id.get(attr, attr)}.{rest}"] = value
-    return out
+class Checkpoints:
+    """Writes the best and last weights into the run directory while training (each file atomically).
+
+    The best weights are written whenever the monitored metric improves (the last ones then link to the
+    same file); the last ones after other epochs, unless that write would cost more than a tenth of the
+    time since the previous one (a big model with quick epochs), then less often. A write that fails (a
+    full disk) is reported once and training goes on.
+    """
+
+    SHARE = 0.1
+
+    def __init__(self, run_dir: RunDir, compiled: CompiledGraph, emit: Emit):
+        self.run_dir, self.compiled, self.emit = run_dir, compiled, emit
+        self.written_at = -float("inf")
+        self.cost = 0.0
+        self.broken = False
+
+    def __call__(self, state: dict[str, torch.Tensor], best: bool) -> None:
+        started = time.perf_counter()
+        if self.broken or (not best and started - self.written_at < self.cost / self.SHARE):
+            return
+        try:
+            self.run_dir.write_weights(node_state_dict(self.compiled, state), "best" if best else "last")
+            if best:
+                self.run_dir.copy_weights("best", "last")
+        except OSError as e:
+            self.broken = True
+            self.emit(LogEvent(level="warning", message=f"could not write the weights during training ({e}); "
+                                                        "they are written again when the run ends"))
+            return
+        self.written_at = time.perf_counter()
+        self.cost = self.written_at - started
 
 
 def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
@@ -73,12 +97,10 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
     run_dir = RunDir(out)
     graph_data = graph.model_dump(mode="json", exclude_unset=True) if isinstance(graph, Graph) else graph
     config_data = config.model_dump(mode="json") if isinstance(config, TrainConfig) else config
-    run_dir.write_graph(graph_data)
-    run_dir.write_config(config_data)
     info = RunInfo(id=run_id, dataset=dataset, seed=_seed(config), status="running",
                    created_at=(created_at or datetime.now(UTC)).isoformat(),
                    netcanvas_version=__version__, torch_version=torch.__version__)
-    run_dir.write_info(info)
+    run_dir.begin(graph_data, config_data, info)
     held: list[DoneEvent] = []
 
     def forward(event: Event) -> None:
@@ -139,10 +161,10 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
     run_dir.write_preprocessing(data.preprocessing)
     if should_stop():
         return RunOutcome(status="stopped")
-    result = train(compiled, data, cfg, emit, should_stop)
+    result = train(compiled, data, cfg, emit, should_stop, Checkpoints(run_dir, compiled, emit))
     if result.best_state is not None:
-        run_dir.write_weights(node_state(compiled, result.best_state), "best")
+        run_dir.write_weights(node_state_dict(compiled, result.best_state), "best")
     if result.last_state is not None:
-        run_dir.write_weights(node_state(compiled, result.last_state), "last")
+        run_dir.write_weights(node_state_dict(compiled, result.last_state), "last")
     return RunOutcome(status=result.status, error=result.error, node=result.node, metrics=result.metrics,
                       test_metrics=result.test_metrics, history=result.history, best_epoch=result.best_epoch)
