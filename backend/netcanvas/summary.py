@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
+from .catalog import fmt_shape
 from .shapes import ValidationReport
-
-
-def fmt(shape: list[int | None] | None) -> str:
-    if shape is None:
-        return "-"
-    return "[" + ", ".join("?" if s is None else str(s) for s in shape) + "]"
 
 
 def summary_table(report: ValidationReport, title: str = "") -> str:
     """Node id, type, output shape, params; then the total and any problems."""
-    rows = [(node_id, info.type, fmt(info.output_shape), f"{info.params:,}") for node_id, info in report.nodes.items()]
+    rows = [(node_id, info.type, "-" if info.output_shape is None else fmt_shape(info.output_shape), f"{info.params:,}")
+            for node_id, info in report.nodes.items()]
     headers = ("Node", "Type", "Output shape", "Params")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     line = "─" * (sum(widths) + 3 * (len(widths) - 1))

@@ -149,7 +149,8 @@ def check_request(body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
         if unknown or missing:
             msg = (f"the loss names outputs {', '.join(unknown)} that the graph does not have" if unknown else
                    f"no loss given for output {', '.join(missing)}")
-            raise unprocessable([{"loc": ["body", "config", "loss"], "type": "config", "node": (missing or [None])[0],
+            raise unprocessable([{"loc": ["body", "config", "loss"], "type": "config",
+                                  "node": missing[0] if missing else None,
                                   "msg": f"{msg} (outputs: {', '.join(outputs)})"}])
     if isinstance(config.metrics, dict) and (unknown := sorted(set(config.metrics) - set(outputs))):
         raise unprocessable([{"loc": ["body", "config", "metrics"], "type": "config", "node": None,

@@ -86,7 +86,8 @@ class Inputs:
         return shape
 
 
-def fmt_shape(shape: Shape) -> str:
+def fmt_shape(shape: Sequence[int | None]) -> str:
+    """``[1, 28, 28]``; a dynamic axis reads ``?``."""
     return "[" + ", ".join("?" if s is None else str(s) for s in shape) + "]"
 
 
@@ -119,10 +120,6 @@ class Layer(BaseModel):
         if self.keeps_dtype and inputs.specs:
             return next(iter(inputs.specs.values()))[0].dtype
         return "float32"
-
-    def key_params(self) -> dict[str, Any]:
-        """The params that differ from their defaults (what a node on the canvas shows)."""
-        return self.model_dump(exclude_defaults=True)
 
 
 @dataclass(frozen=True)
