@@ -97,6 +97,21 @@ class CompiledGraph:
         return attr
 
 
+def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
+    """A compiled module's result as a tuple: ``forward`` returns a tensor for one Output, a tuple for several."""
+    return out if isinstance(out, tuple) else (out,)
+
+
+WARM_UP_GRAPH: dict[str, Any] = {
+    "nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 4, 4]}},
+              {"id": "c", "type": "Conv2d", "params": {"out_channels": 2, "kernel_size": 3}},
+              {"id": "f", "type": "Flatten"}, {"id": "l", "type": "Linear"}, {"id": "y", "type": "Output"}],
+    "edges": [{"source": "x", "target": "c"}, {"source": "c", "target": "f"},
+              {"source": "f", "target": "l"}, {"source": "l", "target": "y"}],
+}
+"""A tiny graph for a process to validate or compile once at start: the first time pays for imports and kernels."""
+
+
 def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
     """Compile a graph to a freshly initialized CPU module; raise GraphInvalid with node errors.
 

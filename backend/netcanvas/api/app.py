@@ -23,15 +23,11 @@ log = logging.getLogger("netcanvas")
 def warm_up() -> None:
     """The first shape inference in a process pays for imports and kernels, the catalog for
     loading the datasets: pay both at start, not on the first request."""
+    from ..compiler import WARM_UP_GRAPH
     from ..shapes import validate_graph
 
     catalog.catalog()
-
-    validate_graph({"nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 8, 8]}},
-                              {"id": "c", "type": "Conv2d"}, {"id": "f", "type": "Flatten"},
-                              {"id": "l", "type": "Linear"}, {"id": "y", "type": "Output"}],
-                    "edges": [{"source": "x", "target": "c"}, {"source": "c", "target": "f"},
-                              {"source": "f", "target": "l"}, {"source": "l", "target": "y"}]})
+    validate_graph(WARM_UP_GRAPH)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

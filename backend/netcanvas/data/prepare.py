@@ -13,6 +13,7 @@ the mean and std of the training split only; they are returned as plain lists in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -61,7 +62,18 @@ def _fits(spec: TensorSpec, shape: tuple[int, ...]) -> bool:
                                                  for a, b in zip(spec.shape, shape, strict=True))
 
 
-def bind(compiled: CompiledGraph, dataset: Dataset, overrides: dict[str, str] | None = None) -> Binding:
+class Signature(Protocol):
+    """What binding needs of a graph (a CompiledGraph has it; so has a validated graph, without building modules)."""
+
+    @property
+    def input_names(self) -> list[str]: ...
+    @property
+    def output_names(self) -> list[str]: ...
+    @property
+    def inputs(self) -> dict[str, TensorSpec]: ...
+
+
+def bind(compiled: Signature, dataset: Dataset, overrides: dict[str, str] | None = None) -> Binding:
     """Match graph Inputs and Outputs to dataset fields (SPEC §4).
 
     One input and one output bind automatically; otherwise by name (``overrides`` maps

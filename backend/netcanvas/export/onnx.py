@@ -28,7 +28,7 @@ import onnx
 import torch
 from torch import fx, nn
 
-from ..compiler import CompiledGraph
+from ..compiler import CompiledGraph, as_tuple
 from .files import replacing
 from .recurrent import TRANSLATIONS, exportable
 from .report import ExportReport
@@ -99,10 +99,6 @@ def check_runs(compiled: CompiledGraph, lengths: list[int]) -> list[tuple[str, l
             return runs
         runs.append((f"batch {CHECK_BATCHES[-1]}, lengths {' and '.join(map(str, checks))} alternating", mixed))
     return runs
-
-
-def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
-    return out if isinstance(out, tuple) else (out,)
 
 
 @contextmanager

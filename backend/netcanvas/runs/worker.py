@@ -64,15 +64,10 @@ def warm_up() -> None:
     process is slow (the first optimizer alone imports for about a second)."""
     import torch
 
-    from ..compiler import compile_graph
+    from ..compiler import WARM_UP_GRAPH, compile_graph
     from . import execute  # noqa: F401  (torch, the catalog, datasets, the training loop)
 
-    compiled = compile_graph({"nodes": [{"id": "x", "type": "Input", "params": {"shape": [1, 4, 4]}},
-                             {"id": "c", "type": "Conv2d", "params": {"out_channels": 2, "kernel_size": 3}},
-                             {"id": "f", "type": "Flatten"}, {"id": "l", "type": "Linear"},
-                             {"id": "y", "type": "Output"}],
-                   "edges": [{"source": "x", "target": "c"}, {"source": "c", "target": "f"},
-                             {"source": "f", "target": "l"}, {"source": "l", "target": "y"}]})
+    compiled = compile_graph(WARM_UP_GRAPH)
     optimizer = torch.optim.Adam(compiled.module.parameters())
     compiled.module(torch.zeros(2, 1, 4, 4)).sum().backward()
     optimizer.step()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import torch
 from torch import fx, nn
 
-from ..compiler import CompiledGraph
+from ..compiler import CompiledGraph, as_tuple
 from ..data import PreparedData
 from ..shapes import torch_message
 from .callbacks import BestTracker
@@ -91,10 +91,6 @@ def training_module(compiled: CompiledGraph, output_heads: Sequence[Head]) -> nn
     view.graph.eliminate_dead_code()  # the bypassed activation, unless another layer reads it
     view.recompile()
     return view
-
-
-def as_tuple(out: Any) -> tuple[torch.Tensor, ...]:
-    return out if isinstance(out, tuple) else (out,)
 
 
 def regularized(model: nn.Module) -> list[nn.Parameter]:
