@@ -1,9 +1,13 @@
+import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+# Starlette's TestClient sends `Host: testserver`: the tests' servers answer to that name too, besides the
+# loopback names every server allows.
+os.environ.setdefault("NETCANVAS_ALLOWED_HOSTS", "testserver")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -32,14 +32,35 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on")] = None,
 ) -> None:
-    """Start the web app and API (http://127.0.0.1:8000 by default)."""
+    """Start the web app and API (http://127.0.0.1:8000 by default).
+
+    Beyond loopback it needs NETCANVAS_TOKEN (or NETCANVAS_INSECURE=1) and refuses to start without one.
+    """
     import uvicorn
+    from pydantic import ValidationError
 
     from .api.app import create_app
-    from .settings import get_settings
+    from .api.security import allowed_hosts, exposure_refusal, is_loopback
+    from .settings import Settings
 
-    settings = get_settings()
-    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+    try:
+        settings = Settings()
+    except ValidationError as e:
+        for error in e.errors():
+            name = f"NETCANVAS_{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
+            typer.echo(f"error: {name}: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
+    settings = settings.model_copy(update={"host": host or settings.host, "port": port or settings.port})
+    refusal = exposure_refusal(settings)
+    if refusal is not None:
+        typer.echo(f"error: {refusal}", err=True)
+        raise typer.Exit(2)
+    if not is_loopback(settings.host) and settings.token is None:
+        typer.echo(f"warning: serving on {settings.host or 'every address'} without a token (NETCANVAS_INSECURE=1)",
+                   err=True)
+    typer.echo(f"answering to the host names {', '.join(allowed_hosts(settings))} (NETCANVAS_ALLOWED_HOSTS adds more)"
+               + ("; API requests need the token" if settings.token is not None else ""), err=True)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port)
 
 
 @app.command()

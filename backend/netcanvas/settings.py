@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_FRONTEND_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 
@@ -21,12 +24,65 @@ class Settings(BaseSettings):
     static_dir: Path = Field(default=REPO_FRONTEND_DIST, description="The built frontend served at /")
     max_concurrent_runs: int = Field(default=1, ge=1, le=64, description="Training runs that may run at once")
     worker_threads: int = Field(default=1, ge=1, le=256, description="torch threads per training worker")
+    token: SecretStr | None = Field(default=None, description="Token every /api request must carry (Authorization: "
+                                    "Bearer ...); required to serve beyond loopback")
+    insecure: bool = Field(default=False, description="Serve beyond loopback without a token (not recommended)")
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Host names the server answers to besides localhost, 127.0.0.1, [::1] and "
+                                          "the bind address: comma-separated, '*.example.com' for subdomains, '*' any")
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Browser origins besides the server's own that may call the API: "
+                                          "comma-separated, e.g. https://netcanvas.example.com")
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if not isinstance(text, str) or len(text) < 16 or not all("!" <= c <= "~" for c in text):
+            raise ValueError("must be at least 16 printable ASCII characters without spaces "
+                             "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
+        return text
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _allowed_hosts(cls, value: object) -> object:
+        hosts = comma_separated(value)
+        if not isinstance(hosts, list):
+            return hosts
+        for host in hosts:
+            if not isinstance(host, str) or not re.fullmatch(r"\*|(\*\.)?[^*\s/]+", host):
+                raise ValueError(f"{host!r} is not a host name, '*.example.com' or '*'")
+        return [host.lower() for host in hosts]
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _allowed_origins(cls, value: object) -> object:
+        origins = comma_separated(value)
+        if not isinstance(origins, list):
+            return origins
+        normalized = []
+        for origin in origins:
+            parts = urlsplit(origin.rstrip("/").lower()) if isinstance(origin, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.netloc or parts.path \
+                    or parts.query or parts.fragment:
+                raise ValueError(f"{origin!r} is not an origin like https://example.com")
+            normalized.append(f"{parts.scheme}://{parts.netloc}")
+        return normalized
 
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'netcanvas.db').resolve()}"
+
+
+def comma_separated(value: object) -> object:
+    """A list setting from the environment: "a, b,c" -> ["a", "b", "c"]; lists pass through."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
 
 
 @lru_cache

@@ -16,6 +16,7 @@ from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database
 from . import catalog, export, graphs, runs, templates, validate
+from .security import install_security
 
 log = logging.getLogger("netcanvas")
 
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    install_security(app, settings)  # last, so outermost: Host, Origin and token before anything else
     return app
 
 
