@@ -12,6 +12,7 @@ import { persistRun, useRun } from "./stores/run";
 import { persistGraph, restoredGraph, useGraph } from "./stores/graph";
 import { useNotice } from "./stores/notice";
 import { type Tab, useUi } from "./stores/ui";
+import { TokenDialog } from "./ui/TokenDialog";
 
 export function App() {
   const catalog = useCatalog((s) => s.catalog);
@@ -73,6 +74,7 @@ export function App() {
             {notice}
           </div>
         )}
+        <TokenDialog />
       </div>
     </ReactFlowProvider>
   );

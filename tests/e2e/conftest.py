@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +43,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`netcanvas serve` in its own process, on a free port, with a fresh data directory."""
+@contextmanager
+def running_server(data_dir: Path, **env: str) -> Iterator[str]:
+    """`netcanvas serve` in its own process, on a free port, with the data directory and extra environment given."""
     port = free_port()
-    env = {**os.environ, "NETCANVAS_DATA_DIR": str(tmp_path_factory.mktemp("data")), "NETCANVAS_STATIC_DIR": str(DIST)}
+    env = {**os.environ, "NETCANVAS_DATA_DIR": str(data_dir), "NETCANVAS_STATIC_DIR": str(DIST), **env}
     proc = subprocess.Popen([sys.executable, "-m", "netcanvas.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -68,3 +69,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server every browser test shares: loopback, no token."""
+    with running_server(tmp_path_factory.mktemp("data")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def server_token() -> str:
+    return "e2e-token-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def server_with_token(tmp_path_factory: pytest.TempPathFactory, server_token: str) -> Iterator[str]:
+    """A second server, whose API needs server_token."""
+    with running_server(tmp_path_factory.mktemp("data-token"), NETCANVAS_TOKEN=server_token) as url:
+        yield url

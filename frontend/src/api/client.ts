@@ -1,4 +1,7 @@
 // Typed calls to the NetCanvas API. Types come from schema.ts, generated from the backend's OpenAPI.
+// A server started with NETCANVAS_TOKEN answers 401 without it: the app then asks for the token once
+// (TokenDialog), keeps it in localStorage and sends it with every request and websocket.
+import { create } from "zustand";
 import type { components } from "./schema";
 
 export type Schemas = components["schemas"];
@@ -29,23 +32,81 @@ function detailText(detail: unknown): string {
   return JSON.stringify(detail);
 }
 
+const TOKEN_KEY = "netcanvas.token";
+
+/** The token dialog: open while requests wait for a token; `refused` when the stored one was wrong. */
+export const useAuth = create<{ asking: boolean; refused: boolean }>(() => ({ asking: false, refused: false }));
+
+let tokenEntered: Promise<void> | null = null;
+let resolveTokenEntered: (() => void) | null = null;
+
+export function storedToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+/** Every request that got a 401 waits on the same dialog, then tries again with the token the user typed. */
+function askForToken(refused: boolean): Promise<void> {
+  if (!tokenEntered) {
+    tokenEntered = new Promise((resolve) => (resolveTokenEntered = resolve));
+    useAuth.setState({ asking: true, refused });
+  }
+  return tokenEntered;
+}
+
+export function submitToken(token: string): void {
+  localStorage.setItem(TOKEN_KEY, token.trim());
+  useAuth.setState({ asking: false, refused: false });
+  const resolve = resolveTokenEntered;
+  tokenEntered = resolveTokenEntered = null;
+  resolve?.();
+}
+
+/** fetch with the stored token; on a 401, ask for a token and send the request again. */
+async function authorizedFetch(path: string, init: RequestInit): Promise<Response> {
+  for (;;) {
+    const token = storedToken();
+    const headers = new Headers(init.headers);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    const response = await fetch(path, { ...init, headers });
+    if (response.status !== 401) return response;
+    // a token typed while this request was on its way is tried before asking again
+    if (storedToken() === token) await askForToken(token !== null);
+  }
+}
+
+async function failure(response: Response): Promise<ApiError> {
+  let message = `${response.status} ${response.statusText}`;
+  try {
+    message = detailText((await response.json()).detail);
+  } catch {
+    /* not JSON */
+  }
+  return new ApiError(message, response.status);
+}
+
 export async function api<T>(path: string, init?: RequestInit & { json?: unknown }): Promise<T> {
   const { json, ...rest } = init ?? {};
-  const response = await fetch(path, {
+  const response = await authorizedFetch(path, {
     ...rest,
     headers: json === undefined ? rest.headers : { "content-type": "application/json", ...rest.headers },
     body: json === undefined ? rest.body : JSON.stringify(json),
   });
-  if (!response.ok) {
-    let message = `${response.status} ${response.statusText}`;
-    try {
-      message = detailText((await response.json()).detail);
-    } catch {
-      /* not JSON */
-    }
-    throw new ApiError(message, response.status);
-  }
+  if (!response.ok) throw await failure(response);
   return (response.status === 204 ? undefined : await response.json()) as T;
+}
+
+/** Save a file from the API under the name the server gives it. A plain link cannot send the token. */
+export async function download(path: string): Promise<void> {
+  const response = await authorizedFetch(path, {});
+  if (!response.ok) throw await failure(response);
+  const disposition = response.headers.get("content-disposition") ?? "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const plain = /filename="([^"]+)"/i.exec(disposition)?.[1];
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = encoded ? decodeURIComponent(encoded) : (plain ?? "download");
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 export const getCatalog = () => api<Catalog>("/api/catalog");
@@ -55,4 +116,16 @@ export const validateGraph = (graph: GraphJSON, signal?: AbortSignal) =>
 export function eventsUrl(runId: string, after: number): string {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   return `${proto}//${location.host}/api/runs/${runId}/events?after=${after}`;
+}
+
+/** base64url without padding: the token is any printable ASCII, a subprotocol only a restricted set. */
+function base64url(text: string): string {
+  return btoa(text).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** A run's event websocket. Browsers cannot set headers on it: the token travels as the subprotocol
+ * `netcanvas.bearer.<base64url>`, offered with `netcanvas`, which the server selects. */
+export function openEvents(runId: string, after: number): WebSocket {
+  const token = storedToken();
+  return new WebSocket(eventsUrl(runId, after), token ? ["netcanvas", `netcanvas.bearer.${base64url(token)}`] : []);
 }

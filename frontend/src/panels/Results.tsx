@@ -1,4 +1,6 @@
 // After training: test metrics, downloads of every export format, and a "try it" panel.
+import { download, storedToken } from "../api/client";
+import { notify } from "../stores/notice";
 import { useRun } from "../stores/run";
 import { Predict } from "./Predict";
 
@@ -42,6 +44,12 @@ export function Results({ runId }: { runId: string }) {
             className="button"
             href={`/api/runs/${runId}/export?format=${format}`}
             download
+            onClick={(e) => {
+              if (!storedToken()) return; // a plain link: the browser shows the download's progress
+              e.preventDefault();
+              notify(`Preparing ${label}…`, "info");
+              download(e.currentTarget.getAttribute("href")!).catch((err: Error) => notify(err.message));
+            }}
             title={hint}
             data-testid={`download-${format}`}
           >

@@ -1,6 +1,6 @@
 // The run being watched: its events over the websocket (with resume), metric series and progress.
 import { create } from "zustand";
-import { type Schemas, api, eventsUrl } from "../api/client";
+import { type Schemas, api, openEvents } from "../api/client";
 
 export type RunDetail = Schemas["RunDetail"];
 
@@ -185,7 +185,7 @@ export const useRun = create<RunState>((set, get) => ({
     );
     const connect = (attempt: number) => {
       if (get().runId !== runId) return;
-      const ws = new WebSocket(eventsUrl(runId, get().lastSeq));
+      const ws = openEvents(runId, get().lastSeq);
       socket = ws;
       // Events come in bursts (a replay, or many batches): apply them once per frame, not one render each.
       let queue: RunEvent[] = [];
