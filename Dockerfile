@@ -1,5 +1,9 @@
 # NetCanvas in one image: Node builds the frontend, a slim Python image serves it with CPU-only torch.
-# Build: docker build -t netcanvas .      Run: docker run -p 8000:8000 -v netcanvas-data:/data netcanvas
+# Build: docker build -t netcanvas .
+# Run:   docker run -p 127.0.0.1:8000:8000 -e NETCANVAS_TOKEN="$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')" \
+#          -v netcanvas-data:/data netcanvas
+# The server listens on 0.0.0.0 inside the container, so it needs NETCANVAS_TOKEN: without one it refuses to start
+# and says so. Reached under another name than localhost, add that name to NETCANVAS_ALLOWED_HOSTS.
 
 FROM node:20-slim AS frontend
 WORKDIR /app/frontend
