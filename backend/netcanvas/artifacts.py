@@ -8,13 +8,17 @@ layout, so ``netcanvas export RUN_DIR`` works on either::
     run.json              dataset, seed, status, versions, timestamps, metrics, test metrics
     preprocessing.json    input standardization and class names (see Preprocessing)
     history.json          one entry per epoch: {"epoch": n, "metrics": {...}, "lr": x, "seconds": s}
-    best.safetensors      best weights (keys are node ids)
-    last.safetensors      weights after the last epoch
+    best.safetensors      best weights (keys are node ids), written whenever the monitored metric improves
+    last.safetensors      weights after the last epoch, written as training goes
+
+The weights are checkpoints: a run that is killed or fails mid-way keeps its best weights so far.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +78,12 @@ class RunDir:
         file = self.path / name
         return json.loads(file.read_text()) if file.is_file() else default
 
+    def begin(self, graph: Graph | dict[str, Any], config: dict[str, Any], info: RunInfo) -> None:
+        """A run starts: its graph, config and info (the one place a run writes graph.json and config.json)."""
+        self.write_graph(graph)
+        self.write_config(config)
+        self.write_info(info)
+
     def write_graph(self, graph: Graph | dict[str, Any]) -> None:
         self._write("graph.json", graph.model_dump(mode="json") if isinstance(graph, Graph) else graph)
 
@@ -112,6 +122,16 @@ class RunDir:
         tmp = self.path / f".{which}.safetensors.tmp"
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
         tmp.replace(self.path / f"{which}.safetensors")
+
+    def copy_weights(self, source: str, target: str) -> None:
+        """``target`` becomes the same weights as ``source`` (a hard link where the file system allows one)."""
+        tmp = self.path / f".{target}.safetensors.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(self.path / f"{source}.safetensors", tmp)
+        except OSError:
+            shutil.copyfile(self.path / f"{source}.safetensors", tmp)
+        tmp.replace(self.path / f"{target}.safetensors")
 
     def weights_path(self, which: str = "best") -> Path | None:
         for name in (which, "last", "best"):

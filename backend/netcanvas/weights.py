@@ -10,11 +10,11 @@ from safetensors.torch import load_file, save_file
 from .compiler import CompiledGraph
 
 
-def node_state_dict(compiled: CompiledGraph) -> dict[str, torch.Tensor]:
-    """The module's state_dict with each module attribute replaced by its node id."""
+def node_state_dict(compiled: CompiledGraph, state: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+    """``state`` (default: the module's state_dict) with each module attribute replaced by its node id."""
     attr_to_id = {attr: node_id for node_id, attr in compiled.module_names.items()}
     out: dict[str, torch.Tensor] = {}
-    for key, value in compiled.module.state_dict().items():
+    for key, value in (compiled.module.state_dict() if state is None else state).items():
         attr, _, rest = key.partition(".")
         out[f"{attr_to_id.get(attr, attr)}.{rest}"] = value.detach().cpu().contiguous()
     return out

@@ -1,4 +1,4 @@
-"""The run manager's pieces that need no process: watcher queues, exit messages, best-metric choice."""
+"""The run manager's pieces that need no process: watcher queues, exit messages, JSON-safe numbers."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import math
 from typing import Any
 
-from netcanvas.runs.manager import WATCHER_BATCH_LIMIT, Watcher, exit_message, finite, monitored
+from netcanvas.runs.manager import WATCHER_BATCH_LIMIT, Watcher, exit_message, finite
 
 
 def _event(seq: int, kind: str) -> dict[str, Any]:
@@ -65,16 +65,6 @@ def test_exit_messages_say_what_happened() -> None:
     assert "SIGSEGV" in exit_message(-11)
     assert "code 3" in exit_message(3)
     assert "ended before the run finished" in exit_message(0)
-
-
-def test_best_metric_follows_the_loop_rule() -> None:
-    metrics = {"loss": 1.0, "accuracy": 0.5, "val_loss": 0.9, "val_accuracy": 0.6}
-    assert monitored({}, metrics) == ("val_loss", "min")
-    assert monitored({"early_stopping": {"monitor": "val_accuracy"}}, metrics) == ("val_accuracy", "max")
-    assert monitored({"early_stopping": {"monitor": "val_accuracy", "mode": "min"}}, metrics) == ("val_accuracy",
-                                                                                                 "min")
-    assert monitored({}, {"loss": 1.0}) == ("loss", "min")
-    assert monitored({"early_stopping": {"monitor": "val_f1"}}, {"loss": 1.0, "f1": 0.3}) == ("f1", "max")
 
 
 def test_non_finite_numbers_become_null() -> None:

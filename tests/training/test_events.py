@@ -3,6 +3,7 @@
 from netcanvas.training.events import (
     EVENT_ADAPTER,
     BatchEvent,
+    Best,
     DoneEvent,
     EpochEvent,
     ErrorEvent,
@@ -14,7 +15,7 @@ from netcanvas.training.events import (
 def test_every_event_round_trips_through_json() -> None:
     events = [StatusEvent(status="running", message="go"), BatchEvent(epoch=1, step=2, steps=10, loss=0.5),
               EpochEvent(epoch=1, epochs=3, metrics={"loss": 0.4, "val_accuracy": 0.9}, lr=0.001,
-                         seconds=0.2),
+                         seconds=0.2, best=Best(name="val_accuracy", value=0.9, epoch=1)),
               LogEvent(level="warning", message="careful"), ErrorEvent(message="boom", node="fc"),
               DoneEvent(status="completed", metrics={"loss": 0.1}, test_metrics={"test_loss": 0.2},
                         best_epoch=3)]

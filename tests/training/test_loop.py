@@ -10,7 +10,7 @@ from netcanvas import data
 from netcanvas.compiler import compile_graph
 from netcanvas.training import TrainConfig, evaluate, predict, train
 from netcanvas.training.config import METRICS, OPTIMIZERS
-from netcanvas.training.events import Event
+from netcanvas.training.events import DoneEvent, EpochEvent, Event
 
 
 def run(graph: dict[str, Any], dataset: str, seed: int = 0, **config: Any) -> tuple[Any, list[Event]]:
@@ -369,3 +369,44 @@ def test_an_unexpected_exception_ends_the_run_as_failed_with_its_message() -> No
     result = train(compiled, prepared, TrainConfig(epochs=2), emit)
     assert result.status == "failed" and result.error == "TypeError: listener broke"
     assert [e.type for e in events][-2:] == ["error", "done"]
+
+
+def test_epoch_events_carry_the_best_epoch_that_min_delta_decides() -> None:
+    result, events = run(mlp(4, 3), "iris", optimizer={"type": "adam", "lr": 0.01}, epochs=8, batch_size=16,
+                         early_stopping={"monitor": "val_loss", "min_delta": 0.05, "patience": 100})
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    val_losses = [e.metrics["val_loss"] for e in epochs]
+    expected, best = [], val_losses[0]
+    for i, value in enumerate(val_losses):  # Keras's rule: an improvement beats the best by more than min_delta
+        if i == 0 or value < best - 0.05:
+            best, at = value, i + 1
+        expected.append(at)
+    assert [e.best.epoch for e in epochs if e.best] == expected
+    assert all(e.best and e.best.name == "val_loss" for e in epochs)
+    assert expected[-1] != val_losses.index(min(val_losses)) + 1  # min_delta matters here: not the lowest epoch
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.best_epoch == result.best_epoch == expected[-1]
+
+
+def test_checkpoints_come_before_each_epoch_event_best_ones_when_the_monitor_improves() -> None:
+    torch.manual_seed(0)
+    compiled = compile_graph(mlp(4, 3))
+    cfg = TrainConfig.model_validate({"epochs": 6, "batch_size": 16, "optimizer": {"type": "adam", "lr": 0.3}})
+    prepared = data.prepare(data.load("iris"), compiled)
+    log: list[tuple[str, int, bool]] = []
+    saved: dict[int, dict[str, torch.Tensor]] = {}
+
+    def checkpoint(state: dict[str, torch.Tensor], best: bool) -> None:
+        epoch = sum(1 for kind, _, _ in log if kind == "checkpoint") + 1
+        saved[epoch] = {k: v.clone() for k, v in state.items()}
+        log.append(("checkpoint", epoch, best))
+
+    def emit(event: Event) -> None:
+        if isinstance(event, EpochEvent):
+            log.append(("epoch", event.epoch, event.best is not None and event.best.epoch == event.epoch))
+
+    result = train(compiled, prepared, cfg, emit, checkpoint=checkpoint)
+    assert [(kind, epoch) for kind, epoch, _ in log] == [(k, e) for e in range(1, 7) for k in ("checkpoint", "epoch")]
+    assert [b for kind, _, b in log if kind == "checkpoint"] == [b for kind, _, b in log if kind == "epoch"]
+    assert result.best_state is not None and result.best_epoch is not None
+    assert all(torch.equal(saved[result.best_epoch][k], v) for k, v in result.best_state.items())

@@ -5,7 +5,14 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from netcanvas.training.metrics import classification_metrics, regression_metrics
+from netcanvas.training.config import METRICS
+from netcanvas.training.metrics import (
+    METRIC_DIRECTIONS,
+    classification_metrics,
+    direction,
+    monitor_mode,
+    regression_metrics,
+)
 
 
 @pytest.mark.parametrize("classes", [3, 5])
@@ -69,3 +76,12 @@ def test_sequence_outputs_are_scored_per_step() -> None:
     pred = scores.argmax(1).reshape(-1).numpy()
     assert got["accuracy"] == pytest.approx(skm.accuracy_score(y.reshape(-1).numpy(), pred))
     assert got["f1"] == pytest.approx(skm.f1_score(y.reshape(-1).numpy(), pred, average="macro"))
+
+
+def test_every_metric_declares_its_direction_and_reported_names_follow_it() -> None:
+    assert set(METRICS) | {"loss"} == set(METRIC_DIRECTIONS)
+    assert [direction(n) for n in ("val_accuracy", "f1", "test_auc_roc", "y_class_precision")] == ["max"] * 4
+    assert [direction(n) for n in ("loss", "val_loss", "val_mae", "mse", "y_value_loss")] == ["min"] * 5
+    assert direction("accuracy_loss") == "min"  # an output named "accuracy": its loss is still minimized
+    assert monitor_mode("val_accuracy", "auto") == "max" and monitor_mode("val_accuracy", "min") == "min"
+    assert monitor_mode("val_loss", "max") == "max"

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from ..catalog import catalog_layers
 
@@ -46,6 +46,8 @@ class LossInfo(BaseModel):
 class MetricInfo(BaseModel):
     type: str
     doc: str
+    direction: Literal["min", "max"] = Field(description="Whether a smaller or a larger value is better; "
+                                                         "early stopping's mode auto follows it")
 
 
 class FieldInfo(BaseModel):

@@ -43,7 +43,9 @@ from sqlalchemy.orm import Session
 from .. import __version__
 from ..artifacts import RunDir, RunInfo
 from ..store import FINISHED, ArtifactRow, Database, EventRow, RunRow, new_id, utcnow
+from ..training import TrainConfig
 from ..training.events import EVENT_ADAPTER, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from .execute import validation_message
 from .worker import WorkerSpec, run_worker, standby_worker
 
 log = logging.getLogger(__name__)
@@ -78,22 +80,6 @@ def exit_message(exitcode: int | None) -> str:
     if exitcode:
         return f"the training process exited with code {exitcode} before the run finished"
     return "the training process ended before the run finished"
-
-
-def monitored(config: dict[str, Any], metrics: dict[str, Any]) -> tuple[str, str] | None:
-    """The metric that picks the best epoch, and whether smaller or larger is better (as the loop does)."""
-    stopping = config.get("early_stopping") or {}
-    monitor = str(stopping.get("monitor") or "val_loss")
-    if monitor not in metrics and monitor.startswith("val_"):
-        monitor = monitor[4:]
-    if monitor not in metrics:
-        monitor = "loss"
-    if monitor not in metrics:
-        return None
-    mode = str(stopping.get("mode") or "auto")
-    if mode == "auto":
-        mode = "max" if any(k in monitor for k in ("accuracy", "precision", "recall", "f1", "auc")) else "min"
-    return monitor, mode
 
 
 class Watcher:
@@ -244,19 +230,16 @@ class RunManager:
     def run_dir(self, run_id: str) -> RunDir:
         return RunDir(self.runs_dir / run_id)
 
-    def submit(self, graph: dict[str, Any], dataset: dict[str, Any], config: dict[str, Any],
+    def submit(self, graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig,
                name: str | None = None) -> str:
-        """Store a new run as ``queued`` and start it when a slot is free; returns its id."""
+        """Store a new run as ``queued`` and start it when a slot is free; returns its id. The worker writes
+        the run directory when the run starts."""
         run_id = new_id()
-        seed = config.get("seed", 0)
         row = RunRow(id=run_id, name=name or str(graph.get("name") or "untitled"), graph=graph, dataset=dataset,
-                     config=config, seed=seed if isinstance(seed, int) else 0, status="queued",
+                     config=config.model_dump(mode="json"), seed=config.seed, status="queued",
                      torch_version=torch.__version__, netcanvas_version=__version__)
         with self.db.session() as s:
             s.add(row)
-        run_dir = self.run_dir(run_id)
-        run_dir.write_graph(graph)
-        run_dir.write_config(config)
         self._record(run_id, [StatusEvent(status="queued")])
         with self._lock:
             self._queue.append(run_id)
@@ -336,9 +319,6 @@ class RunManager:
             if not watchers:
                 del self._watchers[watcher.run_id]
 
-    def watcher_count(self, run_id: str) -> int:
-        return len(self._watchers.get(run_id, ()))
-
     def _fan_out(self, run_id: str, events: list[dict[str, Any]]) -> None:
         for watcher in list(self._watchers.get(run_id, ())):
             for event in events:
@@ -367,9 +347,14 @@ class RunManager:
             row = s.get(RunRow, run_id)
             if row is None:
                 return
-            spec = WorkerSpec(run_id=run_id, graph=row.graph, dataset=row.dataset, config=row.config,
-                              run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads,
-                              created_at=row.created_at.isoformat())
+            graph, dataset, stored, created = row.graph, row.dataset, row.config, row.created_at.isoformat()
+        try:
+            config = TrainConfig.model_validate(stored)
+        except ValidationError as e:  # stored by another version of the server
+            self._record(run_id, [ErrorEvent(message=validation_message(e, "config")), DoneEvent(status="failed")])
+            return
+        spec = WorkerSpec(run_id=run_id, graph=graph, dataset=dataset, config=config,
+                          run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads, created_at=created)
         self._record(run_id, [StatusEvent(status="running")])
         try:
             handle = self._from_standby(run_id, spec) or self._start_process(run_id, spec)
@@ -526,17 +511,11 @@ class RunManager:
             if event.status == "running" and row.started_at is None:
                 row.started_at = utcnow()
         elif isinstance(event, EpochEvent):
-            metrics = finite(event.metrics)
             row.epochs_done = event.epoch
-            row.metrics = metrics
-            best = monitored(row.config, metrics)
-            value = metrics.get(best[0]) if best else None
-            if best is not None and value is not None:
-                name, mode = best
-                better = (row.best_metric != name or row.best_value is None
-                          or (value < row.best_value if mode == "min" else value > row.best_value))
-                if better:
-                    row.best_metric, row.best_value, row.best_epoch = name, value, event.epoch
+            row.metrics = finite(event.metrics)
+            if event.best is not None:  # training decides the best epoch; it is recorded as the event says
+                row.best_metric, row.best_value, row.best_epoch = (event.best.name, finite(event.best.value),
+                                                                   event.best.epoch)
         elif isinstance(event, ErrorEvent):
             if row.error is None:
                 row.error = event.message
@@ -547,6 +526,8 @@ class RunManager:
                 row.metrics = finite(event.metrics)
             if event.test_metrics:
                 row.test_metrics = finite(event.test_metrics)
+            if event.best_epoch is not None:
+                row.best_epoch = event.best_epoch
             if not event.metrics and row.metrics:
                 event.metrics = {k: v for k, v in row.metrics.items() if v is not None}
             self._finish_files(s, row)

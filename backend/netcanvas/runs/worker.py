@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as StopFlag
 from typing import Any
 
+from ..training.config import TrainConfig
 from ..training.events import DoneEvent, ErrorEvent, Event, StatusEvent
 
 
@@ -26,7 +27,7 @@ class WorkerSpec:
     run_id: str
     graph: dict[str, Any]
     dataset: dict[str, Any]
-    config: dict[str, Any]
+    config: TrainConfig
     run_dir: str
     threads: int
     created_at: str | None = None

@@ -8,7 +8,7 @@ from .config import LOSS_ALIASES, METRICS, OPTIMIZERS, SCHEDULES, TrainConfig
 from .events import EVENT_ADAPTER, BatchEvent, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
 from .loop import Evaluator, TrainingError, TrainResult, evaluate, predict, train
 from .losses import LOSS_DOCS
-from .metrics import METRIC_DOCS
+from .metrics import METRIC_DIRECTIONS, METRIC_DOCS
 
 
 def _option_entries(models: tuple[type, ...]) -> list[dict[str, Any]]:
@@ -21,15 +21,15 @@ def _option_entries(models: tuple[type, ...]) -> list[dict[str, Any]]:
 
 
 def catalog_entries() -> dict[str, Any]:
-    """Optimizers and schedules with their JSON Schemas, losses with their aliases, metrics, and the
-    whole config's JSON Schema."""
+    """Optimizers and schedules with their JSON Schemas, losses with their aliases, metrics with their
+    direction, and the whole config's JSON Schema."""
     return {
         "optimizers": _option_entries(OPTIMIZERS),
         "schedules": _option_entries(SCHEDULES),
         "losses": [{"type": kind, "doc": doc,
                     "aliases": sorted(a for a, k in LOSS_ALIASES.items() if k == kind and a != kind)}
                    for kind, doc in LOSS_DOCS.items()],
-        "metrics": [{"type": m, "doc": METRIC_DOCS[m]} for m in METRICS],
+        "metrics": [{"type": m, "doc": METRIC_DOCS[m], "direction": METRIC_DIRECTIONS[m]} for m in METRICS],
         "config_schema": TrainConfig.model_json_schema(),
     }
 

@@ -166,15 +166,6 @@ METRIC_ALIASES: dict[str, str] = {
     **{m: m for m in METRICS}, "acc": "accuracy", "auc": "auc_roc", "roc_auc": "auc_roc", "f1_score": "f1",
     "mean_squared_error": "mse", "mean_absolute_error": "mae",
 }
-HIGHER_IS_BETTER = ("accuracy", "precision", "recall", "f1", "auc")
-
-
-def monitor_mode(monitor: str, mode: str) -> Literal["min", "max"]:
-    """``auto``: maximize accuracy-like metrics, minimize losses and errors."""
-    if mode in ("min", "max"):
-        return "min" if mode == "min" else "max"
-    return "max" if any(k in monitor for k in HIGHER_IS_BETTER) else "min"
-
 
 class LossSpec(Strict):
     """A loss, with its weight in the total when the graph has several outputs."""

@@ -25,6 +25,14 @@ class BatchEvent(EventBase):
     loss: float
 
 
+class Best(BaseModel):
+    """The best epoch so far by the monitored metric: the epoch whose weights a run keeps as its best."""
+
+    name: str = Field(description="The monitored metric (early stopping's, else val_loss, else loss)")
+    value: float
+    epoch: int
+
+
 class EpochEvent(EventBase):
     type: Literal["epoch"] = "epoch"
     epoch: int
@@ -32,6 +40,8 @@ class EpochEvent(EventBase):
     metrics: dict[str, float]
     lr: float
     seconds: float
+    best: Best | None = Field(default=None, description="The best epoch so far, as training decided it; its "
+                                                        "weights are on disk when this event is sent")
 
 
 class LogEvent(EventBase):
@@ -51,7 +61,7 @@ class DoneEvent(EventBase):
     status: Literal["completed", "failed", "stopped"]
     metrics: dict[str, float] = Field(default_factory=dict)
     test_metrics: dict[str, float] = Field(default_factory=dict)
-    best_epoch: int | None = None
+    best_epoch: int | None = Field(default=None, description="The epoch whose weights the run keeps as its best")
 
 
 Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent,

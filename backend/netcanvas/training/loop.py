@@ -22,16 +22,18 @@ from ..compiler import CompiledGraph, as_tuple
 from ..data import PreparedData
 from ..shapes import torch_message
 from .callbacks import BestTracker
-from .config import TrainConfig, monitor_mode
-from .events import BatchEvent, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from .config import TrainConfig
+from .events import BatchEvent, Best, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
 from .losses import Head, LossFn, align, class_targets
-from .metrics import classification_metrics, regression_metrics
+from .metrics import classification_metrics, monitor_mode, regression_metrics
 from .optimizers import make_optimizer, make_scheduler
 
 BATCH_EVENTS_PER_SECOND = 10
 EVAL_BATCH = 1024
 Emit = Callable[[Event], None]
 Split = dict[str, torch.Tensor]
+Checkpoint = Callable[[dict[str, torch.Tensor], bool], None]
+"""Called after each epoch, before its event, with the module's state dict and whether it is the new best."""
 
 
 @dataclass
@@ -305,31 +307,32 @@ def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
 
 
 def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
-          should_stop: Callable[[], bool] = lambda: False) -> TrainResult:
+          should_stop: Callable[[], bool] = lambda: False, checkpoint: Checkpoint | None = None) -> TrainResult:
     """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
     a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
 
     Ends with a ``done`` event. The module keeps the best weights when stopped (SPEC §5) or when early
     stopping restores them, else the last ones; the test metrics are always those of the best weights
-    (the ones a run exports).
+    (the ones a run exports). ``checkpoint`` lets the caller keep the best and last weights as training goes,
+    so that a run killed mid-way still has them.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
     try:
-        return _train(compiled, data, config, emit, should_stop)
+        return _train(compiled, data, config, emit, should_stop, checkpoint)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
-           should_stop: Callable[[], bool]) -> TrainResult:
+           should_stop: Callable[[], bool], checkpoint: Checkpoint | None) -> TrainResult:
     result = TrainResult(status="failed")
     evaluator: Evaluator | None = None
     try:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)  # dropout and other random layers
             evaluator = Evaluator(compiled, data, config)
-            _loop(compiled, data, config, emit, should_stop, evaluator, result)
+            _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint)
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
@@ -366,7 +369,8 @@ def _evaluate_state(evaluator: Evaluator, split: Split, state: dict[str, torch.T
 
 
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
-          should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult) -> None:
+          should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult,
+          checkpoint: Checkpoint | None) -> None:
     model = compiled.module
     forward = evaluator.module
     generator = torch.Generator().manual_seed(config.seed)
@@ -454,9 +458,14 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
         seconds = time.perf_counter() - started
         result.history.append({"epoch": epoch, "metrics": metrics, "lr": lr, "seconds": seconds})
         result.metrics = metrics
-        emit(EpochEvent(epoch=epoch, epochs=config.epochs, metrics=metrics, lr=lr, seconds=seconds))
-        if tracker.update(metrics[tracker.monitor], epoch):
+        improved = tracker.update(metrics[tracker.monitor], epoch)
+        if improved:
             result.best_state, result.best_epoch = _clone_state(model), epoch
+        if checkpoint is not None:
+            checkpoint(model.state_dict(), improved)
+        assert result.best_epoch is not None  # the first epoch is always the best so far
+        best = Best(name=tracker.monitor, value=tracker.best, epoch=result.best_epoch)
+        emit(EpochEvent(epoch=epoch, epochs=config.epochs, metrics=metrics, lr=lr, seconds=seconds, best=best))
         if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
             scheduler.step(metrics[plateau or tracker.monitor])
         elif scheduler is not None:

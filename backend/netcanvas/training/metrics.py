@@ -9,7 +9,11 @@ classes present in the targets. The tests check every function against scikit-le
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+
+Direction = Literal["min", "max"]
 
 METRIC_DOCS = {
     "accuracy": "Fraction of samples whose predicted class is right.",
@@ -20,6 +24,27 @@ METRIC_DOCS = {
     "mse": "Mean squared error.",
     "mae": "Mean absolute error.",
 }
+METRIC_DIRECTIONS: dict[str, Direction] = {
+    "loss": "min", "accuracy": "max", "precision": "max", "recall": "max", "f1": "max", "auc_roc": "max",
+    "mse": "min", "mae": "min",
+}
+"""Whether a larger or a smaller value is better, declared once per metric (as Keras metrics do)."""
+
+
+def direction(name: str) -> Direction:
+    """The direction of a reported metric such as ``val_accuracy`` or ``val_y_class_loss``: that of the metric
+    its name ends with (an output named ``accuracy`` still has a loss, ``accuracy_loss``, to minimize)."""
+    for metric in sorted(METRIC_DIRECTIONS, key=len, reverse=True):
+        if name == metric or name.endswith("_" + metric):
+            return METRIC_DIRECTIONS[metric]
+    return "min"
+
+
+def monitor_mode(monitor: str, mode: str) -> Direction:
+    """An early-stopping or plateau ``mode``: ``min`` or ``max`` as given, ``auto`` the monitor's direction."""
+    if mode == "min":
+        return "min"
+    return "max" if mode == "max" else direction(monitor)
 
 
 def _confusion(y: torch.Tensor, pred: torch.Tensor, n: int) -> torch.Tensor:

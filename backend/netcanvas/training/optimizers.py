@@ -20,8 +20,8 @@ from .config import (
     RMSprop,
     StepLR,
     Strict,
-    monitor_mode,
 )
+from .metrics import monitor_mode
 
 Scheduler = torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau
 
