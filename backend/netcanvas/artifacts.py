@@ -43,6 +43,8 @@ class Preprocessing(BaseModel):
     inputs: dict[str, Standardization] = Field(default_factory=dict, description="Per Input id; absent = none")
     classes: dict[str, list[str]] = Field(default_factory=dict, description="Class names per Output name")
     dataset: str | None = None
+    pipeline: dict[str, Any] | None = Field(default=None, description="An uploaded dataset's recorded pipeline "
+                                                                      "(netcanvas.data.options.Pipeline)")
 
 
 class RunInfo(BaseModel):

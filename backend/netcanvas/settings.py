@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     static_dir: Path = Field(default=REPO_FRONTEND_DIST, description="The built frontend served at /")
     max_concurrent_runs: int = Field(default=1, ge=1, le=64, description="Training runs that may run at once")
     worker_threads: int = Field(default=1, ge=1, le=256, description="torch threads per training worker")
+    max_upload_mb: int = Field(default=500, ge=1, description="Largest dataset upload, in megabytes (413 past it)")
     token: SecretStr | None = Field(default=None, description="Token every /api request must carry (Authorization: "
                                     "Bearer ...); required to serve beyond loopback")
     insecure: bool = Field(default=False, description="Serve beyond loopback without a token (not recommended)")

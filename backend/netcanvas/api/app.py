@@ -12,10 +12,11 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from .. import __version__
+from ..data.uploads import DatasetStore
 from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database
-from . import catalog, export, graphs, runs, templates, validate
+from . import catalog, datasets, export, graphs, runs, templates, validate
 from .security import install_security
 
 log = logging.getLogger("netcanvas")
@@ -59,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(runs.router)
     app.include_router(export.router)
     app.include_router(templates.router)
+    app.include_router(datasets.router)
+    app.state.datasets = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str]:

@@ -12,8 +12,9 @@ the mean and std of the training split only; they are returned as plain lists in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -49,6 +50,11 @@ class PreparedData:
     preprocessing: Preprocessing
     dataset: str
     fields: dict[str, FieldSpec] = field(default_factory=dict)
+    augment: Callable[[list[torch.Tensor]], list[torch.Tensor]] | None = None
+    """Random changes to a training batch's inputs (image augmentation); never applied to validation or test."""
+
+    def augmented(self, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+        return self.augment(inputs) if self.augment is not None else inputs
 
     def inputs(self, split: dict[str, torch.Tensor]) -> list[torch.Tensor]:
         return [split[f] for f in self.binding.inputs.values()]
@@ -131,7 +137,15 @@ def prepare(dataset: Dataset, compiled: CompiledGraph, *, seed: int = 0, validat
     binding = bind(compiled, dataset, overrides)
     classification = next((f for f in dataset.targets() if f.classes and f.dtype == "int64"), None)
     stratify = dataset.arrays[classification.name] if classification else None
-    train_idx, val_idx, test_idx = split_indices(dataset.size, seed, validation_split, stratify, test_split)
+    splits = split_indices(dataset.size, seed, validation_split, stratify, test_split)
+    return assemble(dataset, binding, splits)
+
+
+def assemble(dataset: Dataset, binding: Binding, splits: tuple[np.ndarray, np.ndarray, np.ndarray],
+             pipeline: dict[str, Any] | None = None) -> PreparedData:
+    """Tensors of each split for the bound fields; ``Dataset.standardize`` fields standardized with training
+    statistics (uploads arrive already transformed by their recorded ``pipeline``)."""
+    train_idx, val_idx, test_idx = splits
     used = set(binding.inputs.values()) | set(binding.targets.values())
     arrays = {k: v for k, v in dataset.arrays.items() if k in used}
     stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -162,6 +176,7 @@ def prepare(dataset: Dataset, compiled: CompiledGraph, *, seed: int = 0, validat
         classes={out: list(dataset.field(f).classes or ()) for out, f in binding.targets.items()
                  if dataset.field(f).classes},
         dataset=dataset.name,
+        pipeline=pipeline,
     )
     return PreparedData(train_split, take(val_idx), take(test_idx), binding, pre, dataset.name,
                         {f.name: f for f in dataset.fields})

@@ -11,6 +11,7 @@ import numpy as np
 from ..artifacts import Preprocessing, RunDir
 from ..catalog import TensorSpec, fmt_shape
 from ..compiler import CompiledGraph
+from ..data.pipeline import raw_input
 from .service import export_run
 
 
@@ -26,6 +27,13 @@ class Predictor:
     mtime: float
 
     def _array(self, name: str, value: Any, spec: TensorSpec) -> tuple[np.ndarray, bool]:
+        if self.preprocessing.pipeline is not None:  # an uploaded dataset's run: raw rows and texts are welcome
+            try:
+                raw = raw_input(self.preprocessing.pipeline, name, value)
+            except ValueError as e:
+                raise PredictError(f"input '{name}': {e}") from None
+            if raw is not None:
+                return raw, isinstance(value, dict | str)
         dtype = np.int64 if spec.dtype == "int64" else np.float32
         try:
             arr = np.asarray(value, dtype=np.float64)

@@ -26,6 +26,9 @@ from .. import __version__
 from ..artifacts import RunDir, RunInfo
 from ..compiler import CompiledGraph, GraphInvalid, compile_graph
 from ..data import DataError, load, prepare
+from ..data.errors import UploadError
+from ..data.fit import prepare_upload
+from ..data.uploads import DatasetStore
 from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
 from ..training.events import DoneEvent, ErrorEvent, Event, LogEvent
@@ -92,8 +95,9 @@ class Checkpoints:
 def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
             out: str | Path, emit: Emit, should_stop: Callable[[], bool] = lambda: False, *,
             run_id: str | None = None, threads: int | None = None,
-            created_at: datetime | None = None) -> RunOutcome:
-    """Train ``graph`` on a built-in ``dataset`` ({"name": ...}) with ``config``; write the run into ``out``."""
+            created_at: datetime | None = None, datasets_dir: str | Path | None = None) -> RunOutcome:
+    """Train ``graph`` on a built-in ``dataset`` ({"name": ...}) or an upload ({"id": ...} in ``datasets_dir``)
+    with ``config``; write the run into ``out``."""
     run_dir = RunDir(out)
     graph_data = graph.model_dump(mode="json", exclude_unset=True) if isinstance(graph, Graph) else graph
     config_data = config.model_dump(mode="json") if isinstance(config, TrainConfig) else config
@@ -109,7 +113,7 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
         else:
             emit(event)
 
-    outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads)
+    outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads, datasets_dir)
     info.status, info.error = outcome.status, outcome.error
     info.metrics, info.test_metrics = outcome.metrics, outcome.test_metrics
     info.finished_at = datetime.now(UTC).isoformat()
@@ -129,7 +133,8 @@ def _seed(config: TrainConfig | dict[str, Any]) -> int | None:
 
 
 def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
-           run_dir: RunDir, emit: Emit, should_stop: Callable[[], bool], threads: int | None) -> RunOutcome:
+           run_dir: RunDir, emit: Emit, should_stop: Callable[[], bool], threads: int | None,
+           datasets_dir: str | Path | None = None) -> RunOutcome:
     def fail(message: str, node: str | None = None) -> RunOutcome:
         emit(ErrorEvent(message=message, node=node))
         return RunOutcome(status="failed", error=message, node=node)
@@ -142,10 +147,10 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         cfg = cfg.model_copy(update={"num_threads": threads})
     torch.set_num_threads(cfg.num_threads)
     name = dataset.get("name")
-    if not isinstance(name, str):
+    if not isinstance(name, str) and not (isinstance(dataset.get("id"), str) and datasets_dir is not None):
         return fail("dataset: give a built-in dataset as {\"name\": ...}")
     try:
-        ds = load(name)
+        ds = load(name) if isinstance(name, str) else None
     except KeyError as e:
         return fail(str(e).strip("'\""))
     torch.manual_seed(cfg.seed)
@@ -154,9 +159,13 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
     except GraphInvalid as e:
         return fail(graph_message(e), e.errors[0].node if e.errors else None)
     try:
-        data = prepare(ds, compiled, seed=cfg.seed, validation_split=cfg.validation_split,
-                       overrides=dataset.get("binding") or None)
-    except DataError as e:
+        if ds is None:
+            data = prepare_upload(DatasetStore(Path(datasets_dir or ".")), dataset, compiled, seed=cfg.seed,
+                                  validation_split=cfg.validation_split)
+        else:
+            data = prepare(ds, compiled, seed=cfg.seed, validation_split=cfg.validation_split,
+                           overrides=dataset.get("binding") or None)
+    except (DataError, UploadError) as e:
         return fail(str(e))
     run_dir.write_preprocessing(data.preprocessing)
     if should_stop():

@@ -157,6 +157,7 @@ class RunManager:
                  stop_grace: float = 15.0, watcher_limit: int = WATCHER_BATCH_LIMIT, standby: bool = True):
         self.db = db
         self.runs_dir = Path(runs_dir)
+        self.datasets_dir = self.runs_dir.parent / "datasets"  # the data directory holds runs/ and datasets/
         self.max_concurrent = max_concurrent
         self.worker_threads = worker_threads
         self.stop_grace = stop_grace
@@ -354,7 +355,8 @@ class RunManager:
             self._record(run_id, [ErrorEvent(message=validation_message(e, "config")), DoneEvent(status="failed")])
             return
         spec = WorkerSpec(run_id=run_id, graph=graph, dataset=dataset, config=config,
-                          run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads, created_at=created)
+                          run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads, created_at=created,
+                          datasets_dir=str(self.datasets_dir))
         self._record(run_id, [StatusEvent(status="running")])
         try:
             handle = self._from_standby(run_id, spec) or self._start_process(run_id, spec)

@@ -31,6 +31,7 @@ class WorkerSpec:
     run_dir: str
     threads: int
     created_at: str | None = None
+    datasets_dir: str | None = None
 
 
 def run_worker(spec: WorkerSpec, conn: Connection, stop: StopFlag) -> None:
@@ -47,7 +48,7 @@ def run_worker(spec: WorkerSpec, conn: Connection, stop: StopFlag) -> None:
 
         created = datetime.fromisoformat(spec.created_at) if spec.created_at else None
         execute(spec.graph, spec.dataset, spec.config, spec.run_dir, send, stop.is_set,
-                run_id=spec.run_id, threads=spec.threads, created_at=created)
+                run_id=spec.run_id, threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir)
     except BaseException as e:  # a bug of ours still ends the run with a message, not a silent exit
         message = f"the training process crashed: {type(e).__name__}: {e}"
         try:

@@ -427,7 +427,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 emit(LogEvent(message=f"stopped during epoch {epoch}"))
                 return
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            inputs = [t[idx] for t in train_inputs]
+            inputs = data.augmented([t[idx] for t in train_inputs])  # image augmentation, training only
             try:
                 out = as_tuple(forward(*inputs))
                 loss = evaluator.loss(out, {name: t[idx] for name, t in train_targets.items()})

@@ -1,0 +1,246 @@
+"""Tables: CSV/TSV (delimiter, header and encoding sniffed) and Parquet read with pyarrow, column types inferred.
+
+Encodings: UTF-8 (a BOM is skipped), else Latin-1, which the description names. A file
+that is neither (NUL bytes, or C1 control characters once read as Latin-1) is refused
+with the line and column of the first bad byte. A ragged line is refused with its line
+number and its field count. Column types: ``numeric``, ``boolean``, ``date`` (used as
+days since 1970, a number), ``categorical`` (few distinct strings) and ``text`` (many
+distinct strings, tokenized when used as a feature).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+
+from .errors import UploadError
+
+SNIFF_BYTES = 64 * 1024
+CATEGORICAL_MAX = 50
+"""A string column with at most this many distinct values (and fewer than half the rows) is categorical."""
+TEXT_WORDS = 3
+"""A string column whose distinct values average this many words or more is text, however few they are."""
+PREVIEW_ROWS = 20
+ColumnType = str  # numeric | boolean | date | categorical | text
+
+
+@dataclass
+class TableFile:
+    table: pa.Table
+    format: str  # csv | tsv | parquet
+    encoding: str | None = None
+    delimiter: str | None = None
+    header: bool = True
+
+
+def _encoding(path: Path, name: str) -> str:
+    """utf-8 when every byte decodes as UTF-8, else latin-1 if that reads as text; refuses binary files."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            if b"\x00" in chunk:
+                at = offset + chunk.index(b"\x00")
+                raise UploadError(f"{name}: byte {at} is a NUL byte: this is not a text file (CSV or TSV)")
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError:
+                break
+            offset += len(chunk)
+        else:
+            try:
+                decoder.decode(b"", final=True)
+                return "utf-8"
+            except UnicodeDecodeError:
+                pass
+    with path.open("rb") as f:
+        for number, raw in enumerate(f, start=1):
+            bad = re.search(rb"[\x80-\x9f]", raw)
+            if bad is not None:
+                raise UploadError(f"{name}: line {number}, column {bad.start() + 1}: byte 0x{raw[bad.start()]:02x} "
+                                  "is neither UTF-8 nor Latin-1 text; save the file as UTF-8")
+    return "latin-1"
+
+
+def _sniff(sample: str, name: str, suffix: str) -> tuple[str, bool]:
+    if not sample.strip():
+        raise UploadError(f"{name}: the file is empty")
+    default = "\t" if suffix == ".tsv" else ","
+    lines = sample.splitlines()
+    cut = "\n".join(lines[:-1] if len(lines) > 1 and not sample.endswith("\n") else lines)
+    try:
+        dialect = csv.Sniffer().sniff(cut, delimiters=",;\t|")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = default
+    try:
+        header = csv.Sniffer().has_header(cut)
+    except csv.Error:
+        header = True
+    first = next(csv.reader([lines[0]], delimiter=delimiter), [])
+    if not header and all(re.fullmatch(r"\s*-?[\d.eE+-]+\s*", c) is None for c in first):
+        header = True  # a row of words only is a header even when the sniffer is unsure
+    return delimiter, header
+
+
+def _locate_ragged(path: Path, encoding: str, delimiter: str, name: str) -> UploadError:
+    with path.open(encoding=encoding, newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        width = None
+        try:
+            for row in reader:
+                if width is None:
+                    width = len(row)
+                elif row and len(row) != width:
+                    return UploadError(f"{name}: line {reader.line_num}: {len(row)} fields where the header has "
+                                       f"{width}")
+        except csv.Error as e:
+            return UploadError(f"{name}: line {reader.line_num}: {e}")
+    return UploadError(f"{name}: the file could not be read as a table")
+
+
+def read_csv(path: Path, name: str) -> TableFile:
+    encoding = _encoding(path, name)
+    with path.open(encoding=encoding, newline="") as f:
+        sample = f.read(SNIFF_BYTES)
+    sample = sample.lstrip("\ufeff")
+    delimiter, header = _sniff(sample, name, Path(name).suffix.lower())
+    read = pcsv.ReadOptions(encoding=encoding, autogenerate_column_names=not header, block_size=1 << 22)
+    parse = pcsv.ParseOptions(delimiter=delimiter, quote_char='"', newlines_in_values=True)
+    column_types: dict[str, pa.DataType] = {}
+    table: pa.Table | None = None
+    while table is None:
+        convert = pcsv.ConvertOptions(strings_can_be_null=True, column_types=column_types,
+                                      true_values=["true", "True", "TRUE"], false_values=["false", "False", "FALSE"])
+        try:
+            table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        except pa.ArrowInvalid as e:
+            message = str(e)
+            column = re.search(r"In CSV column #(\d+)", message)
+            if column is not None and "conversion error" in message:
+                names = _header(path, encoding, delimiter, header)
+                index = int(column.group(1))
+                if index < len(names) and names[index] not in column_types:
+                    column_types[names[index]] = pa.string()  # a later block holds a value of another type
+                    continue
+            if "Expected" in message and "columns" in message:
+                raise _locate_ragged(path, encoding, delimiter, name) from None
+            if "Empty CSV file" in message:
+                raise UploadError(f"{name}: the file is empty") from None
+            raise UploadError(f"{name}: {message.splitlines()[0]}") from None
+    if table.num_rows == 0:
+        raise UploadError(f"{name}: the file has a header but no rows")
+    names = [str(n).strip() or f"column_{i + 1}" for i, n in enumerate(table.column_names)]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise UploadError(f"{name}: line 1: the column name '{dup}' appears twice")
+    table = table.rename_columns(names)
+    return TableFile(table, "tsv" if delimiter == "\t" else "csv", encoding, delimiter, header)
+
+
+def _header(path: Path, encoding: str, delimiter: str, header: bool) -> list[str]:
+    with path.open(encoding=encoding, newline="") as f:
+        first = next(csv.reader(f, delimiter=delimiter), [])
+    first = [c.lstrip("\ufeff") for c in first]
+    return first if header else [f"f{i}" for i in range(len(first))]
+
+
+def read_parquet(path: Path, name: str) -> TableFile:
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        raise UploadError(f"{name}: not a readable Parquet file: {str(e).splitlines()[0]}") from None
+    if table.num_rows == 0:
+        raise UploadError(f"{name}: the file has no rows")
+    return TableFile(table, "parquet")
+
+
+def read_table(path: Path, name: str) -> TableFile:
+    return read_parquet(path, name) if name.lower().endswith(".parquet") else read_csv(path, name)
+
+
+# ---- column types ------------------------------------------------------------------------------------------------
+
+
+def column_type(col: pa.ChunkedArray, rows: int) -> ColumnType:
+    t = col.type
+    if pa.types.is_boolean(t):
+        return "boolean"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "numeric"
+    if pa.types.is_temporal(t):
+        return "date"
+    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
+        distinct = pc.unique(col.drop_null())
+        words = pc.mean(pc.list_value_length(pc.utf8_split_whitespace(distinct))).as_py() if len(distinct) else 0
+        few = len(distinct) <= CATEGORICAL_MAX and len(distinct) <= max(2, rows // 2)
+        return "categorical" if few and (words or 0) < TEXT_WORDS else "text"
+    return "text"
+
+
+def numeric_values(col: pa.ChunkedArray, kind: ColumnType) -> np.ndarray:
+    """float64 values with NaN for missing: numbers, booleans as 0/1, dates as days since 1970-01-01."""
+    if kind == "date":
+        col = pc.cast(col, pa.timestamp("s"))
+        arr = pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / 86400.0
+        mask = col.is_null().to_numpy(zero_copy_only=False)
+        arr[mask] = np.nan
+        return arr
+    cast = pc.cast(col, pa.float64())
+    return np.asarray(cast.to_numpy(zero_copy_only=False), dtype=np.float64)
+
+
+def label(value: Any) -> str:
+    """A category as text: booleans as true/false, whole floats without their .0."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def string_values(col: pa.ChunkedArray) -> list[str | None]:
+    return [None if v is None else label(v) for v in col.to_pylist()]
+
+
+def describe_columns(table: pa.Table) -> list[dict[str, Any]]:
+    """Per column: name, dtype, missing, distinct and (numeric) min/max/mean or (categorical) class counts."""
+    out = []
+    rows = table.num_rows
+    for name in table.column_names:
+        col = table.column(name)
+        kind = column_type(col, rows)
+        entry: dict[str, Any] = {"name": name, "dtype": kind, "missing": int(col.null_count)}
+        if kind in ("numeric", "date", "boolean"):
+            values = numeric_values(col, kind)
+            finite = values[np.isfinite(values)]
+            if finite.size:
+                entry.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
+            entry["missing"] = int(values.size - finite.size)
+        if kind in ("categorical", "boolean") or (kind == "numeric" and pa.types.is_integer(col.type)):
+            counts = pc.value_counts(col.drop_null())
+            pairs = sorted(((label(v["values"]), int(v["counts"])) for v in counts.to_pylist()), key=lambda p: p[0])
+            entry["distinct"] = len(pairs)
+            if len(pairs) <= CATEGORICAL_MAX:
+                entry["classes"] = dict(pairs)
+        elif kind == "text":
+            entry["distinct"] = len(pc.unique(col.drop_null()))
+        out.append(entry)
+    return out
+
+
+def preview_rows(table: pa.Table, count: int = PREVIEW_ROWS) -> list[dict[str, Any]]:
+    rows = table.slice(0, count).to_pylist()
+    return [{k: (v if isinstance(v, int | float | bool | str) or v is None else str(v)) for k, v in r.items()}
+            for r in rows]

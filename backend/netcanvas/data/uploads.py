@@ -1,0 +1,230 @@
+"""The dataset store: uploaded files under ``<data_dir>/datasets/<id>/`` and their descriptions.
+
+Each dataset directory holds the original file (``original.csv``, ``.tsv``, ``.parquet``,
+``.zip`` or ``.npz`` — the name is ours, never the user's), ``description.json`` (what the
+Data view shows) and, for images, ``cache.npz`` (the images decoded once at the default
+size). Ids are made by the server (12 hex digits); an id that is not of that form is
+simply not found. Files are streamed in with a size cap (``NETCANVAS_MAX_UPLOAD_MB``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+
+from .errors import UploadError
+from .images import default_size, load_images, png_data_url, scan_images
+from .options import DatasetOptions
+from .pipeline import plan
+from .tables import describe_columns, preview_rows, read_table
+
+ID = re.compile(r"^[0-9a-f]{12}$")
+CHUNK = 1 << 20
+SUFFIXES = {"csv": ".csv", "tsv": ".csv", "parquet": ".parquet", "images": ".zip", "npz": ".npz"}
+
+
+def detect(head: bytes, filename: str) -> str:
+    """csv | parquet | images | npz, from the first bytes (and the name's suffix for NPZ vs image ZIP)."""
+    lower = filename.lower()
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return "npz" if lower.endswith(".npz") else "images"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if lower.endswith((".zip", ".npz", ".parquet")):
+        raise UploadError(f"{filename}: the file is not a {lower.rsplit('.', 1)[-1].upper()} file (its first bytes "
+                          "say otherwise)")
+    return "csv"
+
+
+def display_name(filename: str) -> str:
+    base = re.split(r"[\\/]", filename or "upload")[-1]
+    return "".join(c for c in base if c.isprintable())[:200] or "upload"
+
+
+class DatasetStore:
+    def __init__(self, root: str | Path, max_upload_mb: int = 500):
+        self.root = Path(root)
+        self.max_bytes = max_upload_mb * 1024 * 1024
+
+    # ---- adding -------------------------------------------------------------------------------------------------
+
+    def add(self, source: IO[bytes] | Iterable[bytes], filename: str, name: str | None = None) -> dict[str, Any]:
+        """Stream ``source`` to disk (refused with 413 past the cap), read and describe it; 4xx if unusable."""
+        filename = display_name(filename)
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.root))
+        try:
+            raw = tmp / "raw"
+            digest = hashlib.sha256()
+            size = 0
+            chunks = iter(lambda: source.read(CHUNK), b"") if hasattr(source, "read") else iter(source)
+            with raw.open("wb") as out:
+                for chunk in chunks:
+                    size += len(chunk)
+                    if size > self.max_bytes:
+                        raise UploadError(f"{filename}: larger than the {self.max_bytes // (1024 * 1024)} MB limit "
+                                          "(NETCANVAS_MAX_UPLOAD_MB)", 413)
+                    digest.update(chunk)
+                    out.write(chunk)
+            if size == 0:
+                raise UploadError(f"{filename}: the file is empty")
+            with raw.open("rb") as f:
+                fmt = detect(f.read(8), filename)
+            dataset_id = uuid.uuid4().hex[:12]
+            original = tmp / f"original{SUFFIXES[fmt]}"
+            raw.replace(original)
+            desc = describe(original, fmt, filename, tmp)
+            desc.update(id=dataset_id, name=(name or filename)[:200], file=filename, size_bytes=size,
+                        sha256=digest.hexdigest(), created_at=datetime.now(UTC).isoformat())
+            desc["fields"], desc["problem"] = default_fields(desc)
+            (tmp / "description.json").write_text(json.dumps(desc))
+            tmp.replace(self.root / dataset_id)
+            return desc
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def add_path(self, path: Path, name: str | None = None) -> dict[str, Any]:
+        """Add a local file (the CLI); the same content and name already stored is reused, not copied again."""
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(CHUNK), b""):
+                digest.update(chunk)
+        for desc in self.all():
+            if desc.get("sha256") == digest.hexdigest() and desc.get("name") == (name or path.name):
+                return desc
+        with path.open("rb") as f:
+            return self.add(f, path.name, name)
+
+    # ---- reading ------------------------------------------------------------------------------------------------
+
+    def path(self, dataset_id: str) -> Path:
+        if not ID.match(dataset_id or "") or not (self.root / dataset_id / "description.json").is_file():
+            raise UploadError(f"no uploaded dataset with id '{dataset_id}'", 404)
+        return self.root / dataset_id
+
+    def get(self, dataset_id: str) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads((self.path(dataset_id) / "description.json").read_text())
+        return data
+
+    def all(self) -> list[dict[str, Any]]:
+        if not self.root.is_dir():
+            return []
+        out = []
+        for d in self.root.iterdir():
+            if ID.match(d.name) and (d / "description.json").is_file():
+                out.append(json.loads((d / "description.json").read_text()))
+        return sorted(out, key=lambda d: d.get("created_at", ""), reverse=True)
+
+    def original(self, dataset_id: str) -> Path:
+        return next(self.path(dataset_id).glob("original.*"))
+
+    def delete(self, dataset_id: str, in_use: Callable[[str], list[str]] = lambda _: []) -> None:
+        """Remove a dataset; refused (409) while runs that are queued or running use it."""
+        path = self.path(dataset_id)
+        runs = in_use(dataset_id)
+        if runs:
+            raise UploadError(f"dataset '{dataset_id}' is used by run(s) {', '.join(runs)} that are queued or "
+                              "running; stop them first", 409)
+        trash = self.root / f".deleted-{dataset_id}-{uuid.uuid4().hex[:6]}"
+        path.replace(trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    def image_samples(self, dataset_id: str, per_class: int = 4, max_classes: int = 12) -> list[dict[str, Any]]:
+        """A few images per class (or the first few) as PNG data URLs, from the decoded cache."""
+        desc = self.get(dataset_id)
+        if desc["kind"] != "images":
+            return []
+        images, columns = read_cache(self.path(dataset_id))
+        labels = columns.get("label") or next(iter(columns.values()), [None] * len(images))
+        out: list[dict[str, Any]] = []
+        counts: dict[str, int] = {}
+        for i, value in enumerate(labels):
+            key = str(value)
+            if counts.get(key, 0) >= per_class or (key not in counts and len(counts) >= max_classes):
+                continue
+            counts[key] = counts.get(key, 0) + 1
+            out.append({"label": key, "index": i, "image": png_data_url(images[i])})
+        return out
+
+
+# ---- describing ------------------------------------------------------------------------------------------------------
+
+
+def describe(path: Path, fmt: str, filename: str, directory: Path) -> dict[str, Any]:
+    if fmt in ("csv", "parquet"):
+        tf = read_table(path if fmt == "csv" else path, filename if fmt == "csv" else filename)
+        columns = describe_columns(tf.table)
+        kind = "text" if any(c["dtype"] == "text" for c in columns) else "table"
+        warnings = []
+        if tf.encoding == "latin-1":
+            warnings.append(f"{filename} is not UTF-8: read as Latin-1")
+        return {"kind": kind, "format": tf.format, "encoding": tf.encoding, "delimiter": tf.delimiter,
+                "header": tf.header, "rows": tf.table.num_rows, "columns": columns,
+                "default_target": columns[-1]["name"], "preview": preview_rows(tf.table), "warnings": warnings}
+    if fmt == "npz":
+        from .arrays import default_target, describe_arrays, read_npz
+
+        arrays = read_npz(path, filename)
+        rows = len(next(iter(arrays.values())))
+        preview = [{k: _short(v[i]) for k, v in arrays.items()} for i in range(min(10, rows))]
+        return {"kind": "arrays", "format": "npz", "rows": rows,
+                "columns": describe_arrays(arrays), "default_target": default_target(arrays), "preview": preview,
+                "warnings": []}
+    found = scan_images(path, filename)
+    size = default_size(found.sizes)
+    colour = "rgb" if found.modes.get("rgb") else "grey"
+    images = load_images(path, filename, found.members, size, 1 if colour == "grey" else 3)
+    label_cols = {k: np.asarray([("" if v is None else str(v)) if isinstance(v, str) or v is None else v
+                                 for v in vals]) for k, vals in found.columns.items()}
+    stored: dict[str, Any] = {f"col_{i}": v for i, v in enumerate(label_cols.values())}
+    np.savez(directory / "cache.npz", images=images, members=np.asarray(found.members), **stored)
+    (directory / "cache.json").write_text(json.dumps(list(label_cols)))
+    table = pa.table({k: pa.array(v, from_pandas=True) for k, v in found.columns.items()})
+    columns = describe_columns(table)
+    warnings = []
+    if found.skipped:
+        shown = ", ".join(found.skipped[:20]) + (f" and {len(found.skipped) - 20} more" if len(found.skipped) > 20
+                                                  else "")
+        warnings.append(f"skipped {len(found.skipped)} image(s) that could not be decoded: {shown}")
+    return {"kind": "images", "format": "zip", "rows": len(found.members), "columns": columns,
+            "default_target": columns[0]["name"] if columns else None,
+            "images": {"layout": found.layout, "sizes": {f"{h}x{w}": n for (h, w), n in found.sizes.items()},
+                       "color": colour, "default_size": list(size), "skipped": found.skipped},
+            "preview": [{"file": m, **{k: v[i] for k, v in found.columns.items()}}
+                        for i, m in enumerate(found.members[:20])],
+            "warnings": warnings}
+
+
+def _short(value: np.ndarray) -> Any:
+    arr = np.asarray(value)
+    if arr.ndim == 0:
+        return arr.item()
+    flat = arr.reshape(-1)[:8].tolist()
+    return flat + (["…"] if arr.size > 8 else [])
+
+
+def read_cache(directory: Path) -> tuple[np.ndarray, dict[str, list[Any]]]:
+    names = json.loads((directory / "cache.json").read_text())
+    with np.load(directory / "cache.npz", allow_pickle=False) as npz:
+        images = npz["images"]
+        columns = {n: npz[f"col_{i}"].tolist() for i, n in enumerate(names)}
+    return images, columns
+
+
+def default_fields(desc: dict[str, Any], options: DatasetOptions | None = None) -> tuple[dict[str, Any], str | None]:
+    """The fields a run with these options would bind; or none and the reason (e.g. a one-class last column)."""
+    try:
+        return plan(desc, options or DatasetOptions()).fields, None
+    except UploadError as e:
+        return {}, str(e)
