@@ -8,10 +8,10 @@ from helpers import mlp
 from runhelpers import app_client
 
 
-def test_saved_graphs_crud(tmp_path: Path) -> None:
+def test_saved_graphs_crud(tmp_path: Path, database_url: str) -> None:
     graph = {**mlp(4, 3), "ui": {"viewport": {"x": 1, "y": 2, "zoom": 1.5}}}
     graph["nodes"][0]["position"] = {"x": 10, "y": 20}
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, database_url=database_url) as client:
         assert client.get("/api/graphs").json() == []
         r = client.post("/api/graphs", json={"graph": graph})
         assert r.status_code == 201
@@ -46,13 +46,13 @@ def test_saved_graphs_crud(tmp_path: Path) -> None:
 
         # POST /api/graphs/validate is not a saved graph's id
         assert client.post("/api/graphs/validate", json=mlp(4, 3)).json()["valid"] is True
-    with app_client(tmp_path) as client:  # saved graphs outlive the server
+    with app_client(tmp_path, database_url=database_url) as client:  # saved graphs outlive the server
         assert [g["name"] for g in client.get("/api/graphs").json()] == ["second"]
 
 
-def test_invalid_graphs_can_be_saved_but_malformed_bodies_cannot(tmp_path: Path) -> None:
+def test_invalid_graphs_can_be_saved_but_malformed_bodies_cannot(tmp_path: Path, database_url: str) -> None:
     unfinished = {"name": "wip", "nodes": [{"id": "a", "type": "Linear"}], "edges": []}
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, database_url=database_url) as client:
         assert client.post("/api/graphs", json={"graph": unfinished}).status_code == 201
         r = client.post("/api/graphs", json={"graph": {"nodes": [{"type": "Linear"}]}})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"][:3] == ["body", "graph", "nodes"]

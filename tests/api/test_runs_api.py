@@ -17,8 +17,8 @@ from netcanvas.store import Database, EventRow, RunRow
 from runhelpers import DIGITS_MLP, IRIS_MLP, LONG, QUICK, app_client, non_batch, start_run, wait_for, watch
 
 
-def test_a_run_streams_status_epochs_and_done_and_keeps_its_history(tmp_path: Path) -> None:
-    with app_client(tmp_path, worker_threads=2) as client:
+def test_a_run_streams_status_epochs_and_done_and_keeps_its_history(tmp_path: Path, database_url: str) -> None:
+    with app_client(tmp_path, worker_threads=2, database_url=database_url) as client:
         run_id = start_run(client)
         events = watch(client, run_id)
         kinds = [e["type"] for e in events]
@@ -124,8 +124,8 @@ def test_runs_queue_fifo_beyond_max_concurrent_runs(tmp_path: Path) -> None:
         assert c["started_at"] is None and [e["type"] for e in watch(client, third)] == ["status", "log", "done"]
 
 
-def test_delete_stops_a_running_run_and_removes_its_files(tmp_path: Path) -> None:
-    with app_client(tmp_path) as client:
+def test_delete_stops_a_running_run_and_removes_its_files(tmp_path: Path, database_url: str) -> None:
+    with app_client(tmp_path, database_url=database_url) as client:
         run_id = start_run(client, DIGITS_MLP, "digits", LONG)
         watch(client, run_id, until="epoch")
         pid = client.app.state.runs.worker_pid(run_id)  # type: ignore[attr-defined]
@@ -144,12 +144,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def test_a_restarted_server_fails_orphaned_runs_and_keeps_history(tmp_path: Path) -> None:
-    with app_client(tmp_path) as client:
+def test_a_restarted_server_fails_orphaned_runs_and_keeps_history(tmp_path: Path, database_url: str) -> None:
+    with app_client(tmp_path, database_url=database_url) as client:
         done_id = start_run(client)
         watch(client, done_id)
     # A server that died mid-run leaves its run "running" with some epochs stored.
-    db = Database(f"sqlite:///{tmp_path / 'netcanvas.db'}")
+    db = Database(database_url)
     with db.session() as s:
         s.add(RunRow(id="orphan", name="o", graph=IRIS_MLP, dataset={"name": "iris"}, config=QUICK, status="running"))
         s.flush()
@@ -159,7 +159,7 @@ def test_a_restarted_server_fails_orphaned_runs_and_keeps_history(tmp_path: Path
             "seq": 2, "type": "epoch", "epoch": 1, "epochs": 3, "metrics": {"loss": 1.0}, "lr": 0.001,
             "seconds": 0.1}))
     db.close()
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, database_url=database_url) as client:
         orphan = client.get("/api/runs/orphan").json()
         assert orphan["status"] == "failed" and "server stopped" in orphan["error"]
         assert [h["epoch"] for h in orphan["history"]] == [1]

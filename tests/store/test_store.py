@@ -1,4 +1,4 @@
-"""The database: tables created on start, SQLite in WAL mode, any URL through the settings, UTC timestamps."""
+"""The database: migrated on start, SQLite in WAL mode, any URL through the settings, UTC timestamps."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def test_database_url_setting_picks_the_database(tmp_path: Path, monkeypatch: ob
     assert not (tmp_path / "data" / "netcanvas.db").exists()
 
 
-def test_rows_round_trip_with_utc_times_and_events_go_with_their_run(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
-    db.create_tables()
+def test_rows_round_trip_with_utc_times_and_events_go_with_their_run(database_url: str) -> None:
+    db = Database(database_url)
+    db.migrate()
     with db.session() as s:
         s.add(RunRow(id="r", graph={"nodes": []}, dataset={"name": "iris"}, config={"epochs": 1}))
         s.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,12 +11,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..data.uploads import DatasetStore
 from ..runs import RunManager
 from ..settings import Settings, get_settings
-from ..store import Database
+from ..store import Database, DatabaseError
 from . import catalog, datasets, export, graphs, runs, templates, validate
 from .security import install_security
 
@@ -32,6 +34,23 @@ def warm_up() -> None:
     validate_graph(WARM_UP_GRAPH)
 
 
+class OneLineStartupErrors:
+    """A start-up failure the user can fix (an unreachable database) reaches the server as its one-line message,
+    not as the traceback Starlette would send: `netcanvas serve` logs that line and exits."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_one_line(message: Message) -> None:
+            error = sys.exc_info()[1]  # Starlette sends "startup.failed" while handling the lifespan's exception
+            if message["type"] == "lifespan.startup.failed" and isinstance(error, DatabaseError):
+                message = {**message, "message": str(error)}
+            await send(message)
+
+        await self.app(scope, receive, send_one_line if scope["type"] == "lifespan" else send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -39,7 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
-        db.create_tables()
+        db.migrate()  # the schema's Alembic migrations, up to the latest
         manager = RunManager(db, settings.data_dir / "runs", max_concurrent=settings.max_concurrent_runs,
                              worker_threads=settings.worker_threads)
         app.state.db, app.state.runs = db, manager
@@ -54,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="NetCanvas", version=__version__, lifespan=lifespan,
                   description="Build, validate, train and export neural networks from a graph JSON.")
     app.state.settings = settings
+    app.add_middleware(OneLineStartupErrors)
     app.include_router(catalog.router)
     app.include_router(validate.router)
     app.include_router(graphs.router)
