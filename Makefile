@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := frontend/node_modules/.installed
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: install run test lint typecheck pytest frontend frontend-test chromium bench clean api-types
+.PHONY: install run test lint typecheck pytest frontend frontend-test chromium postgres bench clean api-types
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ endif
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) \
 	  || echo "could not install Debian's chromium: browser tests will be skipped"
+
+# The store, run and API tests also run on a real PostgreSQL server, which a pytest fixture starts from Debian's
+# binaries: without them `make test` fails (NETCANVAS_TEST_POSTGRES=required) rather than skipping those tests.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql) \
+	  || (echo "could not install Debian's postgresql, which the PostgreSQL tests need"; exit 1)
 
 run: frontend
 	$(BIN)/netcanvas serve
@@ -52,8 +59,8 @@ api-types: install
 	$(BIN)/netcanvas openapi > frontend/src/api/openapi.json
 	cd frontend && npm run gen:api
 
-pytest: install frontend chromium
-	$(BIN)/pytest
+pytest: install frontend chromium postgres
+	NETCANVAS_TEST_POSTGRES=required $(BIN)/pytest
 
 # pytest runs last: its closing line is the summary CI reads.
 test: lint typecheck frontend-test pytest
