@@ -21,7 +21,8 @@ WORKDIR /app
 RUN pip install --index-url https://download.pytorch.org/whl/cpu 'torch>=2.4,<2.14'
 COPY pyproject.toml README.md ./
 COPY backend/ backend/
-RUN pip install .
+# with psycopg, the PostgreSQL driver (docker-compose.yml runs the app on a PostgreSQL service)
+RUN pip install '.[postgres]'
 COPY --from=frontend /app/frontend/dist /app/static
 RUN useradd --create-home --uid 1000 netcanvas && mkdir -p /data && chown netcanvas /data
 USER netcanvas
