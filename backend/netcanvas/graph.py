@@ -24,6 +24,8 @@ FORMAT: Literal["netcanvas.graph/1"] = "netcanvas.graph/1"
 
 
 class Position(BaseModel):
+    model_config = ConfigDict(allow_inf_nan=False)  # NaN would be saved as null and could not be read back
+
     x: float = 0.0
     y: float = 0.0
 
@@ -133,6 +135,16 @@ def field_errors(error: ValidationError) -> list[tuple[str, str]]:
 def _pydantic_problems(error: ValidationError, where: str, node: str | None) -> list[Problem]:
     return [Problem(node=node, message=f"{where}: {loc}: {msg}" if loc else f"{where}: {msg}",
                     field=loc.split(".")[0] or None) for loc, msg in field_errors(error)]
+
+
+def size_problem(raw: dict[str, Any], max_nodes: int, max_edges: int) -> str | None:
+    """Past the node or edge limit, what to say (checked before anything else: the work grows with the size)."""
+    for key, limit, setting in (("nodes", max_nodes, "NETCANVAS_MAX_NODES"),
+                                ("edges", max_edges, "NETCANVAS_MAX_EDGES")):
+        items = raw.get(key)
+        if isinstance(items, list) and len(items) > limit:
+            return f"the graph has {len(items):,} {key}, more than the limit of {limit:,} ({setting})"
+    return None
 
 
 def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:

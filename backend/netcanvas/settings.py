@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = Field(default=1, ge=1, le=64, description="Training runs that may run at once")
     worker_threads: int = Field(default=1, ge=1, le=256, description="torch threads per training worker")
     max_upload_mb: int = Field(default=500, ge=1, description="Largest dataset upload, in megabytes (413 past it)")
+    max_body_mb: float = Field(default=8.0, gt=0, description="Largest request body, in megabytes (413 past it)")
+    max_nodes: int = Field(default=10_000, ge=1, description="Most nodes a graph may have")
+    max_edges: int = Field(default=30_000, ge=1, description="Most edges a graph may have")
+    max_string_length: int = Field(default=1_000, ge=1, description="Longest string (or key) in a JSON body: "
+                                                                    "graph and run names, node ids, params")
+    max_params: int = Field(default=100_000_000, ge=1, description="Most trainable parameters a run may have")
+    max_training_memory_mb: float = Field(default=4096.0, gt=0, description="Largest estimated training memory of "
+                                          "a run (weights, gradients, optimizer state and one batch's activations)")
     token: SecretStr | None = Field(default=None, description="Token every /api request must carry (Authorization: "
                                     "Bearer ...); required to serve beyond loopback")
     insecure: bool = Field(default=False, description="Serve beyond loopback without a token (not recommended)")

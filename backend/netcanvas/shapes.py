@@ -43,6 +43,8 @@ class NodeResult:
 
 
 _cache: OrderedDict[tuple[Any, ...], NodeResult] = OrderedDict()
+_cache_lock = threading.Lock()
+"""Held only while the cache is read or written: validations run side by side, never one behind another."""
 
 
 def node_inputs(parsed: ParsedGraph, node_id: str, results: dict[str, NodeResult],
@@ -75,14 +77,16 @@ def infer_node(layer: Layer, inputs: Inputs, params_key: str | None = None) -> N
         params_key = json.dumps(layer.model_dump(mode="json"), sort_keys=True)
     key = (layer.type_name, params_key,
            tuple((p, tuple(inputs.specs[p])) for p in sorted(inputs.specs)), inputs.used_outputs)
-    hit = _cache.get(key)
-    if hit is not None:
-        _cache.move_to_end(key)
-        return hit
-    result = _infer_uncached(layer, inputs)
-    _cache[key] = result
-    if len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    result = _infer_uncached(layer, inputs)  # two threads may compute the same node: both get the same answer
+    with _cache_lock:
+        _cache[key] = result
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
     return result
 
 

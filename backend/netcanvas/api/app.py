@@ -19,6 +19,7 @@ from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database, DatabaseError
 from . import catalog, datasets, export, graphs, runs, templates, validate
+from .limits import install_limits
 from .security import install_security
 
 log = logging.getLogger("netcanvas")
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    install_limits(app, settings)
     install_security(app, settings)  # last, so outermost: Host, Origin and token before anything else
     return app
 

@@ -11,8 +11,11 @@ from sqlalchemy import select
 
 from ..graph import Graph
 from ..store import Database, GraphRow, utcnow
+from .limits import SafeJSONRoute, error_responses
+from .validate import check_size
 
-router = APIRouter(prefix="/api/graphs", tags=["graphs"])
+router = APIRouter(prefix="/api/graphs", tags=["graphs"], route_class=SafeJSONRoute,
+                   responses=error_responses(413, 422))
 
 
 class GraphSummary(BaseModel):
@@ -47,11 +50,13 @@ def database(request: Request) -> Database:
     return db
 
 
-def graph_json(graph: Graph, name: str) -> dict[str, Any]:
-    """The graph as the canvas sent it (unknown keys kept, no defaults added), under its saved name."""
+def graph_json(graph: Graph, name: str, request: Request) -> dict[str, Any]:
+    """The graph as the canvas sent it (unknown keys kept, no defaults added), under its saved name;
+    a 422 past the node or edge limit."""
     data = graph.model_dump(mode="json", exclude_unset=True)
     data["format"] = graph.format
     data["name"] = name
+    check_size(data, request.app.state.settings)
     return data
 
 
@@ -75,7 +80,7 @@ def create_graph(body: GraphCreate, request: Request) -> GraphRecord:
     name = body.name or body.graph.name
     with database(request).session() as s:
         now = utcnow()
-        row = GraphRow(name=name, graph=graph_json(body.graph, name), created_at=now, updated_at=now)
+        row = GraphRow(name=name, graph=graph_json(body.graph, name, request), created_at=now, updated_at=now)
         s.add(row)
         s.flush()
         return record(row)
@@ -88,20 +93,20 @@ def _get(s: Any, graph_id: str) -> GraphRow:
     return row
 
 
-@router.get("/{graph_id}", response_model=GraphRecord)
+@router.get("/{graph_id}", response_model=GraphRecord, responses=error_responses(404))
 def get_graph(graph_id: str, request: Request) -> GraphRecord:
     with database(request).session() as s:
         return record(_get(s, graph_id))
 
 
-@router.put("/{graph_id}", response_model=GraphRecord)
+@router.put("/{graph_id}", response_model=GraphRecord, responses=error_responses(404))
 def update_graph(graph_id: str, body: GraphUpdate, request: Request) -> GraphRecord:
     """Replace the contents, rename, or both (the saved name is the graph's name)."""
     with database(request).session() as s:
         row = _get(s, graph_id)
         name = body.name or row.name
         if body.graph is not None:
-            row.graph = graph_json(body.graph, name)
+            row.graph = graph_json(body.graph, name, request)
         elif name != row.name:
             row.graph = {**row.graph, "name": name}
         row.name = name
@@ -110,7 +115,7 @@ def update_graph(graph_id: str, body: GraphUpdate, request: Request) -> GraphRec
         return record(row)
 
 
-@router.delete("/{graph_id}", status_code=204, response_class=Response)
+@router.delete("/{graph_id}", status_code=204, response_class=Response, responses=error_responses(404))
 def delete_graph(graph_id: str, request: Request) -> Response:
     with database(request).session() as s:
         s.delete(_get(s, graph_id))

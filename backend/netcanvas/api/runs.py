@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -14,20 +15,19 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ..compiler import GraphInvalid, compile_graph
-from ..data import LOADERS, DataError, bind, load
-from ..graph import Graph
+from ..catalog import TensorSpec
+from ..data import LOADERS, DataError, Dataset, bind, load
+from ..graph import Graph, parse_graph
 from ..runs import RunManager
+from ..settings import Settings
+from ..shapes import ValidationReport
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
-from .validate import _lock as shape_lock  # compile_graph shares the validate endpoint's shape cache
-from .validate import _validate
+from .limits import SafeJSONRoute, error_responses, size_problem
+from .validate import check_size, validation_report
 
-router = APIRouter(prefix="/api/runs", tags=["runs"])
+router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=SafeJSONRoute)
 log = logging.getLogger(__name__)
-
-BIND_CHECK_MAX_PARAMS = 5_000_000
-"""Graphs up to this size are compiled at submission to check the dataset binding (bigger ones in the worker)."""
 
 RunStatus = Literal["queued", "running", "completed", "failed", "stopped"]
 
@@ -126,11 +126,52 @@ def unprocessable(problems: list[dict[str, Any]]) -> HTTPException:
     return HTTPException(422, detail=problems)
 
 
-def check_request(body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
+@dataclass
+class GraphSignature:
+    """A validated graph's Inputs and Outputs as binding needs them, read from its report (no module is built)."""
+
+    input_names: list[str]
+    output_names: list[str]
+    inputs: dict[str, TensorSpec]
+    outputs: dict[str, TensorSpec]
+    output_nodes: dict[str, str]
+    """Output name -> node id."""
+
+
+def signature(graph: dict[str, Any], report: ValidationReport) -> GraphSignature:
+    parsed = parse_graph(graph)
+
+    def spec(node_id: str) -> TensorSpec:
+        info = report.nodes[node_id]
+        return TensorSpec(tuple(info.output_shape or ()), info.dtype or "float32")  # type: ignore[arg-type]
+
+    inputs = [n for n in parsed.order if n in parsed.live and parsed.node(n).type == "Input"]
+    outputs = {n.output_name: n.id for n in parsed.graph.nodes if n.type == "Output"}
+    return GraphSignature(input_names=inputs, output_names=list(outputs), inputs={n: spec(n) for n in inputs},
+                          outputs={name: spec(node) for name, node in outputs.items()}, output_nodes=outputs)
+
+
+def check_classes(sig: GraphSignature, targets: dict[str, str], dataset: Dataset, config: TrainConfig) -> None:
+    """An Output trained with sparse_categorical_crossentropy against a class field gives one score per class."""
+    for name, field_name in targets.items():
+        target, shape = dataset.field(field_name), sig.outputs[name].shape
+        loss = config.loss_for(name, sig.output_names).type
+        if loss != "sparse_categorical_crossentropy" or not target.classes or target.shape or len(shape) != 1:
+            continue
+        scores, classes, node = shape[0], len(target.classes), sig.output_nodes[name]
+        if scores != classes:
+            raise unprocessable([{"loc": ["body", "graph", "nodes", node], "type": "dataset", "node": node,
+                                  "msg": f"Output '{node}' gives {scores:,} class scores but dataset "
+                                         f"'{dataset.name}' field '{field_name}' has {classes} classes; give the "
+                                         f"layer before it {classes} outputs"}])
+
+
+def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
     """Everything that can be known wrong before training starts; returns the graph and dataset to store."""
     graph = body.graph.model_dump(mode="json", exclude_unset=True)
     graph["format"] = body.graph.format
-    report = _validate(graph)
+    check_size(graph, settings)
+    report = validation_report(graph)
     if not report.valid:
         raise unprocessable([{"loc": ["body", "graph", "nodes", p.node] if p.node else ["body", "graph"],
                               "msg": p.message, "type": "graph", "node": p.node} for p in report.errors])
@@ -156,27 +197,23 @@ def check_request(body: RunCreate) -> tuple[dict[str, Any], dict[str, Any]]:
         raise unprocessable([{"loc": ["body", "config", "metrics"], "type": "config", "node": None,
                               "msg": f"metrics are given for {', '.join(unknown)}, which the graph does not output "
                                      f"(outputs: {', '.join(outputs)})"}])
-    if report.total_params <= BIND_CHECK_MAX_PARAMS:
-        try:
-            with shape_lock:
-                compiled = compile_graph(graph)
-            bind(compiled, load(ref.name), ref.binding)
-        except GraphInvalid as e:
-            raise unprocessable([{"loc": ["body", "graph", "nodes", p.node] if p.node else ["body", "graph"],
-                                  "msg": p.message, "type": "graph", "node": p.node} for p in e.errors]) from None
-        except DataError as e:
-            raise unprocessable([{"loc": ["body", "dataset"], "msg": str(e), "type": "dataset",
-                                  "node": None}]) from None
-        except Exception:  # a bug of ours is not the user's 500: the worker will report what goes wrong
-            log.exception("could not check the dataset binding before training")
+    if too_big := size_problem(report, config.optimizer.type, config.batch_size, settings):
+        raise unprocessable([{"loc": ["body", "graph"], "msg": too_big, "type": "limit", "node": None}])
+    sig, dataset = signature(graph, report), load(ref.name)
+    try:
+        binding = bind(sig, dataset, ref.binding)
+    except DataError as e:
+        raise unprocessable([{"loc": ["body", "dataset"], "msg": str(e), "type": "dataset", "node": None}]) from None
+    check_classes(sig, binding.targets, dataset, config)
     return graph, ref.model_dump(exclude_none=True)
 
 
-@router.post("", response_model=RunCreated, status_code=201)
+@router.post("", response_model=RunCreated, status_code=201, responses=error_responses(413, 422))
 def create_run(body: RunCreate, request: Request) -> RunCreated:
-    """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train
-    gets a 422 whose `detail` names the node or field at fault."""
-    graph, dataset = check_request(body)
+    """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train,
+    or a run past the limits (parameters, estimated training memory), gets a 422 whose `detail` names the node,
+    field or limit at fault."""
+    graph, dataset = check_request(body, request.app.state.settings)
     config = body.config
     if "num_threads" not in config.model_fields_set:
         config = config.model_copy(update={"num_threads": request.app.state.settings.worker_threads})
@@ -198,7 +235,7 @@ def _row(s: Any, run_id: str) -> RunRow:
     return row
 
 
-@router.get("/{run_id}", response_model=RunDetail)
+@router.get("/{run_id}", response_model=RunDetail, responses=error_responses(404))
 def get_run(run_id: str, request: Request) -> RunDetail:
     """One run with its graph, config, per-epoch metric history and artifacts."""
     with database(request).session() as s:
@@ -213,7 +250,7 @@ def get_run(run_id: str, request: Request) -> RunDetail:
                      torch_version=versions[0], netcanvas_version=versions[1], history=history, artifacts=infos)
 
 
-@router.get("/{run_id}/events", response_model=list[Event])
+@router.get("/{run_id}/events", response_model=list[Event], responses=error_responses(404, 422))
 def list_events(run_id: str, request: Request, after: int = Query(default=0, ge=0)) -> Response:
     """The stored events after `after` (the websocket sends the same, then streams live).
     Metrics that are undefined (NaN) are null."""
@@ -222,7 +259,7 @@ def list_events(run_id: str, request: Request, after: int = Query(default=0, ge=
     return JSONResponse(manager_of(request).events_after(run_id, after))
 
 
-@router.post("/{run_id}/stop", response_model=RunSummary)
+@router.post("/{run_id}/stop", response_model=RunSummary, responses=error_responses(404))
 def stop_run(run_id: str, request: Request) -> RunSummary:
     """Stop a queued or running run: it ends `stopped`, keeping its best weights so far.
     A finished run is left as it is."""
@@ -233,7 +270,7 @@ def stop_run(run_id: str, request: Request) -> RunSummary:
         return summary(_row(s, run_id))
 
 
-@router.delete("/{run_id}", status_code=204, response_class=Response)
+@router.delete("/{run_id}", status_code=204, response_class=Response, responses=error_responses(404))
 def delete_run(run_id: str, request: Request) -> Response:
     """Delete a run with its events and files (a running one is stopped first)."""
     if not manager_of(request).delete(run_id):
@@ -277,6 +314,9 @@ async def run_events(websocket: WebSocket, run_id: str) -> None:
             if event["type"] == "done":
                 await websocket.close()
                 return
+        if await run_in_threadpool(manager.events_after, run_id, 0, ["done"]):
+            await websocket.close()  # the run ended at or before `after`: nothing more will come
+            return
         while (live := await watcher.next()) is not None:
             if live["seq"] <= last:
                 continue

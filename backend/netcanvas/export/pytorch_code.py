@@ -57,7 +57,7 @@ def pytorch_code(compiled: CompiledGraph) -> str:
                         for line in gm.code.strip("\n").splitlines())
     sources = []
     if helpers & {"RNNLayer", "LSTMLayer", "GRULayer"}:
-        sources += [inspect.getsource(own.recurrent_repr), inspect.getsource(own.last_step)]
+        sources += [inspect.getsource(own.last_step), inspect.getsource(own.Recurrent)]
     for helper in sorted(helpers):
         sources.append(inspect.getsource(getattr(own, helper)))
     node_ids = {attr: node_id for node_id, attr in compiled.module_names.items()}
