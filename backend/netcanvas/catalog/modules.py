@@ -7,6 +7,7 @@ classes a model uses into its standalone ``.py`` file.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -101,55 +102,40 @@ def last_step(out: torch.Tensor, bidirectional: bool, hidden_size: int) -> torch
     return torch.cat([out[:, -1, :hidden_size], out[:, 0, hidden_size:]], dim=-1)
 
 
-def recurrent_repr(m: nn.RNNBase) -> str:
-    text = (f"input_size={m.input_size}, hidden_size={m.hidden_size}, num_layers={m.num_layers}, "
-            f"bidirectional={m.bidirectional}, dropout={m.dropout}, return_sequences={m.return_sequences}")
-    return text + (f", nonlinearity='{m.nonlinearity}'" if isinstance(m, nn.RNN) else "")
+class Recurrent(nn.RNNBase):
+    """Batch first; outputs the whole sequence, or only its last step (``last_step``).
 
+    The one body of ``RNNLayer``, ``LSTMLayer`` and ``GRULayer``, which add only their PyTorch base class.
+    """
 
-class RNNLayer(nn.RNN):
     def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
-                 dropout: float, return_sequences: bool, nonlinearity: str = "tanh"):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity=nonlinearity, batch_first=True,
-                         dropout=dropout, bidirectional=bidirectional)
+                 dropout: float, return_sequences: bool, **options: Any):
+        # nn.RNN, nn.LSTM and nn.GRU, next in the subclasses' method order, supply the mode.
+        super().__init__(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers,  # type: ignore[call-arg,arg-type]
+                         batch_first=True, dropout=dropout, bidirectional=bidirectional, **options)
         self.return_sequences = return_sequences
 
     def extra_repr(self) -> str:
-        return recurrent_repr(self)
+        text = (f"input_size={self.input_size}, hidden_size={self.hidden_size}, num_layers={self.num_layers}, "
+                f"bidirectional={self.bidirectional}, dropout={self.dropout}, "
+                f"return_sequences={self.return_sequences}")
+        return text + (f", nonlinearity='{self.nonlinearity}'" if isinstance(self, nn.RNN) else "")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         out, _ = super().forward(x)
         return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
 
 
-class LSTMLayer(nn.LSTM):
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
-                 dropout: float, return_sequences: bool):
-        super().__init__(input_size, hidden_size, num_layers, batch_first=True,
-                         dropout=dropout, bidirectional=bidirectional)
-        self.return_sequences = return_sequences
-
-    def extra_repr(self) -> str:
-        return recurrent_repr(self)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        out, _ = super().forward(x)
-        return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
+class RNNLayer(Recurrent, nn.RNN):  # type: ignore[misc]  # Recurrent.forward returns one tensor
+    """Elman RNN; ``nonlinearity`` is "tanh" or "relu"."""
 
 
-class GRULayer(nn.GRU):
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int, bidirectional: bool,
-                 dropout: float, return_sequences: bool):
-        super().__init__(input_size, hidden_size, num_layers, batch_first=True,
-                         dropout=dropout, bidirectional=bidirectional)
-        self.return_sequences = return_sequences
+class LSTMLayer(Recurrent, nn.LSTM):  # type: ignore[misc]  # Recurrent.forward returns one tensor
+    """LSTM."""
 
-    def extra_repr(self) -> str:
-        return recurrent_repr(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
-        out, _ = super().forward(x)
-        return out if self.return_sequences else last_step(out, self.bidirectional, self.hidden_size)
+class GRULayer(Recurrent, nn.GRU):  # type: ignore[misc]  # Recurrent.forward returns one tensor
+    """GRU."""
 
 
 class Attention(nn.MultiheadAttention):
