@@ -49,3 +49,18 @@ def test_rows_round_trip_with_utc_times_and_events_go_with_their_run(database_ur
     with db.session() as s:
         assert s.query(EventRow).count() == 0  # ON DELETE CASCADE
     db.close()
+
+
+def test_long_names_from_users_fit_their_columns_on_every_database(tmp_path: Path, database_url: str) -> None:
+    """PostgreSQL refuses text longer than a column (SQLite keeps it): names are cut to the column, not a 500."""
+    long = "n" * 300
+    with app_client(tmp_path, database_url=database_url) as client:
+        r = client.post("/api/graphs", json={"graph": {"name": long, "nodes": [], "edges": []}})
+        assert r.status_code == 201, r.text
+        assert r.json()["name"] == long[:200]
+        db: Database = client.app.state.db  # type: ignore[attr-defined]
+        with db.session() as s:
+            s.add(RunRow(id="r", name=long, graph={}, dataset={}, config={}, best_metric="val_" + long))
+        with db.session() as s:
+            run = s.get(RunRow, "r")
+            assert run is not None and run.name == long[:200] and run.best_metric == ("val_" + long)[:100]

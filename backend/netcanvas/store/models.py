@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 RUN_STATUSES = ("queued", "running", "completed", "failed", "stopped")
 FINISHED = frozenset({"completed", "failed", "stopped"})
@@ -44,6 +44,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 
+    def clip(self, key: str, value: str | None) -> str | None:
+        """Text from users (names) cut to its column's length: PostgreSQL refuses longer text, SQLite keeps it."""
+        length = getattr(self.__table__.c[key].type, "length", None)
+        return value[:length] if value is not None and length is not None else value
+
 
 class RunRow(Base):
     __tablename__ = "runs"
@@ -68,6 +73,10 @@ class RunRow(Base):
     best_metric: Mapped[str | None] = mapped_column(String(100), default=None)
     best_value: Mapped[float | None] = mapped_column(default=None)
     best_epoch: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    @validates("name", "best_metric")
+    def _clip(self, key: str, value: str | None) -> str | None:
+        return self.clip(key, value)
 
 
 class EventRow(Base):
@@ -103,3 +112,7 @@ class GraphRow(Base):
     graph: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+    @validates("name")
+    def _clip(self, key: str, value: str | None) -> str | None:
+        return self.clip(key, value)
