@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+if TYPE_CHECKING:
+    from .data.uploads import DatasetStore
+    from .settings import Settings
+
 app = typer.Typer(help="NetCanvas: build, validate, train and export neural networks from a graph JSON.",
                   no_args_is_help=True, add_completion=False)
+datasets_app = typer.Typer(help="Built-in datasets and your uploads (CSV/TSV, Parquet, image ZIP, NPZ) in the data "
+                                "directory the server uses (NETCANVAS_DATA_DIR).", no_args_is_help=True)
+app.add_typer(datasets_app, name="datasets")
 
 
 def read_json(path: Path, what: str = "graph") -> dict[str, object]:
@@ -79,10 +86,19 @@ def validate(graph: Annotated[Path, typer.Argument(help="A graph JSON file")]) -
 @app.command()
 def train(
     graph: Annotated[Path, typer.Argument(help="A graph JSON file")],
-    dataset: Annotated[str, typer.Option(help="A built-in dataset (netcanvas datasets lists them)")],
+    dataset: Annotated[str, typer.Option(help="A built-in dataset, a data file (uploaded to the data directory, "
+                                              "or reused if already there) or an upload's id (netcanvas datasets "
+                                              "list shows both)")],
     config: Annotated[Path | None, typer.Option(help="A training config JSON file (SPEC §3)")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Override the config's epochs")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory to write (default: runs/NAME-TIME)")] = None,
+    target: Annotated[list[str] | None, typer.Option(help="Uploads: the target column (repeat for several); "
+                                                          "default: the last column")] = None,
+    features: Annotated[list[str] | None, typer.Option(help="Uploads: a feature column (repeat, or separate "
+                                                            "with commas); default: all the other columns")] = None,
+    test_split: Annotated[float | None, typer.Option(min=0.0, max=0.95,
+                                                     help="Uploads: the fraction held out for the test metrics "
+                                                          "(default 0.2)")] = None,
 ) -> None:
     """Train a graph on a dataset: a progress bar per epoch, a metrics table, the run saved to --out.
 
@@ -106,12 +122,28 @@ def train(
     except ValidationError as e:
         typer.echo(f"error: {config or 'config'}: {validation_message(e, 'config')}", err=True)
         raise typer.Exit(2) from None
-    if dataset not in LOADERS:
-        typer.echo(f"error: unknown dataset '{dataset}'; built-in datasets: {', '.join(LOADERS)}", err=True)
+    options: dict[str, Any] = {k: v for k, v in (("target", target), ("test_split", test_split)) if v is not None}
+    if features:
+        options["features"] = [f.strip() for item in features for f in item.split(",") if f.strip()]
+    spec: str | dict[str, Any] = dataset
+    datasets_dir = None
+    if dataset in LOADERS:
+        if options:
+            typer.echo(f"error: --{next(iter(options)).replace('_', '-')} is for your own data; the built-in "
+                       f"dataset '{dataset}' is read as it is", err=True)
+            raise typer.Exit(2)
+    elif Path(dataset).exists() or uploaded_id(dataset):
+        store = dataset_store()
+        spec = {"id": uploaded_dataset(store, dataset)["id"], **options}
+        check_dataset_options(store, spec)
+        datasets_dir = store.root
+    else:
+        typer.echo(f"error: unknown dataset '{dataset}': not a built-in dataset ({', '.join(LOADERS)}), a file or "
+                   "an uploaded dataset's id", err=True)
         raise typer.Exit(2)
     if out is None:
         out = Path("runs") / f"{graph.stem}-{datetime.now():%Y%m%d-%H%M%S}"
-    outcome = train_in_console(graph_data, dataset, config_data, out)
+    outcome = train_in_console(graph_data, spec, config_data, out, datasets_dir=datasets_dir)
     if outcome.status == "failed":
         typer.echo(f"error: {outcome.error}", err=True)
         raise typer.Exit(1)
@@ -178,6 +210,158 @@ def export(
         typer.echo(f"int8: {report.size_ratio:.0%} of the float size" + (
             f", validation accuracy {report.float_accuracy:.4f} -> {report.int8_accuracy:.4f}"
             if report.float_accuracy is not None and report.int8_accuracy is not None else ""))
+
+
+def load_settings() -> Settings:
+    """The server's settings (NETCANVAS_* and .env); a bad value is one line naming the variable."""
+    from pydantic import ValidationError
+
+    from .settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        for error in e.errors():
+            name = f"NETCANVAS_{str(error['loc'][0]).upper()}" if error["loc"] else "settings"
+            typer.echo(f"error: {name}: {error['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
+
+
+def dataset_store() -> DatasetStore:
+    """The uploads in the data directory: the same store, and the same files, as the server's."""
+    from .data.uploads import DatasetStore
+
+    settings = load_settings()
+    return DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
+
+
+def uploaded_id(text: str) -> bool:
+    from .data.uploads import ID
+
+    return bool(ID.match(text))
+
+
+def add_file(store: DatasetStore, path: Path, name: str | None = None) -> dict[str, Any]:
+    """Upload a local file (reused if the same content is already stored under the same name)."""
+    from .data.errors import UploadError
+
+    if not path.is_file():
+        typer.echo(f"error: data file not found: {path}", err=True)
+        raise typer.Exit(2)
+    try:
+        return store.add_path(path, name)
+    except UploadError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def uploaded_dataset(store: DatasetStore, dataset: str) -> dict[str, Any]:
+    """A file (added, or reused) or an upload's id."""
+    from .data.errors import UploadError
+
+    if Path(dataset).exists():
+        return add_file(store, Path(dataset))
+    try:
+        return store.get(dataset)
+    except UploadError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def check_dataset_options(store: DatasetStore, spec: dict[str, Any]) -> None:
+    """The target and feature columns exist and can train, before any training starts."""
+    from pydantic import ValidationError
+
+    from .data.errors import UploadError
+    from .data.options import DatasetOptions
+    from .data.pipeline import plan
+    from .runs.execute import validation_message
+
+    try:
+        plan(store.get(spec["id"]), DatasetOptions.model_validate({k: v for k, v in spec.items() if k != "id"}))
+    except ValidationError as e:
+        typer.echo(f"error: {validation_message(e, 'dataset')}", err=True)
+        raise typer.Exit(2) from None
+    except UploadError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2) from None
+
+
+def describe_upload(desc: dict[str, Any]) -> str:
+    columns = desc.get("columns") or []
+    shown = ", ".join(f"{c['name']} ({c['dtype']})" for c in columns[:12])
+    more = f" and {len(columns) - 12} more" if len(columns) > 12 else ""
+    return (f"{desc['id']}  {desc['name']}  {desc['kind']}, {desc['format']}, {desc['rows']:,} rows, "
+            f"{desc['size_bytes']:,} bytes\n    columns: {shown}{more}"
+            + (f"\n    target by default: {desc['default_target']}" if desc.get("default_target") else ""))
+
+
+@datasets_app.command("list")
+def datasets_list() -> None:
+    """The built-in datasets, then your uploads (newest first) with their ids."""
+    from .data import LOADERS, load
+
+    typer.echo("built-in:")
+    for name in LOADERS:
+        ds = load(name)
+        typer.echo(f"  {name:<14} {ds.task}, {ds.size:,} samples")
+    uploads = dataset_store().all()
+    typer.echo("uploaded:" if uploads else "uploaded: none (netcanvas datasets add FILE)")
+    for desc in uploads:
+        typer.echo("  " + describe_upload(desc))
+
+
+@datasets_app.command("add")
+def datasets_add(
+    file: Annotated[Path, typer.Argument(help="CSV/TSV, Parquet, a ZIP of images (one folder per class, or a CSV of "
+                                              "file names and labels) or NPZ")],
+    name: Annotated[str | None, typer.Option(help="A name to show (default: the file's name)")] = None,
+) -> None:
+    """Read, check and store a data file in the data directory; prints its id and columns. The same file added
+    twice under the same name is stored once."""
+    desc = add_file(dataset_store(), file, name)
+    typer.echo(f"added {describe_upload(desc)}")
+    for warning in desc.get("warnings") or []:
+        typer.echo(f"warning: {warning}", err=True)
+    if desc.get("problem"):
+        typer.echo(f"note: {desc['problem']} (choose one with --target when training)", err=True)
+
+
+@datasets_app.command("rm")
+def datasets_rm(
+    dataset_id: Annotated[str, typer.Argument(metavar="ID", help="The upload's id (netcanvas datasets list)")],
+) -> None:
+    """Delete an upload and its files; refused while a queued or running run of the server uses it."""
+    from .data.errors import UploadError
+
+    store = dataset_store()
+    try:
+        desc = store.get(dataset_id)
+        store.delete(dataset_id, server_runs_using)
+    except UploadError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2 if e.status == 404 else 1) from None
+    typer.echo(f"deleted {dataset_id} ({desc['name']})")
+
+
+def server_runs_using(dataset_id: str) -> list[str]:
+    """The server's queued or running runs on this upload, read from its database (none when there is none yet)."""
+    from .api.datasets import runs_using
+    from .store import Database, DatabaseError
+
+    settings = load_settings()
+    if settings.database_url is None and not (settings.data_dir / "netcanvas.db").is_file():
+        return []
+    try:
+        db = Database(settings.resolved_database_url)
+        try:
+            db.migrate()
+            return runs_using(db, dataset_id)
+        finally:
+            db.close()
+    except DatabaseError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()

@@ -7,7 +7,7 @@ in the run directory per format.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
@@ -16,9 +16,9 @@ from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import RunDir
 from ..export import FORMATS, ExportError, ExportReport, PredictError, export_run, predictor
+from ..export.service import FormatName
 
 router = APIRouter(prefix="/api/runs", tags=["export"])
-FormatName = Literal["onnx", "onnx-int8", "pytorch", "torchscript", "weights", "bundle"]
 
 
 def run_dir(request: Request, run_id: str) -> RunDir:

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
@@ -46,6 +46,11 @@ FORMATS: dict[str, Format] = {
     "weights": Format(".safetensors", "application/octet-stream", "the weights (safetensors), keyed by node id"),
     "bundle": Format(".zip", "application/zip", "ONNX + graph + weights + PyTorch code + a model card (README.md)"),
 }
+if TYPE_CHECKING:
+    FormatName = str
+else:
+    FormatName = Literal[tuple(FORMATS)]
+    """A format name, typed for the API (its query parameter lists the formats in the OpenAPI document)."""
 _locks: dict[str, threading.Lock] = {}
 _guard = threading.Lock()
 

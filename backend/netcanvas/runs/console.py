@@ -101,12 +101,15 @@ def metrics_table(outcome: RunOutcome) -> Table:
     return table
 
 
-def train_in_console(graph: dict[str, Any], dataset: str, config: dict[str, Any], out: Path,
-                     console: Console | None = None) -> RunOutcome:
+def train_in_console(graph: dict[str, Any], dataset: str | dict[str, Any], config: dict[str, Any], out: Path,
+                     console: Console | None = None, datasets_dir: Path | None = None) -> RunOutcome:
+    """Train on a built-in dataset (its name) or an upload (its spec: ``{"id": ..., "target": ...}`` in
+    ``datasets_dir``)."""
     console = console or Console()
     bars = EpochBars(console)
+    spec = {"name": dataset} if isinstance(dataset, str) else dataset
     with stop_on_interrupt() as stop, bars.progress:
-        outcome = execute(graph, {"name": dataset}, config, out, bars, stop.is_set)
+        outcome = execute(graph, spec, config, out, bars, stop.is_set, datasets_dir=datasets_dir)
     if outcome.history:
         console.print(metrics_table(outcome))
     return outcome
