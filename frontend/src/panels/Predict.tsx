@@ -128,7 +128,7 @@ export function Predict({ runId, graph }: { runId: string; graph: GraphJSON }) {
   const [busy, setBusy] = useState(false);
   const samples = dataset ? Object.values(dataset.samples)[0]?.length ?? 0 : 0;
 
-  const useSample = () => {
+  const fillFromSample = () => {
     if (!dataset) return;
     const next = { ...values };
     const nextTexts = { ...texts };
@@ -218,7 +218,7 @@ export function Predict({ runId, graph }: { runId: string; graph: GraphJSON }) {
           Predict
         </button>
         {samples > 0 && inputs.some((i) => i.field) && (
-          <button onClick={useSample} data-testid="btn-sample" title="Fill the inputs with one of the dataset's samples">
+          <button onClick={fillFromSample} data-testid="btn-sample" title="Fill the inputs with one of the dataset's samples">
             Use sample {(sample % samples) + 1}/{samples}
           </button>
         )}
