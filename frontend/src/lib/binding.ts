@@ -1,7 +1,7 @@
 // How the server will bind the graph's Inputs and Outputs to a dataset's fields (SPEC §4), shown before training:
 // one Input and one input field bind automatically, likewise one Output and one target; otherwise by name.
 import type { DatasetInfo } from "../api/client";
-import type { LayerNode } from "./graph";
+import { type LayerNode, outputName } from "./graph";
 
 export type Bound = { name: string; kind: "Input" | "Output"; field: string | null; problem: string | null };
 
@@ -28,7 +28,7 @@ export function bindings(nodes: LayerNode[], dataset: DatasetInfo): Bound[] {
     out.push({ name: n.id, kind: "Input", field, problem });
   }
   for (const n of outputs) {
-    const name = typeof n.data.params.name === "string" && n.data.params.name ? n.data.params.name : n.id;
+    const name = outputName(n);
     const field = names.has(name) ? name : outputs.length === 1 && targets.length === 1 ? targets[0].name : null;
     out.push({ name, kind: "Output", field, problem: field ? null : `matches no field (${[...names].join(", ")}): name the Output after a target` });
   }

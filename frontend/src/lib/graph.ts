@@ -41,6 +41,12 @@ export function inferDirection(nodes: Pick<LayerNode, "id" | "position">[], edge
   return dy > dx ? "TB" : "LR";
 }
 
+/** An Output's name in losses, metrics, datasets, exports and predictions: its `name` param, else its id. */
+export function outputName(node: Pick<LayerNode, "id" | "data">): string {
+  const name = node.data.params.name;
+  return typeof name === "string" && name ? name : node.id;
+}
+
 export function edgeId(source: string, sourcePort: string, target: string, targetPort: string): string {
   return `${source}:${sourcePort}->${target}:${targetPort}`;
 }

@@ -3,6 +3,7 @@
 import { useMemo } from "react";
 import type { Catalog } from "../api/client";
 import { bindings } from "../lib/binding";
+import { outputName } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 import { type TrainConfig, useTrain } from "../stores/train";
 import { Doc } from "../ui/Doc";
@@ -14,7 +15,7 @@ export function useOutputNames(): string[] {
   const joined = useGraph((s) =>
     s.nodes
       .filter((n) => n.data.type === "Output")
-      .map((n) => (typeof n.data.params.name === "string" && n.data.params.name ? n.data.params.name : n.id))
+      .map(outputName)
       .join("\n"),
   );
   return useMemo(() => (joined ? joined.split("\n") : []), [joined]);
