@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphJSON } from "../api/client";
-import { createsCycle, formatShape, freshId, fromGraphJSON, inferDirection, operandIndex, renameNode, structureKey, toGraphJSON } from "../lib/graph";
+import { createsCycle, formatShape, freshId, fromGraphJSON, inferDirection, operandIndex, outputName, renameNode, structureKey, toGraphJSON } from "../lib/graph";
 
 const lenet = {
   format: "netcanvas.graph/1",
@@ -121,5 +121,13 @@ describe("operands", () => {
     const index = operandIndex(flow.edges);
     expect(flow.edges.map((e) => index.get(e.id))).toEqual([1, 2, undefined]);
     expect(operandIndex(flow.edges)).toBe(index);
+  });
+});
+
+describe("outputName", () => {
+  it("is the Output's name param, else its id", () => {
+    expect(outputName({ id: "out", data: { type: "Output", params: { name: "label" } } })).toBe("label");
+    expect(outputName({ id: "out", data: { type: "Output", params: { name: "" } } })).toBe("out");
+    expect(outputName({ id: "out", data: { type: "Output", params: {} } })).toBe("out");
   });
 });
