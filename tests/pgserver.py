@@ -104,8 +104,10 @@ def postgres_server() -> Iterator[PostgresServer]:
     try:
         yield server
     finally:
-        server.pg_ctl("stop", "-m", "immediate", "-w")
-        shutil.rmtree(root, ignore_errors=True)
+        try:
+            server.pg_ctl("stop", "-m", "immediate", "-w")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
