@@ -81,7 +81,8 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.fail(message)
         pytest.skip(message)
     run_as: list[str] = []
-    root = tempfile.mkdtemp(prefix="netcanvas-pg-")
+    # /tmp: every user can reach it (the postgres user too) and the socket path stays short
+    root = tempfile.mkdtemp(prefix="netcanvas-pg-", dir="/tmp" if Path("/tmp").is_dir() else None)
     if os.geteuid() == 0:
         # postgres refuses to run as root: give the cluster to Debian's postgres user
         owner = pwd.getpwnam("postgres")
