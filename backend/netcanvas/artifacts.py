@@ -4,7 +4,7 @@ The CLI's ``train --out DIR``, the server's run store and every exporter share t
 layout, so ``netcanvas export RUN_DIR`` works on either::
 
     graph.json            the graph JSON
-    config.json           the training config (SPEC §3)
+    config.json           the training config (docs/training-config.md)
     run.json              dataset, seed, status, versions, timestamps, metrics, test metrics
     preprocessing.json    input standardization and class names (see Preprocessing)
     history.json          one entry per epoch: {"epoch": n, "metrics": {...}, "lr": x, "seconds": s}

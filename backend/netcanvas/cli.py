@@ -89,7 +89,7 @@ def train(
     dataset: Annotated[str, typer.Option(help="A built-in dataset, a data file (uploaded to the data directory, "
                                               "or reused if already there) or an upload's id (netcanvas datasets "
                                               "list shows both)")],
-    config: Annotated[Path | None, typer.Option(help="A training config JSON file (SPEC §3)")] = None,
+    config: Annotated[Path | None, typer.Option(help="A training config JSON file (docs/training-config.md)")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Override the config's epochs")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory to write (default: runs/NAME-TIME)")] = None,
     target: Annotated[list[str] | None, typer.Option(help="Uploads: the target column (repeat for several); "

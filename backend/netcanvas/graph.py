@@ -1,4 +1,4 @@
-"""The graph JSON (SPEC §1): pydantic models and the structural checks.
+"""The graph JSON (docs/graph-format.md): pydantic models and the structural checks.
 
 ``parse_graph`` accepts any JSON object and never raises: what it cannot read becomes a
 ``Problem`` that names the node (and edge, and field) at fault, and the rest is kept so

@@ -89,8 +89,8 @@ class Model:
     def compile(self, optimizer: str | dict[str, Any] = "adam",
                 loss: str | dict[str, Any] = "sparse_categorical_crossentropy",
                 metrics: Sequence[str] | dict[str, list[str]] | None = None, **config: Any) -> None:
-        """Choose optimizer, loss and metrics (SPEC §3 names); further keys are training-config fields
-        (``regularization``, ``early_stopping``, ``schedule``, ``grad_clip``, ``seed``, …).
+        """Choose optimizer, loss and metrics (named as in docs/training-config.md); further keys are
+        training-config fields (``regularization``, ``early_stopping``, ``schedule``, ``grad_clip``, ``seed``, …).
         The weights are created on the first call (seeded) and kept by later ones, as in Keras."""
         from .training import TrainConfig
 
@@ -233,6 +233,8 @@ class Model:
         import numpy as np
         import torch
 
+        from .compiler import as_tuple
+
         compiled = self._build()
         if isinstance(x, str):
             config = self._train_config() if hasattr(self, "_config") else None
@@ -254,7 +256,7 @@ class Model:
         with torch.no_grad():
             for start in range(0, len(tensors[0]), batch_size):
                 out = module(*(t[start:start + batch_size] for t in tensors))
-                for i, o in enumerate(out if isinstance(out, tuple) else (out,)):
+                for i, o in enumerate(as_tuple(out)):
                     parts[i].append(o.numpy())
         arrays = {name: np.concatenate(p) for name, p in zip(compiled.output_names, parts, strict=True)}
         return next(iter(arrays.values())) if len(arrays) == 1 else arrays

@@ -37,7 +37,7 @@ class DatasetRef(BaseModel):
     id: str | None = Field(default=None, description="An uploaded dataset")
     binding: dict[str, str] | None = Field(default=None,
                                            description="Graph Input/Output name -> dataset field, where the "
-                                                       "automatic binding (SPEC §4) is not what you want")
+                                                       "automatic binding (docs/graph-format.md) is not what you want")
 
     @model_validator(mode="after")
     def _one(self) -> DatasetRef:
@@ -94,7 +94,7 @@ class ArtifactInfo(BaseModel):
 
 class RunDetail(RunSummary):
     graph: Graph
-    config: dict[str, Any] = Field(description="The training config as validated (SPEC §3)")
+    config: dict[str, Any] = Field(description="The training config as validated (docs/training-config.md)")
     seed: int
     torch_version: str | None
     netcanvas_version: str | None

@@ -80,7 +80,7 @@ class Signature(Protocol):
 
 
 def bind(compiled: Signature, dataset: Dataset, overrides: dict[str, str] | None = None) -> Binding:
-    """Match graph Inputs and Outputs to dataset fields (SPEC §4).
+    """Match graph Inputs and Outputs to dataset fields (docs/graph-format.md, docs/datasets.md).
 
     One input and one output bind automatically; otherwise by name (``overrides`` maps
     a graph name to a field). An Output may bind to an input field (an autoencoder).

@@ -1,4 +1,4 @@
-"""The training config (SPEC §3): the seed's compile + fit, validated by pydantic."""
+"""The training config (docs/training-config.md): the seed's compile + fit, validated by pydantic."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Training events (SPEC §5): a discriminated union on ``type``, each with a ``seq``."""
+"""Training events (docs/api.md, "Run events"): a discriminated union on ``type``, each with a ``seq``."""
 
 from __future__ import annotations
 

@@ -311,7 +311,7 @@ def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
     a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
 
-    Ends with a ``done`` event. The module keeps the best weights when stopped (SPEC §5) or when early
+    Ends with a ``done`` event. The module keeps the best weights when stopped or when early
     stopping restores them, else the last ones; the test metrics are always those of the best weights
     (the ones a run exports). ``checkpoint`` lets the caller keep the best and last weights as training goes,
     so that a run killed mid-way still has them.

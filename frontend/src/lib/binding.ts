@@ -1,4 +1,4 @@
-// How the server will bind the graph's Inputs and Outputs to a dataset's fields (SPEC §4), shown before training:
+// How the server will bind the graph's Inputs and Outputs to a dataset's fields (docs/graph-format.md), shown before training:
 // one Input and one input field bind automatically, likewise one Output and one target; otherwise by name.
 import type { DatasetInfo } from "../api/client";
 import { type LayerNode, outputName } from "./graph";

@@ -1,4 +1,4 @@
-// The one place that knows both React Flow's node shape and the graph JSON (SPEC §1).
+// The one place that knows both React Flow's node shape and the graph JSON (docs/graph-format.md).
 import type { Edge, Node } from "@xyflow/react";
 import type { GraphJSON } from "../api/client";
 

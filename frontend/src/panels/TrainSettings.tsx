@@ -1,4 +1,4 @@
-// The training config (SPEC §3) as a form: dataset, optimizer from the catalog's schemas, schedule, loss and
+// The training config (docs/training-config.md) as a form: dataset, optimizer from the catalog's schemas, schedule, loss and
 // metrics per output, epochs, batch size, validation split, seed, L1/L2, gradient clipping, early stopping.
 import { useMemo } from "react";
 import type { Catalog } from "../api/client";

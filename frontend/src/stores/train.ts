@@ -1,4 +1,4 @@
-// The training settings of the Train panel: dataset and config (SPEC §3), kept across reloads.
+// The training settings of the Train panel: dataset and config (docs/training-config.md), kept across reloads.
 import { create } from "zustand";
 import { persist } from "zustand/middleware";
 import { renameListeners } from "./graph";

@@ -4,7 +4,7 @@ import { type Schemas, api, openEvents } from "../api/client";
 
 export type RunDetail = Schemas["RunDetail"];
 
-/** A websocket event (SPEC §5): the generated types of the backend's discriminated union on `type`. */
+/** A websocket event (docs/api.md, "Run events"): the generated types of the backend's discriminated union on `type`. */
 export type RunEvent =
   | Schemas["StatusEvent"]
   | Schemas["BatchEvent"]
