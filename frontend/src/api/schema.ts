@@ -575,7 +575,7 @@ export interface components {
         "DatasetRef-Input": {
             /**
              * Binding
-             * @description Graph Input/Output name -> dataset field, where the automatic binding (SPEC §4) is not what you want
+             * @description Graph Input/Output name -> dataset field, where the automatic binding (docs/graph-format.md) is not what you want
              */
             binding?: {
                 [key: string]: string;
@@ -1357,7 +1357,7 @@ export interface components {
             best: components["schemas"]["BestMetric"] | null;
             /**
              * Config
-             * @description The training config as validated (SPEC §3)
+             * @description The training config as validated (docs/training-config.md)
              */
             config: {
                 [key: string]: unknown;
