@@ -167,6 +167,7 @@ def export(
     from .artifacts import RunDir
     from .compiler import GraphInvalid
     from .export import FORMATS, ExportError, export_run
+    from .export.files import file_stem
 
     if format not in FORMATS:
         typer.echo(f"error: unknown format '{format}'; choose one of {', '.join(FORMATS)}", err=True)
@@ -190,7 +191,7 @@ def export(
             except ValueError as e:
                 typer.echo(f"error: {e}", err=True)
                 raise typer.Exit(1) from None
-        target = output or Path(f"{run.graph().get('name', 'model')}{FORMATS[format].suffix}".replace(" ", "_"))
+        target = output or Path(file_stem(run.graph().get("name")) + FORMATS[format].suffix)  # never a path
         try:
             made, report = export_run(run, format)
         except ExportError as e:

@@ -10,10 +10,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 import torch
+from safetensors.torch import load_file
 from starlette.testclient import TestClient
 
 import exporthelpers as runs
 from exporthelpers import DIGITS_RUN, MULTI_IO_RUN, SEQUENCE_RUN, UNTRAINED_RUN
+from helpers import chain
 from netcanvas import data
 from netcanvas.api.app import create_app
 from netcanvas.settings import Settings
@@ -128,3 +130,25 @@ def test_unknown_runs_and_runs_without_weights_are_404(client: TestClient) -> No
     assert client.post("/api/runs/nope/predict", json={"inputs": {}}).status_code == 404
     r = client.post(f"/api/runs/{UNTRAINED_RUN}/predict", json={"inputs": {"x": [1, 2, 3, 4]}})
     assert r.status_code == 404 and "no weights" in r.json()["detail"]
+
+
+def test_a_hostile_graph_name_gives_a_plain_file_name_and_no_extra_header(client: TestClient) -> None:
+    graph = {**chain([4], ("Linear", {"out_features": 2})), "name": '../../a"b\r\nSet-Cookie: x=1;/模型'}
+    runs.hand_made_run("hostilename", graph)
+    r = client.get("/api/runs/hostilename/export", params={"format": "weights"})
+    assert r.status_code == 200 and "set-cookie" not in r.headers
+    assert r.headers["content-disposition"] == (
+        "attachment; filename=\"a_b_Set-Cookie_x_1-hostilename.safetensors\"; "
+        "filename*=UTF-8''a_b_Set-Cookie_x_1_%E6%A8%A1%E5%9E%8B-hostilename.safetensors")
+
+
+def test_an_export_of_diverged_weights_is_a_422_naming_the_node(client: TestClient) -> None:
+    run = runs.hand_made_run("divergedapi", chain([4], ("Linear", {"out_features": 2})))
+    weights = run.weights_path()
+    assert weights is not None
+    tensors = load_file(str(weights))
+    tensors["n0.weight"][0, 0] = float("nan")
+    run.write_weights(tensors)
+    r = client.get("/api/runs/divergedapi/export", params={"format": "onnx"})
+    assert r.status_code == 422 and r.json()["detail"]["node"] == "n0"
+    assert "the weights of Linear 'n0' are not finite" in r.json()["detail"]["message"]

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..artifacts import RunDir
 from ..export import FORMATS, ExportError, ExportReport, PredictError, export_run, predictor
+from ..export.files import content_disposition, file_stem
 from ..export.service import FormatName
 
 router = APIRouter(prefix="/api/runs", tags=["export"])
@@ -51,9 +52,9 @@ async def download(request: Request, run_id: str, format: FormatName = "onnx") -
     weights (safetensors keyed by node id) or a bundle (zip with a model card)."""
     run = run_dir(request, run_id)
     path, _ = await _export(run, format)
-    name = re.sub(r"[^\w.-]+", "_", str(run.graph().get("name") or "model")).strip("_") or "model"
     spec = FORMATS[format]
-    return FileResponse(path, media_type=spec.media_type, filename=f"{name}-{run_id}{spec.suffix}")
+    disposition = content_disposition(file_stem(run.graph().get("name")), f"-{run_id}{spec.suffix}")
+    return FileResponse(path, media_type=spec.media_type, headers={"Content-Disposition": disposition})
 
 
 @router.get("/{run_id}/export/report", response_model=ExportReport, response_model_exclude_none=True)

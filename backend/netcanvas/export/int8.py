@@ -16,8 +16,9 @@ import numpy as np
 import onnx
 
 from ..compiler import CompiledGraph
+from .checks import ExportError
 from .files import replacing
-from .onnx import ExportError, check_runs, usable_lengths
+from .onnx import check_runs, usable_lengths
 from .report import ExportReport
 
 

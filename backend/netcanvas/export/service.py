@@ -22,9 +22,10 @@ from .. import __version__
 from ..artifacts import RunDir
 from ..compiler import CompiledGraph
 from .bundle import model_card, write_bundle
+from .checks import ExportError, require_finite_weights
 from .files import replacing
 from .int8 import quantize_int8
-from .onnx import ExportError, export_onnx
+from .onnx import export_onnx
 from .pytorch_code import export_pytorch_code
 from .report import ExportReport
 from .torchscript import export_torchscript
@@ -136,6 +137,7 @@ def _cached(run: RunDir, target: Path, report_file: Path) -> ExportReport | None
 
 def _make(run: RunDir, fmt: str, target: Path) -> ExportReport:
     compiled = run.load_model()
+    require_finite_weights(compiled)  # a diverged run is refused in every format, with the nodes at fault
     if fmt == "onnx":
         val = validation_data(run, compiled)
         samples = [a[:64] for a in val[0]] if val else None

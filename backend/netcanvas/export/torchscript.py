@@ -9,8 +9,9 @@ from pathlib import Path
 import torch
 
 from ..compiler import CompiledGraph
+from .checks import ExportError, agree
 from .files import replacing
-from .onnx import ExportError, as_tuple, check_runs, example_inputs, usable_lengths
+from .onnx import as_tuple, check_runs, example_inputs, usable_lengths
 from .report import ExportReport
 
 
@@ -31,9 +32,7 @@ def export_torchscript(compiled: CompiledGraph, path: str | Path) -> ExportRepor
             for label, inputs in check_runs(compiled, lengths):
                 for name, got, want in zip(compiled.output_names, as_tuple(loaded(*inputs)), as_tuple(model(*inputs)),
                                            strict=True):
-                    if got.shape != want.shape or not torch.allclose(got, want, rtol=1e-5, atol=1e-6):
-                        raise ExportError(f"TorchScript output '{name}' differs from the model at {label}")
-                    max_abs = max(max_abs, float((got - want).abs().max()) if got.numel() else 0.0)
+                    max_abs = max(max_abs, agree(name, want, got, label, "TorchScript")[0])
                 checked.append(label)
     except ExportError:
         raise
