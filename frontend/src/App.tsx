@@ -8,7 +8,7 @@ import { Palette } from "./panels/Palette";
 import { RunsPanel } from "./panels/RunsPanel";
 import { TrainPanel } from "./panels/TrainPanel";
 import { useCatalog } from "./stores/catalog";
-import { persistRun, useRun } from "./stores/run";
+import { persistRun, useWatchedRun } from "./stores/watchedRun";
 import { persistGraph, restoredGraph, useGraph } from "./stores/graph";
 import { useNotice } from "./stores/notice";
 import { type Tab, useUi } from "./stores/ui";
@@ -21,7 +21,7 @@ export function App() {
   const setTab = useUi((s) => s.setTab);
   const notice = useNotice((s) => s.text);
   const noticeKind = useNotice((s) => s.kind);
-  const running = useRun((s) => s.status === "running" || s.status === "queued");
+  const running = useWatchedRun((s) => s.status === "running" || s.status === "queued");
   useValidation();
 
   useEffect(() => {

@@ -10,6 +10,8 @@ import onnxruntime as ort
 from playwright.sync_api import Locator, Page, expect
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-results"
+PREDICT_MS = 60_000
+"""The first prediction of a run makes its ONNX export (seconds on a busy 2-core machine)."""
 
 
 def shot(page: Page, name: str) -> None:
@@ -130,7 +132,7 @@ def test_train_from_a_template_watch_it_download_onnx_and_predict(page: Page, se
     for i, value in enumerate(["6.3", "3.3", "6.0", "2.5"]):  # a virginica
         page.get_by_test_id(f"predict-x-{i}").fill(value)
     page.get_by_test_id("btn-predict").click()
-    expect(page.get_by_test_id("prediction")).to_contain_text("virginica")
+    expect(page.get_by_test_id("prediction")).to_contain_text("virginica", timeout=PREDICT_MS)
     shot(page, "predict")
 
 
@@ -140,6 +142,11 @@ def test_stop_a_long_run(page: Page, server: str) -> None:
     page.get_by_test_id("template-lenet-digits").click()
     page.get_by_test_id("tab-train").click()
     page.get_by_test_id("cfg-epochs").fill("500")
+    page.get_by_test_id("early-stopping").check()
+    page.get_by_test_id("es-monitor").select_option("val_accuracy")  # auto mode: the catalog's direction
+    expect(page.get_by_test_id("es-mode").locator("option").first).to_have_text("auto (max)")
+    page.get_by_test_id("es-monitor").select_option("val_loss")
+    expect(page.get_by_test_id("es-mode").locator("option").first).to_have_text("auto (min)")
     page.get_by_test_id("early-stopping").uncheck()
     page.get_by_test_id("btn-train").click()
     expect(page.get_by_test_id("run-status")).to_have_text("running", timeout=30_000)
@@ -159,7 +166,8 @@ def train(page: Page, template: str, epochs: int) -> str:
     page.get_by_test_id("cfg-epochs").fill(str(epochs))
     before = page.get_by_test_id("run-id").inner_text() if page.get_by_test_id("run-id").count() else ""
     page.get_by_test_id("btn-train").click()
-    expect(page.get_by_test_id("run-id")).not_to_have_text(before)  # the new run, not the one shown before
+    # The panel switches to the new run at once (queued): from then on, "completed" is the new run's.
+    expect(page.get_by_test_id("run-id")).not_to_have_text(before, timeout=30_000)
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=90_000)
     return page.get_by_test_id("run-id").inner_text()
 
@@ -227,7 +235,7 @@ def test_multi_output_training_and_predict(page: Page, server: str) -> None:
     expect(metrics).to_contain_text("y value mae")
     page.get_by_test_id("btn-sample").click()
     page.get_by_test_id("btn-predict").click()
-    expect(page.get_by_test_id("prediction-y_class")).to_contain_text("%")
+    expect(page.get_by_test_id("prediction-y_class")).to_contain_text("%", timeout=PREDICT_MS)
     expect(page.get_by_test_id("prediction-y_value")).to_be_visible()
 
 
@@ -237,7 +245,7 @@ def test_draw_a_digit_and_compare_runs(page: Page, server: str) -> None:
     for r, c in [(1, 3), (2, 3), (3, 3), (4, 3), (5, 3), (6, 3)]:  # a "1"
         page.get_by_test_id(f"cell-{r}-{c}").click()
     page.get_by_test_id("btn-predict").click()
-    expect(page.get_by_test_id("prediction")).to_contain_text("%")
+    expect(page.get_by_test_id("prediction")).to_contain_text("%", timeout=PREDICT_MS)
     assert page.locator(".prob-row").count() == 5  # the five likeliest of ten classes
     shot(page, "predict-digits")
 

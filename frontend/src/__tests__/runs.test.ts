@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Progress, type RunEvent, fractionDone, reduceEvents, secondsLeft, useRun } from "../stores/run";
+import { type Progress, type RunEvent, fractionDone, reduceEvents, secondsLeft, useWatchedRun } from "../stores/watchedRun";
 
 const empty = () => ({
   lastSeq: 0,
@@ -78,22 +78,22 @@ describe("run websocket", () => {
     vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify({ id: "r1", name: "run", epochs: 2, dataset: { name: "iris" } }))));
   });
   afterEach(() => {
-    useRun.getState().clear();
+    useWatchedRun.getState().clear();
     vi.useRealTimers();
     vi.unstubAllGlobals();
   });
 
   it("reconnects on its own and resumes after the last event seen", async () => {
-    useRun.getState().watch("r1");
+    useWatchedRun.getState().watch("r1");
     const first = FakeSocket.all[0];
     expect(first.url).toMatch(/\/api\/runs\/r1\/events\?after=0$/);
     first.onopen?.();
     first.send({ seq: 1, type: "status", status: "running" });
     first.send({ seq: 2, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1 }, seconds: 1, lr: 0.1 });
     await vi.advanceTimersByTimeAsync(60);
-    expect(useRun.getState().lastSeq).toBe(2);
+    expect(useWatchedRun.getState().lastSeq).toBe(2);
     first.close(); // the server went away
-    expect(useRun.getState().connected).toBe(false);
+    expect(useWatchedRun.getState().connected).toBe(false);
     await vi.advanceTimersByTimeAsync(400);
     const second = FakeSocket.all[1];
     expect(second.url).toMatch(/after=2$/);
@@ -103,9 +103,21 @@ describe("run websocket", () => {
     second.close();
     await vi.advanceTimersByTimeAsync(10_000);
     expect(FakeSocket.all).toHaveLength(2); // finished: no more reconnects
-    const s = useRun.getState();
+    const s = useWatchedRun.getState();
     expect(s.series.metrics.loss).toEqual([1, 0.5]);
     expect(s.status).toBe("completed");
     expect(s.info?.name).toBe("run");
+  });
+
+  it("a new run replaces a finished one at once, queued, before any of its events arrive", async () => {
+    useWatchedRun.getState().watch("r1");
+    const first = FakeSocket.all[0];
+    first.send({ seq: 1, type: "done", status: "completed", test_metrics: { test_loss: 0.4 } });
+    await vi.advanceTimersByTimeAsync(60);
+    expect(useWatchedRun.getState().status).toBe("completed");
+    useWatchedRun.getState().watch("r2", "queued");
+    const s = useWatchedRun.getState();
+    expect([s.runId, s.status, s.lastSeq, s.testMetrics]).toEqual(["r2", "queued", 0, null]);
+    expect(FakeSocket.all[1].url).toMatch(/\/api\/runs\/r2\/events\?after=0$/);
   });
 });

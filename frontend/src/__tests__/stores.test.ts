@@ -3,7 +3,7 @@ import type { ValidationReport } from "../api/client";
 import { useGraph } from "../stores/graph";
 import { useLibrary } from "../stores/library";
 import { useNotice } from "../stores/notice";
-import { useRun } from "../stores/run";
+import { useWatchedRun } from "../stores/watchedRun";
 import { defaultConfig, useTrain } from "../stores/train";
 
 describe("graph store", () => {
@@ -163,15 +163,15 @@ describe("small stores", () => {
 
 describe("run store", () => {
   it("builds series from events and drops duplicates after a reconnect", () => {
-    useRun.setState({ runId: "r", lastSeq: 0 });
-    const apply = useRun.getState().apply;
+    useWatchedRun.setState({ runId: "r", lastSeq: 0 });
+    const apply = useWatchedRun.getState().apply;
     apply({ seq: 1, type: "status", status: "running" });
     apply({ seq: 2, type: "batch", epoch: 1, step: 1, steps: 4, loss: 1.5 });
     apply({ seq: 3, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1.2, val_loss: 1.3 }, seconds: 0.5, lr: 0.1 });
     apply({ seq: 3, type: "epoch", epoch: 1, epochs: 2, metrics: { loss: 1.2, val_loss: 1.3 }, seconds: 0.5, lr: 0.1 });
     apply({ seq: 4, type: "epoch", epoch: 2, epochs: 2, metrics: { loss: 0.9, val_loss: 1.0 }, seconds: 0.5, lr: 0.1 });
     apply({ seq: 5, type: "done", status: "completed", test_metrics: { test_loss: 1.1 } });
-    const s = useRun.getState();
+    const s = useWatchedRun.getState();
     expect(s.series.epochs).toEqual([1, 2]);
     expect(s.series.metrics.loss).toEqual([1.2, 0.9]);
     expect(s.series.batchX).toEqual([0.25]);

@@ -24,6 +24,77 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Datasets
+         * @description Every uploaded dataset, newest first (the built-in ones are in GET /api/catalog).
+         */
+        get: operations["list_datasets_api_datasets_get"];
+        put?: never;
+        /**
+         * Upload
+         * @description Upload a dataset (multipart field `file`, optional `name`). The file is streamed to disk; past
+         *     NETCANVAS_MAX_UPLOAD_MB it is refused with 413 before it is read.
+         */
+        post: operations["upload_api_datasets_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{dataset_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Dataset
+         * @description One dataset with a preview and sample images, and the `fields` that a run with this target, these
+         *     features and this preprocessing would bind (shape and dtype of each).
+         */
+        get: operations["get_dataset_api_datasets__dataset_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete Dataset
+         * @description Delete an uploaded dataset and its files. Refused (409) while a queued or running run uses it; finished
+         *     runs keep their recorded pipeline and stay exportable.
+         */
+        delete: operations["delete_dataset_api_datasets__dataset_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/{dataset_id}/augmentation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Augmentation
+         * @description Eight augmented versions of the dataset's first image (seeded), to see what the options do.
+         */
+        post: operations["preview_augmentation_api_datasets__dataset_id__augmentation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs": {
         parameters: {
             query?: never;
@@ -59,7 +130,7 @@ export interface paths {
         put?: never;
         /**
          * Validate
-         * @description Any JSON object gets a 200 answer; what is wrong is in `errors`, each naming its node.
+         * @description Any JSON object within the limits gets a 200 answer; what is wrong is in `errors`, each naming its node.
          */
         post: operations["validate_api_graphs_validate_post"];
         delete?: never;
@@ -122,8 +193,9 @@ export interface paths {
         put?: never;
         /**
          * Create Run
-         * @description Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train
-         *     gets a 422 whose `detail` names the node or field at fault.
+         * @description Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train,
+         *     or a run past the limits (parameters, estimated training memory), gets a 422 whose `detail` names the node,
+         *     field or limit at fault.
          */
         post: operations["create_run_api_runs_post"];
         delete?: never;
@@ -470,6 +542,57 @@ export interface components {
             /** Size */
             size: number;
         };
+        /**
+         * AugmentationOptions
+         * @description Random changes to training images, drawn anew each epoch (seeded); validation and test images are left
+         *     as they are.
+         */
+        AugmentationOptions: {
+            /**
+             * Brightness
+             * @description Scale brightness by up to ± this fraction
+             * @default 0
+             */
+            brightness: number;
+            /**
+             * Crop Padding
+             * @description Pad by this many pixels, crop back at random
+             * @default 0
+             */
+            crop_padding: number;
+            /**
+             * Hflip
+             * @description Flip left-right with probability 0.5
+             * @default false
+             */
+            hflip: boolean;
+            /**
+             * Noise
+             * @description Add Gaussian noise with this standard deviation
+             * @default 0
+             */
+            noise: number;
+            /**
+             * Rotation
+             * @description Rotate by up to ± this many degrees
+             * @default 0
+             */
+            rotation: number;
+            /**
+             * Vflip
+             * @description Flip upside down with probability 0.5
+             * @default false
+             */
+            vflip: boolean;
+        };
+        /** AugmentationPreview */
+        AugmentationPreview: {
+            /**
+             * Images
+             * @description PNG data URLs of one training image, augmented
+             */
+            images: string[];
+        };
         /** BatchEvent */
         BatchEvent: {
             /** Epoch */
@@ -491,6 +614,21 @@ export interface components {
              * @enum {string}
              */
             type: "batch";
+        };
+        /**
+         * Best
+         * @description The best epoch so far by the monitored metric: the epoch whose weights a run keeps as its best.
+         */
+        Best: {
+            /** Epoch */
+            epoch: number;
+            /**
+             * Name
+             * @description The monitored metric (early stopping's, else val_loss, else loss)
+             */
+            name: string;
+            /** Value */
+            value: number;
         };
         /** BestMetric */
         BestMetric: {
@@ -530,6 +668,38 @@ export interface components {
             /** Probability */
             probability: number;
         };
+        /** Column */
+        Column: {
+            /**
+             * Classes
+             * @description Value -> count (at most 50 values)
+             */
+            classes?: {
+                [key: string]: number;
+            } | null;
+            /** Distinct */
+            distinct?: number | null;
+            /**
+             * Dtype
+             * @description numeric | boolean | date | categorical | text
+             */
+            dtype: string;
+            /** Max */
+            max?: number | null;
+            /** Mean */
+            mean?: number | null;
+            /** Min */
+            min?: number | null;
+            /** Missing */
+            missing: number;
+            /** Name */
+            name: string;
+            /**
+             * Shape
+             * @description NPZ arrays: the shape of one sample
+             */
+            shape?: number[] | null;
+        };
         /**
          * CosineLR
          * @description Cosine annealing from the initial learning rate to eta_min over the run.
@@ -552,12 +722,83 @@ export interface components {
              */
             type: "cosine";
         };
+        /** DatasetDetail */
+        DatasetDetail: {
+            /** Columns */
+            columns: components["schemas"]["Column"][];
+            /** Created At */
+            created_at: string;
+            /** Default Target */
+            default_target: string | null;
+            /** Delimiter */
+            delimiter?: string | null;
+            /** Encoding */
+            encoding?: string | null;
+            /**
+             * Fields
+             * @description What a run with the default options would bind
+             */
+            fields: {
+                [key: string]: components["schemas"]["netcanvas__api__datasets__FieldInfo"];
+            };
+            /**
+             * File
+             * @description The uploaded file's name (for display)
+             */
+            file: string;
+            /**
+             * Format
+             * @description csv | tsv | parquet | zip | npz
+             */
+            format: string;
+            /** Id */
+            id: string;
+            /** Images */
+            images?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kind
+             * @description table | text | images | arrays
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Pipeline
+             * @description What the chosen options will do, step by step
+             */
+            pipeline?: string[];
+            /**
+             * Preview
+             * @description The first rows (NPZ: the first values of each array)
+             */
+            preview: {
+                [key: string]: unknown;
+            }[];
+            /**
+             * Problem
+             * @description Why the default options cannot train (choose a target)
+             */
+            problem?: string | null;
+            /** Rows */
+            rows: number;
+            /**
+             * Samples
+             * @description Images: a few per class
+             */
+            samples?: components["schemas"]["ImageSample"][];
+            /** Size Bytes */
+            size_bytes: number;
+            /** Warnings */
+            warnings?: string[];
+        };
         /** DatasetInfo */
         DatasetInfo: {
             /** Doc */
             doc: string;
             /** Fields */
-            fields: components["schemas"]["FieldInfo"][];
+            fields: components["schemas"]["netcanvas__api__catalog__FieldInfo"][];
             /** Name */
             name: string;
             /** Samples */
@@ -598,7 +839,10 @@ export interface components {
         };
         /** DoneEvent */
         DoneEvent: {
-            /** Best Epoch */
+            /**
+             * Best Epoch
+             * @description The epoch whose weights the run keeps as its best
+             */
             best_epoch?: number | null;
             /** Metrics */
             metrics?: {
@@ -719,6 +963,8 @@ export interface components {
         };
         /** EpochEvent */
         EpochEvent: {
+            /** @description The best epoch so far, as training decided it; its weights are on disk when this event is sent */
+            best?: components["schemas"]["Best"] | null;
             /** Epoch */
             epoch: number;
             /** Epochs */
@@ -756,6 +1002,14 @@ export interface components {
             /** Seconds */
             seconds: number;
         };
+        /** ErrorAnswer */
+        ErrorAnswer: {
+            /**
+             * Detail
+             * @description What is wrong: a sentence, or one item per field
+             */
+            detail: string | components["schemas"]["ErrorItem"][];
+        };
         /** ErrorEvent */
         ErrorEvent: {
             /** Message */
@@ -773,6 +1027,23 @@ export interface components {
              * @enum {string}
              */
             type: "error";
+        };
+        /** ErrorItem */
+        ErrorItem: {
+            /**
+             * Loc
+             * @description Where: body, then the path to the field
+             */
+            loc: (string | number)[];
+            /** Msg */
+            msg: string;
+            /**
+             * Node
+             * @description The graph node at fault, where there is one
+             */
+            node?: string | null;
+            /** Type */
+            type: string;
         };
         /**
          * ExponentialLR
@@ -879,21 +1150,6 @@ export interface components {
              */
             validation_samples?: number | null;
         };
-        /** FieldInfo */
-        FieldInfo: {
-            /** Classes */
-            classes: string[] | null;
-            /** Doc */
-            doc: string;
-            /** Dtype */
-            dtype: string;
-            /** Name */
-            name: string;
-            /** Role */
-            role: string;
-            /** Shape */
-            shape: number[];
-        };
         /**
          * Graph
          * @description A NetCanvas graph. Unknown top-level keys (such as ``ui``) are preserved.
@@ -981,6 +1237,18 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** ImageSample */
+        ImageSample: {
+            /**
+             * Image
+             * @description A PNG data URL
+             */
+            image: string;
+            /** Index */
+            index: number;
+            /** Label */
+            label: string;
+        };
         /** LayerInfo */
         LayerInfo: {
             /** Category */
@@ -1048,6 +1316,12 @@ export interface components {
         };
         /** MetricInfo */
         MetricInfo: {
+            /**
+             * Direction
+             * @description Whether a smaller or a larger value is better; early stopping's mode auto follows it
+             * @enum {string}
+             */
+            direction: "min" | "max";
             /** Doc */
             doc: string;
             /** Type */
@@ -1637,6 +1911,60 @@ export interface components {
              */
             validation_split: number;
         };
+        /** UploadedDataset */
+        UploadedDataset: {
+            /** Columns */
+            columns: components["schemas"]["Column"][];
+            /** Created At */
+            created_at: string;
+            /** Default Target */
+            default_target: string | null;
+            /** Delimiter */
+            delimiter?: string | null;
+            /** Encoding */
+            encoding?: string | null;
+            /**
+             * Fields
+             * @description What a run with the default options would bind
+             */
+            fields: {
+                [key: string]: components["schemas"]["netcanvas__api__datasets__FieldInfo"];
+            };
+            /**
+             * File
+             * @description The uploaded file's name (for display)
+             */
+            file: string;
+            /**
+             * Format
+             * @description csv | tsv | parquet | zip | npz
+             */
+            format: string;
+            /** Id */
+            id: string;
+            /** Images */
+            images?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Kind
+             * @description table | text | images | arrays
+             */
+            kind: string;
+            /** Name */
+            name: string;
+            /**
+             * Problem
+             * @description Why the default options cannot train (choose a target)
+             */
+            problem?: string | null;
+            /** Rows */
+            rows: number;
+            /** Size Bytes */
+            size_bytes: number;
+            /** Warnings */
+            warnings?: string[];
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -1667,6 +1995,37 @@ export interface components {
             /** Warnings */
             warnings: components["schemas"]["Problem"][];
         };
+        /** FieldInfo */
+        netcanvas__api__catalog__FieldInfo: {
+            /** Classes */
+            classes: string[] | null;
+            /** Doc */
+            doc: string;
+            /** Dtype */
+            dtype: string;
+            /** Name */
+            name: string;
+            /** Role */
+            role: string;
+            /** Shape */
+            shape: number[];
+        };
+        /** FieldInfo */
+        netcanvas__api__datasets__FieldInfo: {
+            /** Classes */
+            classes?: string[] | null;
+            /** Dtype */
+            dtype: string;
+            /**
+             * Role
+             * @description input | target
+             */
+            role: string;
+            /** Shape */
+            shape: number[];
+            /** Vocabulary Size */
+            vocabulary_size?: number | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -1696,6 +2055,239 @@ export interface operations {
             };
         };
     };
+    list_datasets_api_datasets_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedDataset"][];
+                };
+            };
+        };
+    };
+    upload_api_datasets_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description CSV/TSV, Parquet, a ZIP of images (one folder per class, or a CSV of file names and labels) or NPZ
+                     */
+                    file: string;
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedDataset"];
+                };
+            };
+            /** @description The file cannot be read (the detail names the file and the line, column or member) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Past NETCANVAS_MAX_UPLOAD_MB or the ZIP limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The options do not fit the data */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    get_dataset_api_datasets__dataset_id__get: {
+        parameters: {
+            query?: {
+                /** @description Target column(s) */
+                target?: string[] | null;
+                /** @description Feature columns */
+                features?: string[] | null;
+                /** @description Preprocessing options as JSON */
+                preprocessing?: string | null;
+            };
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetDetail"];
+                };
+            };
+            /** @description The file cannot be read (the detail names the file and the line, column or member) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Past NETCANVAS_MAX_UPLOAD_MB or the ZIP limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The options do not fit the data */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    delete_dataset_api_datasets__dataset_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A queued or running run uses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_augmentation_api_datasets__dataset_id__augmentation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AugmentationOptions"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AugmentationPreview"];
+                };
+            };
+            /** @description The file cannot be read (the detail names the file and the line, column or member) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Past NETCANVAS_MAX_UPLOAD_MB or the ZIP limits */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The options do not fit the data */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     list_graphs_api_graphs_get: {
         parameters: {
             query?: never;
@@ -1712,6 +2304,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["GraphSummary"][];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -1738,13 +2348,22 @@ export interface operations {
                     "application/json": components["schemas"]["GraphRecord"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -1771,6 +2390,24 @@ export interface operations {
                     "application/json": components["schemas"]["ValidationReport"];
                 };
             };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
         };
     };
     get_graph_api_graphs__graph_id__get: {
@@ -1793,13 +2430,31 @@ export interface operations {
                     "application/json": components["schemas"]["GraphRecord"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -1828,13 +2483,31 @@ export interface operations {
                     "application/json": components["schemas"]["GraphRecord"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -1857,13 +2530,31 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Validation Error */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -1932,13 +2623,22 @@ export interface operations {
                     "application/json": components["schemas"]["RunCreated"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -1961,6 +2661,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunDetail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
             /** @description Validation Error */
@@ -1991,6 +2700,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -2025,13 +2743,22 @@ export interface operations {
                     "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"])[];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -2162,6 +2889,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunSummary"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
             /** @description Validation Error */

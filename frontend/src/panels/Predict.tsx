@@ -3,7 +3,7 @@
 import { useMemo, useState } from "react";
 import { type GraphJSON, api } from "../api/client";
 import { useCatalog } from "../stores/catalog";
-import { useRun } from "../stores/run";
+import { useWatchedRun } from "../stores/watchedRun";
 import { ImageSample, isImageShape } from "./DatasetView";
 
 type InputSpec = { id: string; shape: (number | null)[]; dtype: string; field: string | null };
@@ -108,7 +108,7 @@ function OutputView({ name, value, ranked }: { name: string; value: unknown; ran
 }
 
 export function Predict({ runId, graph }: { runId: string; graph: GraphJSON }) {
-  const datasetName = useRun((s) => s.info?.dataset.name as string | undefined);
+  const datasetName = useWatchedRun((s) => s.info?.dataset.name as string | undefined);
   const dataset = useCatalog((s) => s.catalog?.datasets.find((d) => d.name === datasetName));
   const inputs: InputSpec[] = useMemo(() => {
     const nodes = (graph.nodes ?? []).filter((n) => n.type === "Input");

@@ -1,7 +1,7 @@
 // After training: test metrics, downloads of every export format, and a "try it" panel.
 import { download, storedToken } from "../api/client";
 import { notify } from "../stores/notice";
-import { useRun } from "../stores/run";
+import { useWatchedRun } from "../stores/watchedRun";
 import { Predict } from "./Predict";
 
 const FORMATS: [string, string, string][] = [
@@ -19,8 +19,8 @@ function metricValue(v: number): string {
 }
 
 export function Results({ runId }: { runId: string }) {
-  const test = useRun((s) => s.testMetrics);
-  const graph = useRun((s) => s.info?.graph);
+  const test = useWatchedRun((s) => s.testMetrics);
+  const graph = useWatchedRun((s) => s.info?.graph);
   return (
     <div className="results" data-testid="results">
       {test && Object.keys(test).length > 0 && (

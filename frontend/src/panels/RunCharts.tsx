@@ -1,6 +1,6 @@
 // Live charts of a run: the loss per batch and per epoch, and every metric for train and validation.
 import { useMemo } from "react";
-import type { Series } from "../stores/run";
+import type { Series } from "../stores/watchedRun";
 import { Chart, type Line, color } from "./Chart";
 
 /** One chart per training metric (loss first), each with its validation twin dashed; the loss chart also per batch. */

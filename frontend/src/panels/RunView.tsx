@@ -1,7 +1,7 @@
 // The watched run: status, progress with time left, live charts, log, then results.
 import { useReactFlow } from "@xyflow/react";
 import { useGraph } from "../stores/graph";
-import { FINAL, fractionDone, secondsLeft, useRun } from "../stores/run";
+import { FINAL, fractionDone, secondsLeft, useWatchedRun } from "../stores/watchedRun";
 import { Results } from "./Results";
 import { RunCharts } from "./RunCharts";
 
@@ -13,9 +13,9 @@ export function duration(seconds: number): string {
 }
 
 function ProgressBar() {
-  const progress = useRun((s) => s.progress);
-  const status = useRun((s) => s.status);
-  const connected = useRun((s) => s.connected);
+  const progress = useWatchedRun((s) => s.progress);
+  const status = useWatchedRun((s) => s.status);
+  const connected = useWatchedRun((s) => s.connected);
   const live = status === "running" || status === "queued";
   const done = status === "completed" ? 1 : progress ? fractionDone(progress) : 0;
   const left = progress && live ? secondsLeft(progress) : null;
@@ -50,7 +50,7 @@ function ProgressBar() {
 }
 
 function Log() {
-  const logs = useRun((s) => s.logs);
+  const logs = useWatchedRun((s) => s.logs);
   if (!logs.length) return null;
   return (
     <details className="log">
@@ -68,12 +68,12 @@ function Log() {
 }
 
 export function RunView() {
-  const runId = useRun((s) => s.runId);
-  const info = useRun((s) => s.info);
-  const status = useRun((s) => s.status);
-  const series = useRun((s) => s.series);
-  const error = useRun((s) => s.error);
-  const errorNode = useRun((s) => s.errorNode);
+  const runId = useWatchedRun((s) => s.runId);
+  const info = useWatchedRun((s) => s.info);
+  const status = useWatchedRun((s) => s.status);
+  const series = useWatchedRun((s) => s.series);
+  const error = useWatchedRun((s) => s.error);
+  const errorNode = useWatchedRun((s) => s.errorNode);
   const flow = useReactFlow();
   if (!runId) return null;
   const live = !status || status === "running" || status === "queued";

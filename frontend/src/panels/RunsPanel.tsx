@@ -4,8 +4,8 @@ import { useEffect, useMemo, useState } from "react";
 import { type Schemas, api } from "../api/client";
 import { openGraph } from "../canvas/view";
 import { useLibrary } from "../stores/library";
-import { useRun } from "../stores/run";
-import { type RunSummary, useRuns } from "../stores/runs";
+import { useWatchedRun } from "../stores/watchedRun";
+import { type RunSummary, useRunList } from "../stores/runList";
 import { Chart, type Line, color } from "./Chart";
 import { duration } from "./RunView";
 
@@ -97,8 +97,8 @@ function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
 }
 
 export function RunsPanel({ onOpen }: { onOpen: () => void }) {
-  const { runs, compare, refresh, toggleCompare, remove } = useRuns();
-  const watching = useRun((s) => s.runId);
+  const { runs, compare, refresh, toggleCompare, remove } = useRunList();
+  const watching = useWatchedRun((s) => s.runId);
   const flow = useReactFlow();
   const active = runs.some((r) => r.status === "running" || r.status === "queued");
   useEffect(() => {
@@ -108,7 +108,7 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
   }, [refresh, active]);
 
   const open = async (id: string, withGraph: boolean) => {
-    useRun.getState().watch(id);
+    useWatchedRun.getState().watch(id);
     if (withGraph) {
       useLibrary.getState().detach();
       openGraph(flow, (await api<Detail>(`/api/runs/${id}`)).graph);

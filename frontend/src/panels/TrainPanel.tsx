@@ -3,16 +3,16 @@ import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
-import { useRun } from "../stores/run";
-import { useRuns } from "../stores/runs";
+import { useWatchedRun } from "../stores/watchedRun";
+import { useRunList } from "../stores/runList";
 import { useTrain } from "../stores/train";
 import { RunView } from "./RunView";
 import { TrainSettings } from "./TrainSettings";
 
 export function TrainPanel() {
   const catalog = useCatalog((s) => s.catalog);
-  const runId = useRun((s) => s.runId);
-  const status = useRun((s) => s.status);
+  const runId = useWatchedRun((s) => s.runId);
+  const status = useWatchedRun((s) => s.status);
   const invalid = useGraph((s) => s.validation?.valid === false);
   const empty = useGraph((s) => s.nodes.length === 0);
   const [error, setError] = useState<string | null>(null);
@@ -32,8 +32,8 @@ export function TrainPanel() {
       const name = (catalog.datasets.find((d) => d.name === dataset) ?? catalog.datasets[0]).name;
       const graph = useGraph.getState().toJSON();
       const created = await api<{ id: string }>("/api/runs", { method: "POST", json: { graph, dataset: { name }, config } });
-      useRun.getState().watch(created.id);
-      void useRuns.getState().refresh();
+      useWatchedRun.getState().watch(created.id, "queued"); // the new run at once, not the one shown before
+      void useRunList.getState().refresh();
     } catch (e) {
       setError((e as Error).message);
     } finally {
@@ -53,7 +53,7 @@ export function TrainPanel() {
         >
           {busy ? "Starting…" : running ? "Training…" : "Train"}
         </button>
-        <button disabled={!running} onClick={() => void useRun.getState().stop()} data-testid="btn-stop">
+        <button disabled={!running} onClick={() => void useWatchedRun.getState().stop()} data-testid="btn-stop">
           Stop
         </button>
       </div>

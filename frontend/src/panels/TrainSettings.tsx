@@ -67,14 +67,16 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
     if (!multi) return patch({ metrics: list });
     patch({ metrics: Object.fromEntries(outputs.map((o) => [o, o === out ? list : metricList(config, o, outputs)])) });
   };
+  /** The metrics a run will report, each with the direction its metric declares in the catalog (losses: min). */
   const monitors = useMemo(() => {
-    const names = ["loss"];
+    const declared = new Map(catalog.metrics.map((m) => [m.type, m.direction]));
+    const names: [string, string][] = [["loss", "min"]];
     for (const out of named) {
-      if (multi) names.push(`${out}_loss`);
-      for (const m of metricList(config, out, outputs)) names.push(multi ? `${out}_${m}` : m);
+      if (multi) names.push([`${out}_loss`, "min"]);
+      for (const m of metricList(config, out, outputs)) names.push([multi ? `${out}_${m}` : m, declared.get(m) ?? "min"]);
     }
-    return [...names.map((n) => `val_${n}`), ...names];
-  }, [config, named, multi, outputs]);
+    return new Map([...names.map(([n, d]): [string, string] => [`val_${n}`, d]), ...names]);
+  }, [catalog, config, named, multi, outputs]);
   const stopping = config.early_stopping;
 
   return (
@@ -223,16 +225,22 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
                 onChange={(e) => patch({ early_stopping: { ...stopping, monitor: e.target.value } })}
                 data-testid="es-monitor"
               >
-                {[...new Set([stopping.monitor, ...monitors])].map((m) => (
+                {[...new Set([stopping.monitor, ...monitors.keys()])].map((m) => (
                   <option key={m}>{m}</option>
                 ))}
               </select>
             </label>
             <label className="field">
               <span className="field-name">mode</span>
-              <select value={stopping.mode ?? "auto"} onChange={(e) => patch({ early_stopping: { ...stopping, mode: e.target.value } })}>
+              <select
+                value={stopping.mode ?? "auto"}
+                onChange={(e) => patch({ early_stopping: { ...stopping, mode: e.target.value } })}
+                data-testid="es-mode"
+              >
                 {["auto", "min", "max"].map((m) => (
-                  <option key={m}>{m}</option>
+                  <option key={m} value={m}>
+                    {m === "auto" && monitors.has(stopping.monitor) ? `auto (${monitors.get(stopping.monitor)})` : m}
+                  </option>
                 ))}
               </select>
             </label>

@@ -12,7 +12,7 @@ type RunsState = {
   remove: (id: string) => Promise<void>;
 };
 
-export const useRuns = create<RunsState>((set, get) => ({
+export const useRunList = create<RunsState>((set, get) => ({
   runs: [],
   compare: [],
   refresh: async () => {

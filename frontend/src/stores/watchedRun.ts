@@ -47,7 +47,8 @@ type RunState = {
   errorNode: string | null;
   testMetrics: Record<string, number> | null;
   progress: Progress | null;
-  watch: (runId: string) => void;
+  /** Watch a run; `status` is what the caller already knows (a run just created is `queued`). */
+  watch: (runId: string, status?: string) => void;
   apply: (event: RunEvent) => void;
   applyMany: (events: RunEvent[]) => void;
   stop: () => Promise<void>;
@@ -137,7 +138,7 @@ export function reduceEvents(
   return { lastSeq, status, series, logs, error, errorNode, testMetrics, progress };
 }
 
-export const useRun = create<RunState>((set, get) => ({
+export const useWatchedRun = create<RunState>((set, get) => ({
   runId: null,
   info: null,
   status: null,
@@ -170,9 +171,9 @@ export const useRun = create<RunState>((set, get) => ({
     });
   },
 
-  watch: (runId) => {
+  watch: (runId, status) => {
     get().clear();
-    set({ runId });
+    set({ runId, status: status ?? null });
     api<RunDetail>(`/api/runs/${runId}`).then(
       (info) => {
         if (get().runId !== runId) return;
@@ -248,11 +249,11 @@ const RUN_KEY = "netcanvas.run";
 export function persistRun(): () => void {
   try {
     const saved = localStorage.getItem(RUN_KEY);
-    if (saved && !useRun.getState().runId) useRun.getState().watch(saved);
+    if (saved && !useWatchedRun.getState().runId) useWatchedRun.getState().watch(saved);
   } catch {
     /* storage disabled */
   }
-  return useRun.subscribe((s, prev) => {
+  return useWatchedRun.subscribe((s, prev) => {
     if (s.runId === prev.runId) return;
     try {
       if (s.runId) localStorage.setItem(RUN_KEY, s.runId);
