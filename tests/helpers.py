@@ -1,8 +1,11 @@
-"""Small graph builders shared by the tests."""
+"""Small graph builders, and the check that errors read as sentences, shared by the tests."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from netcanvas.graph import Problem
+from netcanvas.shapes import validate_graph
 
 
 def chain(input_shape: list[int | None], *layers: tuple[str, dict[str, Any]], dtype: str = "float32",
@@ -27,3 +30,40 @@ def mlp(inputs: int, classes: int, hidden: int = 32, final: str | None = None) -
     if final:
         layers.append((final, {}))
     return chain([inputs], *layers, name="mlp")
+
+
+INTERNALS = ("While executing", "Traceback", "File \"", "aten", "torch.", "RuntimeError", "Error(", "<", "0x")
+
+
+def assert_sentence(message: str) -> None:
+    """A short human sentence: one line, no torch internals, no fx traces, no Python reprs of objects."""
+    assert message and "\n" not in message and len(message) <= 200, message
+    for text in INTERNALS:
+        assert text not in message, message
+
+
+def errors(graph: dict[str, Any]) -> list[Problem]:
+    report = validate_graph(graph)
+    assert not report.valid
+    for problem in report.errors + report.warnings:
+        assert_sentence(problem.message)
+    return report.errors
+
+
+def graph(nodes: list[tuple[str, str, dict[str, Any]]], edges: list[tuple[str, str]]) -> dict[str, Any]:
+    """Nodes as (id, type, params) and edges as (source[.port], target[.port])."""
+    def end(text: str) -> tuple[str, str | None]:
+        node, _, port = text.partition(".")
+        return node, port or None
+
+    out_edges = []
+    for source, target in edges:
+        (s, sp), (t, tp) = end(source), end(target)
+        e: dict[str, Any] = {"source": s, "target": t}
+        if sp:
+            e["source_port"] = sp
+        if tp:
+            e["target_port"] = tp
+        out_edges.append(e)
+    return {"format": "netcanvas.graph/1", "name": "test",
+            "nodes": [{"id": i, "type": t, "params": p} for i, t, p in nodes], "edges": out_edges}

@@ -2,51 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
 
-from helpers import chain
-from netcanvas.graph import Problem
+from helpers import chain, errors, graph
 from netcanvas.shapes import validate_graph
-
-INTERNALS = ("While executing", "Traceback", "File \"", "aten", "torch.", "RuntimeError", "Error(", "<", "0x")
-
-
-def assert_sentence(message: str) -> None:
-    """A short human sentence: one line, no torch internals, no fx traces, no Python reprs of objects."""
-    assert message and "\n" not in message and len(message) <= 200, message
-    for text in INTERNALS:
-        assert text not in message, message
-
-
-def errors(graph: dict[str, Any]) -> list[Problem]:
-    report = validate_graph(graph)
-    assert not report.valid
-    for problem in report.errors + report.warnings:
-        assert_sentence(problem.message)
-    return report.errors
-
-
-def graph(nodes: list[tuple[str, str, dict[str, Any]]], edges: list[tuple[str, str]]) -> dict[str, Any]:
-    """Nodes as (id, type, params) and edges as (source[.port], target[.port])."""
-    def end(text: str) -> tuple[str, str | None]:
-        node, _, port = text.partition(".")
-        return node, port or None
-
-    out_edges = []
-    for source, target in edges:
-        (s, sp), (t, tp) = end(source), end(target)
-        e: dict[str, Any] = {"source": s, "target": t}
-        if sp:
-            e["source_port"] = sp
-        if tp:
-            e["target_port"] = tp
-        out_edges.append(e)
-    return {"format": "netcanvas.graph/1", "name": "test",
-            "nodes": [{"id": i, "type": t, "params": p} for i, t, p in nodes], "edges": out_edges}
-
 
 # ---- types and params -----------------------------------------------------------------------------------------------
 
@@ -229,92 +190,6 @@ def test_two_outputs_with_the_same_name() -> None:
     (e,) = errors(g)
     assert e.node == "z" and e.field == "name" and "also used by 'y'" in e.message
 
-
-# ---- shapes -------------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("g,node,text", [
-    (chain([10], ("Linear", {}), dtype="int64"), "n0", "expects float32 input, got int64 (token ids need an Embedding"),
-    (chain([None], ("Linear", {})), "n0", "needs a fixed number of input features (axis 1 of the input), but that "
-                                          "axis is dynamic"),
-    (chain([4, None], ("Conv1d", {}), ("Flatten", {}), ("Linear", {})), "n2", "that axis is dynamic"),
-    (chain([3, 4, 4], ("Conv2d", {"kernel_size": 5})), "n0", "kernel [5, 5] does not fit the input's spatial size "
-                                                              "[4, 4]"),
-    (chain([3, 4, 4], ("MaxPool2d", {"kernel_size": 8})), "n0", "does not fit the input's spatial size [4, 4]"),
-    (chain([6], ("Conv2d", {})), "n0", "expects input of shape [channels, height, width], got [6]"),
-    (chain([6, 4, 4], ("GroupNorm", {"num_groups": 4})), "n0", "num_groups 4 must divide the 6 input channels"),
-    (chain([5, 6], ("TransformerEncoderLayer", {"nhead": 4})), "n0", "the feature size 6 must be divisible by the "
-                                                                     "number of heads 4"),
-    (chain([4, 4], ("Embedding", {})), "n0", "expects int64 input, got float32"),
-    (chain([1, 4, 4], ("Reshape", {"shape": [3, 3]})), "n0", "cannot reshape [1, 4, 4] (16 values) to [3, 3]"),
-    (chain([9, 4], ("PositionalEncoding", {"max_len": 8})), "n0", "the sequence length 9 exceeds max_len 8"),
-    (chain([4], ("Flatten", {"start_dim": 2})), "n0", "start_dim 2 is out of range for an input of rank 2"),
-    (chain([4], ("Permute", {"dims": [2, 1]})), "n0", "is not a permutation of the axes 1..1 of [4]"),
-    (chain([3, 4, 4], ("Conv2d", {"out_channels": 8, "groups": 2})), "n0", "groups=2 must divide both"),
-    (chain([8], ("Concat", {})), "n0", "needs at least two inputs, got 1"),
-])
-def test_shape_errors_are_short_sentences_on_the_right_node(g: dict[str, Any], node: str, text: str) -> None:
-    (e,) = errors(g)  # one error: nothing downstream of the failing node is reported again
-    assert e.node == node and text in e.message
-    node_type = next(n["type"] for n in g["nodes"] if n["id"] == node)
-    assert e.message.startswith(f"{node_type} '{node}': ")
-
-
-def test_add_with_different_shapes() -> None:
-    g = graph([("x", "Input", {"shape": [64, 8, 8]}), ("c", "Conv2d", {"out_channels": 32, "padding": 1}),
-               ("skip", "Add", {}), ("y", "Output", {})], [("x", "c"), ("x", "skip"), ("c", "skip"), ("skip", "y")])
-    (e,) = errors(g)
-    assert e.node == "skip" and e.message == "Add 'skip': input shapes [64, 8, 8] and [32, 8, 8] differ"
-
-
-def test_concat_with_different_shapes_outside_its_axis() -> None:
-    g = graph([("x", "Input", {"shape": [4, 8, 8]}), ("p", "MaxPool2d", {}), ("cat", "Concat", {}),
-               ("y", "Output", {})], [("x", "cat"), ("x", "p"), ("p", "cat"), ("cat", "y")])
-    (e,) = errors(g)
-    assert e.node == "cat" and e.message == "Concat 'cat': input shapes [4, 8, 8] and [4, 4, 4] differ outside dim 1"
-
-
-def test_mha_heads_must_divide_features() -> None:
-    g = graph([("x", "Input", {"shape": [5, 6]}), ("att", "MultiheadAttention", {"num_heads": 4}),
-               ("y", "Output", {})], [("x", "att.query"), ("att", "y")])
-    (e,) = errors(g)
-    assert e.node == "att"
-    assert e.message == "MultiheadAttention 'att': the feature size 6 must be divisible by the number of heads 4"
-
-
-def test_decoder_memory_width_must_match() -> None:
-    g = graph([("t", "Input", {"shape": [5, 8]}), ("m", "Input", {"shape": [7, 6]}),
-               ("dec", "TransformerDecoderLayer", {"nhead": 2}), ("y", "Output", {})],
-              [("t", "dec.tgt"), ("m", "dec.memory"), ("dec", "y")])
-    (e,) = errors(g)
-    assert e.node == "dec" and "memory has 6 features but tgt has 8" in e.message
-
-
-def test_shapes_of_valid_upstream_nodes_are_still_reported() -> None:
-    g = chain([4], ("Linear", {"out_features": 8}), ("Conv2d", {}), ("ReLU", {}))
-    report = validate_graph(g)
-    assert report.nodes["n0"].output_shape == [8] and report.nodes["n0"].params == 40
-    assert report.nodes["n1"].output_shape is None and report.nodes["n1"].error
-    assert report.nodes["n2"].output_shape is None and report.nodes["n2"].error is None
-    assert [e.node for e in report.errors] == ["n1"]
-
-
-def test_several_independent_problems_are_all_reported() -> None:
-    g = graph([("x", "Input", {"shape": [4]}), ("a", "Lnear", {}), ("b", "Linear", {"out_features": -1}),
-               ("c", "Conv2d", {}), ("y", "Output", {}), ("z", "Output", {}), ("w", "Output", {})],
-              [("x", "a"), ("x", "b"), ("x", "c"), ("a", "y"), ("b", "z"), ("c", "w")])
-    assert {e.node for e in errors(g)} == {"a", "b", "c"}
-
-
-def test_rnn_shape_inference_does_not_grow_with_sequence_length() -> None:
-    def seconds(length: int) -> float:
-        g = chain([length, 8], ("LSTM", {"hidden_size": 32, "num_layers": 2, "return_sequences": True}))
-        g["nodes"][1]["params"]["hidden_size"] = 32 + length % 7  # a fresh cache entry each time
-        start = time.perf_counter()
-        assert validate_graph(g).valid
-        return time.perf_counter() - start
-
-    seconds(10)
-    assert seconds(20_000) < 20 * seconds(12) + 0.05
 
 
 def test_an_outputs_name_is_its_name_param_else_its_id() -> None:
