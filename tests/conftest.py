@@ -1,10 +1,7 @@
 import os
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 pytest_plugins = ["pgserver"]  # a real PostgreSQL server: postgres_server, postgres_url, database_url
 # Starlette's TestClient sends `Host: testserver`: the tests' servers answer to that name too, besides the
 # loopback names every server allows.
