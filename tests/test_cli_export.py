@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
+import pytest
 import torch
 from typer.testing import CliRunner
 
@@ -70,3 +71,18 @@ def test_model_export_from_python(tmp_path: Path) -> None:
     np.testing.assert_allclose(session.run(None, {"x": x})[0], model.predict(x), rtol=1e-4, atol=1e-5)
     code = model.export(tmp_path / "mlp.py", format="pytorch")
     assert code["checked"] == ["batch 1", "batch 7"] and "def load_weights" in (tmp_path / "mlp.py").read_text()
+
+
+def test_the_default_output_file_is_named_after_the_graph_but_never_a_path(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    graph = json.loads((GRAPHS_DIR / "mlp.json").read_text())
+    graph["name"] = "../../escaped\nname"
+    cwd = tmp_path / "a" / "b"
+    cwd.mkdir(parents=True)
+    (cwd / "g.json").write_text(json.dumps(graph))
+    monkeypatch.chdir(cwd)
+    result = CliRunner().invoke(app, ["export", "g.json", "-f", "weights"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in cwd.iterdir()) == ["escaped_name.safetensors", "g.json"]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        "a/b/escaped_name.safetensors", "a/b/g.json"]  # nothing written above the working directory

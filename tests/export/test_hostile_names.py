@@ -72,12 +72,12 @@ def one_line(text: str) -> str:
 
 
 def graph(name: str, ids: list[str]) -> dict[str, Any]:
-    """A tiny MLP with two Inputs and two Outputs; ``ids``: 2 Input ids, 3 layer ids, 2 Output ids and
-    2 Output names (cycled when shorter)."""
+    """A tiny MLP on two sequences of any length, with two Outputs; ``ids``: 2 Input ids, 3 layer ids, 2 Output ids
+    and 2 Output names (cycled when shorter)."""
     i1, i2, cat, lin, relu, o1, o2, n1, n2 = (ids[k % len(ids)] for k in range(9))
     nodes = [
-        {"id": fit("i1", i1, NODE_ID_LIMIT), "type": "Input", "params": {"shape": [4]}},
-        {"id": fit("i2", i2, NODE_ID_LIMIT), "type": "Input", "params": {"shape": [3]}},
+        {"id": fit("i1", i1, NODE_ID_LIMIT), "type": "Input", "params": {"shape": [None, 4]}},
+        {"id": fit("i2", i2, NODE_ID_LIMIT), "type": "Input", "params": {"shape": [None, 3]}},
         {"id": fit("c", cat, NODE_ID_LIMIT), "type": "Concat", "params": {"dim": -1}},
         {"id": fit("l", lin, NODE_ID_LIMIT), "type": "Linear", "params": {"out_features": 5}},
         {"id": fit("r", relu, NODE_ID_LIMIT), "type": "ReLU"},
@@ -140,7 +140,7 @@ def job(kind: str, folder: Path, compiled: Any, **extra: Any) -> dict[str, Any]:
     """Write the check inputs next to the export and describe what the child process does with it."""
     from safetensors.torch import save_file
 
-    inputs = example_inputs(compiled, 3, 1, seed=11)
+    inputs = example_inputs(compiled, 3, 6, seed=11)
     save_file({str(i): t for i, t in enumerate(inputs)}, str(folder / "inputs.safetensors"))
     return {"kind": kind, "folder": str(folder), "inputs": str(folder / "inputs.safetensors"),
             "outputs_file": str(folder / f"{kind}.out.safetensors"), "input_ids": compiled.input_names,
@@ -150,7 +150,7 @@ def job(kind: str, folder: Path, compiled: Any, **extra: Any) -> dict[str, Any]:
 def assert_same_outputs(compiled: Any, done: dict[str, Any]) -> None:
     from safetensors.torch import load_file
 
-    inputs = example_inputs(compiled, 3, 1, seed=11)
+    inputs = example_inputs(compiled, 3, 6, seed=11)
     with torch.no_grad():
         want = compiled.module.eval()(*inputs)
     want = want if isinstance(want, tuple) else (want,)
@@ -220,7 +220,8 @@ def test_onnx_and_the_bundle_of_a_run_with_hostile_names_run_nothing(tmp_path: P
     path, report = export_run(run, "bundle")  # its checks import model.py and load model.onnx in other processes
     assert not marker.exists(), "the export ran the payload"
     code_report = export_run(run, "pytorch")[1]
-    assert code_report.checked == ["batch 1", "batch 7"] and code_report.max_abs_diff == 0.0
+    assert code_report.checked == ["batch 1, length 9", "batch 7, length 9", "batch 7, length 17"]
+    assert code_report.max_abs_diff == 0.0
     folder = tmp_path / "bundle"
     with zipfile.ZipFile(path) as zf:
         zf.extractall(folder)
@@ -232,6 +233,8 @@ def test_onnx_and_the_bundle_of_a_run_with_hostile_names_run_nothing(tmp_path: P
     assert [o.name for o in proto.graph.output] == compiled.output_names
     props = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(props["netcanvas.graph"]) == g and json.loads(props["netcanvas.dataset"])["name"] == dataset
+    axes = export_run(run, "onnx")[1].dynamic_axes or {}  # dynamic axes named after sanitized identifiers
+    assert all(axes[n][0] == "batch" and axes[n][1].isidentifier() for n in compiled.input_names), axes
 
     # the model card keeps its structure, and shows every name as written (line breaks as escapes)
     headings, rows, fences, items = card_structure((folder / "README.md").read_text())
