@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := frontend/node_modules/.installed
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: install run test lint typecheck pytest frontend frontend-test chromium postgres bench clean api-types
+.PHONY: install run test lint typecheck pytest frontend frontend-test chromium postgres bench clean api-types docs
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ endif
 api-types: install
 	$(BIN)/netcanvas openapi > frontend/src/api/openapi.json
 	cd frontend && npm run gen:api
+
+# Regenerate docs/layers.md after adding a layer or changing its params or doc (a test checks it is current).
+docs: install
+	$(BIN)/python -m netcanvas.catalog.docs > docs/layers.md
 
 pytest: install frontend chromium postgres
 	NETCANVAS_TEST_POSTGRES=required $(BIN)/pytest

@@ -12,7 +12,7 @@ LAYERS_MD = Path(__file__).parents[2] / "docs" / "layers.md"
 
 def test_the_committed_layer_reference_is_current() -> None:
     assert LAYERS_MD.read_text() == layers_markdown(), \
-        "docs/layers.md is stale: run `.venv/bin/python -m netcanvas.catalog.docs > docs/layers.md`"
+        "docs/layers.md is stale: run `make docs`"
 
 
 def test_every_layer_has_a_section_with_its_doc_and_every_param() -> None:

@@ -109,6 +109,40 @@ export async function download(path: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
+/** POST a form with upload progress (fetch reports none): XMLHttpRequest with the stored token; on a 401 the token
+ * dialog opens and the upload starts again. `onProgress` gets the fraction sent, 0..1. */
+export async function upload<T>(path: string, form: FormData, onProgress: (sent: number) => void): Promise<T> {
+  for (;;) {
+    const token = storedToken();
+    const xhr = new XMLHttpRequest();
+    const done = new Promise<void>((resolve, reject) => {
+      xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
+      xhr.onload = () => resolve();
+      xhr.onerror = () => reject(new ApiError("the upload failed: the server could not be reached", 0));
+      xhr.onabort = () => reject(new ApiError("the upload was cancelled", 0));
+    });
+    xhr.open("POST", path);
+    if (token) xhr.setRequestHeader("authorization", `Bearer ${token}`);
+    xhr.send(form);
+    await done;
+    if (xhr.status === 401) {
+      if (storedToken() === token) await askForToken(token !== null);
+      continue;
+    }
+    let body: unknown = null;
+    try {
+      body = JSON.parse(xhr.responseText);
+    } catch {
+      /* not JSON */
+    }
+    if (xhr.status < 200 || xhr.status >= 300) {
+      const detail = body && typeof body === "object" && "detail" in body ? detailText(body.detail) : `${xhr.status} ${xhr.statusText}`;
+      throw new ApiError(detail, xhr.status);
+    }
+    return body as T;
+  }
+}
+
 export const getCatalog = () => api<Catalog>("/api/catalog");
 export const validateGraph = (graph: GraphJSON, signal?: AbortSignal) =>
   api<ValidationReport>("/api/graphs/validate", { method: "POST", json: graph, signal });

@@ -3,6 +3,7 @@ import { Handle, type NodeProps, Position } from "@xyflow/react";
 import { type CSSProperties, memo } from "react";
 import { type LayerNode as LayerNodeType, formatCount, formatShape } from "../lib/graph";
 import { categoryColor, useCatalog } from "../stores/catalog";
+import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 
 const KEY_PARAMS = 3;
@@ -54,7 +55,9 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const info = useGraph((s) => s.validation?.nodes[id]);
   const vertical = useGraph((s) => s.direction === "TB");
   const error = info?.error ?? null;
-  const warning = useGraph((s) => s.validation?.warnings?.find((w) => w.node === id)?.message ?? null);
+  const validationWarning = useGraph((s) => s.validation?.warnings?.find((w) => w.node === id)?.message ?? null);
+  const inputProblem = useInputProblems((s) => s[id] ?? null);
+  const warning = validationWarning ?? inputProblem;
   const schemaProps = (spec?.params_schema.properties ?? {}) as Record<string, { default?: unknown }>;
   const shown = Object.entries(data.params)
     .filter(([k, v]) => k in schemaProps && JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))

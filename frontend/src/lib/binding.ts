@@ -9,7 +9,10 @@ function fits(shape: (number | null)[], field: number[]): boolean {
   return shape.length === field.length && shape.every((d, i) => d === null || d === field[i]);
 }
 
-export function bindings(nodes: LayerNode[], dataset: DatasetInfo): Bound[] {
+/** What binding reads of a dataset: its fields (a built-in one's, or an upload's for the chosen options). */
+export type Fields = { fields: Pick<DatasetInfo["fields"][number], "name" | "role" | "shape" | "dtype">[] };
+
+export function bindings(nodes: LayerNode[], dataset: Fields): Bound[] {
   const names = new Set(dataset.fields.map((f) => f.name));
   const inputs = nodes.filter((n) => n.data.type === "Input");
   const outputs = nodes.filter((n) => n.data.type === "Output");

@@ -5,6 +5,7 @@ import { type GraphJSON, api } from "../api/client";
 import { useCatalog } from "../stores/catalog";
 import { useWatchedRun } from "../stores/watchedRun";
 import { ImageSample, isImageShape } from "./DatasetView";
+import { RowPredict } from "./RowPredict";
 
 type InputSpec = { id: string; shape: (number | null)[]; dtype: string; field: string | null };
 type Ranked = { label: string; probability: number }[];
@@ -62,7 +63,7 @@ function DrawGrid({ value, onChange }: { value: number[][]; onChange: (v: number
   );
 }
 
-function OutputView({ name, value, ranked }: { name: string; value: unknown; ranked?: Ranked | Ranked[] }) {
+export function OutputView({ name, value, ranked }: { name: string; value: unknown; ranked?: Ranked | Ranked[] }) {
   if (ranked) {
     const list = [...((Array.isArray(ranked[0]) ? ranked[0] : ranked) as Ranked)].sort((a, b) => b.probability - a.probability);
     return (
@@ -108,6 +109,15 @@ function OutputView({ name, value, ranked }: { name: string; value: unknown; ran
 }
 
 export function Predict({ runId, graph }: { runId: string; graph: GraphJSON }) {
+  const upload = useWatchedRun((s) => s.info?.dataset as { id?: string; kind?: string } | undefined);
+  // a run on an uploaded table or text: one row typed in the file's own terms; images are drawn below
+  if (upload?.id && !isImageShape(((graph.nodes ?? []).find((n) => n.type === "Input")?.params?.shape as number[]) ?? [])) {
+    return <RowPredict runId={runId} graph={graph} dataset={upload as { id: string }} />;
+  }
+  return <TensorPredict runId={runId} graph={graph} />;
+}
+
+function TensorPredict({ runId, graph }: { runId: string; graph: GraphJSON }) {
   const datasetName = useWatchedRun((s) => s.info?.dataset.name as string | undefined);
   const dataset = useCatalog((s) => s.catalog?.datasets.find((d) => d.name === datasetName));
   const inputs: InputSpec[] = useMemo(() => {

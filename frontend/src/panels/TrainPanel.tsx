@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { useCatalog } from "../stores/catalog";
+import { uploadRef } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { useWatchedRun } from "../stores/watchedRun";
 import { useRunList } from "../stores/runList";
@@ -31,7 +32,7 @@ export function TrainPanel() {
       const { dataset, config } = useTrain.getState();
       const name = (catalog.datasets.find((d) => d.name === dataset) ?? catalog.datasets[0]).name;
       const graph = useGraph.getState().toJSON();
-      const created = await api<{ id: string }>("/api/runs", { method: "POST", json: { graph, dataset: { name }, config } });
+      const created = await api<{ id: string }>("/api/runs", { method: "POST", json: { graph, dataset: uploadRef() ?? { name }, config } });
       useWatchedRun.getState().watch(created.id, "queued"); // the new run at once, not the one shown before
       void useRunList.getState().refresh();
     } catch (e) {

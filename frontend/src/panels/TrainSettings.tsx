@@ -4,9 +4,11 @@ import { useMemo } from "react";
 import type { Catalog } from "../api/client";
 import { bindings } from "../lib/binding";
 import { outputName } from "../lib/graph";
+import { useDatasets } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { type TrainConfig, useTrain } from "../stores/train";
 import { Doc } from "../ui/Doc";
+import { ChosenUpload } from "./DataTab";
 import { DatasetView } from "./DatasetView";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
 
@@ -47,6 +49,8 @@ function metricList(config: TrainConfig, out: string, outputs: string[]): string
 
 export function TrainSettings({ catalog }: { catalog: Catalog }) {
   const { dataset, config, setDataset, patch } = useTrain();
+  const upload = useDatasets((s) => s.chosen);
+  const uploads = useDatasets((s) => s.uploads);
   const outputs = useOutputNames();
   const ds = catalog.datasets.find((d) => d.name === dataset) ?? catalog.datasets[0];
   const optimizer = catalog.optimizers.find((o) => o.type === config.optimizer.type) ?? catalog.optimizers[0];
@@ -83,15 +87,38 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
     <div className="train-settings">
       <section>
         <h3>Dataset</h3>
-        <select value={ds.name} onChange={(e) => setDataset(e.target.value)} data-testid="dataset-select">
+        <select
+          value={upload ? `upload:${upload}` : ds.name}
+          onChange={(e) => {
+            const id = e.target.value.startsWith("upload:") ? e.target.value.slice(7) : null;
+            useDatasets.getState().choose(id);
+            if (!id) setDataset(e.target.value);
+          }}
+          data-testid="dataset-select"
+        >
           {catalog.datasets.map((d) => (
             <option key={d.name} value={d.name}>
               {d.name} — {d.task}, {d.size.toLocaleString("en-US")} samples
             </option>
           ))}
+          {uploads.length > 0 && (
+            <optgroup label="Your uploads (Data tab)">
+              {uploads.map((u) => (
+                <option key={u.id} value={`upload:${u.id}`}>
+                  {u.name} — {u.kind}, {u.rows.toLocaleString("en-US")} rows
+                </option>
+              ))}
+            </optgroup>
+          )}
         </select>
-        <DatasetView dataset={ds} />
-        <Binding dataset={ds} />
+        {upload ? (
+          <ChosenUpload />
+        ) : (
+          <>
+            <DatasetView dataset={ds} />
+            <Binding dataset={ds} />
+          </>
+        )}
       </section>
 
       <section>
