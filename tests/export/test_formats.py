@@ -17,6 +17,7 @@ import torch
 
 from exporthelpers import sequence_run, trained_digits_run
 from golden import GOLDEN, inputs_for, load
+from helpers import chain
 from netcanvas import data
 from netcanvas.compiler import compile_graph
 from netcanvas.export import export_pytorch_code, export_run, export_torchscript, pytorch_code
@@ -156,3 +157,11 @@ def test_exports_are_cached_per_run_and_format_until_the_weights_change() -> Non
     os.utime(weights, ns=(made + 10**9, made + 10**9))  # new weights (a later "best" epoch)
     export_run(run, "torchscript")
     assert first.stat().st_mtime_ns != made
+
+
+def test_a_graph_named_like_a_layer_class_of_the_file_gets_another_class_name(tmp_path: Path) -> None:
+    compiled = compile_graph(chain([6, 4], ("Mean", {"dim": 1}), ("Linear", {"out_features": 2}), name="mean"))
+    report = export_pytorch_code(compiled, tmp_path / "model.py")
+    source = (tmp_path / "model.py").read_text()
+    assert "class Mean(nn.Module):" in source and "class MeanModel(nn.Module):" in source
+    assert 'MODEL_CLASS = "MeanModel"' in source and report.checked == ["batch 1", "batch 7"]
