@@ -196,7 +196,7 @@ function UploadView({ detail }: { detail: UploadDetail }) {
   return (
     <div className="upload-view" data-testid="upload-view">
       <h3>
-        {detail.name} <span className="muted small">{detail.file}</span>
+        {detail.name} {detail.file !== detail.name && <span className="muted small">{detail.file}</span>}
       </h3>
       <p className="muted small">
         {detail.kind}, {detail.format}
