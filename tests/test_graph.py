@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from helpers import chain, errors, graph
+from helpers import chain, errors, graph, mlp
+from netcanvas.graph import parse_graph, size_problem
 from netcanvas.shapes import validate_graph
 
 # ---- types and params -----------------------------------------------------------------------------------------------
@@ -198,3 +199,20 @@ def test_an_outputs_name_is_its_name_param_else_its_id() -> None:
     assert Node(id="out", type="Output", params={"name": "label"}).output_name == "label"
     assert Node(id="out", type="Output", params={"name": ""}).output_name == "out"
     assert Node(id="out", type="Output").output_name == "out"
+
+
+@pytest.mark.parametrize("x", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_position_is_an_error_naming_the_node(x: float) -> None:
+    g = mlp(4, 3)
+    g["nodes"][1]["position"] = {"x": x, "y": 0}
+    [problem] = parse_graph(g).errors
+    assert problem.node == "n0" and "position" in problem.message and "finite" in problem.message
+
+
+def test_the_node_and_edge_limits_are_checked_before_anything_else() -> None:
+    g = mlp(4, 3)  # 5 nodes, 4 edges
+    assert size_problem(g, max_nodes=5, max_edges=4) is None
+    assert size_problem(g, max_nodes=4, max_edges=4) == ("the graph has 5 nodes, more than the limit of 4 "
+                                                          "(NETCANVAS_MAX_NODES)")
+    assert "4 edges" in str(size_problem(g, max_nodes=5, max_edges=3))
+    assert size_problem({"nodes": "not a list"}, max_nodes=1, max_edges=1) is None  # parse_graph reports it

@@ -19,7 +19,7 @@ from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database, DatabaseError
 from . import catalog, datasets, export, graphs, runs, templates, validate
-from .limits import install_limits
+from .limits import error_responses, install_limits
 from .security import install_security
 
 log = logging.getLogger("netcanvas")
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(validate.router)
     app.include_router(graphs.router)
     app.include_router(runs.router)
-    app.include_router(export.router)
+    app.include_router(export.router, responses=error_responses(404, 413, 422))
     app.include_router(templates.router)
     app.include_router(datasets.router)
     app.state.datasets = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)

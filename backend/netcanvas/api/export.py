@@ -18,8 +18,9 @@ from ..artifacts import RunDir
 from ..export import FORMATS, ExportError, ExportReport, PredictError, export_run, predictor
 from ..export.files import content_disposition, file_stem
 from ..export.service import FormatName
+from .limits import SafeJSONRoute
 
-router = APIRouter(prefix="/api/runs", tags=["export"])
+router = APIRouter(prefix="/api/runs", tags=["export"], route_class=SafeJSONRoute)
 
 
 def run_dir(request: Request, run_id: str) -> RunDir:

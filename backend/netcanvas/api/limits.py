@@ -36,8 +36,14 @@ class ErrorItem(BaseModel):
     node: str | None = Field(default=None, description="The graph node at fault, where there is one")
 
 
+class ErrorMessage(BaseModel):
+    message: str
+    node: str | None = Field(default=None, description="The graph node at fault, where there is one")
+
+
 class ErrorAnswer(BaseModel):
-    detail: str | list[ErrorItem] = Field(description="What is wrong: a sentence, or one item per field")
+    detail: str | list[ErrorItem] | ErrorMessage = Field(description="What is wrong: a sentence, one item per "
+                                                                     "field, or a message naming a node")
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

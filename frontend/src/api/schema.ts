@@ -1006,9 +1006,9 @@ export interface components {
         ErrorAnswer: {
             /**
              * Detail
-             * @description What is wrong: a sentence, or one item per field
+             * @description What is wrong: a sentence, one item per field, or a message naming a node
              */
-            detail: string | components["schemas"]["ErrorItem"][];
+            detail: string | components["schemas"]["ErrorItem"][] | components["schemas"]["ErrorMessage"];
         };
         /** ErrorEvent */
         ErrorEvent: {
@@ -1044,6 +1044,16 @@ export interface components {
             node?: string | null;
             /** Type */
             type: string;
+        };
+        /** ErrorMessage */
+        ErrorMessage: {
+            /** Message */
+            message: string;
+            /**
+             * Node
+             * @description The graph node at fault, where there is one
+             */
+            node?: string | null;
         };
         /**
          * ExponentialLR
@@ -2794,6 +2804,15 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
             /** @description the export failed its check; the message names the layer at fault */
             422: {
                 headers: {
@@ -2825,13 +2844,31 @@ export interface operations {
                     "application/json": components["schemas"]["ExportReport"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
@@ -2860,13 +2897,31 @@ export interface operations {
                     "application/json": components["schemas"]["PredictResponse"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorAnswer"];
                 };
             };
         };
