@@ -20,7 +20,7 @@ from golden import GOLDEN, inputs_for, load
 from helpers import chain
 from netcanvas import data
 from netcanvas.compiler import compile_graph
-from netcanvas.export import export_pytorch_code, export_run, export_torchscript, pytorch_code
+from netcanvas.export import ExportError, export_pytorch_code, export_run, export_torchscript, pytorch_code
 from netcanvas.weights import load_weights, node_state_dict, save_weights
 
 
@@ -165,3 +165,21 @@ def test_a_graph_named_like_a_layer_class_of_the_file_gets_another_class_name(tm
     source = (tmp_path / "model.py").read_text()
     assert "class Mean(nn.Module):" in source and "class MeanModel(nn.Module):" in source
     assert 'MODEL_CLASS = "MeanModel"' in source and report.checked == ["batch 1", "batch 7"]
+
+
+def test_generated_code_is_checked_in_a_bare_process_and_a_failure_is_an_error_not_a_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    module = sys.modules["netcanvas.export.pytorch_code"]  # (the package's `pytorch_code` is the function)
+    compiled = compile_graph(load("mlp"))
+    monkeypatch.setenv("NETCANVAS_SECRET", "s3cret")
+    # appended to the real code: it fails to load if the server's environment or working directory reaches it
+    probe = (f"\nimport os\nif 'NETCANVAS_SECRET' in os.environ or os.getcwd() == {os.getcwd()!r}:\n"
+             "    raise RuntimeError('the check runs in the server environment')\n")
+    monkeypatch.setattr(module, "pytorch_code", lambda c: pytorch_code(c) + probe)
+    report = export_pytorch_code(compiled, tmp_path / "model.py")
+    assert report.checked == ["batch 1", "batch 7"]
+    monkeypatch.setattr(module, "pytorch_code", lambda c: pytorch_code(c) + "\nraise RuntimeError('boom')\n")
+    (tmp_path / "model.py").unlink()
+    with pytest.raises(ExportError, match=r"^the generated PyTorch code does not load: RuntimeError: boom$"):
+        export_pytorch_code(compiled, tmp_path / "model.py")
+    assert not (tmp_path / "model.py").exists()

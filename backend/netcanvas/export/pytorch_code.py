@@ -173,6 +173,8 @@ def _run_checker(folder: Path) -> dict[str, torch.Tensor]:
                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CHECK_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise ExportError(f"the check of the generated PyTorch code took more than {CHECK_TIMEOUT_S} s") from None
+    except OSError as e:  # no process could be started
+        raise ExportError(f"the check of the generated PyTorch code could not start: {e}") from None
     error_file = folder / "error.json"
     if error_file.is_file():
         error = json.loads(error_file.read_text())
