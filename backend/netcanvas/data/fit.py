@@ -25,7 +25,7 @@ from .pipeline import (
     target_array,
 )
 from .prepare import PreparedData, assemble, bind, split_indices
-from .tables import numeric_values, read_table, string_values
+from .tables import numeric_values, read_table, read_table_cache, string_values
 from .uploads import DatasetStore, read_cache
 
 
@@ -37,7 +37,9 @@ def load_columns(store: DatasetStore, desc: dict[str, Any], wanted: list[str]) -
     """The raw columns (pyarrow arrays, lists or numpy arrays) of a dataset, and its row count."""
     original = store.original(desc["id"])
     if desc["kind"] in ("table", "text"):
-        table = read_table(original, desc["file"]).table
+        table = read_table_cache(store.path(desc["id"]))
+        if table is None:
+            table = read_table(original, desc["file"]).table
         return {c: table.column(c) for c in wanted}, table.num_rows
     if desc["kind"] == "arrays":
         from .arrays import read_npz

@@ -208,7 +208,8 @@ def onehot(step: ColumnStep, values: Sequence[Any]) -> np.ndarray:
 def target_array(step: TargetStep, values: Sequence[Any] | np.ndarray) -> np.ndarray:
     if step.task == "classification":
         index = {c: i for i, c in enumerate(step.classes or [])}
-        return np.array([index[_label(v)] for v in values], dtype=np.int64)
+        codes = {v: index[_label(v)] for v in set(values)}  # each distinct value labelled once
+        return np.fromiter(map(codes.__getitem__, values), dtype=np.int64, count=len(values))
     arr = np.asarray(values, dtype=np.float32)
     return arr.reshape(len(arr), 1) if arr.ndim == 1 else arr
 

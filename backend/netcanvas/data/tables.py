@@ -115,10 +115,13 @@ def read_csv(path: Path, name: str) -> TableFile:
     sample = sample.lstrip("\ufeff")
     delimiter, header = _sniff(sample, name, Path(name).suffix.lower())
     read = pcsv.ReadOptions(encoding=encoding, autogenerate_column_names=not header, block_size=1 << 22)
-    parse = pcsv.ParseOptions(delimiter=delimiter, quote_char='"', newlines_in_values=True)
+    # Without quoted newlines pyarrow splits the file into blocks parsed on every core; a file whose quoted
+    # fields hold line breaks fails that way ("Expected N columns") and is read again with them allowed.
+    newlines = False
     column_types: dict[str, pa.DataType] = {}
     table: pa.Table | None = None
     while table is None:
+        parse = pcsv.ParseOptions(delimiter=delimiter, quote_char='"', newlines_in_values=newlines)
         convert = pcsv.ConvertOptions(strings_can_be_null=True, column_types=column_types,
                                       true_values=["true", "True", "TRUE"], false_values=["false", "False", "FALSE"])
         try:
@@ -132,6 +135,9 @@ def read_csv(path: Path, name: str) -> TableFile:
                 if index < len(names) and names[index] not in column_types:
                     column_types[names[index]] = pa.string()  # a later block holds a value of another type
                     continue
+            if "Expected" in message and "columns" in message and not newlines:
+                newlines = True
+                continue
             if "Expected" in message and "columns" in message:
                 raise _locate_ragged(path, encoding, delimiter, name) from None
             if "Empty CSV file" in message:
@@ -145,6 +151,23 @@ def read_csv(path: Path, name: str) -> TableFile:
         raise UploadError(f"{name}: line 1: the column name '{dup}' appears twice")
     table = table.rename_columns(names)
     return TableFile(table, "tsv" if delimiter == "\t" else "csv", encoding, delimiter, header)
+
+
+TABLE_CACHE = "table.arrow"
+"""The parsed table of an upload, kept beside the original so a run reads it instead of parsing text again."""
+
+
+def write_table_cache(table: pa.Table, directory: Path) -> None:
+    with pa.OSFile(str(directory / TABLE_CACHE), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+def read_table_cache(directory: Path) -> pa.Table | None:
+    """The cached table (memory-mapped: only the columns used are read), or None for uploads made before it."""
+    path = directory / TABLE_CACHE
+    if not path.is_file():
+        return None
+    return pa.ipc.open_file(pa.memory_map(str(path))).read_all()
 
 
 def _header(path: Path, encoding: str, delimiter: str, header: bool) -> list[str]:
@@ -211,7 +234,14 @@ def label(value: Any) -> str:
 
 
 def string_values(col: pa.ChunkedArray) -> list[str | None]:
-    return [None if v is None else label(v) for v in col.to_pylist()]
+    """Every value as its label (None where missing): each distinct value is labelled once."""
+    encoded = pc.dictionary_encode(col).combine_chunks()
+    labels = np.array([label(v) for v in encoded.dictionary.to_pylist()] + [None], dtype=object)
+    indices = encoded.indices
+    codes = indices.to_numpy(zero_copy_only=False)
+    if indices.null_count:  # missing values come back as NaN: point them at the trailing None
+        codes = np.where(indices.is_null().to_numpy(zero_copy_only=False), len(labels) - 1, np.nan_to_num(codes))
+    return labels[codes.astype(np.intp)].tolist()  # type: ignore[no-any-return]
 
 
 def describe_columns(table: pa.Table) -> list[dict[str, Any]]:

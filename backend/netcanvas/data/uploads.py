@@ -27,7 +27,7 @@ from .errors import UploadError
 from .images import default_size, load_images, png_data_url, scan_images
 from .options import DatasetOptions
 from .pipeline import plan
-from .tables import describe_columns, preview_rows, read_table
+from .tables import describe_columns, preview_rows, read_table, write_table_cache
 
 ID = re.compile(r"^[0-9a-f]{12}$")
 CHUNK = 1 << 20
@@ -163,7 +163,8 @@ class DatasetStore:
 
 def describe(path: Path, fmt: str, filename: str, directory: Path) -> dict[str, Any]:
     if fmt in ("csv", "parquet"):
-        tf = read_table(path if fmt == "csv" else path, filename if fmt == "csv" else filename)
+        tf = read_table(path, filename)
+        write_table_cache(tf.table, directory)
         columns = describe_columns(tf.table)
         kind = "text" if any(c["dtype"] == "text" for c in columns) else "table"
         warnings = []
