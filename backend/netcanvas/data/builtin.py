@@ -68,7 +68,8 @@ def _sklearn_classification(name: str, loader: Callable[..., object], doc: str) 
     return Dataset(name, doc, "classification",
                    [FieldSpec("x", x.shape[1:], "float32", "input", doc="features"),
                     FieldSpec("y", (), "int64", "target", classes, doc="class index")],
-                   {"x": x, "y": y}, standardize=("x",))
+                   {"x": x, "y": y}, standardize=("x",),
+                   extra={"feature_names": {"x": [str(n) for n in bunch.feature_names]}})  # type: ignore[attr-defined]
 
 
 def iris() -> Dataset:
@@ -114,7 +115,7 @@ def diabetes() -> Dataset:
     return Dataset("diabetes", "Diabetes progression one year after baseline (target / 100) from 10 "
                    "measurements (442). Regression.", "regression",
                    [FieldSpec("x", (10,), "float32", "input"), FieldSpec("y", (1,), "float32", "target")],
-                   {"x": x, "y": y}, standardize=("x",))
+                   {"x": x, "y": y}, standardize=("x",), extra={"feature_names": {"x": list(bunch.feature_names)}})
 
 
 def linnerud() -> Dataset:
@@ -126,7 +127,7 @@ def linnerud() -> Dataset:
                    "Multi-output regression.", "regression",
                    [FieldSpec("x", (3,), "float32", "input", doc="chins, situps, jumps"),
                     FieldSpec("y", (3,), "float32", "target", doc="weight, waist, pulse (/100)")],
-                   {"x": x, "y": y}, standardize=("x",))
+                   {"x": x, "y": y}, standardize=("x",), extra={"feature_names": {"x": list(bunch.feature_names)}})
 
 
 def _points(name: str, doc: str, x: Array, y: Array, classes: tuple[str, ...]) -> Dataset:

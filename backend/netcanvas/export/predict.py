@@ -19,6 +19,41 @@ class PredictError(ValueError):
     """Bad inputs: says which input and what was expected."""
 
 
+def model_array(preprocessing: Preprocessing, name: str, value: Any, spec: TensorSpec) -> tuple[np.ndarray, bool]:
+    """One Input's value as the model's array (raw rows and texts through an upload's pipeline, standardized),
+    and whether it was one sample rather than a batch; PredictError names the input when it does not fit."""
+    if preprocessing.pipeline is not None:  # an uploaded dataset's run: raw rows and texts are welcome
+        try:
+            raw = raw_input(preprocessing.pipeline, name, value)
+        except ValueError as e:
+            raise PredictError(f"input '{name}': {e}") from None
+        if raw is not None:
+            return raw, isinstance(value, dict | str)
+    dtype = np.int64 if spec.dtype == "int64" else np.float32
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise PredictError(f"input '{name}' must be a nested list of numbers of shape {fmt_shape(spec.shape)} "
+                           "(one sample) or [batch, ...]") from None
+    sent = list(arr.shape)
+    single = arr.ndim == len(spec.shape)
+    if single:
+        arr = arr[None]
+    fits = arr.ndim == len(spec.shape) + 1 and all(
+        s is None or s == a for s, a in zip(spec.shape, arr.shape[1:], strict=True))
+    if not fits or arr.shape[0] == 0:
+        raise PredictError(f"input '{name}' expects shape {fmt_shape(spec.shape)} ({spec.dtype}) for one sample, "
+                           f"or [n, ...] for a batch of them; got shape {sent}")
+    if spec.dtype == "int64" and not np.all(np.equal(np.mod(arr, 1), 0)):
+        raise PredictError(f"input '{name}' expects whole numbers (int64 token ids)")
+    arr = arr.astype(dtype)
+    std = preprocessing.inputs.get(name)
+    if std is not None:
+        arr = ((arr - np.asarray(std.mean, dtype=np.float32)) / np.asarray(std.std, dtype=np.float32))
+        arr = arr.astype(np.float32)
+    return arr, single
+
+
 @dataclass
 class Predictor:
     session: Any
@@ -27,36 +62,7 @@ class Predictor:
     mtime: float
 
     def _array(self, name: str, value: Any, spec: TensorSpec) -> tuple[np.ndarray, bool]:
-        if self.preprocessing.pipeline is not None:  # an uploaded dataset's run: raw rows and texts are welcome
-            try:
-                raw = raw_input(self.preprocessing.pipeline, name, value)
-            except ValueError as e:
-                raise PredictError(f"input '{name}': {e}") from None
-            if raw is not None:
-                return raw, isinstance(value, dict | str)
-        dtype = np.int64 if spec.dtype == "int64" else np.float32
-        try:
-            arr = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise PredictError(f"input '{name}' must be a nested list of numbers of shape {fmt_shape(spec.shape)} "
-                               "(one sample) or [batch, ...]") from None
-        sent = list(arr.shape)
-        single = arr.ndim == len(spec.shape)
-        if single:
-            arr = arr[None]
-        fits = arr.ndim == len(spec.shape) + 1 and all(
-            s is None or s == a for s, a in zip(spec.shape, arr.shape[1:], strict=True))
-        if not fits or arr.shape[0] == 0:
-            raise PredictError(f"input '{name}' expects shape {fmt_shape(spec.shape)} ({spec.dtype}) for one sample, "
-                               f"or [n, ...] for a batch of them; got shape {sent}")
-        if spec.dtype == "int64" and not np.all(np.equal(np.mod(arr, 1), 0)):
-            raise PredictError(f"input '{name}' expects whole numbers (int64 token ids)")
-        arr = arr.astype(dtype)
-        std = self.preprocessing.inputs.get(name)
-        if std is not None:
-            arr = ((arr - np.asarray(std.mean, dtype=np.float32)) / np.asarray(std.std, dtype=np.float32))
-            arr = arr.astype(np.float32)
-        return arr, single
+        return model_array(self.preprocessing, name, value, spec)
 
     def predict(self, inputs: dict[str, Any]) -> dict[str, Any]:
         names = self.compiled.input_names
