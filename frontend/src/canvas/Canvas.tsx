@@ -7,18 +7,22 @@ import {
   MiniMap,
   type Node,
   ReactFlow,
+  type XYPosition,
   useReactFlow,
   useStore,
+  useUpdateNodeInternals,
 } from "@xyflow/react";
-import { type DragEvent, useCallback, useEffect } from "react";
+import { type DragEvent, type MouseEvent, useCallback, useEffect, useRef } from "react";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { notify } from "../stores/notice";
+import { useOverlay } from "../stores/overlay";
 import { useUi } from "../stores/ui";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
 import { showGraph } from "./view";
+import "./canvas.css";
 
 // Module-level constants: defining them inside the component re-renders forever (xyflow #1620).
 const nodeTypes = { layer: LayerNodeComponent };
@@ -48,6 +52,24 @@ export function Canvas() {
   const connect = useGraph((s) => s.connect);
   const flow = useReactFlow();
   const far = useStore((s) => s.transform[2] < FAR_ZOOM);
+  const direction = useGraph((s) => s.direction);
+  const updateNodeInternals = useUpdateNodeInternals();
+  // Handles sit left/right or top/bottom by direction: when it changes (Auto layout, undo, opening a graph),
+  // React Flow must measure them again, or edges stay routed from where the handles were.
+  const drawnDirection = useRef(direction);
+  useEffect(() => {
+    if (drawnDirection.current === direction) return;
+    drawnDirection.current = direction;
+    updateNodeInternals(useGraph.getState().nodes.map((n) => n.id));
+  }, [direction, updateNodeInternals]);
+  // Where the pointer last was on the canvas, in flow coordinates: Ctrl+V pastes there.
+  const pointer = useRef<XYPosition | null>(null);
+  const onPointerMove = useCallback((e: MouseEvent) => {
+    pointer.current = { x: e.clientX, y: e.clientY };
+  }, []);
+  const onPointerLeave = useCallback(() => {
+    pointer.current = null;
+  }, []);
   // Moving nodes is one undo step, recorded when the drag starts.
   const onDragStart = useCallback(() => useGraph.getState().checkpoint(), []);
 
@@ -100,15 +122,22 @@ export function Canvas() {
         e.preventDefault();
         g.onNodesChange(g.nodes.map((n) => ({ type: "select", id: n.id, selected: true })));
       } else if (mod && e.key.toLowerCase() === "c") g.copy();
-      else if (mod && e.key.toLowerCase() === "v") g.paste();
+      else if (mod && e.key.toLowerCase() === "v") g.paste(pointer.current ? flow.screenToFlowPosition(pointer.current) : undefined);
       else if (e.key === "Delete" || e.key === "Backspace") g.deleteSelected();
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, []);
+  }, [flow]);
 
   return (
-    <div className={far ? "canvas far" : "canvas"} data-testid="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop}>
+    <div
+      className={far ? "canvas far" : "canvas"}
+      data-testid="canvas"
+      onDragOver={(e) => e.preventDefault()}
+      onDrop={onDrop}
+      onMouseMove={onPointerMove}
+      onMouseLeave={onPointerLeave}
+    >
       <ReactFlow
         nodes={nodes}
         edges={edges}
@@ -132,7 +161,11 @@ export function Canvas() {
         <Background gap={20} size={1} />
         {nodes.length === 0 && (
           <div className="empty-hint" data-testid="empty-hint">
-            Drag layers here from the palette, or start from <b>Templates</b>.
+            Drag layers here from the palette (or double-click one), or start from{" "}
+            <button className="link hint-button" onClick={() => useOverlay.getState().openDialog("templates")} data-testid="hint-templates">
+              Templates
+            </button>
+            .
           </div>
         )}
         <Controls showInteractive={false} position="bottom-left" />

@@ -13,9 +13,16 @@ function ShapeEdgeView(props: EdgeProps<PortEdge>) {
   });
   // Into a port with several inputs (Concat, Add, ...), edge order is operand order: number them.
   const operand = useGraph((s) => operandIndex(s.edges).get(id));
+  const error = useGraph((s) => s.edgeErrors[id] ?? null);
   return (
     <>
-      <BaseEdge id={id} path={path} className={selected ? "edge-selected" : undefined} />
+      <BaseEdge
+        id={id}
+        path={path}
+        className={selected ? "edge-selected" : error ? "edge-invalid" : undefined}
+        data-testid={`edge-${id}`}
+        aria-invalid={error ? true : undefined}
+      />
       {(shape || operand) && (
         <EdgeLabelRenderer>
           {/* Placed with left/top and centred by a zero-size flex box: a transform per label costs a layer each. */}

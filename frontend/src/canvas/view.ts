@@ -68,3 +68,32 @@ export function openGraph(flow: Flow, graph: GraphJSON, { relayout = false } = {
   useGraph.getState().load(graph, layout);
   showGraph(flow);
 }
+
+/** The zoom a node or edge is shown at when an issue is clicked: readable, never zoomed further out than now. */
+const FOCUS_ZOOM = 1;
+
+/**
+ * Select a node (or an edge, with both its ends in view) and centre it, keeping the zoom if it is readable:
+ * where the issues panel takes the user.
+ */
+export function focusOn(flow: Flow, target: { node?: string | null; edge?: string | null }): boolean {
+  const { nodes, edges } = useGraph.getState();
+  const edge = target.edge ? edges.find((e) => e.id === target.edge) : undefined;
+  const ids = new Set(edge ? [edge.source, edge.target] : target.node ? [target.node] : []);
+  const shown = nodes.filter((n) => ids.has(n.id));
+  if (!shown.length) return false;
+  useGraph.setState({
+    nodes: nodes.map((n) => {
+      const selected = !edge && n.id === target.node;
+      return n.selected === selected ? n : { ...n, selected };
+    }),
+    edges: edges.map((e) => {
+      const selected = e.id === edge?.id;
+      return e.selected === selected ? e : { ...e, selected };
+    }),
+  });
+  const box = boundsOf(shown.map((n) => flow.getNode(n.id) ?? n));
+  const zoom = Math.max(flow.getZoom(), Math.min(FOCUS_ZOOM, fitZoom(box, canvasSize(), 2 * MARGIN)));
+  void flow.setCenter(box.x + box.width / 2, box.y + box.height / 2, { zoom, duration: 250 });
+  return true;
+}

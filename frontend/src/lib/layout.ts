@@ -65,3 +65,12 @@ export function bestLayout(nodes: Sized[], edges: Pick<PortEdge, "source" | "tar
   });
   return candidates[0].zoom >= candidates[1].zoom * 0.98 ? candidates[0] : candidates[1];
 }
+
+/** The first spot from `start`, moving by `step`, where a node would not cover most of another one. */
+export function freeSpot(nodes: Sized[], start: XYPosition, step: XYPosition, size: Size = NODE_SIZE): XYPosition {
+  const taken = (p: XYPosition) =>
+    nodes.some((n) => Math.abs(n.position.x - p.x) < size.width * 0.8 && Math.abs(n.position.y - p.y) < size.height * 0.8);
+  let at = start;
+  for (let i = 0; i < 200 && taken(at); i++) at = { x: at.x + step.x, y: at.y + step.y };
+  return at;
+}

@@ -1,15 +1,19 @@
 // File operations, templates, layout, undo/redo, and the model's validity and total parameter count.
 import { useReactFlow } from "@xyflow/react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 import type { GraphJSON } from "../api/client";
+import { replaceCanvas } from "../canvas/replace";
 import { canvasSize, openGraph, showGraph } from "../canvas/view";
 import { formatCount } from "../lib/graph";
 import { bestLayout } from "../lib/layout";
 import { useGraph } from "../stores/graph";
 import { useLibrary } from "../stores/library";
 import { notify } from "../stores/notice";
+import { useOverlay } from "../stores/overlay";
+import { IssuesPanel } from "./IssuesPanel";
 import { SavedGraphs } from "./SavedGraphs";
 import { Templates } from "./Templates";
+import { UndoToast } from "../ui/UndoToast";
 
 function download(graph: GraphJSON): void {
   const blob = new Blob([`${JSON.stringify(graph, null, 2)}\n`], { type: "application/json" });
@@ -20,30 +24,40 @@ function download(graph: GraphJSON): void {
   setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
 
+/** The model's state and size; a button that opens the issues panel (every error and warning). */
 function Summary() {
   const total = useGraph((s) => s.validation?.total_params ?? null);
   const valid = useGraph((s) => s.validation?.valid ?? null);
   const errorCount = useGraph((s) => s.validation?.errors.length ?? 0);
   const warningCount = useGraph((s) => s.validation?.warnings?.length ?? 0);
-  const firstProblem = useGraph((s) => s.validation?.errors[0]?.message ?? s.validation?.warnings?.[0]?.message ?? "");
   const empty = useGraph((s) => s.nodes.length === 0);
+  const open = useOverlay((s) => s.issuesOpen);
   const state = empty ? "empty" : valid === null ? "checking" : valid ? "valid" : "invalid";
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return (
-    <div className="summary" data-testid="summary" title={firstProblem}>
-      <span className={`status-dot ${state}`} />
-      <span>
-        {state === "empty"
-          ? "empty"
-          : state === "checking"
-            ? "checking…"
-            : valid
-              ? `valid${warningCount ? ` · ${warningCount} warning${warningCount === 1 ? "" : "s"}` : ""}`
-              : `${errorCount} error${errorCount === 1 ? "" : "s"}`}
+    <button
+      className="summary-button"
+      onClick={() => useOverlay.getState().setIssuesOpen(!open)}
+      aria-expanded={open}
+      data-testid="summary-button"
+      title={open ? "Hide the issues" : "Show every error and warning"}
+    >
+      <span className="summary" data-testid="summary">
+        <span className={`status-dot ${state}`} />
+        <span>
+          {state === "empty"
+            ? "empty"
+            : state === "checking"
+              ? "checking…"
+              : valid
+                ? `valid${warningCount ? ` · ${plural(warningCount, "warning")}` : ""}`
+                : `${plural(errorCount, "error")}${warningCount ? ` · ${plural(warningCount, "warning")}` : ""}`}
+        </span>
+        <span className="total" data-testid="total-params">
+          {formatCount(total ?? 0)} params
+        </span>
       </span>
-      <span className="total" data-testid="total-params">
-        {formatCount(total ?? 0)} params
-      </span>
-    </div>
+    </button>
   );
 }
 
@@ -53,15 +67,22 @@ export function Header() {
   const canRedo = useGraph((s) => s.future.length > 0);
   const onServer = useLibrary((s) => s.currentId !== null);
   const fileInput = useRef<HTMLInputElement>(null);
-  const [dialog, setDialog] = useState<"templates" | "saved" | null>(null);
+  const dialog = useOverlay((s) => s.dialog);
+  const setDialog = useOverlay((s) => s.openDialog);
   const flow = useReactFlow();
 
   const open = async (file: File) => {
     try {
       const graph = JSON.parse(await file.text()) as GraphJSON;
       if (!graph || typeof graph !== "object" || !Array.isArray(graph.nodes)) throw new Error("it has no 'nodes' list");
-      useLibrary.getState().detach();
-      openGraph(flow, graph);
+      replaceCanvas(
+        `Opened ${file.name}`,
+        () => {
+          useLibrary.getState().detach();
+          openGraph(flow, graph);
+        },
+        () => showGraph(flow),
+      );
     } catch (e) {
       notify(`${file.name} is not a NetCanvas graph: ${(e as Error).message}`);
     }
@@ -79,7 +100,7 @@ export function Header() {
     const onKey = (e: KeyboardEvent) => {
       if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== "s") return;
       e.preventDefault();
-      if (!useLibrary.getState().currentId) return setDialog("saved");
+      if (!useLibrary.getState().currentId) return useOverlay.getState().openDialog("saved");
       useLibrary
         .getState()
         .update(useGraph.getState().toJSON())
@@ -108,12 +129,18 @@ export function Header() {
       <nav className="toolbar">
         <div className="group">
           <button
-            onClick={() => {
-              useLibrary.getState().detach();
-              useGraph.getState().reset();
-            }}
+            onClick={() =>
+              replaceCanvas(
+                "Started a new graph",
+                () => {
+                  useLibrary.getState().detach();
+                  useGraph.getState().reset();
+                },
+                () => showGraph(flow),
+              )
+            }
             data-testid="btn-new"
-            title="Start an empty graph (undo brings the old one back)"
+            title="Start an empty graph (Undo brings the old one back)"
           >
             New
           </button>
@@ -160,6 +187,8 @@ export function Header() {
           e.target.value = "";
         }}
       />
+      <IssuesPanel />
+      <UndoToast />
       {dialog === "templates" && <Templates onClose={() => setDialog(null)} />}
       {dialog === "saved" && <SavedGraphs onClose={() => setDialog(null)} />}
     </header>

@@ -4,6 +4,7 @@ import { type CSSProperties, useMemo, useState } from "react";
 import type { LayerInfo } from "../api/client";
 import { DRAG_MIME } from "../canvas/Canvas";
 import { canvasSize } from "../canvas/view";
+import { NODE_SIZE, freeSpot } from "../lib/layout";
 import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { Doc } from "../ui/Doc";
@@ -54,13 +55,40 @@ export function Palette() {
     return [...out.entries()];
   }, [catalog, query]);
 
-  /** Add a layer in the middle of the visible canvas (double-click, or Enter in the search box). */
+  /**
+   * Double-click (or Enter in the search box): add the layer after the selected node, connected to it, as Sony's
+   * Neural Network Console does, so that double-clicks build a chain; with no single node selected, in the middle
+   * of the visible canvas, clear of the nodes already there.
+   */
   const add = (layer: LayerInfo) => {
+    const graph = useGraph.getState();
+    const selected = graph.nodes.filter((n) => n.selected);
+    let id: string;
+    if (selected.length === 1) {
+      const anchor = selected[0];
+      const output = useCatalog.getState().layers[anchor.data.type]?.outputs[0]?.name;
+      id = graph.addAfter(anchor.id, layer.type, defaultParams(layer), { output, input: layer.inputs[0]?.name });
+    } else {
+      const { width, height } = canvasSize();
+      const box = document.querySelector('[data-testid="canvas"]')?.getBoundingClientRect();
+      const at = flow.screenToFlowPosition({ x: (box?.x ?? 0) + width / 2, y: (box?.y ?? 0) + height / 2 });
+      const start = { x: at.x - NODE_SIZE.width / 2, y: at.y - NODE_SIZE.height / 2 };
+      const step = graph.direction === "TB" ? { x: NODE_SIZE.width + 32, y: 0 } : { x: 0, y: NODE_SIZE.height + 32 };
+      id = graph.addNode(layer.type, defaultParams(layer), freeSpot(graph.nodes, start, step));
+    }
+    keepInView(id);
+  };
+
+  /** Pan (at the same zoom) to a node added outside the visible part of the canvas. */
+  const keepInView = (id: string) => {
+    const node = useGraph.getState().nodes.find((n) => n.id === id);
+    if (!node) return;
     const { width, height } = canvasSize();
-    const box = document.querySelector('[data-testid="canvas"]')?.getBoundingClientRect();
-    const at = flow.screenToFlowPosition({ x: (box?.x ?? 0) + width / 2, y: (box?.y ?? 0) + height / 2 });
-    const n = useGraph.getState().nodes.length;
-    useGraph.getState().addNode(layer.type, defaultParams(layer), { x: at.x - 94 + (n % 5) * 16, y: at.y - 37 + (n % 5) * 16 });
+    const { x, y, zoom } = flow.getViewport();
+    const left = node.position.x * zoom + x;
+    const top = node.position.y * zoom + y;
+    const inside = left >= 0 && top >= 0 && left + NODE_SIZE.width * zoom <= width && top + NODE_SIZE.height * zoom <= height;
+    if (!inside) void flow.setCenter(node.position.x + NODE_SIZE.width / 2, node.position.y + NODE_SIZE.height / 2, { zoom, duration: 200 });
   };
 
   return (
@@ -97,7 +125,7 @@ export function Palette() {
                 onDoubleClick={() => add(l)}
                 onMouseEnter={(e) => setHover({ layer: l, top: e.currentTarget.getBoundingClientRect().top })}
                 onMouseLeave={() => setHover(null)}
-                title={`${l.type}: drag onto the canvas, or double-click to add`}
+                title={`${l.type}: drag onto the canvas, or double-click to add it after the selected node`}
                 data-testid={`palette-${l.type}`}
               >
                 {l.type}

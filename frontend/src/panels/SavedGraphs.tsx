@@ -1,7 +1,8 @@
 // Graphs saved on the server: save the current one (new, or over the one it was opened from), open, rename, delete.
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
-import { openGraph } from "../canvas/view";
+import { replaceCanvas } from "../canvas/replace";
+import { openGraph, showGraph } from "../canvas/view";
 import { useGraph } from "../stores/graph";
 import { type GraphSummary, useLibrary } from "../stores/library";
 import { notify } from "../stores/notice";
@@ -63,11 +64,20 @@ function Row({ g, onOpen }: { g: GraphSummary; onOpen: (id: string) => void }) {
           Rename
         </button>
         {confirming ? (
-          <button className="danger" onClick={() => void useLibrary.getState().remove(g.id)} onBlur={() => setConfirming(false)}>
-            Delete?
+          <button
+            autoFocus
+            className="danger"
+            onClick={() => useLibrary.getState().remove(g.id).catch((e: Error) => notify(e.message))}
+            onBlur={() => setConfirming(false)}
+            data-testid="btn-confirm-delete"
+            title={`Delete '${g.name}' from the server for good (click anywhere else to keep it)`}
+          >
+            Delete for good?
           </button>
         ) : (
-          <button onClick={() => setConfirming(true)}>Delete</button>
+          <button onClick={() => setConfirming(true)} data-testid="btn-delete">
+            Delete
+          </button>
         )}
       </td>
     </tr>
@@ -104,9 +114,18 @@ export function SavedGraphs({ onClose }: { onClose: () => void }) {
   };
   const open = async (id: string) => {
     try {
+      const previous = useLibrary.getState().currentId;
       const graph = await useLibrary.getState().fetch(id);
+      useLibrary.setState({ currentId: previous });
       onClose();
-      openGraph(flow, graph);
+      replaceCanvas(
+        `Opened '${graph.name ?? "untitled"}' from the server`,
+        () => {
+          useLibrary.setState({ currentId: id });
+          openGraph(flow, graph);
+        },
+        () => showGraph(flow),
+      );
     } catch (e) {
       notify((e as Error).message);
     }

@@ -1,5 +1,6 @@
 // A form generated from a pydantic JSON Schema: numbers with bounds, selects, checkboxes, lists, unions.
 import { useEffect, useState } from "react";
+import { NumberInput, boundsError } from "../ui/NumberInput";
 
 export type JsonSchema = {
   type?: string;
@@ -94,12 +95,13 @@ function bounds(full: JsonSchema): string {
 function localError(value: unknown, full: JsonSchema): string | null {
   if (typeof value !== "number") return null;
   const schema = numeric(full);
-  if (schema.type === "integer" && !Number.isInteger(value)) return "must be a whole number";
-  if (schema.minimum !== undefined && value < schema.minimum) return `must be ≥ ${schema.minimum}`;
-  if (schema.maximum !== undefined && value > schema.maximum) return `must be ≤ ${schema.maximum}`;
-  if (schema.exclusiveMinimum !== undefined && value <= schema.exclusiveMinimum) return `must be > ${schema.exclusiveMinimum}`;
-  if (schema.exclusiveMaximum !== undefined && value >= schema.exclusiveMaximum) return `must be < ${schema.exclusiveMaximum}`;
-  return null;
+  return boundsError(value, { ...schema, integer: schema.type === "integer" });
+}
+
+/** ArrowUp/ArrowDown on a float field: a tenth of the value's order of magnitude (0.001 -> 0.0001), at least 1e-6. */
+function numberStep(value: unknown): number {
+  if (typeof value !== "number" || value === 0) return 0.1;
+  return Math.max(1e-6, 10 ** (Math.floor(Math.log10(Math.abs(value))) - 1));
 }
 
 function Field({
@@ -154,19 +156,23 @@ function Field({
       </select>
     );
   } else if (kind === "integer" || kind === "number") {
-    input = (
-      <input
-        type="number"
-        value={text}
-        step={kind === "integer" ? 1 : "any"}
-        min={schema.minimum}
-        max={schema.maximum}
-        onChange={(e) => {
-          setText(e.target.value);
-          if (e.target.value !== "" && !Number.isNaN(Number(e.target.value))) onChange(Number(e.target.value));
-        }}
-        data-testid={testId}
-      />
+    return (
+      <label className={`field${problem ? " has-error" : ""}`} title={schema.description}>
+        <span className="field-name">
+          {name}
+          {range && <em>{range}</em>}
+        </span>
+        <NumberInput
+          value={typeof value === "number" ? value : Number(value ?? 0)}
+          bounds={{ ...schema, integer: kind === "integer" }}
+          step={kind === "integer" ? 1 : numberStep(value)}
+          onChange={onChange}
+          testId={testId}
+          label={name}
+          error={error}
+        />
+        {schema.description && !compact && <small>{schema.description}</small>}
+      </label>
     );
   } else {
     input = (

@@ -2,7 +2,8 @@
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
 import { type Schemas, api } from "../api/client";
-import { openGraph } from "../canvas/view";
+import { replaceCanvas } from "../canvas/replace";
+import { openGraph, showGraph } from "../canvas/view";
 import { useLibrary } from "../stores/library";
 import { type TrainConfig, useTrain } from "../stores/train";
 
@@ -17,10 +18,16 @@ export function Templates({ onClose }: { onClose: () => void }) {
   }, []);
   const pick = (t: Template) => {
     onClose();
-    useLibrary.getState().detach();
-    openGraph(flow, t.graph, { relayout: true });
-    if (t.dataset.name) useTrain.getState().setDataset(t.dataset.name);
-    useTrain.getState().setConfig(t.config as TrainConfig);
+    replaceCanvas(
+      `Opened the template '${t.name}'`,
+      () => {
+        useLibrary.getState().detach();
+        openGraph(flow, t.graph, { relayout: true });
+        if (t.dataset.name) useTrain.getState().setDataset(t.dataset.name);
+        useTrain.getState().setConfig(t.config as TrainConfig);
+      },
+      () => showGraph(flow),
+    );
   };
   return (
     <div className="modal-backdrop" onClick={onClose}>

@@ -21,12 +21,18 @@ import {
   renameNode,
   toGraphJSON,
 } from "../lib/graph";
+import { NODE_SIZE, boundsOf, freeSpot } from "../lib/layout";
 
 type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction">;
 const HISTORY = 100;
 /** Edits of the same field in quick succession (typing 1, 12, 128) are one undo step. */
 const COALESCE_MS = 1500;
 let lastCheckpoint: { key: string; at: number } | null = null;
+
+export type { Snapshot };
+
+/** The gap left between a node and one added after it. */
+const GAP = { LR: 64, TB: 44 };
 
 export type GraphState = FlowGraph & {
   past: Snapshot[];
@@ -35,14 +41,21 @@ export type GraphState = FlowGraph & {
   validation: ValidationReport | null;
   /** Edge id -> the shape it carries (from the latest validation), for O(1) lookups while drawing. */
   edgeShapes: Record<string, (number | null)[] | null>;
+  /** Edge id -> the first error the latest validation names it in (the edge is drawn red). */
+  edgeErrors: Record<string, string>;
   /** Record the current state as one undo step, before a user action changes it. Repeated calls with the
    * same key within a short time (keystrokes in one field) are a single step. */
   checkpoint: (key?: string) => void;
   /** Replace the graph (one undo step), optionally with computed positions. */
   load: (graph: GraphJSON, layout?: { direction: Direction; positions: Record<string, XYPosition> }) => void;
   reset: () => void;
+  /** Put back a graph replaced by New, Templates or Open (one undo step, so Ctrl+Z returns to the replacement). */
+  restore: (snapshot: Snapshot) => void;
   setName: (name: string) => void;
   addNode: (type: string, params: Record<string, unknown>, position: XYPosition) => string;
+  /** Add a layer after `anchor` (beside it in the graph's direction) and connect the anchor's first output to the
+   * layer's first input, as Sony's Neural Network Console does on a double-click in its palette. */
+  addAfter: (anchor: string, type: string, params: Record<string, unknown>, connectTo: { output?: string; input?: string }) => string;
   /** Set a node's params; `field` names the edited one so that keystrokes in it coalesce into one undo step. */
   setParams: (id: string, params: Record<string, unknown>, field?: string) => void;
   rename: (from: string, to: string) => string | null;
@@ -52,7 +65,8 @@ export type GraphState = FlowGraph & {
   canConnect: (c: Connection | PortEdge, variadic: boolean) => string | null;
   deleteSelected: () => void;
   copy: () => void;
-  paste: () => void;
+  /** Paste the clipboard with its top-left corner at `at` (the pointer), or beside the copied nodes. */
+  paste: (at?: XYPosition) => void;
   undo: () => void;
   redo: () => void;
   setLayout: (direction: Direction, positions: Record<string, XYPosition>) => void;
@@ -72,6 +86,7 @@ export const useGraph = create<GraphState>((set, get) => ({
   clipboard: null,
   validation: null,
   edgeShapes: {},
+  edgeErrors: {},
 
   checkpoint: (key) => {
     const now = Date.now();
@@ -88,11 +103,15 @@ export const useGraph = create<GraphState>((set, get) => ({
       flow.direction = layout.direction;
       flow.nodes = flow.nodes.map((n) => (layout.positions[n.id] ? { ...n, position: layout.positions[n.id] } : n));
     }
-    set({ ...flow, validation: null, edgeShapes: {} });
+    set({ ...flow, validation: null, edgeShapes: {}, edgeErrors: {} });
   },
   reset: () => {
     get().checkpoint();
-    set({ ...empty, validation: null, edgeShapes: {} });
+    set({ ...empty, validation: null, edgeShapes: {}, edgeErrors: {} });
+  },
+  restore: (snapshot) => {
+    get().checkpoint();
+    set({ ...snapshot, validation: null, edgeShapes: {}, edgeErrors: {} });
   },
   setName: (name) => set({ name }),
   addNode: (type, params, position) => {
@@ -100,6 +119,25 @@ export const useGraph = create<GraphState>((set, get) => ({
     const id = freshId(type, get().nodes.map((n) => n.id));
     const node: LayerNode = { id, type: "layer", position, data: { type, params }, selected: true };
     set({ nodes: [...get().nodes.map((n) => ({ ...n, selected: false })), node] });
+    return id;
+  },
+  addAfter: (anchor, type, params, { output, input }) => {
+    const { nodes, edges, direction } = get();
+    const from = nodes.find((n) => n.id === anchor);
+    if (!from) return get().addNode(type, params, { x: 0, y: 0 });
+    const size = { width: from.measured?.width ?? NODE_SIZE.width, height: from.measured?.height ?? NODE_SIZE.height };
+    const step = direction === "TB" ? { x: 0, y: size.height + GAP.TB } : { x: size.width + GAP.LR, y: 0 };
+    // Beside the anchor; if that spot is taken (the anchor already feeds a node there), the next free one across.
+    const across = direction === "TB" ? { x: size.width + GAP.LR / 2, y: 0 } : { x: 0, y: size.height + GAP.TB / 2 };
+    const position = freeSpot(nodes, { x: from.position.x + step.x, y: from.position.y + step.y }, across, size);
+    get().checkpoint();
+    const id = freshId(type, nodes.map((n) => n.id));
+    const node: LayerNode = { id, type: "layer", position, data: { type, params }, selected: true };
+    const added: PortEdge[] =
+      output && input
+        ? [{ id: edgeId(anchor, output, id, input), type: "shape", source: anchor, target: id, sourceHandle: output, targetHandle: input }]
+        : [];
+    set({ nodes: [...nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node], edges: [...edges, ...added] });
     return id;
   },
   setParams: (id, params, field) => {
@@ -169,10 +207,13 @@ export const useGraph = create<GraphState>((set, get) => ({
     const ids = new Set(picked.map((n) => n.id));
     set({ clipboard: { nodes: picked, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) } });
   },
-  paste: () => {
+  paste: (at) => {
     const clip = get().clipboard;
     if (!clip || !clip.nodes.length) return;
     get().checkpoint();
+    // At the pointer, or below and to the right of the copied nodes, clear of them (not stacked on top).
+    const box = boundsOf(clip.nodes);
+    const shift = at ? { x: at.x - box.x, y: at.y - box.y } : { x: 48, y: box.height + GAP.TB };
     const taken = get().nodes.map((n) => n.id);
     const mapping = new Map<string, string>();
     const added: LayerNode[] = clip.nodes.map((n) => {
@@ -182,7 +223,7 @@ export const useGraph = create<GraphState>((set, get) => ({
         ...n,
         id,
         selected: true,
-        position: { x: n.position.x + 40, y: n.position.y + 40 },
+        position: { x: n.position.x + shift.x, y: n.position.y + shift.y },
         data: { ...n.data, params: { ...n.data.params } },
       };
     });
@@ -229,7 +270,13 @@ export const useGraph = create<GraphState>((set, get) => ({
     }
     const edgeShapes: Record<string, (number | null)[] | null> = {};
     for (const e of validation?.edges ?? []) edgeShapes[edgeId(e.source, e.source_port ?? "out", e.target, e.target_port ?? "in")] = e.shape ?? null;
-    set({ validation, edgeShapes });
+    const edgeErrors: Record<string, string> = {};
+    for (const p of validation?.errors ?? []) {
+      if (!p.edge) continue;
+      const id = edgeId(p.edge.source, p.edge.source_port ?? "out", p.edge.target, p.edge.target_port ?? "in");
+      edgeErrors[id] ??= p.message;
+    }
+    set({ validation, edgeShapes, edgeErrors });
   },
   toJSON: () => toGraphJSON(get()),
 }));

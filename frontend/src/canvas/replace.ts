@@ -1,0 +1,21 @@
+// Replacing the canvas (New, Templates, Open, a server graph) is undoable: a toast offers the previous graph back,
+// with the server graph it was saved as and, when a template also changed them, the dataset and training config.
+import { useGraph } from "../stores/graph";
+import { useLibrary } from "../stores/library";
+import { useTrain } from "../stores/train";
+import { offerUndo } from "../ui/UndoToast";
+
+/** Run `replace` (which loads another graph) and, if the canvas held a graph, offer to bring it back. */
+export function replaceCanvas(done: string, replace: () => void, onRestored?: () => void): void {
+  const { nodes, edges, name, direction } = useGraph.getState();
+  const serverId = useLibrary.getState().currentId;
+  const { dataset, config } = useTrain.getState();
+  replace();
+  if (!nodes.length) return;
+  offerUndo(`${done}; '${name}' was replaced.`, () => {
+    useGraph.getState().restore({ nodes, edges, name, direction });
+    useLibrary.setState({ currentId: serverId });
+    useTrain.setState({ dataset, config });
+    onRestored?.();
+  });
+}

@@ -1,0 +1,234 @@
+"""The canvas as a working tool: every error findable, replacing the canvas undoable, number fields checked as
+typed, layers added connected, layout that keeps edges on their handles, the keyboard and the tabs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, expect
+from test_app import connect, drop, open_app, select, shot
+
+FOUR_ERRORS: dict[str, Any] = {
+    "format": "netcanvas.graph/1", "name": "four errors",
+    "nodes": [{"id": "x", "type": "Input", "params": {"shape": [8]}, "position": {"x": 0, "y": 0}},
+              {"id": "fc", "type": "Linear", "params": {"out_features": 0}, "position": {"x": 260, "y": 0}},
+              {"id": "conv", "type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3},
+               "position": {"x": 520, "y": 0}},
+              {"id": "odd", "type": "Foo", "params": {}, "position": {"x": 780, "y": 0}}],
+    "edges": [{"source": "x", "target": "fc"}],
+}
+
+
+def open_file(page: Page, graph: dict[str, Any], tmp_path: Path, name: str = "graph.json") -> None:
+    path = tmp_path / name
+    path.write_text(json.dumps(graph))
+    page.get_by_test_id("file-input").set_input_files(str(path))
+
+
+def test_every_error_is_listed_and_clicks_through_to_its_node(page: Page, server: str, tmp_path: Path) -> None:
+    open_app(page, server)
+    drop(page, "Input", 300, 300)
+    # A lone Input: the one error is about the graph as a whole, listed though no node can be red.
+    expect(page.get_by_test_id("summary")).to_contain_text("1 error", timeout=10_000)
+    page.get_by_test_id("summary-button").click()
+    panel = page.get_by_test_id("issues")
+    expect(panel).to_contain_text("the graph has no Output node")
+    expect(page.get_by_test_id("issue-0")).to_contain_text("graph")
+
+    open_file(page, FOUR_ERRORS, tmp_path)
+    expect(page.get_by_test_id("issues-count")).to_have_text("4 errors · 1 warning", timeout=10_000)
+    expect(page.get_by_test_id("summary")).to_contain_text("4 errors · 1 warning")
+    for text in ["out_features: Input should be greater than or equal to 1", "unknown layer type 'Foo'",
+                 "the graph has no Output node", "input port 'in' is not connected", "does not lead to any Output"]:
+        expect(panel).to_contain_text(text)
+    # Every node an error names is red.
+    for node in ["fc", "conv", "odd"]:
+        expect(page.get_by_test_id(f"node-{node}")).to_have_class(re.compile(r"\binvalid\b"))
+    shot(page, "issues-panel")
+
+    # Clicking an issue selects its node and centres it on the canvas.
+    page.get_by_test_id("issues").get_by_text("Conv2d 'conv'").click()
+    expect(page.get_by_test_id("node-conv")).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.get_by_test_id("inspector-id")).to_have_value("conv")
+    canvas = page.get_by_test_id("canvas").bounding_box()
+    page.wait_for_function("""() => {
+        const c = document.querySelector('[data-testid=canvas]').getBoundingClientRect();
+        const n = document.querySelector('[data-testid=node-conv]').getBoundingClientRect();
+        return Math.abs(n.x + n.width / 2 - (c.x + c.width / 2)) < 40
+            && Math.abs(n.y + n.height / 2 - (c.y + c.height / 2)) < 40; }""")
+    assert canvas is not None
+
+    # Fixing an error takes it off the list; Escape closes the panel, the badge opens it again.
+    page.get_by_test_id("issues").get_by_text("out_features: Input should be").click()
+    expect(page.get_by_test_id("inspector-id")).to_have_value("fc")
+    expect(page.get_by_test_id("param-out_features-error")).to_have_text("must be ≥ 1")
+    set_param(page, "out_features", "4")
+    expect(page.get_by_test_id("issues-count")).to_have_text("3 errors · 2 warnings", timeout=10_000)
+    page.keyboard.press("Escape")
+    expect(panel).to_have_count(0)
+    page.get_by_test_id("summary-button").click()
+    expect(panel).to_be_visible()
+
+
+def set_param(page: Page, name: str, value: str) -> None:
+    field = page.get_by_test_id(f"param-{name}")
+    field.fill(value)
+    field.press("Enter")
+
+
+def test_replacing_the_canvas_can_be_undone(page: Page, server: str, tmp_path: Path) -> None:
+    open_app(page, server)
+    drop(page, "Input", 250, 250)
+    drop(page, "Linear", 550, 250)
+    page.get_by_test_id("graph-name").fill("my work")
+
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-mlp-iris").click()
+    toast = page.get_by_test_id("undo-toast")
+    expect(toast).to_contain_text("'my work' was replaced")
+    expect(page.get_by_test_id("node-linear")).to_have_count(0)
+    toast.get_by_test_id("undo-toast-undo").click()
+    expect(page.get_by_test_id("node-linear")).to_be_visible()
+    expect(page.get_by_test_id("graph-name")).to_have_value("my work")
+    expect(toast).to_have_count(0)
+
+    page.get_by_test_id("btn-new").click()
+    expect(page.get_by_test_id("empty-hint")).to_be_visible()
+    expect(toast).to_contain_text("Started a new graph; 'my work' was replaced")
+    toast.get_by_test_id("undo-toast-undo").click()
+    expect(page.get_by_test_id("node-input")).to_be_visible()
+
+    open_file(page, FOUR_ERRORS, tmp_path, "other.json")
+    expect(page.get_by_test_id("node-conv")).to_be_visible()
+    expect(toast).to_contain_text("Opened other.json; 'my work' was replaced")
+    toast.get_by_test_id("undo-toast-undo").click()
+    expect(page.get_by_test_id("node-conv")).to_have_count(0)
+    expect(page.get_by_test_id("node-linear")).to_be_visible()
+
+    # The empty canvas's "Templates" is a button that opens the gallery.
+    page.get_by_test_id("btn-new").click()
+    page.get_by_test_id("hint-templates").click()
+    expect(page.get_by_test_id("templates")).to_be_visible()
+
+
+def test_deleting_a_server_graph_asks_first(page: Page, server: str) -> None:
+    open_app(page, server)
+    drop(page, "Input", 250, 250)
+    page.get_by_test_id("btn-saved").click()
+    page.get_by_test_id("save-name").fill("keep me?")
+    page.get_by_test_id("btn-save-server").click()
+    row = page.locator("tr", has_text="keep me?")
+    expect(row).to_be_visible()
+    row.get_by_test_id("btn-delete").click()
+    confirm = row.get_by_test_id("btn-confirm-delete")
+    expect(confirm).to_be_focused()
+    page.get_by_test_id("save-name").click()  # clicking elsewhere keeps it
+    expect(confirm).to_have_count(0)
+    expect(row).to_be_visible()
+    row.get_by_test_id("btn-delete").click()
+    row.get_by_test_id("btn-confirm-delete").click()
+    expect(row).to_have_count(0)
+
+
+def test_number_fields_are_checked_as_typed(page: Page, server: str) -> None:
+    open_app(page, server)
+    drop(page, "Input", 200, 250)
+    drop(page, "Linear", 500, 250)
+    drop(page, "Output", 800, 250)
+    connect(page, "input", "linear")
+    connect(page, "linear", "output")
+    select(page, "linear")
+    field = page.get_by_test_id("param-out_features")
+    field.fill("")
+    field.press_sequentially("-1")
+    expect(field).to_have_value("-1")  # not "01"
+    expect(page.get_by_test_id("param-out_features-error")).to_contain_text("≥ 1")
+    field.fill("")
+    field.press_sequentially("1e")
+    expect(page.get_by_test_id("param-out_features-error")).to_have_text("not a number yet")
+    field.press_sequentially("3")
+    expect(field).to_have_value("1e3")  # not "13"
+    expect(page.get_by_test_id("param-out_features-error")).to_have_count(0)
+    expect(page.get_by_test_id("shape-linear")).to_have_text("1000", timeout=10_000)
+    field.fill("2.5")
+    expect(page.get_by_test_id("param-out_features-error")).to_have_text("must be a whole number")
+    field.fill("12")
+    expect(page.get_by_test_id("shape-linear")).to_have_text("12", timeout=10_000)
+    field.press("ArrowUp")
+    expect(field).to_have_value("13")
+    expect(page.get_by_test_id("shape-linear")).to_have_text("13", timeout=10_000)
+    shot(page, "number-field")
+
+
+def test_double_click_adds_connected_layers_and_paste_lands_at_the_pointer(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("palette-Input").dblclick()
+    expect(page.get_by_test_id("node-input")).to_be_visible()
+    page.get_by_test_id("palette-Linear").dblclick()
+    page.get_by_test_id("palette-Dropout").dblclick()
+    page.get_by_test_id("palette-Output").dblclick()
+    # Each one after the previous, connected: the chain validates to the end.
+    expect(page.get_by_test_id("shape-output")).to_have_text("64", timeout=10_000)
+    expect(page.get_by_test_id("summary")).to_contain_text("valid")
+    boxes = [page.get_by_test_id(f"node-{n}").bounding_box() for n in ["input", "linear", "dropout", "output"]]
+    for a, b in zip(boxes, boxes[1:], strict=False):
+        assert a is not None and b is not None
+        assert b["x"] >= a["x"] + a["width"] or b["y"] >= a["y"] + a["height"], "nodes overlap"
+
+    select(page, "dropout")
+    page.keyboard.press("Control+c")
+    canvas = page.get_by_test_id("canvas").bounding_box()
+    assert canvas is not None
+    page.mouse.move(canvas["x"] + 120, canvas["y"] + canvas["height"] - 180)
+    page.keyboard.press("Control+v")
+    pasted = page.get_by_test_id("node-dropout_2")
+    expect(pasted).to_be_visible()
+    box = pasted.bounding_box()
+    assert box is not None
+    assert abs(box["x"] - (canvas["x"] + 120)) < 8 and abs(box["y"] - (canvas["y"] + canvas["height"] - 180)) < 8
+
+
+EDGE_AT_HANDLE = """([edge, handle]) => {
+    const path = document.querySelector(`[data-testid="edge-${edge}"]`);
+    const h = document.querySelector(`[data-testid="${handle}"]`).getBoundingClientRect();
+    const p = path.getPointAtLength(0).matrixTransform(path.getScreenCTM());
+    return Math.abs(p.x - (h.x + h.width / 2)) < 6 && Math.abs(p.y - (h.y + h.height / 2)) < 6; }"""
+"""Does the edge's drawn path start at the centre of the handle (both as on screen)?"""
+
+
+def test_auto_layout_moves_edges_with_the_handles(page: Page, server: str) -> None:
+    open_app(page, server)
+    # Built left to right, then laid out top to bottom (a chain reads best downwards on this canvas).
+    drop(page, "Input", 150, 200)
+    drop(page, "Linear", 420, 200)
+    drop(page, "Output", 690, 200)
+    connect(page, "input", "linear")
+    connect(page, "linear", "output")
+    expect(page.get_by_test_id("shape-output")).to_have_text("64", timeout=10_000)
+    edge = ["input:out->linear:in", "handle-input-out-out"]
+    assert page.evaluate(EDGE_AT_HANDLE, edge)
+    page.get_by_test_id("btn-layout").click()
+    expect(page.locator(".react-flow__handle-bottom[data-testid=handle-input-out-out]")).to_have_count(1)
+    page.wait_for_function(EDGE_AT_HANDLE, arg=edge)
+    shot(page, "auto-layout")
+
+
+def test_ctrl_s_saves_on_the_server(page: Page, server: str) -> None:
+    open_app(page, server)
+    drop(page, "Input", 250, 250)
+    page.get_by_test_id("graph-name").fill("saved by keyboard")
+    page.get_by_test_id("canvas").click(position={"x": 600, "y": 500})
+    page.keyboard.press("Control+s")  # not saved yet: the dialog asks for a name
+    expect(page.get_by_test_id("saved-graphs")).to_be_visible()
+    page.get_by_test_id("btn-save-server").click()
+    expect(page.locator("tr", has_text="saved by keyboard")).to_be_visible()
+    page.get_by_test_id("saved-graphs").get_by_role("button", name="Close").click()
+    drop(page, "Linear", 550, 250)
+    page.keyboard.press("Control+s")  # saved: Ctrl+S updates it in place, no dialog
+    expect(page.get_by_test_id("notice")).to_have_text("Saved 'saved by keyboard' on the server")
+    expect(page.get_by_test_id("saved-graphs")).to_have_count(0)
+    page.get_by_test_id("btn-saved").click()
+    expect(page.locator("tr", has_text="saved by keyboard").locator("td").nth(1)).to_have_text("2")
