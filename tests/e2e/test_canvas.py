@@ -232,3 +232,24 @@ def test_ctrl_s_saves_on_the_server(page: Page, server: str) -> None:
     expect(page.get_by_test_id("saved-graphs")).to_have_count(0)
     page.get_by_test_id("btn-saved").click()
     expect(page.locator("tr", has_text="saved by keyboard").locator("td").nth(1)).to_have_text("2")
+
+
+def test_a_refused_training_setting_is_named_under_its_field(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-mlp-iris").click()
+    expect(page.get_by_test_id("summary")).to_contain_text("valid", timeout=10_000)
+    page.get_by_test_id("tab-train").click()
+    epochs = page.get_by_test_id("cfg-epochs")
+    epochs.fill("")
+    epochs.press_sequentially("-1")
+    expect(epochs).to_have_value("-1")
+    expect(page.get_by_test_id("cfg-epochs-error")).to_have_text("must be ≥ 1")
+    epochs.fill("")
+    epochs.press_sequentially("1e9")
+    expect(epochs).to_have_value("1e9")
+    expect(page.get_by_test_id("cfg-epochs-error")).to_have_count(0)
+    page.get_by_test_id("btn-train").click()  # past the server's limit: its 422 names config.epochs
+    expect(page.get_by_test_id("cfg-epochs-error")).to_contain_text("less than or equal to 100000")
+    epochs.fill("3")
+    expect(page.get_by_test_id("cfg-epochs-error")).to_have_count(0)

@@ -17,6 +17,8 @@ export class ApiError extends Error {
   constructor(
     message: string,
     public status: number,
+    /** The answer's `detail` as sent (a 422's list of {loc, msg, node}: see lib/serverErrors.ts). */
+    public detail: unknown = null,
   ) {
     super(message);
   }
@@ -76,12 +78,14 @@ async function authorizedFetch(path: string, init: RequestInit): Promise<Respons
 
 async function failure(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`;
+  let detail: unknown = null;
   try {
-    message = detailText((await response.json()).detail);
+    detail = (await response.json()).detail;
+    message = detailText(detail);
   } catch {
     /* not JSON */
   }
-  return new ApiError(message, response.status);
+  return new ApiError(message, response.status, detail);
 }
 
 export async function api<T>(path: string, init?: RequestInit & { json?: unknown }): Promise<T> {
@@ -137,7 +141,7 @@ export async function upload<T>(path: string, form: FormData, onProgress: (sent:
     }
     if (xhr.status < 200 || xhr.status >= 300) {
       const detail = body && typeof body === "object" && "detail" in body ? detailText(body.detail) : `${xhr.status} ${xhr.statusText}`;
-      throw new ApiError(detail, xhr.status);
+      throw new ApiError(detail, xhr.status, body && typeof body === "object" && "detail" in body ? body.detail : null);
     }
     return body as T;
   }

@@ -1,6 +1,7 @@
 // Train/Stop, the live run, and the training settings below it.
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
+import { refusedConfig } from "../lib/serverErrors";
 import { useCatalog } from "../stores/catalog";
 import { uploadRef } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
@@ -28,6 +29,7 @@ export function TrainPanel() {
   const start = async () => {
     setBusy(true);
     setError(null);
+    refusedConfig(null, null);
     try {
       const { dataset, config } = useTrain.getState();
       const name = (catalog.datasets.find((d) => d.name === dataset) ?? catalog.datasets[0]).name;
@@ -37,6 +39,7 @@ export function TrainPanel() {
       void useRunList.getState().refresh();
     } catch (e) {
       setError((e as Error).message);
+      refusedConfig(e, useTrain.getState().config); // each located message also under its field
     } finally {
       setBusy(false);
     }

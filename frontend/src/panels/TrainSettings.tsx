@@ -7,7 +7,9 @@ import { outputName } from "../lib/graph";
 import { useDatasets } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { type TrainConfig, useTrain } from "../stores/train";
+import { useConfigError } from "../lib/serverErrors";
 import { Doc } from "../ui/Doc";
+import { NumberInput } from "../ui/NumberInput";
 import { ChosenUpload } from "./DataTab";
 import { DatasetView } from "./DatasetView";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
@@ -324,19 +326,22 @@ function NumberField(props: {
   step?: number;
   hint?: string;
   testId?: string;
+  /** The config path the server names in a 422 (default: the label, "batch size" -> batch_size). */
+  path?: string;
   onChange: (v: number) => void;
 }) {
+  const refused = useConfigError(props.path ?? props.label.replace(/\s+/g, "_"), props.value);
   return (
     <label className="field" title={props.hint}>
       <span className="field-name">{props.label}</span>
-      <input
-        type="number"
+      <NumberInput
         value={props.value}
-        min={props.min}
-        max={props.max}
+        bounds={{ minimum: props.min, maximum: props.max, integer: props.step === undefined }}
         step={props.step ?? 1}
-        data-testid={props.testId ?? `cfg-${props.label.replace(/\s+/g, "-")}`}
-        onChange={(e) => e.target.value !== "" && !Number.isNaN(Number(e.target.value)) && props.onChange(Number(e.target.value))}
+        onChange={props.onChange}
+        testId={props.testId ?? `cfg-${props.label.replace(/\s+/g, "-")}`}
+        label={props.label}
+        error={refused}
       />
     </label>
   );
