@@ -253,3 +253,17 @@ def test_a_refused_training_setting_is_named_under_its_field(page: Page, server:
     expect(page.get_by_test_id("cfg-epochs-error")).to_contain_text("less than or equal to 100000")
     epochs.fill("3")
     expect(page.get_by_test_id("cfg-epochs-error")).to_have_count(0)
+
+
+def test_the_train_panel_leads_to_the_issues(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-mlp-iris").click()
+    expect(page.get_by_test_id("summary")).to_contain_text("valid", timeout=10_000)
+    output = page.locator(".react-flow__node", has=page.locator(".layer-type", has_text=re.compile("^Output$")))
+    output.click()
+    page.keyboard.press("Delete")
+    expect(page.get_by_test_id("summary")).to_contain_text("1 error", timeout=10_000)
+    page.get_by_test_id("tab-train").click()
+    page.get_by_test_id("train-show-issues").click()
+    expect(page.get_by_test_id("issues")).to_contain_text("the graph has no Output node")

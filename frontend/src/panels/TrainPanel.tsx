@@ -5,6 +5,7 @@ import { refusedConfig } from "../lib/serverErrors";
 import { useCatalog } from "../stores/catalog";
 import { uploadRef } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
+import { useOverlay } from "../stores/overlay";
 import { useWatchedRun } from "../stores/watchedRun";
 import { useRunList } from "../stores/runList";
 import { useTrain } from "../stores/train";
@@ -61,7 +62,14 @@ export function TrainPanel() {
           Stop
         </button>
       </div>
-      {invalid && !running && <p className="hint warn">The graph has errors (see the red nodes): training will be refused.</p>}
+      {invalid && !running && (
+        <p className="hint warn">
+          The graph has errors: training will be refused.
+          <button className="link" onClick={() => useOverlay.getState().setIssuesOpen(true)} data-testid="train-show-issues">
+            Show the issues
+          </button>
+        </p>
+      )}
       {error && (
         <pre className="node-error" data-testid="train-error">
           {error}
