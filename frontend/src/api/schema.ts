@@ -228,6 +228,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Evaluation
+         * @description The run's best weights evaluated per Output on the test (or validation) split: classification outputs get
+         *     the confusion matrix, per-class precision/recall/F1/support, one-vs-rest ROC and precision-recall curves with
+         *     their AUC and the worst-classified samples; regression outputs MAE, RMSE, R², a predicted-vs-true scatter and
+         *     a residual histogram.
+         */
+        get: operations["evaluation_api_runs__run_id__evaluation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/events": {
         parameters: {
             query?: never;
@@ -244,6 +267,53 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Explain
+         * @description Attributions of one sample (an index into the test or validation split, or typed inputs) to one Output's
+         *     class or value: `saliency`, `integrated_gradients`, `shap` (KernelSHAP) or `lime`, one array per Input shaped
+         *     like it; or `attention`: the [query][key] weights of every attention layer. With `"background": true` the
+         *     answer is a 202 job to follow with GET .../explain/{job} and cancel with DELETE.
+         */
+        post: operations["explain_api_runs__run_id__explain_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/explain/{job_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Explain Job
+         * @description A background explanation: its status and progress, then its result (or the error, naming the field).
+         */
+        get: operations["explain_job_api_runs__run_id__explain__job_id__get"];
+        put?: never;
+        post?: never;
+        /**
+         * Cancel Explain Job
+         * @description Cancel a background explanation; it stops before its next model evaluation.
+         */
+        delete: operations["cancel_explain_job_api_runs__run_id__explain__job_id__delete"];
         options?: never;
         head?: never;
         patch?: never;
@@ -305,6 +375,27 @@ export interface paths {
          * @description Inference on the trained model, served by a cached ONNX Runtime session; inputs named by Input id.
          */
         post: operations["predict_api_runs__run_id__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/samples": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Samples
+         * @description Samples of a split drawn for people: images, table rows named by column (raw values), tokens as words;
+         *     with their targets.
+         */
+        get: operations["samples_api_runs__run_id__samples_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -542,6 +633,32 @@ export interface components {
             /** Size */
             size: number;
         };
+        /** AttentionMap */
+        AttentionMap: {
+            /**
+             * Heads
+             * @description [head][query][key] weights
+             */
+            heads: number[][][];
+            /** Keys */
+            keys: number;
+            /**
+             * Mean
+             * @description [query][key], averaged over heads
+             */
+            mean: number[][];
+            /** Node */
+            node: string;
+            /**
+             * Part
+             * @description self-attention, cross-attention or attention
+             */
+            part: string;
+            /** Queries */
+            queries: number;
+            /** Type */
+            type: string;
+        };
         /**
          * AugmentationOptions
          * @description Random changes to training images, drawn anew each epoch (seeded); validation and test images are left
@@ -668,6 +785,19 @@ export interface components {
             /** Probability */
             probability: number;
         };
+        /** ClassScores */
+        ClassScores: {
+            /** Class */
+            class: string;
+            /** F1 */
+            f1: number;
+            /** Precision */
+            precision: number;
+            /** Recall */
+            recall: number;
+            /** Support */
+            support: number;
+        };
         /** Column */
         Column: {
             /**
@@ -699,6 +829,26 @@ export interface components {
              * @description NPZ arrays: the shape of one sample
              */
             shape?: number[] | null;
+        };
+        /** ConfusionMatrix */
+        ConfusionMatrix: {
+            /**
+             * Counts
+             * @description [true class][predicted class] sample counts
+             */
+            counts: number[][];
+            /**
+             * Normalized
+             * @description Counts divided by the true class's total (rows sum to 1)
+             */
+            normalized: number[][];
+            /**
+             * Samples
+             * @description [true][predicted] indices into the split's samples, most confident first, at most samples_cap per cell
+             */
+            samples: number[][][];
+            /** Samples Cap */
+            samples_cap: number;
         };
         /**
          * CosineLR
@@ -1055,6 +1205,140 @@ export interface components {
              */
             node?: string | null;
         };
+        /** Evaluation */
+        Evaluation: {
+            /** Outputs */
+            outputs: {
+                [key: string]: components["schemas"]["OutputEvaluation"];
+            };
+            /**
+             * Split
+             * @enum {string}
+             */
+            split: "test" | "val";
+        };
+        /** ExplainBody */
+        ExplainBody: {
+            /**
+             * Background
+             * @description Answer 202 with a job at once (progress, cancel) instead of waiting for the result
+             * @default false
+             */
+            background: boolean;
+            /**
+             * Inputs
+             * @description Or one sample typed in: per Input, the values as predict takes them
+             */
+            inputs?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "saliency" | "integrated_gradients" | "shap" | "lime" | "attention";
+            /**
+             * N Samples
+             * @description shap and lime: model evaluations
+             * @default 300
+             */
+            n_samples: number;
+            /**
+             * Output
+             * @description Default: the first Output
+             */
+            output?: string | null;
+            /**
+             * Sample
+             * @description An index into the split's samples
+             */
+            sample?: number | null;
+            /**
+             * Split
+             * @default test
+             * @enum {string}
+             */
+            split: "test" | "val";
+            /**
+             * Steps
+             * @description integrated_gradients: integration steps
+             * @default 32
+             */
+            steps: number;
+            /**
+             * Target
+             * @description The class (or output element) to explain; default: the predicted class
+             */
+            target?: number | null;
+        };
+        /** ExplainJob */
+        ExplainJob: {
+            /** Error */
+            error?: string | null;
+            /**
+             * Field
+             * @description The request field at fault, when the job failed on it
+             */
+            field?: string | null;
+            /** Id */
+            id: string;
+            /** Method */
+            method: string;
+            /**
+             * Progress
+             * @description 0 to 1
+             */
+            progress: number;
+            result?: components["schemas"]["Explanation"] | null;
+            /** Run Id */
+            run_id: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "done" | "failed" | "cancelled";
+        };
+        /** Explanation */
+        Explanation: {
+            /** Attention */
+            attention?: components["schemas"]["AttentionMap"][] | null;
+            /**
+             * Attributions
+             * @description Per Input id an array shaped like the input (attention: per attention node, its [query][key] map)
+             */
+            attributions: {
+                [key: string]: unknown;
+            };
+            /**
+             * Inputs
+             * @description The explained sample, drawn as the samples endpoint does
+             */
+            inputs: {
+                [key: string]: components["schemas"]["SampleView"];
+            };
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "saliency" | "integrated_gradients" | "shap" | "lime" | "attention";
+            /** Output */
+            output: string;
+            /** Prediction */
+            prediction: components["schemas"]["Prediction"][];
+            /** Sample */
+            sample: number | null;
+            /** Seconds */
+            seconds: number;
+            /**
+             * Split
+             * @enum {string}
+             */
+            split: "test" | "val";
+            /** Target */
+            target?: number | null;
+            /** Target Label */
+            target_label?: string | null;
+        };
         /**
          * ExponentialLR
          * @description Multiply the learning rate by gamma every epoch.
@@ -1259,6 +1543,13 @@ export interface components {
             /** Label */
             label: string;
         };
+        /** LabelProbability */
+        LabelProbability: {
+            /** Label */
+            label: string;
+            /** Probability */
+            probability: number;
+        };
         /** LayerInfo */
         LayerInfo: {
             /** Category */
@@ -1433,6 +1724,47 @@ export interface components {
             /** Type */
             type: string;
         };
+        /** OutputEvaluation */
+        OutputEvaluation: {
+            /** Accuracy */
+            accuracy?: number | null;
+            /** Classes */
+            classes?: string[] | null;
+            confusion_matrix?: components["schemas"]["ConfusionMatrix"] | null;
+            /** Loss */
+            loss: string;
+            /** Macro F1 */
+            macro_f1?: number | null;
+            /** Mae */
+            mae?: number | null;
+            /** Output */
+            output: string;
+            /** Per Class */
+            per_class?: components["schemas"]["ClassScores"][] | null;
+            /** Pr */
+            pr?: {
+                [key: string]: components["schemas"]["PrCurve"];
+            } | null;
+            /** R2 */
+            r2?: number | null;
+            residuals?: components["schemas"]["Residuals"] | null;
+            /** Rmse */
+            rmse?: number | null;
+            /** Roc */
+            roc?: {
+                [key: string]: components["schemas"]["RocCurve"];
+            } | null;
+            /** Samples */
+            samples: number;
+            scatter?: components["schemas"]["Scatter"] | null;
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "classification" | "regression";
+            /** Worst */
+            worst?: components["schemas"]["WorstSample"][] | null;
+        };
         /**
          * PlateauLR
          * @description Reduce the learning rate when the monitored metric stops improving.
@@ -1511,6 +1843,22 @@ export interface components {
              */
             y: number;
         };
+        /** PrCurve */
+        PrCurve: {
+            /**
+             * Auc
+             * @description Area under the precision-recall curve (trapezoids)
+             */
+            auc: number | null;
+            /** Average Precision */
+            average_precision: number | null;
+            /** Note */
+            note?: string | null;
+            /** Precision */
+            precision: number[];
+            /** Recall */
+            recall: number[];
+        };
         /** PredictRequest */
         PredictRequest: {
             /**
@@ -1537,6 +1885,19 @@ export interface components {
             outputs: {
                 [key: string]: unknown;
             };
+        };
+        /** Prediction */
+        Prediction: {
+            /** Class */
+            class?: number | null;
+            /** Index */
+            index?: number | null;
+            /** Label */
+            label?: string | null;
+            /** Probability */
+            probability?: number | null;
+            /** Value */
+            value?: number | null;
         };
         /**
          * Problem
@@ -1617,6 +1978,31 @@ export interface components {
              * @default 0
              */
             l2: number;
+        };
+        /** Residuals */
+        Residuals: {
+            /** Counts */
+            counts: number[];
+            /** Edges */
+            edges: number[];
+            /** Mean */
+            mean: number;
+            /** Std */
+            std: number;
+        };
+        /** RocCurve */
+        RocCurve: {
+            /**
+             * Auc
+             * @description Area under the ROC curve, one class against the rest
+             */
+            auc: number | null;
+            /** Fpr */
+            fpr: number[];
+            /** Note */
+            note?: string | null;
+            /** Tpr */
+            tpr: number[];
         };
         /** RunCreate */
         RunCreate: {
@@ -1784,6 +2170,69 @@ export interface components {
              * @default 0
              */
             weight_decay: number;
+        };
+        /** Sample */
+        Sample: {
+            /** Index */
+            index: number;
+            /** Inputs */
+            inputs: {
+                [key: string]: components["schemas"]["SampleView"];
+            };
+            /**
+             * Targets
+             * @description Per Output: the class name, or the target values
+             */
+            targets: {
+                [key: string]: string | number[];
+            };
+        };
+        /** SampleView */
+        SampleView: {
+            /**
+             * Features
+             * @description table: the column names
+             */
+            features?: string[] | null;
+            /** Ids */
+            ids?: number[] | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "image" | "table" | "text" | "array";
+            /**
+             * Tokens
+             * @description text: one string per token id
+             */
+            tokens?: string[] | null;
+            /**
+             * Values
+             * @description image: [channels, height, width] or [height, width]; table: one value per feature (raw, before standardization); array: numbers
+             */
+            values?: unknown;
+        };
+        /** Samples */
+        Samples: {
+            /** Samples */
+            samples: components["schemas"]["Sample"][];
+            /**
+             * Size
+             * @description Samples in the split
+             */
+            size: number;
+            /**
+             * Split
+             * @enum {string}
+             */
+            split: "test" | "val";
+        };
+        /** Scatter */
+        Scatter: {
+            /** Predicted */
+            predicted: number[];
+            /** True */
+            true: number[];
         };
         /** StatusEvent */
         StatusEvent: {
@@ -2004,6 +2453,30 @@ export interface components {
             valid: boolean;
             /** Warnings */
             warnings: components["schemas"]["Problem"][];
+        };
+        /** WorstSample */
+        WorstSample: {
+            /**
+             * Error
+             * @description Regression: the mean absolute error of the sample
+             */
+            error?: number | null;
+            /**
+             * Index
+             * @description Index into the split's samples
+             */
+            index: number;
+            /** Predicted */
+            predicted: string | number[];
+            /** Probabilities */
+            probabilities?: components["schemas"]["LabelProbability"][] | null;
+            /** True */
+            true: string | number[];
+            /**
+             * True Probability
+             * @description Classification: the true class's probability
+             */
+            true_probability?: number | null;
         };
         /** FieldInfo */
         netcanvas__api__catalog__FieldInfo: {
@@ -2731,6 +3204,59 @@ export interface operations {
             };
         };
     };
+    evaluation_api_runs__run_id__evaluation_get: {
+        parameters: {
+            query?: {
+                split?: "test" | "val";
+                /** @description One Output by name (default: all) */
+                output?: string | null;
+                /** @description Comma-separated parts (default: all that apply): confusion_matrix, per_class, roc, pr, worst, scatter, residuals */
+                include?: string | null;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Evaluation"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The run's dataset cannot be read again (an upload was deleted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
     list_events_api_runs__run_id__events_get: {
         parameters: {
             query?: {
@@ -2769,6 +3295,157 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    explain_api_runs__run_id__explain_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExplainBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explanation"];
+                };
+            };
+            /** @description background: the job, to follow with GET */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplainJob"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The run's dataset cannot be read again (an upload was deleted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    explain_job_api_runs__run_id__explain__job_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplainJob"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_explain_job_api_runs__run_id__explain__job_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplainJob"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2914,6 +3591,57 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ErrorAnswer"];
                 };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    samples_api_runs__run_id__samples_get: {
+        parameters: {
+            query: {
+                split?: "test" | "val";
+                /** @description Comma-separated sample indices (at most 64) */
+                indices: string;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Samples"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The run's dataset cannot be read again (an upload was deleted) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description The request cannot be processed: the detail names the field, node or limit at fault */
             422: {
