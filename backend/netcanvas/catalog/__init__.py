@@ -1,10 +1,10 @@
 """The layer catalog: importing this package registers every layer type."""
 
-from . import activation, attention, conv, core, io, merge, norm, pooling, recurrent  # noqa: F401
+from . import activation, attention, capsule, conv, core, io, merge, norm, pooling, recurrent  # noqa: F401
 from .registry import REGISTRY, Inputs, Layer, LayerSpec, Port, Shape, ShapeError, TensorSpec, fmt_shape
 
 CATEGORIES = ("io", "core", "convolution", "pooling", "normalization", "recurrent", "attention",
-              "activation", "merge")
+              "capsule", "activation", "merge")
 
 
 def catalog_layers() -> list[dict[str, object]]:

@@ -181,3 +181,60 @@ class PositionalEncoding(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.pe[: x.shape[1]]
+
+
+class PrimaryCapsules(nn.Module):
+    """A convolution whose channels are read as capsules: [C, H, W] -> [capsules * H' * W', capsule_dim], squashed."""
+
+    def __init__(self, in_channels: int, capsules: int, capsule_dim: int, kernel_size: int, stride: int):
+        super().__init__()
+        self.in_channels, self.capsules, self.capsule_dim = in_channels, capsules, capsule_dim
+        self.kernel_size, self.stride = kernel_size, stride
+        self.conv = nn.Conv2d(in_channels, capsules * capsule_dim, kernel_size, stride)
+
+    def extra_repr(self) -> str:
+        return (f"in_channels={self.in_channels}, capsules={self.capsules}, capsule_dim={self.capsule_dim}, "
+                f"kernel_size={self.kernel_size}, stride={self.stride}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)  # [batch, capsules * dim, H', W']
+        y = y.reshape(y.shape[0], self.capsules, self.capsule_dim, -1).transpose(2, 3)
+        s = y.reshape(y.shape[0], -1, self.capsule_dim)
+        norm2 = (s * s).sum(dim=-1, keepdim=True)  # squash: short vectors shrink to 0, long ones to length 1
+        return s * norm2 / ((1 + norm2) * torch.sqrt(norm2 + 1e-8))
+
+
+class RoutingCapsules(nn.Module):
+    """Capsules computed from capsules by routing-by-agreement (Sabour et al., 2017), a fixed number of iterations."""
+
+    def __init__(self, in_capsules: int, in_dim: int, capsules: int, capsule_dim: int, iterations: int):
+        super().__init__()
+        self.in_capsules, self.in_dim, self.capsules = in_capsules, in_dim, capsules
+        self.capsule_dim, self.iterations = capsule_dim, iterations
+        bound = 1 / math.sqrt(in_dim)
+        self.weight = nn.Parameter(torch.empty(in_capsules, capsules, capsule_dim, in_dim).uniform_(-bound, bound))
+
+    def extra_repr(self) -> str:
+        return (f"in_capsules={self.in_capsules}, in_dim={self.in_dim}, capsules={self.capsules}, "
+                f"capsule_dim={self.capsule_dim}, iterations={self.iterations}")
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        # Each input capsule's prediction of each output capsule: [batch, in_capsules, capsules, capsule_dim].
+        u_hat = (self.weight @ u[:, :, None, :, None]).squeeze(-1)
+        logits = torch.zeros_like(u_hat[..., 0])  # [batch, in_capsules, capsules]
+        v = u_hat[:, 0]
+        for i in range(self.iterations):
+            c = torch.softmax(logits, dim=2)  # each input capsule splits its vote over the output capsules
+            s = (c.unsqueeze(-1) * u_hat).sum(dim=1)
+            norm2 = (s * s).sum(dim=-1, keepdim=True)  # squash
+            v = s * norm2 / ((1 + norm2) * torch.sqrt(norm2 + 1e-8))
+            if i < self.iterations - 1:
+                logits = logits + (u_hat * v.unsqueeze(1)).sum(dim=-1)  # agreement raises the coupling
+        return v
+
+
+class CapsuleLength(nn.Module):
+    """The length of each capsule vector: [capsules, dim] -> [capsules] (class scores of a capsule network)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sqrt((x * x).sum(dim=-1) + 1e-8)
