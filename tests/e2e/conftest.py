@@ -48,8 +48,9 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
     """`netcanvas serve` in its own process, on a free port, with the data directory and extra environment given."""
     port = free_port()
     env = {**os.environ, "NETCANVAS_DATA_DIR": str(data_dir), "NETCANVAS_STATIC_DIR": str(DIST), **env}
+    log = (data_dir / "server.log").open("wb")  # a file, not a pipe: a pipe nobody reads fills and stalls the server
     proc = subprocess.Popen([sys.executable, "-m", "netcanvas.cli", "serve", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -58,7 +59,7 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stdout.read().decode() if proc.stdout else "server exited") from None
+                raise RuntimeError((data_dir / "server.log").read_text(errors="replace")) from None
             time.sleep(0.3)
     else:
         proc.kill()
@@ -69,6 +70,7 @@ def running_server(data_dir: Path, **env: str) -> Iterator[str]:
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="session")
