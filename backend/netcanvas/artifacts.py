@@ -59,6 +59,8 @@ class RunInfo(BaseModel):
     finished_at: str | None = None
     netcanvas_version: str | None = None
     torch_version: str | None = None
+    runtime: dict[str, Any] | None = None
+    """Device, precision, optimizer implementation and memory peak (training's ``done`` event says the same)."""
 
 
 class RunDir:

@@ -91,6 +91,8 @@ def train(
                                               "list shows both)")],
     config: Annotated[Path | None, typer.Option(help="A training config JSON file (docs/training-config.md)")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Override the config's epochs")] = None,
+    device: Annotated[str | None, typer.Option(help="Override the config's device: auto, cpu, cuda, cuda:N "
+                                                    "or mps")] = None,
     out: Annotated[Path | None, typer.Option(help="Run directory to write (default: runs/NAME-TIME)")] = None,
     target: Annotated[list[str] | None, typer.Option(help="Uploads: the target column (repeat for several); "
                                                           "default: the last column")] = None,
@@ -112,16 +114,22 @@ def train(
     from .runs.console import train_in_console
     from .runs.execute import validation_message
     from .training import TrainConfig
+    from .training.devices import device_problem
 
     graph_data = read_json(graph)
     config_data = read_json(config, "config") if config is not None else {}
     if epochs is not None:
         config_data["epochs"] = epochs
+    if device is not None:
+        config_data["device"] = device
     try:
-        TrainConfig.model_validate(config_data)
+        checked = TrainConfig.model_validate(config_data)
     except ValidationError as e:
         typer.echo(f"error: {config or 'config'}: {validation_message(e, 'config')}", err=True)
         raise typer.Exit(2) from None
+    if problem := device_problem(checked.device, checked.precision):
+        typer.echo(f"error: config.{problem[0]}: {problem[1]}", err=True)
+        raise typer.Exit(2)
     options: dict[str, Any] = {k: v for k, v in (("target", target), ("test_split", test_split)) if v is not None}
     if features:
         options["features"] = [f.strip() for item in features for f in item.split(",") if f.strip()]

@@ -158,17 +158,24 @@ class Model:
 
     def fit(self, x: ArrayLike | str, y: ArrayLike | None = None, epochs: int = 1, batch_size: int = 32,
             validation_split: float = 0.0, callbacks: Sequence[Callback | Callable[[Event], None]] | None = None,
-            verbose: int = 1, shuffle: bool = True, seed: int | None = None) -> History:
+            verbose: int = 1, shuffle: bool = True, seed: int | None = None, device: str | None = None) -> History:
         """Train on arrays (x, y) or on a built-in dataset named by ``x``; returns a Keras-like History.
 
         ``callbacks``: ``Callback`` objects, or plain functions called with every training event.
+        ``device``: "auto" (the default: CUDA when present), "cpu", "cuda", "cuda:N" or "mps"; a device this
+        machine lacks raises ValueError before training. The model's weights are on the CPU afterwards.
         """
         from .training import train
+        from .training.devices import device_problem
         from .training.events import BatchEvent, EpochEvent, LogEvent
 
-        extra = {"seed": seed} if seed is not None else {}
+        extra: dict[str, Any] = {"seed": seed} if seed is not None else {}
+        if device is not None:
+            extra["device"] = device
         config = self._train_config(epochs=epochs, batch_size=batch_size, validation_split=validation_split,
                                     shuffle=shuffle, **extra)
+        if problem := device_problem(config.device, config.precision):
+            raise ValueError(f"{problem[0]}: {problem[1]}")
         data = self._data(x, y, config.seed, validation_split, training=True)
         compiled = self._build()
         history = History()

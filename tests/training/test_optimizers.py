@@ -1,11 +1,14 @@
 """Optimizers and schedules built from their config, with their PyTorch options."""
 
+import copy
+from typing import Any
+
 import pytest
 import torch
 from torch import nn
 
 from netcanvas.training.config import OPTIMIZERS, TrainConfig
-from netcanvas.training.optimizers import make_optimizer, make_scheduler
+from netcanvas.training.optimizers import implementation_of, make_optimizer, make_scheduler
 
 EXPECTED = {"sgd": torch.optim.SGD, "momentum": torch.optim.SGD, "adam": torch.optim.Adam,
             "adamw": torch.optim.AdamW, "rmsprop": torch.optim.RMSprop, "adagrad": torch.optim.Adagrad,
@@ -67,3 +70,39 @@ def test_schedules() -> None:
     accuracy = lrs({"type": "plateau", "monitor": "val_accuracy", "patience": 0},
                    values=[0.5, 0.6, 0.7, 0.7, 0, 0])
     assert accuracy[:4] == [1, 1, 1, 1] and accuracy[4] == pytest.approx(0.1)  # auto mode: higher is better
+
+
+FUSED_KINDS = ["sgd", "momentum", "adam", "adamw", "adagrad"]
+
+
+@pytest.mark.parametrize("kind", [o.model_fields["type"].default for o in OPTIMIZERS])
+def test_on_the_cpu_each_optimizer_takes_its_fused_kernel_where_pytorch_has_one(kind: str) -> None:
+    cfg = TrainConfig.model_validate({"optimizer": kind}).optimizer
+    optimizer = make_optimizer(cfg, nn.Linear(2, 2).parameters(), torch.device("cpu"))
+    assert implementation_of(optimizer) == ("fused" if kind in FUSED_KINDS else "for-loop")
+
+
+@pytest.mark.parametrize("kind,options", [("sgd", {}), ("sgd", {"weight_decay": 0.01}), ("momentum", {}),
+                                          ("momentum", {"nesterov": True}), ("adam", {}), ("adam", {"amsgrad": True}),
+                                          ("adam", {"weight_decay": 0.01}), ("adamw", {}), ("adamw", {"amsgrad": True}),
+                                          ("adagrad", {}), ("adagrad", {"weight_decay": 0.01})])
+def test_fused_optimizers_give_the_plain_ones_results(kind: str, options: dict[str, Any]) -> None:
+    torch.manual_seed(0)
+    fused_net = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    plain_net = copy.deepcopy(fused_net)
+    cfg = TrainConfig.model_validate({"optimizer": {"type": kind, "lr": 0.01, **options}}).optimizer
+    fused = make_optimizer(cfg, fused_net.parameters(), choice="fused")
+    plain = make_optimizer(cfg, plain_net.parameters(), choice="for-loop")
+    assert (implementation_of(fused), implementation_of(plain)) == ("fused", "for-loop")
+    x, y = torch.randn(256, 8), torch.randint(0, 3, (256,))
+    for step in range(40):
+        batch = slice(step % 8 * 32, step % 8 * 32 + 32)
+        for net, optimizer in ((fused_net, fused), (plain_net, plain)):
+            optimizer.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(net(x[batch]), y[batch]).backward()
+            optimizer.step()
+    torch.manual_seed(0)
+    start = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    for a, b, before in zip(fused_net.parameters(), plain_net.parameters(), start.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+        assert not torch.allclose(a, before)  # both trained

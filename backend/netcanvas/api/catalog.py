@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -69,6 +70,16 @@ class DatasetInfo(BaseModel):
     vocabulary_size: int | None
 
 
+class DeviceEntry(BaseModel):
+    """A device this server can train on (a run config's ``device``)."""
+
+    name: str = Field(description="What a config names: cpu, cuda:0, mps")
+    description: str = Field(description="The processor or GPU model")
+    precisions: list[str] = Field(description="The precisions it trains in")
+    memory_bytes: int | None = Field(description="An accelerator's memory; null for the CPU")
+    auto: bool = Field(description="Whether device auto picks it")
+
+
 class Catalog(BaseModel):
     layers: list[LayerInfo]
     optimizers: list[OptionInfo]
@@ -77,11 +88,13 @@ class Catalog(BaseModel):
     metrics: list[MetricInfo]
     config_schema: dict[str, Any]
     datasets: list[DatasetInfo]
+    devices: list[DeviceEntry]
 
 
 @router.get("/catalog", response_model=Catalog)
 def get_catalog() -> dict[str, Any]:
-    """Layers (type, category, doc, params JSON Schema, ports), optimizers, schedules, losses, metrics, datasets."""
+    """Layers (type, category, doc, params JSON Schema, ports), optimizers, schedules, losses, metrics, datasets,
+    and the devices this server trains on."""
     return catalog()
 
 
@@ -89,4 +102,12 @@ def get_catalog() -> dict[str, Any]:
 def catalog() -> dict[str, Any]:
     from .. import data, training
 
-    return {"layers": catalog_layers(), **training.catalog_entries(), "datasets": data.catalog_entries()}
+    return {"layers": catalog_layers(), **training.catalog_entries(), "datasets": data.catalog_entries(),
+            "devices": device_entries()}
+
+
+def device_entries() -> list[dict[str, Any]]:
+    from ..training import devices
+
+    auto = devices.device_label(devices.resolve("auto"))
+    return [{**asdict(d), "auto": d.name == auto} for d in devices.available_devices()]

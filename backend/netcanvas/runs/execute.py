@@ -117,10 +117,11 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
     info.status, info.error = outcome.status, outcome.error
     info.metrics, info.test_metrics = outcome.metrics, outcome.test_metrics
     info.finished_at = datetime.now(UTC).isoformat()
-    run_dir.write_history(outcome.history)
-    run_dir.write_info(info)
     done = held[-1] if held else DoneEvent(status=outcome.status, metrics=outcome.metrics,  # type: ignore[arg-type]
                                            test_metrics=outcome.test_metrics, best_epoch=outcome.best_epoch)
+    info.runtime = done.runtime.model_dump() if done.runtime is not None else None
+    run_dir.write_history(outcome.history)
+    run_dir.write_info(info)
     emit(done)
     return outcome
 

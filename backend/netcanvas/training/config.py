@@ -6,6 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .devices import DEVICE_CHOICES, Precision, check_spelling
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # NaN and infinity are never a setting
@@ -232,6 +234,13 @@ class TrainConfig(Strict):
     grad_clip: float | None = Field(default=None, gt=0.0, description="Clip the gradient norm to this value")
     num_threads: int = Field(default=1, ge=1, le=256, description="torch threads for training")
     shuffle: bool = Field(default=True, description="Shuffle the training data every epoch")
+    device: str = Field(default="auto", description=f"Where to train: {DEVICE_CHOICES}; auto takes the first "
+                                                    "CUDA GPU when the server has one, else the CPU")
+    precision: Precision = Field(default="32", description="32: float32; bf16-mixed or 16-mixed: the forward "
+                                                           "pass and loss in bfloat16/float16 under autocast "
+                                                           "(the CPU does bf16-mixed only)")
+    compile: bool = Field(default=False, description="Train the torch.compile'd module (for GPUs and bigger "
+                                                     "models; falls back to eager mode with a logged reason)")
 
     @model_validator(mode="before")
     @classmethod
@@ -250,6 +259,11 @@ class TrainConfig(Strict):
         elif isinstance(loss, dict) and "type" not in loss:
             data["loss"] = {k: {"type": v} if isinstance(v, str) else v for k, v in loss.items()}
         return data
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, value: str) -> str:
+        return check_spelling(value)
 
     @field_validator("metrics")
     @classmethod

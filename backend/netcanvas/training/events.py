@@ -56,12 +56,27 @@ class ErrorEvent(EventBase):
     node: str | None = None
 
 
+class Runtime(BaseModel):
+    """How a run trained: where, in which precision, with which optimizer implementation, and its memory peak."""
+
+    device: str = Field(description="The device as a config names it: cpu, cuda:0, mps")
+    device_name: str = Field(description="The processor or GPU model")
+    precision: str = Field(description="32, bf16-mixed or 16-mixed")
+    optimizer: str = Field(description="The optimizer implementation: fused, foreach or for-loop")
+    compiled: bool = Field(description="Whether the torch.compile'd module trained (false after a fallback)")
+    peak_memory_bytes: int = Field(description="The accelerator's peak allocation, or on the CPU the training "
+                                               "process's peak resident memory")
+    peak_memory_of: Literal["device", "process"]
+
+
 class DoneEvent(EventBase):
     type: Literal["done"] = "done"
     status: Literal["completed", "failed", "stopped"]
     metrics: dict[str, float] = Field(default_factory=dict)
     test_metrics: dict[str, float] = Field(default_factory=dict)
     best_epoch: int | None = Field(default=None, description="The epoch whose weights the run keeps as its best")
+    runtime: Runtime | None = Field(default=None, description="Device, precision, optimizer implementation and "
+                                                              "memory peak (absent when training never started)")
 
 
 Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent,

@@ -1,17 +1,20 @@
 """The training loop: a pure function of (model, data, config, emit, should_stop).
 
 It knows nothing of processes, sockets or SQL. In-memory tensors are batched by
-``randperm`` indexing; outputs accumulate as tensors and metrics reach Python once per
-epoch; batch events are throttled. ``evaluate`` and ``predict`` serve the same model
-afterwards.
+``randperm`` indexing; outputs accumulate as tensors on the training device and metrics
+reach Python once per epoch; batch events are throttled. On an accelerator the splits move
+there once (``devices.place``), the loss is read only for an event (no host sync per step),
+and the module comes back to the CPU when training ends: its weights, checkpoints and
+exports are CPU tensors. ``evaluate`` and ``predict`` serve the same model afterwards.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -21,12 +24,13 @@ from torch import fx, nn
 from ..compiler import CompiledGraph, as_tuple
 from ..data import PreparedData
 from ..shapes import torch_message
+from . import devices
 from .callbacks import BestTracker
 from .config import TrainConfig
-from .events import BatchEvent, Best, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from .events import BatchEvent, Best, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, Runtime, StatusEvent
 from .losses import Head, LossFn, align, class_targets
 from .metrics import classification_metrics, monitor_mode, regression_metrics
-from .optimizers import make_optimizer, make_scheduler
+from .optimizers import implementation_of, make_optimizer, make_scheduler
 
 BATCH_EVENTS_PER_SECOND = 10
 EVAL_BATCH = 1024
@@ -51,6 +55,7 @@ class TrainResult:
     best_epoch: int | None = None
     error: str | None = None
     node: str | None = None
+    runtime: Runtime | None = None
 
 
 class TrainingError(RuntimeError):
@@ -132,6 +137,10 @@ def _slice(split: Split, idx: torch.Tensor | slice) -> Split:
     return {k: v[idx] for k, v in split.items()}
 
 
+def _to(split: Split, device: torch.device) -> Split:
+    return {k: v.to(device, non_blocking=True) for k, v in split.items()}
+
+
 def split_size(split: Split) -> int:
     return len(next(iter(split.values())))
 
@@ -142,11 +151,24 @@ def split_size(split: Split) -> int:
 class Evaluator:
     """Loss and metrics of a compiled model over a split (or over outputs accumulated while training)."""
 
-    def __init__(self, compiled: CompiledGraph, data: PreparedData, config: TrainConfig):
+    def __init__(self, compiled: CompiledGraph, data: PreparedData, config: TrainConfig,
+                 device: torch.device | None = None):
         self.compiled, self.data, self.config = compiled, data, config
         self.heads = heads(compiled, config)
         self.losses: list[LossFn] = [h.loss_fn() for h in self.heads]
         self.module = training_module(compiled, self.heads)
+        self.device = device or torch.device("cpu")
+        """Where the module is: batches move there; outputs and metrics are computed there."""
+        self.autocast_dtype = devices.autocast_dtype(config.precision) if device is not None else None
+
+    @contextlib.contextmanager
+    def precision(self) -> Iterator[None]:
+        """The forward pass and the loss in the run's precision (autocast for the mixed ones)."""
+        if self.autocast_dtype is None:
+            yield
+        else:
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+                yield
 
     def metric_names(self, prefix: str = "") -> list[str]:
         """The keys ``metrics`` returns, without computing them."""
@@ -184,7 +206,11 @@ class Evaluator:
         total = 0.0
         for i, (head, loss_fn) in enumerate(zip(self.heads, self.losses, strict=True)):
             values = torch.cat([o[i] for o in outs]) if len(outs) > 1 else outs[0][i]
-            y = targets[head.name]
+            if values.dtype in (torch.float16, torch.bfloat16):
+                values = values.float()  # mixed-precision outputs: metrics in float32
+            if values.device.type == "mps":
+                values = values.cpu()  # the metrics count in float64, which MPS lacks
+            y = targets[head.name].to(values.device)
             head_loss = float(loss_fn(values, y))
             total += head.weight * head_loss
             tag = f"{prefix}{head.name}_" if multi else prefix
@@ -224,9 +250,9 @@ class Evaluator:
         """What the training module gives for a split, in eval mode and batches of EVAL_BATCH."""
         self.compiled.module.eval()
         outs = []
-        with torch.no_grad():
+        with torch.no_grad(), self.precision():
             for start in range(0, split_size(split), EVAL_BATCH):
-                part = _slice(split, slice(start, start + EVAL_BATCH))
+                part = _to(_slice(split, slice(start, start + EVAL_BATCH)), self.device)
                 outs.append(as_tuple(self.module(*self.data.inputs(part))))
         return outs
 
@@ -274,7 +300,8 @@ def predict(compiled: CompiledGraph, inputs: Sequence[torch.Tensor] | dict[str, 
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+    """A CPU copy of the module's weights, wherever it trains."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
@@ -328,10 +355,16 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
            should_stop: Callable[[], bool], checkpoint: Checkpoint | None) -> TrainResult:
     result = TrainResult(status="failed")
     evaluator: Evaluator | None = None
+    model = compiled.module
     try:
-        with torch.random.fork_rng(devices=[]):
+        device = devices.resolve(config.device)
+        if problem := devices.device_problem(devices.device_label(device), config.precision):
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(config.seed)  # dropout and other random layers
-            evaluator = Evaluator(compiled, data, config)
+            evaluator = Evaluator(compiled, data, config, device)
+            devices.reset_peak(device)
+            model.to(device)
             _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint)
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
@@ -339,7 +372,9 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
         result.status, result.error = "failed", str(e).strip("'\"")
     except Exception as e:  # a bug of ours or of a layer: still a failed run with a message, never a hang
         result.status, result.error = "failed", f"{type(e).__name__}: {torch_message(e)}"
-    model = compiled.module
+    if result.runtime is not None:
+        peak, _ = devices.peak_memory(torch.device(result.runtime.device))
+        result.runtime = result.runtime.model_copy(update={"peak_memory_bytes": peak})
     if result.last_state is None:
         result.last_state = _clone_state(model)
     if result.best_state is None:
@@ -352,8 +387,9 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
         if data.test is not None and evaluator is not None:
             result.test_metrics = _evaluate_state(evaluator, data.test, result.best_state)
     model.eval()
+    model.to("cpu")  # weights, exports and predictions come from the CPU copy
     emit(DoneEvent(status=result.status, metrics=result.metrics, test_metrics=result.test_metrics,
-                   best_epoch=result.best_epoch))
+                   best_epoch=result.best_epoch, runtime=result.runtime))
     return result
 
 
@@ -368,22 +404,58 @@ def _evaluate_state(evaluator: Evaluator, split: Split, state: dict[str, torch.T
         model.load_state_dict(kept)
 
 
+def _compiled(module: nn.Module, emit: Emit) -> nn.Module:
+    """``torch.compile(module)``, or the module itself with a logged reason when compiling is not possible here."""
+    try:
+        return torch.compile(module)  # type: ignore[return-value]
+    except Exception as e:
+        emit(LogEvent(level="warning", message=f"compile: torch.compile is not available here ({_first_line(e)}); "
+                                               "training in eager mode"))
+        return module
+
+
+def _fall_back(module: nn.Module, error: Exception, emit: Emit, result: TrainResult) -> nn.Module:
+    """After the compiled module failed: the eager one, with the reason logged and recorded in the run."""
+    emit(LogEvent(level="warning", message=f"compile: torch.compile failed ({_first_line(error)}); "
+                                           "training in eager mode"))
+    if result.runtime is not None:
+        result.runtime = result.runtime.model_copy(update={"compiled": False})
+    return module
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
+
+
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult,
           checkpoint: Checkpoint | None) -> None:
     model = compiled.module
-    forward = evaluator.module
+    device = evaluator.device
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = make_optimizer(config.optimizer, model.parameters())
+    optimizer = make_optimizer(config.optimizer, model.parameters(), device)
     scheduler = make_scheduler(config.schedule, optimizer, config.epochs)
+    scaler = torch.amp.GradScaler(device.type) if config.precision == "16-mixed" else None
     penalized = regularized(model)
     l1, l2 = config.regularization.l1, config.regularization.l2
-    train_split = data.train
+    train_split = devices.place(data.train, device)
+    resident = all(t.device == device for t in train_split.values())  # else pinned, copied batch by batch
+    val_split = devices.place(data.val, device) if data.val is not None else None
     train_inputs = data.inputs(train_split)
     train_targets = data.targets(train_split)
     n = split_size(train_split)
     steps = max(1, math.ceil(n / config.batch_size))
+    sync_each_step = device.type == "cpu"  # reading the loss costs a host sync on an accelerator
+    forward = _compiled(evaluator.module, emit) if config.compile else evaluator.module
+    result.runtime = Runtime(device=devices.device_label(device), device_name=devices.describe(device),
+                             precision=config.precision, optimizer=implementation_of(optimizer),
+                             compiled=forward is not evaluator.module, peak_memory_bytes=0,
+                             peak_memory_of=devices.peak_memory(device)[1])
     emit(StatusEvent(status="running"))
+    emit(LogEvent(message=f"training on {result.runtime.device} ({result.runtime.device_name}), precision "
+                          f"{config.precision}, {type(optimizer).__name__} {result.runtime.optimizer}"
+                          + (", compiled" if result.runtime.compiled else "")))
     names = evaluator.metric_names() + (evaluator.metric_names("val_") if data.val is not None else [])
 
     def watched(monitor: str, what: str) -> str:
@@ -416,44 +488,83 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     emit(LogEvent(message=f"training on {n} samples, validating on "
                           f"{split_size(data.val) if data.val else 0}, {steps} steps per epoch"))
     last_batch_event = 0.0
+
+    def forward_loss(module: nn.Module, inputs: list[torch.Tensor],
+                     targets: Split) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
+        with evaluator.precision():
+            out = as_tuple(module(*inputs))
+            return out, evaluator.loss(out, targets)
+
+    def check_loss(value: float, epoch: int, step: int, exact: bool) -> None:
+        if not math.isfinite(value):
+            where = f"step {step} of {steps}" if exact else f"by step {step} of {steps}"
+            raise TrainingError(f"the loss became {value} at epoch {epoch}, {where}; "
+                                "try a lower learning rate, gradient clipping or normalized inputs")
+
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         model.train()
         order = torch.randperm(n, generator=generator) if config.shuffle else torch.arange(n)
+        if resident:
+            order = order.to(device, non_blocking=True)
         outs: list[tuple[torch.Tensor, ...]] = []
+        total = torch.zeros((), device=device)  # the epoch's summed loss, read on an accelerator only for events
         for step in range(steps):
             if should_stop():
                 result.status = "stopped"
                 emit(LogEvent(message=f"stopped during epoch {epoch}"))
                 return
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            inputs = data.augmented([t[idx] for t in train_inputs])  # image augmentation, training only
+            inputs = data.augmented([t[idx].to(device, non_blocking=True)
+                                     for t in train_inputs])  # image augmentation, training only
+            targets = {name: t[idx].to(device, non_blocking=True) for name, t in train_targets.items()}
             try:
-                out = as_tuple(forward(*inputs))
-                loss = evaluator.loss(out, {name: t[idx] for name, t in train_targets.items()})
+                try:
+                    out, loss = forward_loss(forward, inputs, targets)
+                except Exception as e:
+                    if forward is evaluator.module or isinstance(e, TrainingError):
+                        raise
+                    forward = _fall_back(evaluator.module, e, emit, result)
+                    out, loss = forward_loss(forward, inputs, targets)
             except Exception as e:
                 raise locate_failure(compiled, inputs, e) from e
             if l1:
                 loss = loss + l1 * sum(p.abs().sum() for p in penalized)
             if l2:
                 loss = loss + l2 * sum((p * p).sum() for p in penalized)
-            value = loss.item()  # one read per step (CPU, no device sync), reused for the batch event
-            if not math.isfinite(value):
-                raise TrainingError(f"the loss became {value} at epoch {epoch}, step {step + 1} of {steps}; "
-                                    "try a lower learning rate, gradient clipping or normalized inputs")
+            detached = loss.detach()
+            value: float | None = None
+            if sync_each_step:
+                value = detached.item()  # on the CPU a plain read, checked before the step changes the weights
+                check_loss(value, epoch, step + 1, exact=True)
+            else:
+                total += detached
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                if config.grad_clip:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                if config.grad_clip:
+                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+                optimizer.step()
             outs.append(tuple(o.detach() for o in out))
             now = time.perf_counter()
             if now - last_batch_event >= 1 / BATCH_EVENTS_PER_SECOND:
                 last_batch_event = now
+                if value is None:
+                    value = detached.item()
+                    check_loss(float(total), epoch, step + 1, exact=False)
                 emit(BatchEvent(epoch=epoch, step=step + 1, steps=steps, loss=value))
+        if not sync_each_step:
+            check_loss(float(total), epoch, steps, exact=False)
         metrics = evaluator.metrics(outs, _slice(train_targets, order))
-        if data.val is not None:
-            metrics.update(evaluator.evaluate(data.val, "val_"))
+        if val_split is not None:
+            metrics.update(evaluator.evaluate(val_split, "val_"))
         lr = float(optimizer.param_groups[0]["lr"])
         seconds = time.perf_counter() - started
         result.history.append({"epoch": epoch, "metrics": metrics, "lr": lr, "seconds": seconds})
@@ -462,7 +573,11 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
         if improved:
             result.best_state, result.best_epoch = _clone_state(model), epoch
         if checkpoint is not None:
-            checkpoint(model.state_dict(), improved)
+            if device.type == "cpu":
+                state = model.state_dict()
+            else:  # checkpoints are written from CPU copies
+                state = result.best_state if improved and result.best_state is not None else _clone_state(model)
+            checkpoint(state, improved)
         assert result.best_epoch is not None  # the first epoch is always the best so far
         best = Best(name=tracker.monitor, value=tracker.best, epoch=result.best_epoch)
         emit(EpochEvent(epoch=epoch, epochs=config.epochs, metrics=metrics, lr=lr, seconds=seconds, best=best))

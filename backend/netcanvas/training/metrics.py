@@ -63,7 +63,7 @@ def binary_auc(score: torch.Tensor, positive: torch.Tensor) -> float | None:
         return None
     order = torch.argsort(score.double())
     sorted_scores = score.double()[order]
-    ranks = torch.empty(len(score), dtype=torch.float64)
+    ranks = torch.empty(len(score), dtype=torch.float64, device=score.device)
     uniq, inverse, counts = torch.unique_consecutive(sorted_scores, return_inverse=True, return_counts=True)
     ends = torch.cumsum(counts, 0).double()
     avg = ends - (counts.double() - 1) / 2
