@@ -13,6 +13,13 @@ Threads and loops:
   ``batch`` events beyond the bound are skipped for that watcher only; ``status``,
   ``epoch``, ``log``, ``error`` and ``done`` are always queued. Nothing a watcher does
   can block the reader thread or the worker.
+- Several servers may share one database (``cluster.py``): queued runs wait in the database
+  and a server with a free slot claims the oldest; only a run's owner writes its events.
+  A tending thread keeps the heartbeat, claims runs submitted elsewhere, passes on stop
+  requests and deletions made through other servers, fails the runs of dead servers, and
+  brings the events other servers store to this server's watchers (it polls the events
+  table every ``FOLLOW_S``: the same on SQLite and PostgreSQL). Each watched run's events
+  reach its watchers in contiguous, increasing ranges, whichever server stored them.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from typing import Any
 import torch
 from pydantic import ValidationError
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .. import __version__
@@ -45,6 +53,7 @@ from ..artifacts import RunDir, RunInfo
 from ..store import FINISHED, ArtifactRow, Database, EventRow, RunRow, new_id, utcnow
 from ..training import TrainConfig
 from ..training.events import EVENT_ADAPTER, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from .cluster import HEARTBEAT_S, Cluster
 from .execute import validation_message
 from .worker import WorkerSpec, run_worker, standby_worker
 
@@ -52,6 +61,10 @@ log = logging.getLogger(__name__)
 
 WATCHER_BATCH_LIMIT = 256
 """Events a watcher may have pending before further ``batch`` events are skipped for it."""
+FOLLOW_S = 0.2
+"""How often the events other servers store are looked for (only for runs this server's watchers follow)."""
+RECOVER_S = 5.0
+"""How often the runs of dead servers are looked for."""
 WATCHER_HARD_LIMIT = 20_000
 """Pending events at which a watcher is disconnected (it can resume with ``?after=``)."""
 ARTIFACT_FILES = {"best_weights": "best.safetensors", "last_weights": "last.safetensors",
@@ -164,10 +177,14 @@ class RunManager:
         self.watcher_limit = watcher_limit
         self._ctx = multiprocessing.get_context("spawn")
         self._lock = threading.RLock()
-        self._queue: deque[str] = deque()
         self._active: dict[str, RunHandle] = {}
         self._next_seq: dict[str, int] = {}
         self._watchers: dict[str, set[Watcher]] = {}
+        self._delivered: dict[str, int] = {}
+        """Watched run -> the last seq handed to this server's watchers (guarded by the lock)."""
+        self.cluster = Cluster(db)
+        self._halt = threading.Event()
+        self._tender: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
         self._use_standby = standby
@@ -178,25 +195,44 @@ class RunManager:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(self.recover)
+        await asyncio.to_thread(self.cluster.join)
+        await asyncio.to_thread(self.recover, True)
         with self._lock:
             self._replenish()
+            self._schedule()  # runs other servers queued while all of theirs were busy
+        self._tender = threading.Thread(target=self._tend, name="netcanvas-tend", daemon=True)
+        self._tender.start()
 
-    def recover(self) -> list[str]:
-        """Mark runs left ``running`` or ``queued`` by a previous server process as failed."""
+    def recover(self, starting: bool = False) -> list[str]:
+        """Mark as failed the runs left ``running`` or ``queued`` by a server process that is gone. Starting as the
+        only live server, the queue's runs are failed too (the server that queued them stopped)."""
+        live = self.cluster.live_servers()
         with self.db.session() as s:
-            rows = s.execute(select(RunRow.id, RunRow.status).where(RunRow.status.in_(("queued", "running")))).all()
-        for run_id, status in rows:
-            message = (f"the server stopped while this run was {status}; "
-                       "it was marked failed when the server started again")
+            rows = s.execute(select(RunRow.id, RunRow.status, RunRow.owner)
+                             .where(RunRow.status.in_(("queued", "running")))).all()
+        failed = []
+        for run_id, status, owner in rows:
+            if owner in live or (owner is None and status == "queued" and not (starting and live == {self.cluster.id})):
+                continue
+            if owner is not None and owner != self.cluster.id and not self.cluster.claim(run_id, owner):
+                continue  # another live server got there first
+            if owner is None and status == "queued" and not self.cluster.claim(run_id):
+                continue
+            message = (f"the server stopped while this run was {status}; it was marked failed when the server "
+                       "started again" if starting else
+                       f"the server running this run stopped while it was {status}; another server marked it failed")
             self._record(run_id, [ErrorEvent(message=message), DoneEvent(status="failed")])
-        if rows:
-            log.warning("marked %d orphaned run(s) failed", len(rows))
-        return [r[0] for r in rows]
+            failed.append(run_id)
+        if failed:
+            log.warning("marked %d orphaned run(s) failed", len(failed))
+        return failed
 
     async def close(self, grace: float = 5.0) -> None:
         """Stop every run (gracefully, then by force), fail the queued ones, release the watchers."""
         self._closing = True
+        self._halt.set()
+        if self._tender is not None:
+            await asyncio.to_thread(self._tender.join, 10)
         await asyncio.to_thread(self._shutdown, grace)
         for watchers in self._watchers.values():
             for w in watchers:
@@ -204,8 +240,6 @@ class RunManager:
 
     def _shutdown(self, grace: float) -> None:
         with self._lock:
-            queued = list(self._queue)
-            self._queue.clear()
             handles = list(self._active.values())
         for handle in handles:
             self._record(handle.run_id, [LogEvent(level="warning", message="the server is shutting down: "
@@ -218,9 +252,14 @@ class RunManager:
                 handle.process.kill()
         for handle in handles:
             handle.finished.wait(10)
-        for run_id in queued:
-            self._record(run_id, [ErrorEvent(message="the server shut down before this run started"),
-                                  DoneEvent(status="failed")])
+        try:
+            if self.cluster.live_servers() == {self.cluster.id}:  # the last server: nobody else will run the queue
+                while (run_id := self.cluster.claim_next()) is not None:
+                    self._record(run_id, [ErrorEvent(message="the server shut down before this run started"),
+                                          DoneEvent(status="failed")])
+            self.cluster.leave()
+        except SQLAlchemyError as e:
+            log.warning("could not hand over the queue on shutdown: %s", e)
         with self._lock:
             standby, self._standby = self._standby, None
         if standby is not None:
@@ -239,35 +278,37 @@ class RunManager:
         row = RunRow(id=run_id, name=name or str(graph.get("name") or "untitled"), graph=graph, dataset=dataset,
                      config=config.model_dump(mode="json"), seed=config.seed, status="queued",
                      torch_version=torch.__version__, netcanvas_version=__version__)
-        with self.db.session() as s:
-            s.add(row)
-        self._record(run_id, [StatusEvent(status="queued")])
-        with self._lock:
-            self._queue.append(run_id)
+        self._record(run_id, [StatusEvent(status="queued")], new_row=row)  # in one transaction: no server can
+        with self._lock:                                                  # claim it before it is "queued"
             self._schedule()
         return run_id
 
     def stop(self, run_id: str) -> bool:
         """Ask a run to stop; False when it has already finished (or does not exist)."""
         with self._lock:
-            if run_id in self._queue:
-                self._queue.remove(run_id)
+            handle = self._active.get(run_id)
+            if handle is not None:
+                self._stop_local(handle)
+                return True
+            with self.db.session() as s:
+                status = s.scalar(select(RunRow.status).where(RunRow.id == run_id))
+            if status is None or status in FINISHED:
+                return False
+            if status == "queued" and self.cluster.claim(run_id):  # nobody runs it yet: it is this server's to end
                 self._record(run_id, [LogEvent(message="stopped before it started"), DoneEvent(status="stopped")])
                 return True
-            handle = self._active.get(run_id)
-            if handle is None:
-                return False
-            if handle.stop_requested_at is None:
-                handle.stop_requested_at = time.monotonic()
-                handle.stop.set()
-                self._record(run_id, [LogEvent(message="stop requested")])
+            self.cluster.request_stop(run_id)  # another server runs it: its owner stops it
             return True
+
+    def _stop_local(self, handle: RunHandle) -> None:
+        if handle.stop_requested_at is None:
+            handle.stop_requested_at = time.monotonic()
+            handle.stop.set()
+            self._record(handle.run_id, [LogEvent(message="stop requested")])
 
     def delete(self, run_id: str) -> bool:
         """Stop the run if it is running, then remove it, its events, artifacts and files."""
         with self._lock:
-            if run_id in self._queue:
-                self._queue.remove(run_id)
             handle = self._active.get(run_id)
             if handle is not None:
                 handle.deleted = True
@@ -291,10 +332,6 @@ class RunManager:
             handle = self._active.get(run_id)
             return handle.process.pid if handle is not None else None
 
-    def queued(self) -> list[str]:
-        with self._lock:
-            return list(self._queue)
-
     # ---- reading -------------------------------------------------------------------------------------------------
 
     def events_after(self, run_id: str, after: int = 0, types: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -307,9 +344,14 @@ class RunManager:
     # ---- watchers (event-loop thread only) ------------------------------------------------------------------------
 
     def subscribe(self, run_id: str) -> Watcher:
+        """A watcher of the events stored from now on (the caller then reads the stored ones: overlaps are
+        possible, gaps are not)."""
         watcher = Watcher(run_id, self.watcher_limit)
         if self._closing:
             watcher.close("the server is shutting down", 1012)
+        with self._lock:
+            if run_id not in self._delivered:
+                self._delivered[run_id] = self._last_seq(run_id)
         self._watchers.setdefault(run_id, set()).add(watcher)
         return watcher
 
@@ -319,6 +361,30 @@ class RunManager:
             watchers.discard(watcher)
             if not watchers:
                 del self._watchers[watcher.run_id]
+                with self._lock:
+                    self._delivered.pop(watcher.run_id, None)
+
+    def _last_seq(self, run_id: str) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.max(EventRow.seq)).where(EventRow.run_id == run_id)) or 0)
+
+    def _deliver(self, run_id: str, payloads: list[dict[str, Any]], s: Session | None = None) -> None:
+        """Hand newly stored events of a watched run to its watchers, after any stored before them that they have
+        not had (those another server stored). Caller holds the lock."""
+        last = self._delivered.get(run_id)
+        if last is None or not payloads:
+            return
+        if payloads[0]["seq"] > last + 1:
+            with contextlib.ExitStack() as stack:
+                session = s if s is not None else stack.enter_context(self.db.session())
+                missed = [dict(p) for p in session.scalars(
+                    select(EventRow.payload).where(EventRow.run_id == run_id, EventRow.seq > last,
+                                                   EventRow.seq < payloads[0]["seq"]).order_by(EventRow.seq))]
+            payloads = missed + payloads
+        fresh = [p for p in payloads if p["seq"] > last]
+        if fresh:
+            self._delivered[run_id] = fresh[-1]["seq"]
+            self._call_in_loop(self._fan_out, run_id, fresh)
 
     def _fan_out(self, run_id: str, events: list[dict[str, Any]]) -> None:
         for watcher in list(self._watchers.get(run_id, ())):
@@ -339,9 +405,64 @@ class RunManager:
     # ---- processes -------------------------------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        """Start queued runs while slots are free (caller holds the lock)."""
-        while not self._closing and self._queue and len(self._active) < self.max_concurrent:
-            self._launch(self._queue.popleft())
+        """Claim and start queued runs, oldest first, while slots are free (caller holds the lock)."""
+        while not self._closing and len(self._active) < self.max_concurrent:
+            run_id = self.cluster.claim_next()
+            if run_id is None:
+                return
+            self._launch(run_id)
+
+    def _tend(self) -> None:
+        """The tending thread: follow other servers' events, keep the heartbeat, take queued runs, pass on stops."""
+        beat = recovered = time.monotonic()
+        while not self._halt.wait(FOLLOW_S):
+            try:
+                self._follow_others()
+                if time.monotonic() - beat >= HEARTBEAT_S:
+                    beat = time.monotonic()
+                    self.cluster.heartbeat()
+                    self._take_requests()
+                    with self._lock:
+                        self._schedule()
+                if time.monotonic() - recovered >= RECOVER_S:
+                    recovered = time.monotonic()
+                    self.recover()
+            except SQLAlchemyError as e:
+                log.warning("could not reach the database: %s", str(e).splitlines()[0])
+            except Exception:
+                log.exception("tending the runs failed")
+
+    def _follow_others(self) -> None:
+        """Bring watched runs' events stored by other servers (or by this one outside a worker) to the watchers."""
+        with self._lock:
+            followed = [run_id for run_id in self._delivered if run_id not in self._active]
+        for run_id in followed:
+            with self._lock, self.db.session() as s:
+                last = self._delivered.get(run_id)
+                if last is None or run_id in self._active:
+                    continue
+                if s.get(RunRow, run_id) is None:
+                    self._call_in_loop(self._close_watchers, run_id, "the run was deleted")
+                    continue
+                payloads = [dict(p) for p in s.scalars(select(EventRow.payload).where(
+                    EventRow.run_id == run_id, EventRow.seq > last).order_by(EventRow.seq))]
+                self._deliver(run_id, payloads, s)
+
+    def _take_requests(self) -> None:
+        """Stop this server's runs that another server was asked to stop; end those deleted through another."""
+        with self._lock:
+            active = [run_id for run_id, h in self._active.items() if h.stop_requested_at is None and not h.deleted]
+        stops, deleted = self.cluster.stop_requests(active)
+        with self._lock:
+            for run_id in stops | deleted:
+                handle = self._active.get(run_id)
+                if handle is None:
+                    continue
+                if run_id in deleted:
+                    handle.deleted = True
+                    handle.process.kill()
+                else:
+                    self._stop_local(handle)
 
     def _launch(self, run_id: str) -> None:
         with self.db.session() as s:
@@ -349,6 +470,10 @@ class RunManager:
             if row is None:
                 return
             graph, dataset, stored, created = row.graph, row.dataset, row.config, row.created_at.isoformat()
+            asked = row.stop_requested  # of another server, between the claim and now
+        if asked:
+            self._record(run_id, [LogEvent(message="stopped before it started"), DoneEvent(status="stopped")])
+            return
         try:
             config = TrainConfig.model_validate(stored)
         except ValidationError as e:  # stored by another version of the server
@@ -434,6 +559,8 @@ class RunManager:
             process.kill()
             process.join(10)
         handle.conn.close()
+        if handle.deleted:
+            shutil.rmtree(self.run_dir(handle.run_id).path, ignore_errors=True)  # also when deleted elsewhere
         if not done and not handle.deleted:
             if handle.stop_requested_at is not None:
                 events: list[Event] = [LogEvent(level="warning", message="the training process did not stop in "
@@ -444,6 +571,7 @@ class RunManager:
             self._record(handle.run_id, events)
         with self._lock:
             self._active.pop(handle.run_id, None)
+            self._next_seq.pop(handle.run_id, None)
             handle.finished.set()
             self._replenish()  # while the machine is not training: a queued run takes it as it is
             self._schedule()
@@ -482,15 +610,20 @@ class RunManager:
 
     # ---- storing events --------------------------------------------------------------------------------------------
 
-    def _record(self, run_id: str, events: Iterable[Event]) -> list[dict[str, Any]]:
-        """Number, store (with the run's new state) and then fan out events, in that order."""
+    def _record(self, run_id: str, events: Iterable[Event], new_row: RunRow | None = None) -> list[dict[str, Any]]:
+        """Number, store (with the run's new state; with ``new_row``, the new run itself) and then fan out events,
+        in that order."""
         with self._lock:
             payloads: list[dict[str, Any]] = []
             with self.db.session() as s:
+                if new_row is not None:
+                    s.add(new_row)
+                    s.flush()
                 row = s.get(RunRow, run_id)
                 if row is None:
                     return []
-                seq = self._next_seq.get(run_id)
+                # The seq is counted here only while this server's worker runs the run: only then is it the one writer
+                seq = self._next_seq.get(run_id) if run_id in self._active else None
                 if seq is None:
                     seq = int(s.scalar(select(func.max(EventRow.seq)).where(EventRow.run_id == run_id)) or 0)
                 for event in events:
@@ -502,9 +635,9 @@ class RunManager:
                     payload = finite(event.model_dump(mode="json"))
                     s.add(EventRow(run_id=run_id, seq=seq, type=event.type, payload=payload))
                     payloads.append(payload)
-            self._next_seq[run_id] = seq
-            if payloads:
-                self._call_in_loop(self._fan_out, run_id, payloads)
+            if run_id in self._active:
+                self._next_seq[run_id] = seq
+            self._deliver(run_id, payloads)
             return payloads
 
     def _apply(self, s: Session, row: RunRow, event: Event) -> None:

@@ -1,7 +1,7 @@
 """Persistence with SQLAlchemy 2 and Alembic migrations: runs, events, artifacts and saved graphs."""
 
 from .db import Database, DatabaseError
-from .models import FINISHED, RUN_STATUSES, ArtifactRow, Base, EventRow, GraphRow, RunRow, new_id, utcnow
+from .models import FINISHED, RUN_STATUSES, ArtifactRow, Base, EventRow, GraphRow, RunRow, ServerRow, new_id, utcnow
 
 __all__ = ["FINISHED", "RUN_STATUSES", "ArtifactRow", "Base", "Database", "DatabaseError", "EventRow", "GraphRow",
-           "RunRow", "new_id", "utcnow"]
+           "RunRow", "ServerRow", "new_id", "utcnow"]

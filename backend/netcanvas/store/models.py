@@ -1,4 +1,4 @@
-"""The database tables: runs, their events and artifacts, and saved graphs."""
+"""The database tables: runs, their events and artifacts, saved graphs, and the API servers sharing them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
@@ -73,6 +73,10 @@ class RunRow(Base):
     best_metric: Mapped[str | None] = mapped_column(String(100), default=None)
     best_value: Mapped[float | None] = mapped_column(default=None)
     best_epoch: Mapped[int | None] = mapped_column(Integer, default=None)
+    owner: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    """The server (``ServerRow.id``) that claimed the run from the queue and runs it; null while it waits."""
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Set by whichever server was asked to stop the run; its owner stops it."""
 
     @validates("name", "best_metric")
     def _clip(self, key: str, value: str | None) -> str | None:
@@ -102,6 +106,18 @@ class ArtifactRow(Base):
     """Relative to the run's directory."""
     size: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ServerRow(Base):
+    """An API server sharing this database: it claims queued runs and runs them; ``seen_at`` is its heartbeat."""
+
+    __tablename__ = "servers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class GraphRow(Base):

@@ -1,0 +1,153 @@
+"""Two `netcanvas serve` processes on one PostgreSQL database and one data directory serve the same runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from websockets.sync.client import connect
+
+from netcanvas.store import Database, RunRow, ServerRow
+from runhelpers import DIGITS_MLP, LONG, non_batch
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def servers(count: int, data_dir: Path, database_url: str, procs: list[subprocess.Popen[bytes]] | None = None,
+            **env: str) -> Iterator[list[str]]:
+    """``count`` servers started together on loopback ports, sharing the database and the data directory; their
+    processes are appended to ``procs``."""
+    environ = {**os.environ, "NETCANVAS_DATA_DIR": str(data_dir), "NETCANVAS_DATABASE_URL": database_url,
+               "NETCANVAS_MAX_CONCURRENT_RUNS": "1", **env}
+    procs = [] if procs is None else procs
+    urls: list[str] = []
+    with ExitStack() as stack:
+        for _ in range(count):
+            port = free_port()
+            log = stack.enter_context(open(data_dir.parent / f"server-{port}.log", "wb"))  # noqa: SIM115
+            procs.append(subprocess.Popen([sys.executable, "-m", "netcanvas.cli", "serve", "--port", str(port)],
+                                          env=environ, stdout=log, stderr=subprocess.STDOUT))
+            urls.append(f"http://127.0.0.1:{port}")
+        try:
+            for proc, url in zip(procs, urls, strict=True):
+                while True:
+                    try:
+                        if httpx.get(f"{url}/api/health", timeout=5).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    assert proc.poll() is None, f"the server at {url} exited: {logs(data_dir)}"
+                    time.sleep(0.2)
+            yield urls
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(10)
+
+
+def logs(data_dir: Path) -> str:
+    return "\n".join(p.read_text(errors="replace")[-3000:] for p in sorted(data_dir.parent.glob("server-*.log")))
+
+
+def submit(url: str, config: dict[str, Any]) -> str:
+    r = httpx.post(f"{url}/api/runs", json={"graph": DIGITS_MLP, "dataset": {"name": "digits"}, "config": config},
+                   timeout=30)
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def status_of(url: str, run_id: str) -> dict[str, Any]:
+    r = httpx.get(f"{url}/api/runs/{run_id}", timeout=30)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def wait_status(url: str, run_id: str, statuses: tuple[str, ...]) -> dict[str, Any]:
+    while (run := status_of(url, run_id))["status"] not in statuses:
+        assert run["status"] in ("queued", "running"), run
+        time.sleep(0.1)
+    return run
+
+
+def test_two_servers_share_runs_queue_live_events_stop_and_exports(tmp_path: Path, postgres_url: str) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with servers(2, data_dir, postgres_url) as (a, b):
+        first, second = submit(a, LONG), submit(a, LONG)  # a trains one run at a time: b takes the other
+        ws_url = b.replace("http://", "ws://") + f"/api/runs/{first}/events"
+        seen: list[dict[str, Any]] = []
+        with connect(ws_url, open_timeout=30) as ws:
+            while not (seen and seen[-1]["type"] == "epoch" and seen[-1]["epoch"] >= 2):
+                seen.append(json.loads(ws.recv(timeout=120)))
+            assert wait_status(b, second, ("running",))["status"] == "running"
+            db = Database(postgres_url)
+            try:
+                with db.session() as s:
+                    owners = dict(s.execute(select(RunRow.id, RunRow.owner).where(RunRow.id.in_((first, second)))
+                                            ).all())
+                    assert len(s.scalars(select(ServerRow.id)).all()) == 2
+            finally:
+                db.close()
+            assert None not in owners.values() and owners[first] != owners[second], owners
+
+            assert httpx.post(f"{b}/api/runs/{first}/stop", timeout=30).status_code == 200  # a runs it
+            while seen[-1]["type"] != "done":
+                seen.append(json.loads(ws.recv(timeout=120)))
+        assert seen[-1]["status"] == "stopped"
+        seqs = [e["seq"] for e in seen]
+        assert seqs == sorted(set(seqs)), "every event once, in order"
+        stored = httpx.get(f"{a}/api/runs/{first}/events", timeout=30).json()
+        assert non_batch(seen) == non_batch(stored)
+        assert ("stop requested" in [e.get("message") for e in seen if e["type"] == "log"])
+        assert {r["id"] for r in httpx.get(f"{b}/api/runs", timeout=30).json()} == {first, second}
+
+        exported = httpx.get(f"{b}/api/runs/{first}/export", params={"format": "weights"}, timeout=120)
+        assert exported.status_code == 200, exported.text
+        assert len(exported.content) > 1000
+
+        assert httpx.post(f"{a}/api/runs/{second}/stop", timeout=30).status_code == 200  # b runs it
+        assert wait_status(b, second, ("stopped",))["best"] is not None
+        assert httpx.delete(f"{a}/api/runs/{second}", timeout=60).status_code == 204
+        assert status_of(b, first)["status"] == "stopped"
+        assert httpx.get(f"{b}/api/runs/{second}", timeout=30).status_code == 404
+
+
+def test_a_run_queued_on_a_busy_server_is_run_by_the_other_and_a_killed_server_fails_its_run(
+        tmp_path: Path, postgres_url: str) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with servers(1, data_dir, postgres_url) as (b,):
+        procs: list[subprocess.Popen[bytes]] = []
+        with servers(1, data_dir, postgres_url, procs=procs) as (a,):
+            running = submit(a, LONG)
+            wait_status(a, running, ("running",))
+            blocker = submit(b, LONG)  # b busy too: the next run waits in the shared queue
+            wait_status(b, blocker, ("running",))
+            queued = submit(a, {"epochs": 2, "batch_size": 32})
+            assert status_of(b, queued)["status"] == "queued"
+            assert httpx.post(f"{a}/api/runs/{blocker}/stop", timeout=30).status_code == 200
+            assert wait_status(a, queued, ("completed",))["status"] == "completed"  # b ran it after its stop
+            procs[0].kill()  # a dies with its run "running": b notices and fails the run
+            failed = wait_status(b, running, ("failed",))
+        assert "the server running this run stopped" in failed["error"]
+        assert status_of(b, blocker)["status"] == "stopped"
