@@ -1,12 +1,14 @@
-"""The web app on a big graph, in headless Chromium: time to open a 500-node graph until it is drawn
-and validated, and frames per second while dragging a node, as opened and with the whole graph in view (Fit).
-Goals: within 2 s, and 30 fps or more.
+"""The web app on a big graph, in headless Chromium: time to open a graph of residual MLP blocks until it is
+drawn and validated, and frames per second while dragging a node, as opened and with the whole graph in view
+(Fit). Goals: 5,000 nodes drawn and validated within 2 s, and 50 fps or more while dragging.
 
-    .venv/bin/python bench/ui.py        (needs /usr/bin/chromium and a built frontend: make frontend)
+    .venv/bin/python bench/ui.py --nodes 500 --nodes 1000 --nodes 5000
+    (needs /usr/bin/chromium and a built frontend: make frontend)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
@@ -26,7 +28,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
 
 
 def big_graph(blocks: int = 166) -> dict[str, Any]:
-    """A residual MLP of 500 nodes laid out in rows (what a user would have after auto layout)."""
+    """A residual MLP of 3 x blocks + 2 nodes laid out in rows (what a user would have after auto layout)."""
     nodes: list[dict[str, Any]] = [{"id": "x", "type": "Input", "params": {"shape": [64]},
                                     "position": {"x": 0, "y": 0}}]
     edges: list[dict[str, Any]] = []
@@ -41,9 +43,9 @@ def big_graph(blocks: int = 166) -> dict[str, Any]:
         edges += [{"source": prev, "target": fc}, {"source": fc, "target": act}, {"source": act, "target": add},
                   {"source": prev, "target": add}]
         prev = add
-    nodes.append({"id": "y", "type": "Output", "position": {"x": 0, "y": 14 * 260}})
+    nodes.append({"id": "y", "type": "Output", "position": {"x": 0, "y": (blocks // 12 + 2) * 260}})
     edges.append({"source": prev, "target": "y"})
-    return {"format": "netcanvas.graph/1", "name": "500 nodes", "nodes": nodes, "edges": edges}
+    return {"format": "netcanvas.graph/1", "name": f"{len(nodes)} nodes", "nodes": nodes, "edges": edges}
 
 
 def drag_fps(page: Page) -> float:
@@ -73,7 +75,40 @@ def drag_fps(page: Page) -> float:
     return float((page.evaluate("window.__frames") - frames0) / seconds)
 
 
+def measure(page: Page, url: str, data_dir: str, size: int) -> dict[str, Any]:
+    """Open a graph of about `size` nodes with Open…, as a user does, and time it; then drag."""
+    graph = big_graph(max(1, (size - 2) // 3))
+    count = len(graph["nodes"])
+    page.goto(url)
+    page.evaluate("localStorage.clear()")
+    page.goto(url)
+    page.wait_for_selector('[data-testid="palette-Linear"]')
+    graph_file = Path(data_dir) / f"big{count}.json"
+    graph_file.write_text(json.dumps(graph))
+    start = time.perf_counter()
+    page.get_by_test_id("file-input").set_input_files(str(graph_file))
+    # Drawn: the nodes in view are on screen, measured (React Flow shows a node once it has measured it).
+    page.wait_for_function("[...document.querySelectorAll('.react-flow__node')]"
+                           ".some((n) => getComputedStyle(n).visibility === 'visible')", timeout=120_000)
+    drawn = time.perf_counter() - start
+    page.wait_for_function("document.querySelector('[data-testid=summary]').textContent.includes('valid')"
+                           " && !document.querySelector('[data-testid=summary]').textContent.includes('error')"
+                           " && document.querySelector('[data-testid=total-params]').textContent.trim() !== '0 params'",
+                           timeout=120_000)
+    validated = time.perf_counter() - start
+    opened_fps = drag_fps(page)
+    page.get_by_test_id("btn-fit").click()  # the whole graph on screen at once
+    page.wait_for_timeout(800)
+    fit_fps = drag_fps(page)
+    return {"nodes": count, "edges": len(graph["edges"]), "open_until_drawn_s": round(drawn, 2),
+            "open_until_validated_s": round(validated, 2), "drag_fps": round(opened_fps, 1),
+            "drag_fps_all_visible": round(fit_fps, 1)}
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--nodes", type=int, action="append", help="graph size (repeat for several; default 500)")
+    sizes = parser.parse_args().nodes or [500]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -89,34 +124,17 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        graph = big_graph()
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.goto(url)
-            page.wait_for_selector('[data-testid="palette-Linear"]')
-            graph_file = Path(data_dir) / "big.json"
-            graph_file.write_text(json.dumps(graph))
-            start = time.perf_counter()
-            page.get_by_test_id("file-input").set_input_files(str(graph_file))  # Open…, as a user does
-            page.wait_for_function("document.querySelectorAll('.react-flow__node').length >= 500", timeout=60_000)
-            drawn = time.perf_counter() - start
-            page.wait_for_function("document.querySelector('[data-testid=summary]').textContent.includes('valid')"
-                                   " && !document.querySelector('[data-testid=summary]').textContent.includes('error')"
-                                   " && document.querySelector('[data-testid=shape-y]').textContent === '64'",
-                                   timeout=60_000)
-            validated = time.perf_counter() - start
-            opened_fps = drag_fps(page)
-            page.get_by_test_id("btn-fit").click()  # all 500 nodes on screen at once
-            page.wait_for_timeout(500)
-            fit_fps = drag_fps(page)
+            for size in sizes:
+                result = measure(page, url, data_dir, size)
+                print(json.dumps(result))
+                print(f"open a {result['nodes']}-node graph: drawn in {result['open_until_drawn_s']:.2f} s, "
+                      f"validated in {result['open_until_validated_s']:.2f} s (goal 2 s); dragging a node: "
+                      f"{result['drag_fps']:.0f} fps as opened, {result['drag_fps_all_visible']:.0f} fps with the "
+                      "whole graph in view (goal 50)", flush=True)
             browser.close()
-        print(json.dumps({"nodes": len(graph["nodes"]), "edges": len(graph["edges"]),
-                          "open_until_drawn_s": round(drawn, 2), "open_until_validated_s": round(validated, 2),
-                          "drag_fps": round(opened_fps, 1), "drag_fps_all_visible": round(fit_fps, 1)}))
-        print(f"open a {len(graph['nodes'])}-node graph: drawn in {drawn:.2f} s, validated in {validated:.2f} s "
-              f"(goal 2 s); dragging a node: {opened_fps:.0f} fps as opened, {fit_fps:.0f} fps with the whole "
-              "graph in view (goal 30)")
     finally:
         server.terminate()
         server.wait(10)

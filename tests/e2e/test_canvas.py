@@ -267,3 +267,51 @@ def test_the_train_panel_leads_to_the_issues(page: Page, server: str) -> None:
     page.get_by_test_id("tab-train").click()
     page.get_by_test_id("train-show-issues").click()
     expect(page.get_by_test_id("issues")).to_contain_text("the graph has no Output node")
+
+
+def long_chain(length: int) -> dict[str, Any]:
+    nodes = [{"id": "x", "type": "Input", "params": {"shape": [8]}, "position": {"x": 0, "y": 0}}]
+    nodes += [{"id": f"fc{i}", "type": "Linear", "params": {"out_features": 8}, "position": {"x": 260 * i, "y": 0}}
+              for i in range(1, length)]
+    nodes.append({"id": "y", "type": "Output", "position": {"x": 260 * length, "y": 0}})
+    edges = [{"source": a["id"], "target": b["id"]} for a, b in zip(nodes, nodes[1:], strict=False)]
+    return {"format": "netcanvas.graph/1", "name": "long chain", "nodes": nodes, "edges": edges}
+
+
+EDGE_END = """(edge) => {
+    const path = document.querySelector(`[data-testid="edge-${edge}"]`);
+    if (!path) return null;
+    const p = path.getPointAtLength(path.getTotalLength());
+    return [p.x, p.y]; }"""
+"""Where an edge's path ends, in flow coordinates (the SVG's own)."""
+
+
+def test_a_big_graph_draws_only_what_is_in_view_with_edges_where_the_handles_will_be(page: Page, server: str,
+                                                                                     tmp_path: Path) -> None:
+    open_app(page, server)
+    open_file(page, long_chain(60), tmp_path, "chain.json")
+    expect(page.get_by_test_id("node-x")).to_be_visible()
+    expect(page.get_by_test_id("summary")).to_contain_text("valid", timeout=20_000)
+    drawn = page.locator(".react-flow__node").count()
+    assert 0 < drawn < 30, f"{drawn} of 61 nodes drawn: those out of view should not be"
+    # An edge into a node not drawn yet ends about where that node's handle will be once drawn and measured.
+    ids = page.locator(".react-flow__node").evaluate_all("(ns) => ns.map((n) => n.dataset.id)")
+    last = max(int(i[2:]) for i in ids if i.startswith("fc"))
+    target = f"fc{last + 1}"
+    edge = f"fc{last}:out->{target}:in"
+    expect(page.get_by_test_id(f"node-{target}")).to_have_count(0)
+    before = page.evaluate(EDGE_END, edge)
+    page.get_by_test_id("btn-fit").click()
+    expect(page.get_by_test_id(f"node-{target}")).to_be_attached()
+    page.wait_for_function(f"""() => {{
+        const p = ({EDGE_END})("{edge}");
+        const h = document.querySelector('[data-testid="handle-{target}-in-in"]');
+        if (!p || !h) return false;
+        const path = document.querySelector('[data-testid="edge-{edge}"]');
+        const r = h.getBoundingClientRect(), m = path.getScreenCTM();
+        const end = new DOMPoint(p[0], p[1]).matrixTransform(m);
+        return Math.abs(end.x - (r.x + r.width / 2)) < 3 && Math.abs(end.y - (r.y + r.height / 2)) < 3; }}""")
+    after = page.evaluate(EDGE_END, edge)
+    assert before is not None and after is not None
+    # Estimated for a node of the default size: off by the difference in height at most (a few px).
+    assert abs(before[0] - after[0]) < 2 and abs(before[1] - after[1]) < 6, (before, after)

@@ -1,5 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import type { ValidationReport } from "../api/client";
+import type { LayerInfo, ValidationReport } from "../api/client";
+import { estimatedHandles } from "../canvas/handles";
+import { useCatalog } from "../stores/catalog";
 import { issueTarget } from "../panels/IssuesPanel";
 import { useGraph } from "../stores/graph";
 import { boundsError, parseNumber } from "../ui/NumberInput";
@@ -99,5 +101,26 @@ describe("issues", () => {
     } as ValidationReport;
     useGraph.getState().setValidation(report);
     expect(useGraph.getState().edgeErrors).toEqual({ "a:out->b:x": "edge a -> b: no port" });
+  });
+});
+
+describe("estimated handles", () => {
+  it("sit on the node's sides by direction, spread along them, one per port", () => {
+    const port = (name: string) => ({ name, variadic: false, optional: false, doc: "" });
+    useCatalog.setState({
+      layers: { Attn: { type: "Attn", inputs: [port("query"), port("key")], outputs: [port("out")] } as unknown as LayerInfo },
+    });
+    const lr = estimatedHandles("Attn", "LR")!;
+    expect(lr.map((h) => [h.id, h.type, h.position])).toEqual([
+      ["query", "target", "left"],
+      ["key", "target", "left"],
+      ["out", "source", "right"],
+    ]);
+    expect(lr[0].y).toBeLessThan(lr[1].y);
+    expect(lr[2].x).toBeGreaterThan(150);
+    const tb = estimatedHandles("Attn", "TB")!;
+    expect(tb.map((h) => h.position)).toEqual(["top", "top", "bottom"]);
+    expect(tb[0].x).toBeLessThan(tb[1].x);
+    expect(estimatedHandles("Unknown", "LR")).toBeUndefined();
   });
 });

@@ -21,7 +21,8 @@ import { useOverlay } from "../stores/overlay";
 import { useUi } from "../stores/ui";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
-import { showGraph } from "./view";
+import { withEstimates } from "./handles";
+import { MIN_ZOOM, showGraph } from "./view";
 import "./canvas.css";
 
 // Module-level constants: defining them inside the component re-renders forever (xyflow #1620).
@@ -55,12 +56,15 @@ export function Canvas() {
   const direction = useGraph((s) => s.direction);
   const updateNodeInternals = useUpdateNodeInternals();
   // Handles sit left/right or top/bottom by direction: when it changes (Auto layout, undo, opening a graph),
-  // React Flow must measure them again, or edges stay routed from where the handles were.
+  // React Flow must measure them again, or edges stay routed from where the handles were. Nodes out of view
+  // (not drawn) get estimated handles for the new direction; those drawn are measured once more.
   const drawnDirection = useRef(direction);
   useEffect(() => {
     if (drawnDirection.current === direction) return;
     drawnDirection.current = direction;
-    updateNodeInternals(useGraph.getState().nodes.map((n) => n.id));
+    const { nodes } = useGraph.getState();
+    useGraph.setState({ nodes: withEstimates(nodes, direction) });
+    requestAnimationFrame(() => updateNodeInternals(nodes.map((n) => n.id)));
   }, [direction, updateNodeInternals]);
   // Where the pointer last was on the canvas, in flow coordinates: Ctrl+V pastes there.
   const pointer = useRef<XYPosition | null>(null);
@@ -153,7 +157,9 @@ export function Canvas() {
         onInit={onInit}
         deleteKeyCode={null}
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
-        minZoom={0.05}
+        // Only what is in view is in the DOM: a 5,000-node graph draws and drags like a small one.
+        onlyRenderVisibleElements
+        minZoom={MIN_ZOOM}
         maxZoom={2.5}
         proOptions={PRO_OPTIONS}
         onError={onError}

@@ -9,6 +9,8 @@ import { useGraph } from "../stores/graph";
 type Flow = ReactFlowInstance<any, any>;
 
 const MAX_ZOOM = 1.1;
+/** The canvas's own minimum zoom (Canvas.tsx's minZoom). */
+export const MIN_ZOOM = 0.05;
 const MARGIN = 28;
 
 export function canvasSize(): Size {
@@ -21,7 +23,8 @@ function whenMeasured(flow: Flow, then: () => void, frames = 60): void {
   requestAnimationFrame(() => {
     const expected = useGraph.getState().nodes;
     const nodes = flow.getNodes();
-    const ready = nodes.length === expected.length && nodes.every((n, i) => n.id === expected[i].id && n.measured?.width);
+    // Sized: measured, or (out of view, not drawn) given an estimated size.
+    const ready = nodes.length === expected.length && nodes.every((n, i) => n.id === expected[i].id && (n.measured?.width || n.initialWidth));
     if (ready || frames <= 0) then();
     else whenMeasured(flow, then, frames - 1);
   });
@@ -49,6 +52,21 @@ export function showGraph(flow: Flow, duration = 200): void {
       { duration },
     );
   });
+}
+
+/**
+ * The whole graph in view (the Fit button). React Flow's own fitView leaves out nodes it has not drawn yet (out of
+ * view on a big graph); this counts them at their estimated size.
+ */
+export function fitAll(flow: Flow, duration = 200): void {
+  const nodes = flow.getNodes();
+  if (!nodes.length) return;
+  const view = canvasSize();
+  const box = boundsOf(nodes);
+  const zoom = Math.max(MIN_ZOOM, Math.min(fitZoom(box, view, 2 * MARGIN), MAX_ZOOM));
+  const x = (view.width - box.width * zoom) / 2 - box.x * zoom;
+  const y = (view.height - box.height * zoom) / 2 - box.y * zoom;
+  void flow.setViewport({ x, y, zoom }, { duration });
 }
 
 /**

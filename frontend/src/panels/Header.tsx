@@ -3,7 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { useEffect, useRef } from "react";
 import type { GraphJSON } from "../api/client";
 import { replaceCanvas } from "../canvas/replace";
-import { canvasSize, openGraph, showGraph } from "../canvas/view";
+import { canvasSize, fitAll, openGraph, showGraph } from "../canvas/view";
 import { formatCount } from "../lib/graph";
 import { bestLayout } from "../lib/layout";
 import { useGraph } from "../stores/graph";
@@ -161,7 +161,7 @@ export function Header() {
           <button onClick={layout} data-testid="btn-layout" title="Arrange the nodes automatically">
             Auto layout
           </button>
-          <button onClick={() => void flow.fitView({ duration: 200, padding: 0.05 })} data-testid="btn-fit" title="Show the whole graph">
+          <button onClick={() => fitAll(flow)} data-testid="btn-fit" title="Show the whole graph">
             Fit
           </button>
         </div>

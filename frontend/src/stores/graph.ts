@@ -22,6 +22,7 @@ import {
   toGraphJSON,
 } from "../lib/graph";
 import { NODE_SIZE, boundsOf, freeSpot } from "../lib/layout";
+import { withEstimates } from "../canvas/handles";
 
 type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction">;
 const HISTORY = 100;
@@ -103,6 +104,7 @@ export const useGraph = create<GraphState>((set, get) => ({
       flow.direction = layout.direction;
       flow.nodes = flow.nodes.map((n) => (layout.positions[n.id] ? { ...n, position: layout.positions[n.id] } : n));
     }
+    flow.nodes = withEstimates(flow.nodes, flow.direction);
     set({ ...flow, validation: null, edgeShapes: {}, edgeErrors: {} });
   },
   reset: () => {
@@ -157,8 +159,12 @@ export const useGraph = create<GraphState>((set, get) => ({
   onNodesChange: (changes) => {
     if (changes.some((c) => c.type === "remove")) get().checkpoint();
     const removed = new Set(changes.filter((c) => c.type === "remove").map((c) => (c as { id: string }).id));
+    let nodes = applyNodeChanges(changes, get().nodes);
+    // A node drawn and measured: its measured handles replace the estimated ones (see canvas/handles.ts).
+    const measured = new Set(changes.filter((c) => c.type === "dimensions").map((c) => c.id));
+    if (measured.size) nodes = nodes.map((n) => (n.handles && measured.has(n.id) ? { ...n, handles: undefined } : n));
     set({
-      nodes: applyNodeChanges(changes, get().nodes),
+      nodes,
       edges: removed.size ? get().edges.filter((e) => !removed.has(e.source) && !removed.has(e.target)) : get().edges,
     });
   },
