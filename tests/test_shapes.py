@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import copy
+import random
+import threading
 import time
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from torch import nn
 
 from golden import GOLDEN, REFERENCES, load, reference_shapes
 from helpers import chain, errors, graph
+from netcanvas import shapes
 from netcanvas.catalog import REGISTRY
 from netcanvas.compiler import compile_graph
+from netcanvas.graph import Problem
 from netcanvas.shapes import validate_graph
 
 # ---- the golden graphs against hand-written PyTorch -----------------------------------------------------------------
@@ -145,3 +151,76 @@ def test_rnn_shape_inference_does_not_grow_with_sequence_length() -> None:
 
     seconds(10)
     assert seconds(20_000) < 20 * seconds(12) + 0.05
+
+
+# ---- re-validation reuses what did not change ---------------------------------------------------------------------
+
+def _edit(rng: random.Random, g: dict[str, Any]) -> None:
+    """One edit the canvas makes: a moved node, a param set (to a good or bad value), a param added or removed."""
+    node = rng.choice(g["nodes"])
+    params = node.setdefault("params", {})
+    numbers = [k for k, v in params.items() if isinstance(v, int) and not isinstance(v, bool)]
+    kind = rng.randrange(5)
+    if kind == 0:
+        node["position"] = {"x": rng.random() * 500, "y": 10.0}
+    elif kind == 1:
+        params["bogus"] = 1
+    elif kind == 2:
+        params.pop("bogus", None)
+    elif node["type"] == "Input":
+        params["shape"] = [rng.choice([1, 3, 8, 16, None, 0]) for _ in params.get("shape", [4])]
+    elif numbers:
+        params[rng.choice(numbers)] = rng.choice([1, 2, 3, 5, 16, 64, 0, -1, True])
+
+
+@pytest.mark.parametrize("name", GOLDEN)
+def test_revalidation_after_edits_answers_what_a_cold_validation_does(name: str) -> None:
+    rng = random.Random(name)
+    g = copy.deepcopy(load(name))
+    for _ in range(25):
+        _edit(rng, g)  # in place, as a Python caller may: nothing of the previous graph may be kept by reference
+        again = validate_graph(g).model_dump()
+        shapes.clear_caches()
+        assert again == validate_graph(g).model_dump()
+
+
+def test_an_edit_recomputes_only_the_edited_node_and_what_its_new_output_reaches() -> None:
+    g = chain([16], ("Linear", {"out_features": 8}), ("ReLU", {}), ("Linear", {"out_features": 4}))
+    shapes.clear_caches()
+    validate_graph(g)
+    computed: list[str] = []
+    with pytest.MonkeyPatch.context() as patch:
+        real = shapes._infer_uncached
+        patch.setattr(shapes, "_infer_uncached", lambda layer, inputs: computed.append(layer.type_name)
+                      or real(layer, inputs))
+        g["nodes"][3]["params"]["out_features"] = 5  # the last Linear: nothing downstream but the Output
+        report = validate_graph(g)
+        g["nodes"][1]["params"]["out_features"] = 9  # the first: the ReLU and the last Linear see a new width
+        report2 = validate_graph(g)
+    assert computed == ["Linear", "Linear", "ReLU", "Linear"]
+    assert report.nodes[g["nodes"][3]["id"]].output_shape == [5]
+    assert report2.nodes[g["nodes"][2]["id"]].output_shape == [9]
+    assert report2.total_params == 16 * 9 + 9 + 9 * 5 + 5
+
+
+def test_reports_do_not_share_what_a_caller_can_change() -> None:
+    g = chain([4], ("Linear", {"out_features": 3}))
+    first = validate_graph(g)
+    first.errors.append(Problem(message="added by the caller"))
+    first.nodes.clear()
+    second = validate_graph(g)
+    assert second.nodes and not second.errors
+    with pytest.raises(ValidationError):
+        second.nodes[g["nodes"][1]["id"]].params = 0  # entries are shared between reports: frozen
+
+
+def test_modules_built_for_shapes_skip_initialization_only_in_their_own_thread() -> None:
+    built: list[nn.Linear] = []
+    with shapes.skipped_init():
+        worker = threading.Thread(target=lambda: built.append(nn.Linear(64, 64)))
+        worker.start()
+        worker.join()
+        skipped = nn.Linear(64, 64)
+    assert not skipped.weight.any()  # zeroed, not initialized
+    assert built[0].weight.abs().sum() > 0  # another thread, at the same time: initialized as usual
+    assert nn.Linear(64, 64).weight.abs().sum() > 0

@@ -11,21 +11,22 @@ changed node and what lies downstream of it — everything else is a cache hit.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import nn
 
 from .catalog import REGISTRY, Inputs, Layer, ShapeError, TensorSpec
-from .graph import EdgeRef, Graph, ParsedGraph, Problem, describe, parse_graph
+from .graph import EdgeRef, Graph, Node, ParsedGraph, Problem, _validated, describe, parse_graph, validated_params
 
 DYNAMIC_PROBES = (32, 37)
 """Sizes tried for a dynamic (null) axis; an output axis that differs between them is dynamic."""
@@ -58,10 +59,16 @@ def node_inputs(parsed: ParsedGraph, node_id: str, results: dict[str, NodeResult
             upstream = results.get(edge.source)
             if upstream is None or upstream.outputs is None:
                 return None
-            out_ports = [p.name for p in REGISTRY[parsed.node(edge.source).type].outputs]
-            specs.setdefault(port.name, []).append(upstream.outputs[out_ports.index(edge.source_port)])
-    used = used_outputs if used_outputs is not None else frozenset(p.name for p in spec.outputs)
+            index = _output_ports(parsed.node(edge.source).type)[edge.source_port]
+            specs.setdefault(port.name, []).append(upstream.outputs[index])
+    used = used_outputs if used_outputs is not None else frozenset(_output_ports(spec.type_name))
     return Inputs(spec.type_name, specs, used)
+
+
+@functools.cache
+def _output_ports(node_type: str) -> dict[str, int]:
+    """A layer type's output port names, each with its position in the outputs."""
+    return {p.name: i for i, p in enumerate(REGISTRY[node_type].outputs)}
 
 
 def torch_message(error: Exception) -> str:
@@ -75,8 +82,10 @@ def infer_node(layer: Layer, inputs: Inputs, params_key: str | None = None) -> N
     """Output specs and parameter count of one node, cached by (type, params, input specs)."""
     if params_key is None:
         params_key = json.dumps(layer.model_dump(mode="json"), sort_keys=True)
+    # Plain tuples, not TensorSpecs: a dataclass's __hash__ and __eq__ run in Python on every lookup.
     key = (layer.type_name, params_key,
-           tuple((p, tuple(inputs.specs[p])) for p in sorted(inputs.specs)), inputs.used_outputs)
+           tuple((p, tuple((s.shape, s.dtype) for s in inputs.specs[p])) for p in sorted(inputs.specs)),
+           inputs.used_outputs)
     with _cache_lock:
         hit = _cache.get(key)
         if hit is not None:
@@ -119,22 +128,36 @@ def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
 
 _INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
                    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_")
-_init_lock = threading.Lock()
+_skipping = threading.local()
+"""``active`` is true while this thread builds modules for shape inference; other threads initialize as usual."""
+
+
+def _skippable(original: Callable[..., torch.Tensor]) -> Callable[..., torch.Tensor]:
+    @functools.wraps(original)
+    def init(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+        if getattr(_skipping, "active", False):
+            return _keep(tensor)
+        return original(tensor, *args, **kwargs)
+
+    init.netcanvas_original = original  # type: ignore[attr-defined]
+    return init
+
+
+for _name in _INIT_FUNCTIONS:  # once per process; a second import keeps the first wrappers
+    if not hasattr(getattr(nn.init, _name), "netcanvas_original"):
+        setattr(nn.init, _name, _skippable(getattr(nn.init, _name)))
 
 
 @contextmanager
 def skipped_init() -> Iterator[None]:
-    """Build modules without initializing their weights: shapes never depend on the values, and
-    initialization is most of the cost of building a layer."""
-    with _init_lock:
-        saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
-        for name in _INIT_FUNCTIONS:
-            setattr(nn.init, name, _keep)
-        try:
-            yield
-        finally:
-            for name, fn in saved.items():
-                setattr(nn.init, name, fn)
+    """Build modules without initializing their weights, in this thread only: shapes never depend on the
+    values, and initialization is most of the cost of building a layer."""
+    saved = getattr(_skipping, "active", False)
+    _skipping.active = True
+    try:
+        yield
+    finally:
+        _skipping.active = saved
 
 
 def _keep(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
@@ -201,24 +224,31 @@ def infer_shapes(parsed: ParsedGraph) -> dict[str, NodeResult]:
     """Output specs and parameter counts of every node that can be computed."""
     results: dict[str, NodeResult] = {}
     for node_id in parsed.order:
-        if node_id in parsed.broken or node_id not in parsed.layers:
-            continue
-        layer = parsed.layers[node_id]
-        if layer.type_name == "Input":
-            shape = tuple(layer.shape)  # type: ignore[attr-defined]
-            results[node_id] = NodeResult((TensorSpec(shape, layer.dtype),), 0)  # type: ignore[attr-defined]
-            continue
-        inputs = node_inputs(parsed, node_id, results)
-        if inputs is None:
-            continue
-        if layer.type_name == "Output":
-            results[node_id] = NodeResult((inputs.spec(),), 0)
-            continue
-        results[node_id] = infer_node(layer, inputs, parsed.param_keys.get(node_id))
+        result = _infer_in_graph(parsed, node_id, results)
+        if result is not None:
+            results[node_id] = result
     return results
 
 
+def _infer_in_graph(parsed: ParsedGraph, node_id: str, results: dict[str, NodeResult]) -> NodeResult | None:
+    """One node's result from its upstream ones; None when it cannot be computed."""
+    if node_id in parsed.broken or node_id not in parsed.layers:
+        return None
+    layer = parsed.layers[node_id]
+    if layer.type_name == "Input":
+        shape = tuple(layer.shape)  # type: ignore[attr-defined]
+        return NodeResult((TensorSpec(shape, layer.dtype),), 0)  # type: ignore[attr-defined]
+    inputs = node_inputs(parsed, node_id, results)
+    if inputs is None:
+        return None
+    if layer.type_name == "Output":
+        return NodeResult((inputs.spec(),), 0)
+    return infer_node(layer, inputs, parsed.param_keys.get(node_id))
+
+
 class NodeInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)  # one entry serves every report of an unchanged node
+
     type: str
     output_shape: list[int | None] | None
     output_shapes: dict[str, list[int | None] | None]
@@ -228,6 +258,8 @@ class NodeInfo(BaseModel):
 
 
 class EdgeInfo(EdgeRef):
+    model_config = ConfigDict(frozen=True)
+
     shape: list[int | None] | None
 
 
@@ -245,17 +277,135 @@ def shape_problems(parsed: ParsedGraph, results: dict[str, NodeResult]) -> list[
             for node_id, r in results.items() if r.error]
 
 
+@dataclass(frozen=True)
+class _Validated:
+    """A graph validated before: what an edit of it can reuse."""
+
+    node_texts: tuple[str, ...]
+    """Each node's JSON as written."""
+    parsed: ParsedGraph
+    results: dict[str, NodeResult]
+    report: ValidationReport
+
+
+_recent: OrderedDict[str, _Validated] = OrderedDict()
+"""Recently validated graphs by the JSON of everything but their nodes (edges, name, ...); with their lock."""
+_recent_lock = threading.Lock()
+RECENT_NODES = 50_000
+"""How many nodes the recent graphs hold at most, together (the oldest go first)."""
+
+
+def clear_caches() -> None:
+    """Forget every cached result: the next validation of any graph is a cold one."""
+    with _cache_lock:
+        _cache.clear()
+    with _recent_lock:
+        _recent.clear()
+    _validated.cache_clear()
+
+
+def _texts(raw: dict[str, Any] | Graph) -> tuple[str, tuple[str, ...]] | None:
+    """The JSON of a graph without its nodes, and of each node; None for a graph edits cannot reuse."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("nodes"), list) or raw.get("blocks"):
+        return None  # blocks expand into nodes that are not the ones written
+    try:
+        rest = _ENCODE({k: v for k, v in raw.items() if k != "nodes"})
+        return rest, tuple(_ENCODE(node) for node in raw["nodes"])
+    except (TypeError, ValueError, RecursionError):  # not plain JSON (a Python caller's objects)
+        return None
+
+
+_ENCODE = json.JSONEncoder(sort_keys=True, check_circular=False, allow_nan=True).encode
+
+
+def _revalidate(raw: dict[str, Any], texts: tuple[str, ...], previous: _Validated
+                ) -> tuple[ParsedGraph, dict[str, NodeResult], set[str]] | None:
+    """Re-validate an edit that changed only params of known non-Output nodes, which still validate: the
+    structure is the previous one, and only the changed nodes and what their new outputs reach are recomputed.
+    Returns the parsed graph, the results and the ids recomputed; None when the edit needs a full validation."""
+    before = previous.parsed
+    if len(texts) != len(previous.node_texts) or len(before.graph.nodes) != len(texts) or before.unreadable:
+        return None
+    nodes = list(before.graph.nodes)
+    layers, param_keys = dict(before.layers), dict(before.param_keys)
+    changed: set[str] = set()
+    for i, (text, old_text) in enumerate(zip(texts, previous.node_texts, strict=True)):
+        if text == old_text:
+            continue
+        old = nodes[i]
+        try:
+            node = Node.model_validate(raw["nodes"][i])
+        except ValidationError:
+            return None
+        spec = REGISTRY.get(node.type)
+        if node.id != old.id or node.type != old.type or spec is None or node.type == "Output" \
+                or old.id not in layers or old.id in before.broken:
+            return None  # the structure, the Output names, a broken node or a duplicate id: check it all
+        try:
+            layers[node.id], param_keys[node.id] = validated_params(spec.params, node.params)
+        except ValidationError:
+            return None
+        nodes[i] = node
+        if param_keys[node.id] != before.param_keys[node.id]:
+            changed.add(node.id)  # a moved node keeps its results
+    graph = before.graph.model_copy(update={"nodes": nodes})
+    parsed = replace(before, graph=graph, layers=layers, param_keys=param_keys)
+    results = dict(previous.results)
+    recomputed: set[str] = set()
+    for node_id in parsed.order:
+        inputs_changed = any(e.source in recomputed and results.get(e.source) != previous.results.get(e.source)
+                             for edges in parsed.incoming.get(node_id, {}).values() for e in edges)
+        if node_id not in changed and not inputs_changed:
+            continue
+        recomputed.add(node_id)
+        result = _infer_in_graph(parsed, node_id, results)
+        if result is None:
+            results.pop(node_id, None)
+        else:
+            results[node_id] = result
+    return parsed, results, recomputed
+
+
 def validate_graph(raw: dict[str, Any] | Graph) -> ValidationReport:
-    """Structural checks plus shapes: what ``POST /api/graphs/validate`` answers."""
-    parsed = parse_graph(raw)
-    results = infer_shapes(parsed)
+    """Structural checks plus shapes: what ``POST /api/graphs/validate`` answers.
+
+    A graph that differs from a recently validated one only in some nodes' params reuses the
+    rest of that validation (the cache key is the JSON as written, so nothing else can differ)."""
+    texts = _texts(raw)
+    with _recent_lock:
+        previous = _recent.get(texts[0]) if texts else None
+    again = _revalidate(raw, texts[1], previous) if texts and previous and isinstance(raw, dict) else None
+    if again is not None and previous is not None:
+        parsed, results, recomputed = again
+    else:
+        parsed, recomputed = parse_graph(raw), None
+        results = infer_shapes(parsed)
+    report = _report(parsed, results, previous.report if previous and recomputed is not None else None,
+                     recomputed)
+    if texts:
+        with _recent_lock:
+            _recent[texts[0]] = _Validated(texts[1], parsed, results, report)
+            _recent.move_to_end(texts[0])
+            while sum(len(v.node_texts) for v in _recent.values()) > RECENT_NODES and len(_recent) > 1:
+                _recent.popitem(last=False)
+    return report.model_copy(update={"nodes": dict(report.nodes), "edges": list(report.edges),
+                                     "errors": list(report.errors), "warnings": list(report.warnings)})
+
+
+def _report(parsed: ParsedGraph, results: dict[str, NodeResult], previous: ValidationReport | None,
+            recomputed: set[str] | None) -> ValidationReport:
+    """The report; with a previous one, the entries of the nodes not recomputed (and their edges) are reused."""
     errors = parsed.errors + shape_problems(parsed, results)
     node_errors: dict[str, str] = {}
     for problem in errors:
         for node_id in problem.nodes or ([problem.node] if problem.node else []):
             node_errors.setdefault(node_id, problem.message)
-    nodes: dict[str, dict[str, Any]] = {}
+    nodes: dict[str, dict[str, Any] | NodeInfo] = {}
     for node in parsed.graph.nodes:
+        if previous is not None and recomputed is not None and node.id not in recomputed \
+                and previous.nodes[node.id].error == node_errors.get(node.id):
+            nodes[node.id] = previous.nodes[node.id]
+            continue
         result = results.get(node.id)
         spec = REGISTRY.get(node.type)
         ports = [p.name for p in spec.outputs] if spec else []
@@ -264,9 +414,14 @@ def validate_graph(raw: dict[str, Any] | Graph) -> ValidationReport:
         nodes[node.id] = {"type": node.type, "output_shape": list(outputs[0].shape) if outputs else None,
                           "output_shapes": shapes, "dtype": outputs[0].dtype if outputs else None,
                           "params": result.params if result else 0, "error": node_errors.get(node.id)}
-    edges = []
-    for edge in parsed.graph.edges:
-        shape = nodes[edge.source]["output_shapes"].get(edge.source_port) if edge.source in nodes else None
+    edges: list[dict[str, Any] | EdgeInfo] = []
+    for i, edge in enumerate(parsed.graph.edges):
+        if previous is not None and recomputed is not None and edge.source not in recomputed:
+            edges.append(previous.edges[i])
+            continue
+        source = nodes.get(edge.source)
+        by_port = source.output_shapes if isinstance(source, NodeInfo) else source["output_shapes"] if source else {}
+        shape = by_port.get(edge.source_port)
         edges.append({"source": edge.source, "target": edge.target, "source_port": edge.source_port,
                       "target_port": edge.target_port, "shape": shape})
     total = sum(results[n].params for n in parsed.live if n in results)
