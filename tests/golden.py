@@ -325,12 +325,39 @@ class Autoencoder(Reference):
         return s("pixels", torch.sigmoid(s("dec2", self.dec2(h))))
 
 
+def squash(s: Tensor) -> Tensor:
+    """v = |s|² / (1 + |s|²) · s / |s| (Sabour et al., 2017)."""
+    norm = s.norm(dim=-1, keepdim=True)
+    return norm ** 2 / (1 + norm ** 2) * s / norm
+
+
+class CapsNet(Reference):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 8, 3)
+        self.primary = nn.ModuleDict({"conv": nn.Conv2d(8, 4 * 4, 3, stride=2)})
+        self.digits = nn.ParameterDict({"weight": nn.Parameter(torch.randn(36, 5, 6, 4) * 0.1)})
+
+    def forward(self, x: Tensor) -> Tensor:
+        s = self.see
+        h = s("relu", torch.relu(s("conv", self.conv(x))))
+        grid = self.primary["conv"](h)  # [batch, 4 capsule types x 4 values, 3, 3]
+        u = s("primary", squash(grid.view(-1, 4, 4, 9).permute(0, 1, 3, 2).reshape(-1, 36, 4)))
+        u_hat = torch.einsum("jcdk,bjk->bjcd", self.digits["weight"], u)
+        b = torch.zeros(u.shape[0], 36, 5)
+        for i in range(3):
+            v = squash(torch.einsum("bjc,bjcd->bcd", b.softmax(dim=2), u_hat))
+            if i < 2:
+                b = b + torch.einsum("bjcd,bcd->bjc", u_hat, v)
+        return s("lengths", s("digits", v).norm(dim=-1))
+
+
 REFERENCES: dict[str, type[Reference]] = {
     "mlp": MLP, "lenet5": LeNet5, "lenet_digits": LeNetDigits, "resnet_block": ResNetBlock, "inception": Inception,
     "mobilenet_block": MobileNetBlock, "normalizations": Normalizations, "recurrent": Recurrent,
     "rnn_dynamic": RNNDynamic, "lstm_dynamic": LSTMDynamic, "recurrent_ensemble": RecurrentEnsemble,
     "transformer_classifier": TransformerClassifier, "encoder_decoder": EncoderDecoder, "attention": Attention,
-    "multi_io": MultiIO, "autoencoder": Autoencoder,
+    "multi_io": MultiIO, "autoencoder": Autoencoder, "capsnet": CapsNet,
 }
 LENGTHS = (11, 13)
 """Sequence lengths used for dynamic (null) axes; an axis that differs between them is dynamic."""
