@@ -9,7 +9,7 @@ export type Rect = { x: number; y: number; width: number; height: number };
 /** A node's size before React Flow has measured it (nodes are a fixed width; see .layer-node). */
 export const NODE_SIZE: Size = { width: 188, height: 74 };
 /** Below this zoom node text is too small to read: show part of the graph instead of all of it. */
-export const READABLE_ZOOM = 0.6;
+export const READABLE_ZOOM = 0.8;
 
 type Sized = Pick<LayerNode, "id" | "position" | "measured">;
 
