@@ -6,7 +6,7 @@ PY_STAMP := $(VENV)/.installed
 NODE_STAMP := frontend/node_modules/.installed
 HAS_FRONTEND := $(wildcard frontend/package.json)
 
-.PHONY: install run test lint typecheck pytest frontend frontend-test chromium postgres bench clean api-types docs
+.PHONY: install run test lint typecheck pytest frontend frontend-test chromium postgres bench test-gpu clean api-types docs
 
 $(PY_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ pytest: install frontend chromium postgres
 
 # pytest runs last: its closing line is the summary CI reads.
 test: lint typecheck frontend-test pytest
+
+# The CUDA path on a machine with a GPU: the tests marked gpu (skipped, with the reason, without one) and the
+# training benchmark on the GPU (it stops with the reason where there is no CUDA).
+test-gpu: install
+	$(BIN)/pytest -m gpu -rs tests/training/test_devices.py
+	$(BIN)/python bench/train.py --device cuda --quick --repeats 3
 
 bench: install
 	$(BIN)/python bench/validate.py

@@ -1,6 +1,6 @@
 """Training speed: NetCanvas runs against a hand-written PyTorch loop (and Keras 3 / Lightning when installed).
 
-    .venv/bin/python bench/train.py [--quick]
+    .venv/bin/python bench/train.py [--quick] [--repeats N] [--device cuda] [--compile]
 
 NetCanvas trains through the whole run machinery: the app (uvicorn, in a thread of this
 process), the run manager, a spawned worker process, events piped to the server, stored
@@ -8,7 +8,11 @@ in SQLite and fanned out. Its samples per second come from the server-side arriv
 of the epoch events (epoch 1 is warm-up and not counted), so everything done per epoch
 counts: steps, metrics, events, the best-weights copy. The hand-written loop is the
 randperm loop a PyTorch user writes (running loss and accuracy kept on tensors), on the
-same compiled module, the same tensors, batch size, optimizer and thread count.
+same compiled module, the same tensors, batch size, optimizer and thread count: once with
+PyTorch's defaults, and once tuned the way NetCanvas trains (the optimizer implementation
+the run chose, e.g. fused Adam). ``--device cuda`` trains everything on the GPU (the hand
+loops move the data there once) and adds NetCanvas on the CPU for the GPU/CPU ratio.
+``--compile`` also times the CNN run with ``"compile": true`` (the compile time shown apart).
 The watcher comparison trains the same run with 20 websocket watchers (in another
 process, like browsers) against none. A benchmark prints ratios; it asserts nothing.
 
@@ -86,10 +90,13 @@ WORKLOADS: list[dict[str, Any]] = [
 ]
 
 
-def run_config(work: dict[str, Any]) -> dict[str, Any]:
+DEVICE = "cpu"
+
+
+def run_config(work: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"optimizer": {"type": "adam", "lr": 0.001}, "loss": "sparse_categorical_crossentropy",
             "metrics": ["accuracy"], "epochs": work["epochs"], "batch_size": work["batch_size"], "seed": 0,
-            "validation_split": 0.0, "num_threads": THREADS}
+            "validation_split": 0.0, "num_threads": THREADS, "device": DEVICE, **extra}
 
 
 def prepared(work: dict[str, Any]) -> tuple[Any, Any]:
@@ -106,23 +113,29 @@ def prepared(work: dict[str, Any]) -> tuple[Any, Any]:
 # ---- the hand-written loop -------------------------------------------------------------------------------------
 
 
-def hand_written(work: dict[str, Any]) -> float:
+def hand_written(work: dict[str, Any], tuned: bool = False) -> float:
+    """Samples per second of the hand loop; ``tuned``: with the optimizer implementation NetCanvas picks."""
     import torch
     from torch import nn
 
+    from netcanvas.training.optimizers import implementation
+
     torch.set_num_threads(THREADS)
+    device = torch.device(DEVICE)
     compiled, data = prepared(work)
-    model = compiled.module
-    x, y = data.train["x"], data.train["y"]
+    model = compiled.module.to(device)
+    x, y = data.train["x"].to(device), data.train["y"].to(device)
     n, bs = len(x), work["batch_size"]
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.001)
+    choice = implementation(torch.optim.Adam, device)
+    options: dict[str, Any] = {choice: True} if tuned and choice != "for-loop" else {}
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.001, **options)
     loss_fn = nn.CrossEntropyLoss()
     times = []
     for _ in range(work["epochs"]):
         started = time.perf_counter()
         model.train()
-        order = torch.randperm(n)
-        total, correct = torch.zeros(()), torch.zeros((), dtype=torch.int64)
+        order = torch.randperm(n, device=device)
+        total, correct = torch.zeros((), device=device), torch.zeros((), dtype=torch.int64, device=device)
         for i in range(0, n, bs):
             idx = order[i:i + bs]
             out = model(x[idx])
@@ -293,8 +306,9 @@ def watch_many(port: int, run_id: str, count: int, ready: Any, result: Any) -> N
     result.put(asyncio.run(all_of_them()))
 
 
-def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0) -> tuple[float, int]:
-    """Samples per second of one run, and the messages each watcher received (0 without watchers)."""
+def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0, **extra: Any) -> tuple[float, int]:
+    """Samples per second of one run, and the messages each watcher received (0 without watchers); ``extra``:
+    config fields (device, compile)."""
     import httpx
     from sqlalchemy import select
 
@@ -302,7 +316,7 @@ def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0) -> tu
 
     _, data = prepared(work)
     n = len(data.train["x"])
-    config = run_config(work)
+    config = run_config(work, **extra)
     messages = 0
     if watchers:
         # The run waits in the queue behind a blocker until every watcher is connected.
@@ -340,22 +354,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
     parser.add_argument("--repeats", type=int, default=1, help="take the median of this many runs of each")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: where everything trains")
+    parser.add_argument("--compile", action="store_true", help="also time the CNN with compile: true")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
+    from netcanvas.training.devices import device_problem
+
+    if problem := device_problem(DEVICE, "32"):
+        sys.exit(f"bench/train.py: --device {DEVICE}: {problem[1]}")
     if args.quick:
         for work in WORKLOADS:
             work["epochs"] = max(3, work["epochs"] // 4)
 
     import torch
 
-    print(f"torch {torch.__version__}, {THREADS} thread(s) per trainer, {os.cpu_count()} CPU(s); samples/s, "
-          f"median of {args.repeats}; ratio = NetCanvas / other (>= 1 means NetCanvas is faster)\n")
+    where = torch.cuda.get_device_name() if DEVICE.startswith("cuda") else "CPU"
+    print(f"torch {torch.__version__}, {THREADS} thread(s) per trainer, {os.cpu_count()} CPU(s), training on "
+          f"{DEVICE} ({where}); samples/s, median of {args.repeats}; ratio = NetCanvas / other (>= 1 means NetCanvas "
+          "is faster)\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server:
         for work in WORKLOADS:
             ours = statistics.median(netcanvas_run(server, work)[0] for _ in range(args.repeats))
             hand = statistics.median(hand_written(work) for _ in range(args.repeats))
-            peers = {"hand-written PyTorch": hand}
+            tuned = statistics.median(hand_written(work, tuned=True) for _ in range(args.repeats))
+            peers = {"hand loop, defaults": hand, "hand loop, tuned": tuned}
+            if DEVICE != "cpu":
+                peers["NetCanvas on the CPU"] = statistics.median(netcanvas_run(server, work, device="cpu")[0]
+                                                                  for _ in range(args.repeats))
             for label, fn in (("Keras 3 fit (torch)", keras_fit), ("Lightning Trainer", lightning_fit)):
+                if DEVICE != "cpu":
+                    continue
                 try:
                     speed = fn(work)
                 except Exception as e:  # an optional peer must not end the benchmark
@@ -371,6 +401,16 @@ def main() -> None:
         missing = [p for p, m in (("keras", "keras"), ("lightning", "lightning")) if not _importable(m)]
         if missing:
             print(f"(not installed, skipped: {', '.join(missing)})")
+
+        if args.compile:
+            cnn = WORKLOADS[1]
+            started = time.perf_counter()
+            compiled_speed = netcanvas_run(server, cnn, compile=True)[0]
+            took = time.perf_counter() - started
+            eager = statistics.median(netcanvas_run(server, cnn)[0] for _ in range(args.repeats))
+            print(f"\n{cnn['name']} with compile: true: {compiled_speed:.0f} samples/s vs {eager:.0f} eager: ratio "
+                  f"{compiled_speed / eager:.2f} (the compiled run took {took:.0f} s in all, "
+                  f"{cnn['epochs']} epochs)")
 
         work = WORKLOADS[0]
         alone = statistics.median(netcanvas_run(server, work)[0] for _ in range(args.repeats))

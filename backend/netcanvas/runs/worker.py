@@ -62,17 +62,21 @@ def run_worker(spec: WorkerSpec, conn: Connection, stop: StopFlag) -> None:
 
 
 def warm_up() -> None:
-    """Import what a run needs, compile a tiny graph and take one optimizer step: the first of each in a
-    process is slow (the first optimizer alone imports for about a second)."""
-    import torch
+    """Import what a run needs and train a tiny graph for an epoch through the real loop: the first of each in
+    a process is slow (the first optimizer alone imports for about a second, the built-in datasets' loader,
+    scikit-learn's, about half a second; the first step, metrics and events each pay for their kernels)."""
+    import numpy as np
+    import sklearn.datasets  # noqa: F401  (what the built-in datasets load with)
 
     from ..compiler import WARM_UP_GRAPH, compile_graph
-    from . import execute  # noqa: F401  (torch, the catalog, datasets, the training loop)
+    from ..data import from_arrays, prepare
+    from ..training import TrainConfig, train
 
     compiled = compile_graph(WARM_UP_GRAPH)
-    optimizer = torch.optim.Adam(compiled.module.parameters())
-    compiled.module(torch.zeros(2, 1, 4, 4)).sum().backward()
-    optimizer.step()
+    rng = np.random.default_rng(0)
+    samples = from_arrays(rng.normal(size=(16, 1, 4, 4)).astype(np.float32), rng.integers(0, 2, 16), compiled)
+    data = prepare(samples, compiled, seed=0, validation_split=0.25)
+    train(compiled, data, TrainConfig(epochs=1, batch_size=8, device="cpu"), lambda event: None)
 
 
 def standby_worker(specs: Connection, conn: Connection, stop: StopFlag) -> None:
