@@ -374,6 +374,45 @@ def server_runs_using(dataset_id: str) -> list[str]:
 
 
 @app.command()
+def search(
+    graph: Annotated[Path, typer.Argument(help="A graph JSON file")],
+    dataset: Annotated[str, typer.Option(help="A built-in dataset or an uploaded dataset's id")],
+    space: Annotated[Path | None, typer.Option(help="A search space JSON file (docs/search.md); default: the "
+                                                    "graph's own `search` marks")] = None,
+    config: Annotated[Path | None, typer.Option(help="A training config JSON file (docs/training-config.md)")] = None,
+    sampler: Annotated[str, typer.Option(help="grid, random or tpe")] = "tpe",
+    trials: Annotated[int, typer.Option(help="Trials to run")] = 20,
+    objective: Annotated[str | None, typer.Option(help="The metric to optimize (default: val_loss)")] = None,
+    direction: Annotated[str | None, typer.Option(help="minimize or maximize (default: the metric's own)")] = None,
+    pruner: Annotated[str, typer.Option(help="median or none")] = "median",
+    parallel: Annotated[int, typer.Option(help="Trials at once (at most NETCANVAS_MAX_CONCURRENT_RUNS)")] = 1,
+    seed: Annotated[int, typer.Option(help="The sampler's seed")] = 0,
+) -> None:
+    """Run a hyperparameter study: every trial is a run in the data directory, shown by the web app too.
+
+    Ctrl+C stops the study and its running trials.
+    """
+    from .data import LOADERS
+    from .search.console import SearchError, run_search
+
+    body: dict[str, Any] = {"graph": read_json(graph), "config": read_json(config, "config") if config else {},
+                            "dataset": {"name": dataset} if dataset in LOADERS or not uploaded_id(dataset)
+                            else {"id": dataset}, "sampler": sampler, "trials": trials, "objective": objective,
+                            "direction": direction, "pruner": None if pruner == "none" else pruner,
+                            "parallel": parallel, "seed": seed}
+    if space is not None:
+        body["space"] = read_json(space, "space")
+    try:
+        _, completed = run_search(body, load_settings(), typer.echo)
+    except SearchError as e:
+        for line in str(e).splitlines():
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(2) from None
+    if not completed:
+        raise typer.Exit(1)
+
+
+@app.command()
 def openapi() -> None:
     """Print the HTTP API's OpenAPI document (the frontend generates its types from it)."""
     from .api.app import create_app

@@ -68,6 +68,9 @@ class Graph(BaseModel):
     name: str = "untitled"
     nodes: list[Node] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
+    search: dict[str, Any] | None = Field(default=None, description="Params and training settings marked to tune: "
+                                                                    "a search space (docs/search.md); ignored by "
+                                                                    "training")
 
     @classmethod
     def load(cls, path: str | Path) -> Graph:
@@ -216,6 +219,10 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem], set[str]]:
     if not isinstance(name, str):
         errors.append(Problem(message="'name' must be a string", field="name"))
         name = "untitled"
+    if extra.get("search") is not None and not isinstance(extra["search"], dict):
+        errors.append(Problem(message="'search' must be an object of search dimensions (docs/search.md)",
+                              field="search"))
+        extra.pop("search")
     return Graph(name=name, nodes=nodes, edges=edges, **extra), errors, unreadable
 
 

@@ -18,7 +18,7 @@ from ..data.uploads import DatasetStore
 from ..runs import RunManager
 from ..settings import Settings, get_settings
 from ..store import Database, DatabaseError
-from . import catalog, datasets, export, graphs, insight, runs, templates, validate
+from . import catalog, datasets, export, graphs, insight, runs, studies, templates, validate
 from .limits import error_responses, install_limits
 from .security import install_security
 
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(templates.router)
     app.include_router(datasets.router)
     app.include_router(insight.router)
+    app.include_router(studies.router)  # its lifespan resumes studies once the run manager is up
     app.state.datasets = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
 
     @app.get("/api/health", tags=["meta"])

@@ -10,6 +10,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
 from netcanvas.store.models import Base, UTCDateTime
+from netcanvas.store.studies import StudyRow  # noqa: F401  (the search tables join Base.metadata)
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:

@@ -1,0 +1,389 @@
+"""Studies: an optuna sampler and pruner driving ordinary runs (docs/search.md).
+
+Each study has one driver thread in the server that started (or resumed) it. The driver asks optuna for a
+trial, writes its values into the graph and config, submits the run through the run manager like any other
+run, and follows the run's stored epoch events: each epoch's objective is reported to the pruner, and a
+pruned trial's run is stopped and says so. A study and its trials live in the database (``store/studies.py``);
+when a server starts again it replays them into optuna and carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import optuna
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+from pydantic import TypeAdapter
+from sqlalchemy import select
+
+from ..runs import RunManager
+from ..store import FINISHED, Database, RunRow, utcnow
+from ..store.studies import StudyRow, TrialRow
+from ..training import TrainConfig
+from .space import Categorical, Dimension, FloatRange, Space, Target, apply, grid_values, parse_key
+
+log = logging.getLogger(__name__)
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+Sampler = Literal["grid", "random", "tpe"]
+Direction = Literal["minimize", "maximize"]
+POLL_SECONDS = 0.5
+SPACE_ADAPTER: TypeAdapter[Space] = TypeAdapter(Space)
+
+
+class TrialRejected(Exception):
+    """A trial's graph or config cannot train (the reason is the message); the trial fails, the study goes on."""
+
+
+Prepare = Callable[[dict[str, Any], dict[str, Any], dict[str, Any]], tuple[dict[str, Any], dict[str, Any],
+                                                                           TrainConfig]]
+"""Checks a trial's graph, dataset and config as ``POST /api/runs`` does; raises TrialRejected."""
+
+
+def distribution(dim: FloatRange | Any) -> BaseDistribution:
+    if isinstance(dim, Categorical):
+        return CategoricalDistribution(dim.choices)
+    if isinstance(dim, FloatRange):
+        return FloatDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+    return IntDistribution(dim.low, dim.high, log=dim.log, step=dim.step)
+
+
+def distributions(space: Space) -> dict[str, BaseDistribution]:
+    return {key: distribution(dim) for key, dim in space.items()}
+
+
+class GridSampler(optuna.samplers.GridSampler):
+    """optuna's grid sampler without its ``study.stop()`` once the grid is covered (that works only inside
+    ``study.optimize``); a grid study's budget is its grid size."""
+
+    def after_trial(self, study: optuna.Study, trial: optuna.trial.FrozenTrial, state: TrialState,
+                    values: Sequence[float] | None) -> None:
+        return None
+
+
+def make_sampler(kind: str, space: Space, seed: int, trials: int) -> optuna.samplers.BaseSampler:
+    if kind == "grid":
+        grid = {key: grid_values(dim) or [] for key, dim in space.items()}
+        return GridSampler(grid, seed=seed)
+    if kind == "tpe":  # random until a third of the budget (at most 10 trials) has run, then model-based
+        return optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(2, trials // 3)))
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def make_pruner(kind: str | None) -> optuna.pruners.BasePruner:
+    if kind == "median":  # after two finished trials, from the second epoch on
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2)
+    return optuna.pruners.NopPruner()
+
+
+def best_of(values: list[float], direction: str) -> float:
+    return max(values) if direction == "maximize" else min(values)
+
+
+def frozen(row: TrialRow, dists: dict[str, BaseDistribution]) -> optuna.trial.FrozenTrial | None:
+    """A finished trial as optuna keeps it (for replaying a study), or None for one that does not count."""
+    steps = {int(step): float(value) for step, value in row.intermediate}
+    params = {k: v for k, v in row.params.items() if k in dists}
+    used = {k: dists[k] for k in params}
+    if row.state == "complete" and row.value is not None:
+        return optuna.trial.create_trial(state=TrialState.COMPLETE, value=row.value, params=params,
+                                         distributions=used, intermediate_values=steps)
+    if row.state == "pruned":
+        return optuna.trial.create_trial(state=TrialState.PRUNED, params=params, distributions=used,
+                                         intermediate_values=steps)
+    if row.state in ("failed", "stopped"):
+        return optuna.trial.create_trial(state=TrialState.FAIL, params=params, distributions=used,
+                                         intermediate_values=steps)
+    return None
+
+
+@dataclass
+class Live:
+    """A trial whose run the driver follows."""
+
+    number: int
+    trial: optuna.Trial
+    run_id: str
+    after: int = 0
+    """The last event seq read."""
+
+
+class Driver(threading.Thread):
+    """Runs one study until its budget is spent, it is stopped, or the server closes."""
+
+    def __init__(self, service: StudyService, study_id: str):
+        super().__init__(name=f"netcanvas-study-{study_id}", daemon=True)
+        self.service, self.study_id = service, study_id
+        self.closing = threading.Event()
+        self.live: dict[int, Live] = {}
+
+    @property
+    def db(self) -> Database:
+        return self.service.db
+
+    def run(self) -> None:
+        try:
+            self.drive()
+        except Exception as e:
+            log.exception("study %s failed", self.study_id)
+            self.finish("failed", f"the study stopped on an internal error: {e}")
+        finally:
+            self.service.forget(self)
+
+    def drive(self) -> None:
+        with self.db.session() as s:
+            row = s.get(StudyRow, self.study_id)
+            if row is None or row.status != "running":
+                return
+            self.graph, self.dataset, self.config = row.graph, row.dataset, row.config
+            self.space = SPACE_ADAPTER.validate_python(row.space)
+            self.objective, self.budget = row.objective, row.trials
+            self.direction: Direction = "maximize" if row.direction == "maximize" else "minimize"
+            self.parallel, self.name = row.parallel, row.name
+            sampler = make_sampler(row.sampler, self.space, row.seed, row.trials)
+            pruner = make_pruner(row.pruner)
+            rows = list(s.scalars(select(TrialRow).where(TrialRow.study_id == self.study_id)
+                                  .order_by(TrialRow.number)))
+            node_ids = [n["id"] for n in self.graph.get("nodes", [])]
+        self.targets: dict[str, Target] = {}
+        for key in self.space:
+            target = parse_key(key, node_ids)
+            assert isinstance(target, Target), "checked when the study was created"
+            self.targets[key] = target
+        self.dists = distributions(self.space)
+        self.study = optuna.create_study(direction=self.direction, sampler=sampler, pruner=pruner)
+        self.resume(rows)
+        while not self.closing.is_set():
+            if self.status() != "running":
+                self.stop_live("the study was stopped")
+                return
+            for live in list(self.live.values()):
+                self.follow(live)
+            while len(self.live) < self.parallel and self.started() < self.budget and not self.closing.is_set():
+                self.start_trial()
+            if not self.live and self.started() >= self.budget:
+                self.finish("completed")
+                return
+            self.closing.wait(POLL_SECONDS)
+
+    # ---- trials ------------------------------------------------------------------------------------------------
+
+    def resume(self, rows: list[TrialRow]) -> None:
+        """Replay finished trials into optuna; follow again the runs of unfinished ones."""
+        for row in rows:
+            trial = frozen(row, self.dists)
+            if trial is not None:
+                self.study.add_trial(trial)
+        for row in rows:
+            if row.state != "running" or row.run_id is None:
+                continue
+            with self.db.session() as s:
+                run = s.get(RunRow, row.run_id)
+                status = run.status if run is not None else None
+            if status is None or (status in FINISHED and status != "completed"):
+                self.update(row.number, state="interrupted", finished_at=utcnow(),
+                            message="the server stopped while this trial ran; another trial takes its place")
+                continue
+            self.study.enqueue_trial(row.params, skip_if_exists=False)
+            self.live[row.number] = Live(row.number, self.study.ask(self.dists), row.run_id)
+
+    def started(self) -> int:
+        with self.db.session() as s:
+            return len(s.scalars(select(TrialRow.number).where(TrialRow.study_id == self.study_id,
+                                                                 TrialRow.state != "interrupted")).all())
+
+    def status(self) -> str | None:
+        with self.db.session() as s:
+            row = s.get(StudyRow, self.study_id)
+            return row.status if row is not None else None
+
+    def start_trial(self) -> None:
+        trial = self.study.ask(self.dists)
+        values = dict(trial.params)
+        with self.db.session() as s:
+            number = len(s.scalars(select(TrialRow.number).where(TrialRow.study_id == self.study_id)).all())
+            s.add(TrialRow(study_id=self.study_id, number=number, params=values, state="running", intermediate=[]))
+        graph, config = apply(self.graph, self.config, values, self.targets)
+        try:
+            graph, dataset, train_config = self.service.prepare(graph, self.dataset, config)
+        except TrialRejected as e:
+            self.study.tell(trial, state=TrialState.FAIL)
+            self.update(number, state="failed", message=str(e), finished_at=utcnow())
+            return
+        run_id = self.service.manager.submit(graph, dataset, train_config, f"{self.name} · trial {number}")
+        self.update(number, run_id=run_id)
+        self.live[number] = Live(number, trial, run_id)
+
+    def follow(self, live: Live) -> None:
+        """Read the run's new epoch and done events: report, prune, or finish the trial."""
+        events = self.service.manager.events_after(live.run_id, live.after, ["epoch", "done"])
+        for event in events:
+            live.after = event["seq"]
+            if event["type"] == "epoch":
+                value = (event.get("metrics") or {}).get(self.objective)
+                if value is None:
+                    continue
+                epoch = int(event["epoch"])
+                live.trial.report(float(value), epoch)
+                self.add_step(live.number, epoch, float(value))
+                if live.trial.should_prune():
+                    self.prune(live, epoch, float(value))
+                    return
+            else:
+                self.done(live, str(event.get("status")))
+                return
+
+    def prune(self, live: Live, epoch: int, value: float) -> None:
+        self.live.pop(live.number)
+        self.study.tell(live.trial, state=TrialState.PRUNED)
+        message = (f"pruned after epoch {epoch}: {self.objective} {value:.4g} was worse than the median of "
+                   "earlier trials at that epoch")
+        self.update(live.number, state="pruned", message=message, finished_at=utcnow())
+        self.service.manager.stop(live.run_id)
+
+    def done(self, live: Live, status: str) -> None:
+        self.live.pop(live.number)
+        with self.db.session() as s:
+            row = s.get(TrialRow, (self.study_id, live.number))
+            steps = [float(v) for _, v in row.intermediate] if row is not None else []
+            run = s.get(RunRow, live.run_id)
+            error = run.error if run is not None else None
+        if status == "completed" and steps:
+            value = best_of(steps, self.direction)
+            self.study.tell(live.trial, value)
+            self.update(live.number, state="complete", value=value, finished_at=utcnow())
+            return
+        self.study.tell(live.trial, state=TrialState.FAIL)
+        if status == "completed":
+            message = f"the run never reported {self.objective}"
+        elif status == "stopped":
+            message = "the run was stopped"
+        else:
+            message = f"the run failed: {error or 'no reason given'}"
+        self.update(live.number, state="stopped" if status == "stopped" else "failed", message=message,
+                    finished_at=utcnow())
+
+    def stop_live(self, message: str) -> None:
+        for live in list(self.live.values()):
+            self.service.manager.stop(live.run_id)
+            self.study.tell(live.trial, state=TrialState.FAIL)
+            self.update(live.number, state="stopped", message=message, finished_at=utcnow())
+        self.live.clear()
+
+    # ---- storing ---------------------------------------------------------------------------------------------------
+
+    def update(self, number: int, **values: Any) -> None:
+        with self.db.session() as s:
+            row = s.get(TrialRow, (self.study_id, number))
+            if row is not None:
+                for key, value in values.items():
+                    setattr(row, key, value)
+
+    def add_step(self, number: int, epoch: int, value: float) -> None:
+        with self.db.session() as s:
+            row = s.get(TrialRow, (self.study_id, number))
+            if row is not None:
+                row.intermediate = [*row.intermediate, [epoch, value]]
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        with self.db.session() as s:
+            row = s.get(StudyRow, self.study_id)
+            if row is not None and row.status == "running":
+                row.status, row.error, row.finished_at = status, error, utcnow()
+
+
+class StudyService:
+    """The studies this process drives."""
+
+    def __init__(self, db: Database, manager: RunManager, prepare: Prepare):
+        self.db, self.manager, self.prepare = db, manager, prepare
+        self._lock = threading.Lock()
+        self._drivers: dict[str, Driver] = {}
+
+    def start(self, study_id: str) -> None:
+        with self._lock:
+            if study_id in self._drivers:
+                return
+            driver = Driver(self, study_id)
+            self._drivers[study_id] = driver
+        driver.start()
+
+    def resume(self) -> list[str]:
+        """Drive again the studies that were running when the server stopped."""
+        with self.db.session() as s:
+            ids = list(s.scalars(select(StudyRow.id).where(StudyRow.status == "running")))
+        for study_id in ids:
+            self.start(study_id)
+        return ids
+
+    def stop(self, study_id: str) -> bool:
+        """Stop a running study and its trials' runs; False when it was not running."""
+        with self.db.session() as s:
+            row = s.get(StudyRow, study_id)
+            if row is None or row.status != "running":
+                return False
+            row.status, row.finished_at = "stopped", utcnow()
+        with self._lock:
+            driver = self._drivers.get(study_id)
+        if driver is None:  # driven by no one here: stop what its trials still run
+            with self.db.session() as s:
+                trials = list(s.scalars(select(TrialRow).where(TrialRow.study_id == study_id,
+                                                               TrialRow.state == "running")))
+                for trial in trials:
+                    trial.state, trial.message, trial.finished_at = "stopped", "the study was stopped", utcnow()
+                runs = [t.run_id for t in trials if t.run_id is not None]
+            for run_id in runs:
+                self.manager.stop(run_id)
+        return True
+
+    def wait(self, study_id: str, timeout: float | None = None) -> bool:
+        """Wait until the study's driver ends; True when it has."""
+        with self._lock:
+            driver = self._drivers.get(study_id)
+        if driver is not None:
+            driver.join(timeout)
+            return not driver.is_alive()
+        return True
+
+    def forget(self, driver: Driver) -> None:
+        with self._lock:
+            if self._drivers.get(driver.study_id) is driver:
+                del self._drivers[driver.study_id]
+
+    def close(self) -> None:
+        """Let go of the studies (they stay running in the database and resume with the next server)."""
+        with self._lock:
+            drivers = list(self._drivers.values())
+        for driver in drivers:
+            driver.closing.set()
+        for driver in drivers:
+            driver.join(10)
+
+
+def importances(study: StudyRow, trials: list[TrialRow]) -> dict[str, float] | None:
+    """optuna's parameter importances (fANOVA) over the complete trials; None while it cannot tell (fewer than
+    two complete trials, or no parameter that varied)."""
+    space = SPACE_ADAPTER.validate_python(study.space)
+    dists = distributions(space)
+    done = [t for t in trials if t.state == "complete" and t.value is not None]
+    if len(done) < 2:
+        return None
+    probe = optuna.create_study(direction="maximize" if study.direction == "maximize" else "minimize")
+    for row in done:
+        trial = frozen(row, dists)
+        if trial is not None:
+            probe.add_trial(trial)
+    try:
+        result = optuna.importance.get_param_importances(probe, evaluator=optuna.importance.FanovaImportanceEvaluator(
+            seed=0))
+    except (ValueError, RuntimeError, ZeroDivisionError):
+        return None
+    return {key: float(value) for key, value in result.items()}
+
+
+__all__ = ["Dimension", "Prepare", "StudyService", "TrialRejected", "importances"]
