@@ -21,8 +21,10 @@ WORKDIR /app
 RUN pip install --index-url https://download.pytorch.org/whl/cpu 'torch>=2.4,<2.14'
 COPY pyproject.toml README.md ./
 COPY backend/ backend/
-# with psycopg, the PostgreSQL driver (docker-compose.yml runs the app on a PostgreSQL service)
-RUN pip install '.[postgres]'
+# with psycopg, the PostgreSQL driver (docker-compose.yml runs the app on a PostgreSQL service);
+# --build-arg EXTRAS=postgres,ray adds Ray (the compose file's ray profile)
+ARG EXTRAS=postgres
+RUN pip install ".[${EXTRAS}]"
 COPY --from=frontend /app/frontend/dist /app/static
 RUN useradd --create-home --uid 1000 netcanvas && mkdir -p /data && chown netcanvas /data
 USER netcanvas

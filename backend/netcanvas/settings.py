@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     static_dir: Path = Field(default=REPO_FRONTEND_DIST, description="The built frontend served at /")
     max_concurrent_runs: int = Field(default=1, ge=1, le=64, description="Training runs that may run at once")
     worker_threads: int = Field(default=1, ge=1, le=256, description="torch threads per training worker")
+    executor: Literal["local", "ray"] = Field(default="local", description="Where runs train: local worker "
+                                              "processes, or Ray Core tasks on the cluster at ray_address")
+    ray_address: str = Field(default="auto", description="The Ray cluster (HOST:PORT of its head, ray://HOST:PORT, "
+                                                         "or auto: the one started on this machine)")
     max_upload_mb: int = Field(default=500, ge=1, description="Largest dataset upload, in megabytes (413 past it)")
     max_body_mb: float = Field(default=8.0, gt=0, description="Largest request body, in megabytes (413 past it)")
     max_nodes: int = Field(default=10_000, ge=1, description="Most nodes a graph may have")

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .. import __version__
 from ..data.uploads import DatasetStore
 from ..runs import RunManager
+from ..runs.ray_executor import ExecutorError, RayExecutor
 from ..settings import Settings, get_settings
 from ..store import Database, DatabaseError
 from . import catalog, datasets, export, graphs, insight, runs, studies, templates, validate
@@ -45,7 +46,7 @@ class OneLineStartupErrors:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_one_line(message: Message) -> None:
             error = sys.exc_info()[1]  # Starlette sends "startup.failed" while handling the lifespan's exception
-            if message["type"] == "lifespan.startup.failed" and isinstance(error, DatabaseError):
+            if message["type"] == "lifespan.startup.failed" and isinstance(error, DatabaseError | ExecutorError):
                 message = {**message, "message": str(error)}
             await send(message)
 
@@ -60,8 +61,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = Database(settings.resolved_database_url)
         db.migrate()  # the schema's Alembic migrations, up to the latest
+        executor = RayExecutor(settings.ray_address) if settings.executor == "ray" else None
+        if executor is not None:
+            executor.connect()
         manager = RunManager(db, settings.data_dir / "runs", max_concurrent=settings.max_concurrent_runs,
-                             worker_threads=settings.worker_threads)
+                             worker_threads=settings.worker_threads, executor=executor)
         app.state.db, app.state.runs = db, manager
         await manager.start()
         warm_up()
@@ -70,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await manager.close()
             db.close()
+            if executor is not None:
+                executor.close()
 
     app = FastAPI(title="NetCanvas", version=__version__, lifespan=lifespan,
                   description="Build, validate, train and export neural networks from a graph JSON.")

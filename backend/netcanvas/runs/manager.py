@@ -55,6 +55,7 @@ from ..training import TrainConfig
 from ..training.events import EVENT_ADAPTER, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
 from .cluster import HEARTBEAT_S, Cluster
 from .execute import validation_message
+from .ray_executor import RayExecutor, RayRun
 from .worker import WorkerSpec, run_worker, standby_worker
 
 log = logging.getLogger(__name__)
@@ -154,9 +155,9 @@ class Standby:
 @dataclass
 class RunHandle:
     run_id: str
-    process: BaseProcess
-    conn: Connection
-    stop: StopFlag
+    process: BaseProcess | RayRun
+    conn: Connection | RayRun
+    stop: StopFlag | RayRun
     stop_requested_at: float | None = None
     deleted: bool = False
     finished: threading.Event = field(default_factory=threading.Event)
@@ -167,7 +168,8 @@ class RunHandle:
 
 class RunManager:
     def __init__(self, db: Database, runs_dir: str | Path, *, max_concurrent: int = 1, worker_threads: int = 1,
-                 stop_grace: float = 15.0, watcher_limit: int = WATCHER_BATCH_LIMIT, standby: bool = True):
+                 stop_grace: float = 15.0, watcher_limit: int = WATCHER_BATCH_LIMIT, standby: bool = True,
+                 executor: RayExecutor | None = None):
         self.db = db
         self.runs_dir = Path(runs_dir)
         self.datasets_dir = self.runs_dir.parent / "datasets"  # the data directory holds runs/ and datasets/
@@ -187,7 +189,9 @@ class RunManager:
         self._tender: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
-        self._use_standby = standby
+        self.executor = executor
+        """Where runs train: None for local worker processes, else a Ray cluster."""
+        self._use_standby = standby and executor is None
         self._standby: Standby | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------------------------
@@ -484,7 +488,11 @@ class RunManager:
                           datasets_dir=str(self.datasets_dir))
         self._record(run_id, [StatusEvent(status="running")])
         try:
-            handle = self._from_standby(run_id, spec) or self._start_process(run_id, spec)
+            if self.executor is not None:
+                run = self.executor.launch(spec)
+                handle = RunHandle(run_id, run, run, run)
+            else:
+                handle = self._from_standby(run_id, spec) or self._start_process(run_id, spec)
         except Exception as e:
             log.exception("could not start the worker of run %s", run_id)
             self._record(run_id, [ErrorEvent(message=f"could not start the training process: {e}"),
@@ -567,7 +575,8 @@ class RunManager:
                                                                           "time and was ended by force"),
                                        DoneEvent(status="stopped")]
             else:
-                events = [ErrorEvent(message=exit_message(process.exitcode)), DoneEvent(status="failed")]
+                ended = process.failure if isinstance(process, RayRun) else exit_message(process.exitcode)
+                events = [ErrorEvent(message=ended), DoneEvent(status="failed")]
             self._record(handle.run_id, events)
         with self._lock:
             self._active.pop(handle.run_id, None)
