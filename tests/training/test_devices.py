@@ -19,7 +19,7 @@ from netcanvas.cli import app as cli
 from netcanvas.compiler import compile_graph
 from netcanvas.runs.execute import execute
 from netcanvas.sdk import Model
-from netcanvas.training import TrainConfig, train
+from netcanvas.training import TrainConfig, devices, train
 from netcanvas.training.devices import device_problem, resolve
 from netcanvas.training.events import DoneEvent, Event, LogEvent
 from runhelpers import IRIS_MLP, app_client, start_run, wait_for
@@ -232,3 +232,12 @@ def test_a_cuda_run_through_execute_writes_cpu_weights(tmp_path: Path) -> None:
     info = json.loads((tmp_path / "run" / "run.json").read_text())
     assert info["runtime"]["device"] == "cuda:0"
     assert (tmp_path / "run" / "best.safetensors").is_file()
+
+
+@pytest.mark.gpu
+@needs_cuda
+def test_cuda_trains_from_host_memory_when_the_data_does_not_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices, "FIT_SHARE", 0.0)  # nothing fits: every batch goes through pinned memory
+    result, _ = run(mlp(4, 3), "iris", device="cuda", epochs=10, batch_size=16, optimizer={"type": "adam", "lr": 0.02})
+    assert result.status == "completed", result.error
+    assert result.metrics["val_accuracy"] > 0.8

@@ -144,13 +144,11 @@ def fits(split: dict[str, torch.Tensor], device: torch.device) -> bool:
 
 
 def place(split: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    """The split on ``device`` when it fits there (moved once, not per batch); otherwise in pinned host memory,
-    so that each batch copies to the device without blocking."""
-    if device.type == "cpu":
+    """The split on ``device`` when it fits there (moved once, not per batch); otherwise it stays in host memory
+    and the training loop gathers each batch into pinned memory, which copies to the device without blocking."""
+    if device.type == "cpu" or not fits(split, device):
         return split
-    if fits(split, device):
-        return {k: v.to(device) for k, v in split.items()}
-    return {k: v.pin_memory() for k, v in split.items()}
+    return {k: v.to(device) for k, v in split.items()}
 
 
 def reset_peak(device: torch.device) -> None:

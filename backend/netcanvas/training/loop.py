@@ -14,7 +14,7 @@ import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -161,14 +161,11 @@ class Evaluator:
         """Where the module is: batches move there; outputs and metrics are computed there."""
         self.autocast_dtype = devices.autocast_dtype(config.precision) if device is not None else None
 
-    @contextlib.contextmanager
-    def precision(self) -> Iterator[None]:
+    def precision(self) -> contextlib.AbstractContextManager[Any]:
         """The forward pass and the loss in the run's precision (autocast for the mixed ones)."""
         if self.autocast_dtype is None:
-            yield
-        else:
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype):
-                yield
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
 
     def metric_names(self, prefix: str = "") -> list[str]:
         """The keys ``metrics`` returns, without computing them."""
@@ -440,7 +437,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     penalized = regularized(model)
     l1, l2 = config.regularization.l1, config.regularization.l2
     train_split = devices.place(data.train, device)
-    resident = all(t.device == device for t in train_split.values())  # else pinned, copied batch by batch
+    resident = all(t.device == device for t in train_split.values())  # else copied batch by batch
     val_split = devices.place(data.val, device) if data.val is not None else None
     train_inputs = data.inputs(train_split)
     train_targets = data.targets(train_split)
@@ -515,9 +512,14 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 emit(LogEvent(message=f"stopped during epoch {epoch}"))
                 return
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            inputs = data.augmented([t[idx].to(device, non_blocking=True)
-                                     for t in train_inputs])  # image augmentation, training only
-            targets = {name: t[idx].to(device, non_blocking=True) for name, t in train_targets.items()}
+            if resident:
+                inputs = [t[idx] for t in train_inputs]
+                targets = {name: t[idx] for name, t in train_targets.items()}
+            else:  # each batch gathered into pinned host memory, copied over while the previous one computes
+                inputs = [t[idx].pin_memory().to(device, non_blocking=True) for t in train_inputs]
+                targets = {name: t[idx].pin_memory().to(device, non_blocking=True)
+                           for name, t in train_targets.items()}
+            inputs = data.augmented(inputs)  # image augmentation, training only
             try:
                 try:
                     out, loss = forward_loss(forward, inputs, targets)
