@@ -13,7 +13,8 @@ export interface paths {
         };
         /**
          * Get Catalog
-         * @description Layers (type, category, doc, params JSON Schema, ports), optimizers, schedules, losses, metrics, datasets.
+         * @description Layers (type, category, doc, params JSON Schema, ports), optimizers, schedules, losses, metrics, datasets,
+         *     and the devices this server trains on.
          */
         get: operations["get_catalog_api_catalog_get"];
         put?: never;
@@ -423,6 +424,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/studies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Studies
+         * @description All studies, newest first.
+         */
+        get: operations["list_studies_api_studies_get"];
+        put?: never;
+        /**
+         * Create Study
+         * @description Start a study: every trial is an ordinary run. A space naming a node or param that does not exist, a range
+         *     with low > high, a categorical without choices, a grid larger than the trials, an objective the runs do not
+         *     report: a 422 naming the field; nothing is queued.
+         */
+        post: operations["create_study_api_studies_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Study
+         * @description One study: its trials (each an ordinary run), the best so far and the parameter importances.
+         */
+        get: operations["get_study_api_studies__study_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/studies/{study_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop Study
+         * @description Stop a running study: no new trials start and the running ones are stopped. A finished study is left as
+         *     it is.
+         */
+        post: operations["stop_study_api_studies__study_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/templates": {
         parameters: {
             query?: never;
@@ -767,6 +835,8 @@ export interface components {
             };
             /** Datasets */
             datasets: components["schemas"]["DatasetInfo"][];
+            /** Devices */
+            devices: components["schemas"]["DeviceEntry"][];
             /** Layers */
             layers: components["schemas"]["LayerInfo"][];
             /** Losses */
@@ -777,6 +847,19 @@ export interface components {
             optimizers: components["schemas"]["OptionInfo"][];
             /** Schedules */
             schedules: components["schemas"]["OptionInfo"][];
+        };
+        /**
+         * Categorical
+         * @description One of the choices (strings, numbers or booleans).
+         */
+        Categorical: {
+            /** Choices */
+            choices: (string | boolean | number)[];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "categorical";
         };
         /** ClassProbability */
         ClassProbability: {
@@ -987,6 +1070,37 @@ export interface components {
             /** Name */
             name: string;
         };
+        /**
+         * DeviceEntry
+         * @description A device this server can train on (a run config's ``device``).
+         */
+        DeviceEntry: {
+            /**
+             * Auto
+             * @description Whether device auto picks it
+             */
+            auto: boolean;
+            /**
+             * Description
+             * @description The processor or GPU model
+             */
+            description: string;
+            /**
+             * Memory Bytes
+             * @description An accelerator's memory; null for the CPU
+             */
+            memory_bytes: number | null;
+            /**
+             * Name
+             * @description What a config names: cpu, cuda:0, mps
+             */
+            name: string;
+            /**
+             * Precisions
+             * @description The precisions it trains in
+             */
+            precisions: string[];
+        };
         /** DoneEvent */
         DoneEvent: {
             /**
@@ -998,6 +1112,8 @@ export interface components {
             metrics?: {
                 [key: string]: number;
             };
+            /** @description Device, precision, optimizer implementation and memory peak (absent when training never started) */
+            runtime?: components["schemas"]["Runtime"] | null;
             /**
              * Seq
              * @description Monotonically increasing per run; set when stored
@@ -1445,6 +1561,28 @@ export interface components {
             validation_samples?: number | null;
         };
         /**
+         * FloatRange
+         * @description Any number from low to high; log samples evenly in log space; step makes it a grid of values.
+         */
+        FloatRange: {
+            /** High */
+            high: number;
+            /**
+             * Log
+             * @default false
+             */
+            log: boolean;
+            /** Low */
+            low: number;
+            /** Step */
+            step?: number | null;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "float";
+        };
+        /**
          * Graph
          * @description A NetCanvas graph. Unknown top-level keys (such as ``ui``) are preserved.
          */
@@ -1464,6 +1602,13 @@ export interface components {
             name: string;
             /** Nodes */
             nodes?: components["schemas"]["Node"][];
+            /**
+             * Search
+             * @description Params and training settings marked to tune: a search space (docs/search.md); ignored by training
+             */
+            search?: {
+                [key: string]: unknown;
+            } | null;
         } & {
             [key: string]: unknown;
         };
@@ -1542,6 +1687,31 @@ export interface components {
             index: number;
             /** Label */
             label: string;
+        };
+        /**
+         * IntRange
+         * @description Any integer from low to high (both included), in steps of step.
+         */
+        IntRange: {
+            /** High */
+            high: number;
+            /**
+             * Log
+             * @default false
+             */
+            log: boolean;
+            /** Low */
+            low: number;
+            /**
+             * Step
+             * @default 1
+             */
+            step: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "int";
         };
         /** LabelProbability */
         LabelProbability: {
@@ -2131,6 +2301,47 @@ export interface components {
             };
         };
         /**
+         * Runtime
+         * @description How a run trained: where, in which precision, with which optimizer implementation, and its memory peak.
+         */
+        Runtime: {
+            /**
+             * Compiled
+             * @description Whether the torch.compile'd module trained (false after a fallback)
+             */
+            compiled: boolean;
+            /**
+             * Device
+             * @description The device as a config names it: cpu, cuda:0, mps
+             */
+            device: string;
+            /**
+             * Device Name
+             * @description The processor or GPU model
+             */
+            device_name: string;
+            /**
+             * Optimizer
+             * @description The optimizer implementation: fused, foreach or for-loop
+             */
+            optimizer: string;
+            /**
+             * Peak Memory Bytes
+             * @description The accelerator's peak allocation, or on the CPU the training process's peak resident memory
+             */
+            peak_memory_bytes: number;
+            /**
+             * Peak Memory Of
+             * @enum {string}
+             */
+            peak_memory_of: "device" | "process";
+            /**
+             * Precision
+             * @description 32, bf16-mixed or 16-mixed
+             */
+            precision: string;
+        };
+        /**
          * SGD
          * @description Stochastic gradient descent: w -= lr * grad.
          */
@@ -2278,6 +2489,192 @@ export interface components {
              */
             type: "step";
         };
+        /** StudyCreate */
+        StudyCreate: {
+            config?: components["schemas"]["TrainConfig"];
+            dataset: components["schemas"]["DatasetRef-Input"];
+            /**
+             * Direction
+             * @description Default: the objective metric's own direction
+             */
+            direction?: ("minimize" | "maximize") | null;
+            graph: components["schemas"]["Graph"];
+            /**
+             * Name
+             * @description Default: search: the graph's name
+             */
+            name?: string | null;
+            /**
+             * Objective
+             * @description A metric the runs report each epoch; default: val_loss, else loss
+             */
+            objective?: string | null;
+            /**
+             * Parallel
+             * @description Trials that run at once (at most NETCANVAS_MAX_CONCURRENT_RUNS)
+             * @default 1
+             */
+            parallel: number;
+            /**
+             * Pruner
+             * @description median: stop a trial whose objective is worse than the median of earlier trials at the same epoch
+             * @default median
+             */
+            pruner: "median" | null;
+            /**
+             * Sampler
+             * @description grid: every point once; random; tpe: Bayesian (optuna)
+             * @default tpe
+             * @enum {string}
+             */
+            sampler: "grid" | "random" | "tpe";
+            /**
+             * Seed
+             * @description The sampler's seed
+             * @default 0
+             */
+            seed: number;
+            /**
+             * Space
+             * @description What to vary (docs/search.md); default: the graph's `search` marks
+             */
+            space?: {
+                [key: string]: components["schemas"]["FloatRange"] | components["schemas"]["IntRange"] | components["schemas"]["Categorical"];
+            } | null;
+            /**
+             * Trials
+             * @description Trials to run (a grid runs each point once)
+             * @default 20
+             */
+            trials: number;
+        };
+        /** StudyCreated */
+        StudyCreated: {
+            /** Id */
+            id: string;
+        };
+        /** StudyDetail */
+        StudyDetail: {
+            best: components["schemas"]["TrialInfo"] | null;
+            /**
+             * Budget
+             * @description Trials asked for
+             */
+            budget: number;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Counts
+             * @description Trials per state
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dataset */
+            dataset: {
+                [key: string]: unknown;
+            };
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "minimize" | "maximize";
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            graph: components["schemas"]["Graph"];
+            /** Id */
+            id: string;
+            /**
+             * Importances
+             * @description optuna's parameter importances (fANOVA), once two trials are complete and a parameter varied
+             */
+            importances: {
+                [key: string]: number;
+            } | null;
+            /** Name */
+            name: string;
+            /** Objective */
+            objective: string;
+            /** Parallel */
+            parallel: number;
+            /** Pruner */
+            pruner: "median" | null;
+            /**
+             * Sampler
+             * @enum {string}
+             */
+            sampler: "grid" | "random" | "tpe";
+            /** Space */
+            space: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "stopped" | "failed";
+            /** Trials */
+            trials: components["schemas"]["TrialInfo"][];
+        };
+        /** StudySummary */
+        StudySummary: {
+            best: components["schemas"]["TrialInfo"] | null;
+            /**
+             * Budget
+             * @description Trials asked for
+             */
+            budget: number;
+            /**
+             * Counts
+             * @description Trials per state
+             */
+            counts: {
+                [key: string]: number;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Direction
+             * @enum {string}
+             */
+            direction: "minimize" | "maximize";
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /** Name */
+            name: string;
+            /** Objective */
+            objective: string;
+            /** Parallel */
+            parallel: number;
+            /** Pruner */
+            pruner: "median" | null;
+            /**
+             * Sampler
+             * @enum {string}
+             */
+            sampler: "grid" | "random" | "tpe";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "stopped" | "failed";
+        };
         /** Template */
         Template: {
             /** Config */
@@ -2306,6 +2703,18 @@ export interface components {
              * @default 32
              */
             batch_size: number;
+            /**
+             * Compile
+             * @description Train the torch.compile'd module (for GPUs and bigger models; falls back to eager mode with a logged reason)
+             * @default false
+             */
+            compile: boolean;
+            /**
+             * Device
+             * @description Where to train: "auto", "cpu", "cuda", "cuda:N" (N: a device index) or "mps"; auto takes the first CUDA GPU when the server has one, else the CPU
+             * @default auto
+             */
+            device: string;
             /** @description Stop when the monitor stops improving */
             early_stopping?: components["schemas"]["EarlyStopping"] | null;
             /**
@@ -2344,6 +2753,13 @@ export interface components {
              * @description Optimizer and its options
              */
             optimizer?: components["schemas"]["SGD"] | components["schemas"]["Momentum"] | components["schemas"]["Adam"] | components["schemas"]["AdamW"] | components["schemas"]["RMSprop"] | components["schemas"]["Adagrad"] | components["schemas"]["Adadelta"];
+            /**
+             * Precision
+             * @description 32: float32; bf16-mixed or 16-mixed: the forward pass and loss in bfloat16/float16 under autocast (the CPU does bf16-mixed only)
+             * @default 32
+             * @enum {string}
+             */
+            precision: "32" | "bf16-mixed" | "16-mixed";
             /** @description L1 and L2 penalties on weights (not biases or norms) */
             regularization?: components["schemas"]["Regularization"];
             /**
@@ -2369,6 +2785,48 @@ export interface components {
              * @default 0.2
              */
             validation_split: number;
+        };
+        /** TrialInfo */
+        TrialInfo: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Intermediate
+             * @description [epoch, objective] after each epoch
+             */
+            intermediate: [
+                number,
+                number
+            ][];
+            /** Message */
+            message: string | null;
+            /** Number */
+            number: number;
+            /** Params */
+            params: {
+                [key: string]: unknown;
+            };
+            /**
+             * Run Id
+             * @description The trial's run (null when its graph or config could not train)
+             */
+            run_id: string | null;
+            /**
+             * State
+             * @description pruned: stopped early by the pruner; interrupted: its server stopped (another trial took its place)
+             * @enum {string}
+             */
+            state: "running" | "complete" | "pruned" | "failed" | "stopped" | "interrupted";
+            /**
+             * Value
+             * @description The best objective over the run's epochs
+             */
+            value: number | null;
         };
         /** UploadedDataset */
         UploadedDataset: {
@@ -3672,6 +4130,148 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunSummary"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    list_studies_api_studies_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudySummary"][];
+                };
+            };
+        };
+    };
+    create_study_api_studies_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StudyCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyCreated"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    get_study_api_studies__study_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudyDetail"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    stop_study_api_studies__study_id__stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                study_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StudySummary"];
                 };
             };
             /** @description Not found */
