@@ -138,6 +138,7 @@ def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
     final: dict[str, str | None] = {}
     final_dim: dict[str, int] = {}
     node_types: dict[str, str] = {}
+    built: set[str] = set()
     for node_id in parsed.order:
         if node_id not in parsed.live:
             continue
@@ -166,8 +167,10 @@ def compile_graph(graph: Graph | dict[str, Any]) -> CompiledGraph:
             continue
         port_inputs = node_inputs(parsed, node_id, results, frozenset(used.get(node_id, set())))
         assert port_inputs is not None
-        attr = names.name(node_id)
-        root.add_module(attr, layer.build(port_inputs))
+        attr = names.name(parsed.shares.get(node_id, node_id))  # copies of a shared repeat call the first copy
+        if attr not in built:
+            root.add_module(attr, layer.build(port_inputs))
+            built.add(attr)
         args: list[Any] = []
         for port in spec.inputs:
             edges = incoming.get(port.name, [])

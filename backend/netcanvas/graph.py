@@ -14,13 +14,20 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from .catalog import REGISTRY, Layer
 
 FORMAT: Literal["netcanvas.graph/1"] = "netcanvas.graph/1"
+FORMAT_V2: Literal["netcanvas.graph/2"] = "netcanvas.graph/2"
+"""The format with named blocks (backend/netcanvas/blocks.py); a /1 graph is a /2 graph without them."""
+
+
+def unknown_format(fmt: object) -> str:
+    return (f"unknown graph format {fmt!r}: this NetCanvas reads {FORMAT!r} and {FORMAT_V2!r} "
+            "(a newer NetCanvas may have written the graph)")
 
 
 class Position(BaseModel):
@@ -59,18 +66,39 @@ class Edge(BaseModel):
         return f"{src} -> {dst}"
 
 
+class BlockDef(BaseModel):
+    """A named sub-graph used by Block nodes: its Input and Output nodes are its ports (their ids name them)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    nodes: list[Node] = Field(default_factory=list, description="The block's nodes, its Inputs and Outputs too")
+    edges: list[Edge] = Field(default_factory=list, description="The connections inside the block")
+
+
+BlockName = Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class Graph(BaseModel):
     """A NetCanvas graph. Unknown top-level keys (such as ``ui``) are preserved."""
 
     model_config = ConfigDict(extra="allow")
 
-    format: Literal["netcanvas.graph/1"] = FORMAT
+    format: Literal["netcanvas.graph/1", "netcanvas.graph/2"] = FORMAT
     name: str = "untitled"
     nodes: list[Node] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
     search: dict[str, Any] | None = Field(default=None, description="Params and training settings marked to tune: "
                                                                     "a search space (docs/search.md); ignored by "
                                                                     "training")
+    blocks: dict[BlockName, BlockDef] | None = Field(default=None, description="Named sub-graphs that Block nodes "
+                                                     "use (format netcanvas.graph/2)")
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _known_format(cls, value: object) -> object:
+        if value not in (FORMAT, FORMAT_V2):
+            raise ValueError(unknown_format(value))
+        return value
 
     @classmethod
     def load(cls, path: str | Path) -> Graph:
@@ -115,6 +143,8 @@ class ParsedGraph:
     """Nodes with an id whose JSON could not be read: kept as stand-ins so edges to them resolve."""
     live: set[str] = field(default_factory=set)
     """Nodes that lead to an Output: what the compiled model contains."""
+    shares: dict[str, str] = field(default_factory=dict)
+    """Node id -> id of the node whose module it uses (copies of a shared repeat block)."""
 
     def node(self, node_id: str) -> Node:
         return self._by_id[node_id]
@@ -158,7 +188,12 @@ def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:
         graph = raw
     else:
         graph, errors, unreadable = _read(raw)
-    parsed = ParsedGraph(graph=graph, errors=errors, broken=set(unreadable), unreadable=unreadable)
+    from .blocks import expand_blocks  # blocks.py builds on this module's models
+
+    expansion = expand_blocks(graph)  # the one place where blocks are inlined, for every caller
+    unreadable |= expansion.stand_ins
+    parsed = ParsedGraph(graph=expansion.graph, errors=errors + expansion.problems, broken=set(unreadable),
+                         unreadable=unreadable, shares=expansion.shares)
     _check_nodes(parsed)
     _check_edges(parsed)
     _order(parsed)
@@ -168,14 +203,16 @@ def parse_graph(raw: dict[str, Any] | Graph) -> ParsedGraph:
 
 _NODE_LIST = TypeAdapter(list[Node])
 _EDGE_LIST = TypeAdapter(list[Edge])
+_BLOCKS = TypeAdapter(dict[BlockName, BlockDef])
 
 
 def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem], set[str]]:
     errors: list[Problem] = []
     unreadable: set[str] = set()
     fmt = raw.get("format", FORMAT)
-    if fmt != FORMAT:
-        errors.append(Problem(message=f"unsupported format {fmt!r}; expected {FORMAT!r}", field="format"))
+    if fmt not in (FORMAT, FORMAT_V2):
+        errors.append(Problem(message=unknown_format(fmt), field="format"))
+        fmt = FORMAT
     nodes: list[Node] = []
     raw_nodes = raw.get("nodes", [])
     if not isinstance(raw_nodes, list):
@@ -223,7 +260,13 @@ def _read(raw: dict[str, Any]) -> tuple[Graph, list[Problem], set[str]]:
         errors.append(Problem(message="'search' must be an object of search dimensions (docs/search.md)",
                               field="search"))
         extra.pop("search")
-    return Graph(name=name, nodes=nodes, edges=edges, **extra), errors, unreadable
+    if extra.get("blocks") is not None:
+        try:
+            extra["blocks"] = _BLOCKS.validate_python(extra["blocks"])
+        except ValidationError as e:
+            errors.extend(Problem(message=p.message, field="blocks") for p in _pydantic_problems(e, "blocks", None))
+            extra.pop("blocks")
+    return Graph(format=fmt, name=name, nodes=nodes, edges=edges, **extra), errors, unreadable
 
 
 def validated_params(cls: type[Layer], params: dict[str, Any]) -> tuple[Layer, str]:

@@ -25,6 +25,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, ValidationError
 from torch import nn
 
+from .blocks import sharing_problems
 from .catalog import REGISTRY, Inputs, Layer, ShapeError, TensorSpec
 from .graph import EdgeRef, Graph, Node, ParsedGraph, Problem, _validated, describe, parse_graph, validated_params
 
@@ -274,7 +275,7 @@ class ValidationReport(BaseModel):
 
 def shape_problems(parsed: ParsedGraph, results: dict[str, NodeResult]) -> list[Problem]:
     return [Problem(node=node_id, message=f"{describe(parsed.node(node_id))}: {r.error}")
-            for node_id, r in results.items() if r.error]
+            for node_id, r in results.items() if r.error] + sharing_problems(parsed, results)
 
 
 @dataclass(frozen=True)
@@ -424,7 +425,7 @@ def _report(parsed: ParsedGraph, results: dict[str, NodeResult], previous: Valid
         shape = by_port.get(edge.source_port)
         edges.append({"source": edge.source, "target": edge.target, "source_port": edge.source_port,
                       "target_port": edge.target_port, "shape": shape})
-    total = sum(results[n].params for n in parsed.live if n in results)
+    total = sum(results[n].params for n in parsed.live if n in results and n not in parsed.shares)
     # One validation call for the whole report (pydantic's core is fast on plain dicts and lists).
     return ValidationReport.model_validate({"valid": not errors, "nodes": nodes, "edges": edges, "total_params": total,
                                             "errors": errors, "warnings": parsed.warnings})
