@@ -31,6 +31,8 @@ const edgeTypes = { shape: ShapeEdgeComponent };
 export const DRAG_MIME = "application/netcanvas-layer";
 /** Below this zoom the canvas hides small text (params, ids, edge shapes): unreadable, and costly on big graphs. */
 export const FAR_ZOOM = 0.42;
+/** From this many nodes on, nodes and edges out of view are not drawn. */
+export const CULL_FROM = 300;
 
 // Every prop given to <ReactFlow> must keep its identity across renders: a fresh array or callback makes it
 // re-render all 500 nodes and edges of a big graph on every frame of a drag.
@@ -53,6 +55,9 @@ export function Canvas() {
   const connect = useGraph((s) => s.connect);
   const flow = useReactFlow();
   const far = useStore((s) => s.transform[2] < FAR_ZOOM);
+  // On a big graph only what is in view is in the DOM: 5,000 nodes draw and drag like a few hundred. A small one
+  // is drawn whole (nothing to gain, and the browser's find and screen readers see every node).
+  const big = useGraph((s) => s.nodes.length >= CULL_FROM);
   const direction = useGraph((s) => s.direction);
   const updateNodeInternals = useUpdateNodeInternals();
   // Handles sit left/right or top/bottom by direction: when it changes (Auto layout, undo, opening a graph),
@@ -157,8 +162,7 @@ export function Canvas() {
         onInit={onInit}
         deleteKeyCode={null}
         multiSelectionKeyCode={MULTI_SELECT_KEYS}
-        // Only what is in view is in the DOM: a 5,000-node graph draws and drags like a small one.
-        onlyRenderVisibleElements
+        onlyRenderVisibleElements={big}
         minZoom={MIN_ZOOM}
         maxZoom={2.5}
         proOptions={PRO_OPTIONS}
