@@ -58,6 +58,9 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
   const optimizer = catalog.optimizers.find((o) => o.type === config.optimizer.type) ?? catalog.optimizers[0];
   const named = outputs.length ? outputs : ["output"];
   const multi = outputs.length > 1;
+  const devices = catalog.devices ?? [];
+  const autoDevice = devices.find((d) => d.auto);
+  const device = (config.device as string | undefined) ?? "auto";
 
   const setLoss = (out: string, type: string, weight: number) => {
     if (!multi) return patch({ loss: type });
@@ -230,6 +233,31 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
             onChange={(l2) => patch({ regularization: { ...(config.regularization ?? { l1: 0, l2: 0 }), l2 } })} />
           <NumberField label="gradient clip" value={(config.grad_clip as number | null) ?? 0} min={0} step={0.1}
             hint="max gradient norm; 0 = off" onChange={(v) => patch({ grad_clip: v > 0 ? v : null })} />
+          <label className="field" title="Where the run trains: auto takes the server's first CUDA GPU, else the CPU">
+            <span className="field-name">device</span>
+            <select value={device} data-testid="device-select"
+              onChange={(e) => patch({ device: e.target.value, precision: "32" })}>
+              <option value="auto">auto ({autoDevice?.name ?? "cpu"})</option>
+              {devices.map((d) => (
+                <option key={d.name} value={d.name} title={d.description}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label className="field" title="bf16-mixed / 16-mixed: forward pass and loss in half precision (autocast)">
+            <span className="field-name">precision</span>
+            <select value={(config.precision as string | undefined) ?? "32"} data-testid="precision-select"
+              onChange={(e) => patch({ precision: e.target.value })}>
+              {(devices.find((d) => d.name === (device === "auto" ? autoDevice?.name : device))?.precisions ?? ["32"]).map(
+                (p) => (
+                  <option key={p} value={p}>
+                    {p}
+                  </option>
+                ),
+              )}
+            </select>
+          </label>
         </div>
       </section>
 
