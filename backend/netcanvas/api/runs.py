@@ -23,6 +23,7 @@ from ..settings import Settings
 from ..shapes import ValidationReport
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
+from ..training.devices import device_problem
 from .limits import SafeJSONRoute, error_responses, size_problem
 from .validate import check_size, validation_report
 
@@ -184,6 +185,9 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
                               "msg": f"unknown dataset '{ref.name}'; built-in datasets: {', '.join(LOADERS)}"}])
     outputs = [n.output_name for n in body.graph.nodes if n.type == "Output"]
     config = body.config
+    if problem := device_problem(config.device, config.precision):
+        raise unprocessable([{"loc": ["body", "config", problem[0]], "msg": problem[1], "type": "config",
+                              "node": None}])
     if isinstance(config.loss, dict):
         unknown = sorted(set(config.loss) - set(outputs))
         missing = [o for o in outputs if o not in config.loss]
