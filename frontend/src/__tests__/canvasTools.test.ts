@@ -72,9 +72,9 @@ describe("adding and pasting layers", () => {
 
   it("restores a replaced graph as one undo step", () => {
     useGraph.getState().addNode("Input", { shape: [4] }, { x: 0, y: 0 });
-    const { nodes, edges, name, direction } = useGraph.getState();
+    const { nodes, edges, name, direction, search } = useGraph.getState();
     useGraph.getState().reset();
-    useGraph.getState().restore({ nodes, edges, name, direction });
+    useGraph.getState().restore({ nodes, edges, name, direction, search });
     expect(useGraph.getState().nodes).toHaveLength(1);
     useGraph.getState().undo();
     expect(useGraph.getState().nodes).toHaveLength(0);

@@ -5,6 +5,7 @@ import { type LayerNode as LayerNodeType, formatCount, formatShape } from "../li
 import { categoryColor, useCatalog } from "../stores/catalog";
 import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
+import { markedParams } from "../lib/search";
 
 const KEY_PARAMS = 3;
 // Text is cut in code, not with CSS ellipsis: `overflow: hidden` gives every node several clip layers, and on a
@@ -58,6 +59,8 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const validationWarning = useGraph((s) => s.validation?.warnings?.find((w) => w.node === id)?.message ?? null);
   const inputProblem = useInputProblems((s) => s[id] ?? null);
   const warning = validationWarning ?? inputProblem;
+  // A string: the node re-renders only when its own marks change.
+  const tuned = useGraph((s) => markedParams(s.search, id).join(", "));
   const schemaProps = (spec?.params_schema.properties ?? {}) as Record<string, { default?: unknown }>;
   const shown = Object.entries(data.params)
     .filter(([k, v]) => k in schemaProps && JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))
@@ -79,6 +82,11 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
         <span className="layer-id" title={id}>
           {cut(id, Math.max(4, HEAD_CHARS - data.type.length))}
         </span>
+        {tuned && (
+          <span className="layer-tune" title={`searched in a study: ${tuned}`} data-testid={`tune-badge-${id}`}>
+            tune
+          </span>
+        )}
       </div>
       <div className="layer-params" title={shown.join("\n")}>
         {params ? cut(params, PARAM_CHARS) : "\u00a0"}

@@ -7,13 +7,13 @@ import { offerUndo } from "../ui/UndoToast";
 
 /** Run `replace` (which loads another graph) and, if the canvas held a graph, offer to bring it back. */
 export function replaceCanvas(done: string, replace: () => void, onRestored?: () => void): void {
-  const { nodes, edges, name, direction } = useGraph.getState();
+  const { nodes, edges, name, direction, search } = useGraph.getState();
   const serverId = useLibrary.getState().currentId;
   const { dataset, config } = useTrain.getState();
   replace();
   if (!nodes.length) return;
   offerUndo(`${done}; '${name}' was replaced.`, () => {
-    useGraph.getState().restore({ nodes, edges, name, direction });
+    useGraph.getState().restore({ nodes, edges, name, direction, search });
     useLibrary.setState({ currentId: serverId });
     useTrain.setState({ dataset, config });
     onRestored?.();

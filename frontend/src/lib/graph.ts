@@ -1,6 +1,7 @@
 // The one place that knows both React Flow's node shape and the graph JSON (docs/graph-format.md).
 import type { Edge, Node } from "@xyflow/react";
 import type { GraphJSON } from "../api/client";
+import { type SearchSpace, pruneSpace, readSpace, renameInSpace } from "./search";
 
 export const FORMAT = "netcanvas.graph/1";
 
@@ -9,7 +10,7 @@ export type LayerNode = Node<LayerData, "layer">;
 export type PortEdge = Edge<Record<string, never>, "shape">;
 
 /** Keys of the graph JSON we own; everything else (e.g. "ui") is kept as it came. */
-const OWN_KEYS = new Set(["format", "name", "nodes", "edges"]);
+const OWN_KEYS = new Set(["format", "name", "nodes", "edges", "search"]);
 
 /** Which way data flows on the canvas: inputs on the left (LR) or at the top (TB). A view setting, kept in "ui". */
 export type Direction = "LR" | "TB";
@@ -19,6 +20,8 @@ export type FlowGraph = {
   nodes: LayerNode[];
   edges: PortEdge[];
   direction: Direction;
+  /** Params and training settings a study varies (docs/search.md), saved as the graph's `search`. */
+  search: SearchSpace;
   extra: Record<string, unknown>;
 };
 
@@ -74,10 +77,12 @@ export function fromGraphJSON(graph: GraphJSON): FlowGraph {
   for (const [k, v] of Object.entries(graph)) if (!OWN_KEYS.has(k)) extra[k] = v;
   const saved = isObject(extra.ui) ? extra.ui.direction : undefined;
   const direction = saved === "LR" || saved === "TB" ? saved : inferDirection(nodes, edges);
-  return { name: graph.name ?? "untitled", nodes, edges, direction, extra };
+  const search = readSpace((graph as { search?: unknown }).search);
+  return { name: graph.name ?? "untitled", nodes, edges, direction, search, extra };
 }
 
 export function toGraphJSON(flow: FlowGraph): GraphJSON {
+  const search = pruneSpace(flow.search, flow.nodes.map((n) => n.id));
   const ui = flow.extra.ui === undefined || isObject(flow.extra.ui) ? { ...(flow.extra.ui as object), direction: flow.direction } : flow.extra.ui;
   return {
     ...flow.extra,
@@ -96,6 +101,7 @@ export function toGraphJSON(flow: FlowGraph): GraphJSON {
       source_port: e.sourceHandle ?? "out",
       target_port: e.targetHandle ?? "in",
     })),
+    ...(Object.keys(search).length ? { search } : {}),
   } as GraphJSON;
 }
 
@@ -137,6 +143,7 @@ export function renameNode(flow: FlowGraph, from: string, to: string): FlowGraph
   const swap = (id: string) => (id === from ? to : id);
   return {
     ...flow,
+    search: renameInSpace(flow.search, from, to),
     nodes: flow.nodes.map((n) => (n.id === from ? { ...n, id: to } : n)),
     edges: flow.edges.map((e) => {
       const source = swap(e.source);

@@ -6,6 +6,7 @@ import { categoryColor, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { Doc } from "../ui/Doc";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
+import { TuneMarks } from "./TuneMarks";
 
 const NO_ERRORS: never[] = [];
 
@@ -198,6 +199,7 @@ export function Inspector() {
             errors={fieldErrors}
             onChange={(params, field) => useGraph.getState().setParams(node.id, params, field)}
           />
+          <TuneMarks id={node.id} schema={spec.params_schema as JsonSchema} params={node.data.params} />
         </>
       )}
     </div>

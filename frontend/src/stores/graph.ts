@@ -22,9 +22,10 @@ import {
   toGraphJSON,
 } from "../lib/graph";
 import { NODE_SIZE, boundsOf, freeSpot } from "../lib/layout";
+import type { SearchDimension } from "../lib/search";
 import { withEstimates } from "../canvas/handles";
 
-type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction">;
+type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction" | "search">;
 const HISTORY = 100;
 /** Edits of the same field in quick succession (typing 1, 12, 128) are one undo step. */
 const COALESCE_MS = 1500;
@@ -59,6 +60,9 @@ export type GraphState = FlowGraph & {
   addAfter: (anchor: string, type: string, params: Record<string, unknown>, connectTo: { output?: string; input?: string }) => string;
   /** Set a node's params; `field` names the edited one so that keystrokes in it coalesce into one undo step. */
   setParams: (id: string, params: Record<string, unknown>, field?: string) => void;
+  /** Mark what a study varies (`nodes.<id>.<param>` or `config.<path>`), or unmark it with null; edits of one key in
+   * quick succession are one undo step. */
+  setMark: (key: string, dimension: SearchDimension | null) => void;
   rename: (from: string, to: string) => string | null;
   onNodesChange: (changes: NodeChange<LayerNode>[]) => void;
   onEdgesChange: (changes: EdgeChange<PortEdge>[]) => void;
@@ -78,7 +82,7 @@ export type GraphState = FlowGraph & {
 /** Told when a node id changes (the training config names Outputs by id). */
 export const renameListeners = new Set<(from: string, to: string) => void>();
 
-const empty: FlowGraph = { name: "untitled", nodes: [], edges: [], direction: "LR", extra: {} };
+const empty: FlowGraph = { name: "untitled", nodes: [], edges: [], direction: "LR", search: {}, extra: {} };
 
 export const useGraph = create<GraphState>((set, get) => ({
   ...empty,
@@ -94,8 +98,8 @@ export const useGraph = create<GraphState>((set, get) => ({
     const same = key !== undefined && lastCheckpoint?.key === key && now - lastCheckpoint.at < COALESCE_MS;
     lastCheckpoint = key === undefined ? null : { key, at: now };
     if (same) return;
-    const { nodes, edges, name, direction, past } = get();
-    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name, direction }], future: [] });
+    const { nodes, edges, name, direction, search, past } = get();
+    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name, direction, search }], future: [] });
   },
   load: (graph, layout) => {
     get().checkpoint();
@@ -145,6 +149,13 @@ export const useGraph = create<GraphState>((set, get) => ({
   setParams: (id, params, field) => {
     get().checkpoint(field === undefined ? undefined : `params:${id}:${field}`);
     set({ nodes: get().nodes.map((n) => (n.id === id ? { ...n, data: { ...n.data, params } } : n)) });
+  },
+  setMark: (key, dimension) => {
+    get().checkpoint(`search:${key}`);
+    const search = { ...get().search };
+    if (dimension) search[key] = dimension;
+    else delete search[key];
+    set({ search });
   },
   rename: (from, to) => {
     const name = to.trim();
@@ -245,18 +256,18 @@ export const useGraph = create<GraphState>((set, get) => ({
     });
   },
   undo: () => {
-    const { past, future, nodes, edges, name, direction } = get();
+    const { past, future, nodes, edges, name, direction, search } = get();
     const previous = past[past.length - 1];
     if (!previous) return;
     lastCheckpoint = null;
-    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name, direction }, ...future] });
+    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name, direction, search }, ...future] });
   },
   redo: () => {
-    const { past, future, nodes, edges, name, direction } = get();
+    const { past, future, nodes, edges, name, direction, search } = get();
     const next = future[0];
     if (!next) return;
     lastCheckpoint = null;
-    set({ ...next, past: [...past, { nodes, edges, name, direction }], future: future.slice(1) });
+    set({ ...next, past: [...past, { nodes, edges, name, direction, search }], future: future.slice(1) });
   },
   setLayout: (direction, positions) => {
     get().checkpoint();
