@@ -325,3 +325,22 @@ def test_a_big_graph_draws_only_what_is_in_view_with_edges_where_the_handles_wil
     assert before is not None and after is not None
     # Estimated for a node of the default size: off by the difference in height at most (a few px).
     assert abs(before[0] - after[0]) < 2 and abs(before[1] - after[1]) < 6, (before, after)
+
+
+def test_edge_labels_between_close_nodes_are_not_hidden(page: Page, server: str, tmp_path: Path) -> None:
+    open_app(page, server)
+    close = {"format": "netcanvas.graph/1", "name": "close", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [12345]}, "position": {"x": 0, "y": 0}},
+        {"id": "fc", "type": "Linear", "params": {"out_features": 3}, "position": {"x": 200, "y": 0}},
+        {"id": "y", "type": "Output", "position": {"x": 400, "y": 0}}],
+        "edges": [{"source": "x", "target": "fc"}, {"source": "fc", "target": "y"}]}
+    open_file(page, close, tmp_path, "close.json")
+    label = page.locator(".edge-label span", has_text=re.compile("^12345$"))
+    expect(label).to_be_visible(timeout=10_000)
+    page.add_style_tag(content=".edge-label span { pointer-events: auto !important; }")  # let hit tests find it
+    # The label is wider than the 12 px between the nodes: its ends lie over them, and show.
+    assert page.evaluate("""() => {
+        const label = [...document.querySelectorAll('.edge-label span')].find((s) => s.textContent === '12345');
+        const r = label.getBoundingClientRect(), y = r.y + r.height / 2;
+        const at = (x) => document.elementFromPoint(x, y) === label;
+        return at(r.x + 3) && at(r.right - 3); }""")
