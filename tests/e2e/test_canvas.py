@@ -344,3 +344,16 @@ def test_edge_labels_between_close_nodes_are_not_hidden(page: Page, server: str,
         const r = label.getBoundingClientRect(), y = r.y + r.height / 2;
         const at = (x) => document.elementFromPoint(x, y) === label;
         return at(r.x + 3) && at(r.right - 3); }""")
+
+
+def test_a_node_with_several_errors_says_how_many_more(page: Page, server: str, tmp_path: Path) -> None:
+    open_app(page, server)
+    graph = {"format": "netcanvas.graph/1", "name": "two on one", "nodes": [
+        {"id": "x", "type": "Input", "params": {"shape": [4]}, "position": {"x": 0, "y": 0}},
+        {"id": "fc", "type": "Linear", "params": {"out_features": 0}, "position": {"x": 260, "y": 0}},
+        {"id": "y", "type": "Output", "position": {"x": 520, "y": 0}}],
+        "edges": [{"source": "fc", "target": "y"}]}  # fc: a bad param and an unconnected input
+    open_file(page, graph, tmp_path, "two.json")
+    expect(page.get_by_test_id("error-fc")).to_contain_text("(+1 more in the issues)", timeout=10_000)
+    page.get_by_test_id("summary-button").click()
+    expect(page.get_by_test_id("issues").locator(".issue-where", has_text=re.compile("^fc$"))).to_have_count(2)

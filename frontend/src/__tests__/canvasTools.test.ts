@@ -102,6 +102,24 @@ describe("issues", () => {
     useGraph.getState().setValidation(report);
     expect(useGraph.getState().edgeErrors).toEqual({ "a:out->b:x": "edge a -> b: no port" });
   });
+
+  it("count the errors each node is named in (a node shows the first and how many more)", () => {
+    const report = {
+      valid: false,
+      nodes: {},
+      edges: [],
+      total_params: 0,
+      errors: [
+        { message: "kernel_size: 1", node: "c" },
+        { message: "kernel_size: 2", node: "c" },
+        { message: "cycle: a -> c -> a", node: "a", nodes: ["a", "c"] },
+        { message: "the graph has no Output node" },
+      ],
+      warnings: [],
+    } as ValidationReport;
+    useGraph.getState().setValidation(report);
+    expect(useGraph.getState().nodeErrorCounts).toEqual({ c: 3, a: 1 });
+  });
 });
 
 describe("estimated handles", () => {

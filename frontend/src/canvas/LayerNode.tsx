@@ -56,6 +56,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const info = useGraph((s) => s.validation?.nodes[id]);
   const vertical = useGraph((s) => s.direction === "TB");
   const error = info?.error ?? null;
+  const moreErrors = useGraph((s) => (s.nodeErrorCounts[id] ?? 1) - 1);
   const validationWarning = useGraph((s) => s.validation?.warnings?.find((w) => w.node === id)?.message ?? null);
   const inputProblem = useInputProblems((s) => s[id] ?? null);
   const warning = validationWarning ?? inputProblem;
@@ -101,6 +102,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
       {error && (
         <div className="layer-error" data-testid={`error-${id}`} title={error}>
           {cut(error, ERROR_CHARS)}
+          {moreErrors > 0 && <b className="more-errors"> (+{moreErrors} more in the issues)</b>}
         </div>
       )}
       {!error && warning && (

@@ -45,6 +45,8 @@ export type GraphState = FlowGraph & {
   edgeShapes: Record<string, (number | null)[] | null>;
   /** Edge id -> the first error the latest validation names it in (the edge is drawn red). */
   edgeErrors: Record<string, string>;
+  /** Node id -> how many errors of the latest validation name it (a node shows the first). */
+  nodeErrorCounts: Record<string, number>;
   /** Record the current state as one undo step, before a user action changes it. Repeated calls with the
    * same key within a short time (keystrokes in one field) are a single step. */
   checkpoint: (key?: string) => void;
@@ -92,6 +94,7 @@ export const useGraph = create<GraphState>((set, get) => ({
   validation: null,
   edgeShapes: {},
   edgeErrors: {},
+  nodeErrorCounts: {},
 
   checkpoint: (key) => {
     const now = Date.now();
@@ -288,12 +291,14 @@ export const useGraph = create<GraphState>((set, get) => ({
     const edgeShapes: Record<string, (number | null)[] | null> = {};
     for (const e of validation?.edges ?? []) edgeShapes[edgeId(e.source, e.source_port ?? "out", e.target, e.target_port ?? "in")] = e.shape ?? null;
     const edgeErrors: Record<string, string> = {};
+    const nodeErrorCounts: Record<string, number> = {};
     for (const p of validation?.errors ?? []) {
+      for (const node of new Set([...(p.node ? [p.node] : []), ...(p.nodes ?? [])])) nodeErrorCounts[node] = (nodeErrorCounts[node] ?? 0) + 1;
       if (!p.edge) continue;
       const id = edgeId(p.edge.source, p.edge.source_port ?? "out", p.edge.target, p.edge.target_port ?? "in");
       edgeErrors[id] ??= p.message;
     }
-    set({ validation, edgeShapes, edgeErrors });
+    set({ validation, edgeShapes, edgeErrors, nodeErrorCounts });
   },
   toJSON: () => toGraphJSON(get()),
 }));
