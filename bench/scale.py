@@ -31,8 +31,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the test helpers' graphs and the in-p
 
 from runhelpers import DIGITS_MLP, app_client, start_run, watch  # noqa: E402
 
+SETTINGS: dict[str, Any] = {"allowed_hosts": ["testserver"]}
+"""The in-process client sends ``Host: testserver``."""
+
 
 def first_epoch(executor: str, repeats: int, **settings: Any) -> list[float]:
+    settings = {**SETTINGS, **settings}
     times = []
     with tempfile.TemporaryDirectory() as tmp, app_client(Path(tmp), executor=executor, **settings) as client:
         for _ in range(repeats):
@@ -45,6 +49,7 @@ def first_epoch(executor: str, repeats: int, **settings: Any) -> list[float]:
 
 
 def concurrent(executor: str, epochs: int, **settings: Any) -> float:
+    settings = {**SETTINGS, **settings}
     with tempfile.TemporaryDirectory() as tmp, app_client(Path(tmp), executor=executor, max_concurrent_runs=4,
                                                           **settings) as client:
         started = time.perf_counter()

@@ -26,15 +26,15 @@ def upgrade() -> None:
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    with op.batch_alter_table("runs") as batch:
-        batch.add_column(sa.Column("owner", sa.String(length=32), nullable=True))
-        batch.add_column(sa.Column("stop_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.create_index("ix_runs_owner", ["owner"])
+    # Plain ALTER TABLE ... ADD COLUMN, also on SQLite: a batch operation would copy the runs table, and dropping
+    # the old one would delete every run's events with it (ON DELETE CASCADE).
+    op.add_column("runs", sa.Column("owner", sa.String(length=32), nullable=True))
+    op.add_column("runs", sa.Column("stop_requested", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.create_index("ix_runs_owner", "runs", ["owner"])
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        batch.drop_index("ix_runs_owner")
-        batch.drop_column("stop_requested")
-        batch.drop_column("owner")
+    op.drop_index("ix_runs_owner", table_name="runs")
+    op.drop_column("runs", "stop_requested")  # SQLite 3.35+ drops columns in place
+    op.drop_column("runs", "owner")
     op.drop_table("servers")
