@@ -42,6 +42,7 @@ export const CATEGORY_COLORS: Record<string, string> = {
   attention: "#ef5a6f",
   activation: "#30c48d",
   merge: "#8bc34a",
+  capsule: "#e879b9",
 };
 
 export function categoryColor(category: string | undefined): string {
