@@ -26,6 +26,8 @@ export function useValidation(): void {
       const state = useGraph.getState();
       // Cheap test first (this runs on every frame of a drag): pointer comparisons, no serialization.
       const same = state.edges === lastEdges && state.name === lastName && sameLayers(lastNodes, state.nodes);
+      // A graph opened (or several nodes pasted) is checked at once; typing waits for a pause.
+      const delay = Math.abs(state.nodes.length - (lastNodes?.length ?? 0)) > 1 ? 0 : VALIDATE_DELAY_MS;
       lastNodes = state.nodes;
       lastEdges = state.edges;
       lastName = state.name;
@@ -44,7 +46,7 @@ export function useValidation(): void {
         } catch {
           /* aborted by a newer edit, or the server is restarting: the next edit validates again */
         }
-      }, VALIDATE_DELAY_MS);
+      }, delay);
     };
     schedule();
     const unsubscribe = useGraph.subscribe(schedule);
