@@ -17,6 +17,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ..catalog import TensorSpec
 from ..data import LOADERS, DataError, Dataset, bind, load
+from ..data.errors import UploadError
+from ..data.options import DatasetOptions
 from ..graph import Graph, parse_graph
 from ..runs import RunManager
 from ..settings import Settings
@@ -24,6 +26,7 @@ from ..shapes import ValidationReport
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
 from ..training.devices import device_problem
+from .datasets import upload_dataset
 from .limits import SafeJSONRoute, error_responses, size_problem
 from .validate import check_size, validation_report
 
@@ -33,7 +36,10 @@ log = logging.getLogger(__name__)
 RunStatus = Literal["queued", "running", "completed", "failed", "stopped"]
 
 
-class DatasetRef(BaseModel):
+class DatasetRef(DatasetOptions):
+    """A built-in dataset by name, or an upload by id with how to read it (target, features, test split,
+    preprocessing, augmentation: uploads only)."""
+
     name: str | None = Field(default=None, description="A built-in dataset (see GET /api/catalog)")
     id: str | None = Field(default=None, description="An uploaded dataset")
     binding: dict[str, str] | None = Field(default=None,
@@ -44,6 +50,9 @@ class DatasetRef(BaseModel):
     def _one(self) -> DatasetRef:
         if (self.name is None) == (self.id is None):
             raise ValueError('give the dataset as {"name": ...} (built-in) or {"id": ...} (uploaded)')
+        if self.name is not None and (options := self.model_fields_set & set(DatasetOptions.model_fields)):
+            raise ValueError(f"{', '.join(sorted(options))}: only for uploaded datasets (a built-in one is read as "
+                             "it is)")
         return self
 
 
@@ -177,10 +186,13 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
         raise unprocessable([{"loc": ["body", "graph", "nodes", p.node] if p.node else ["body", "graph"],
                               "msg": p.message, "type": "graph", "node": p.node} for p in report.errors])
     ref = body.dataset
-    if ref.name is None:
-        raise unprocessable([{"loc": ["body", "dataset", "id"], "type": "dataset", "node": None,
-                              "msg": "uploaded datasets cannot be trained on yet; use a built-in dataset name"}])
-    if ref.name not in LOADERS:
+    if ref.id is not None:
+        try:
+            uploaded = upload_dataset(ref.model_dump(exclude_unset=True), settings)
+        except UploadError as e:
+            raise unprocessable([{"loc": ["body", "dataset"], "type": "dataset", "node": None,
+                                  "msg": str(e)}]) from None
+    elif ref.name not in LOADERS:
         raise unprocessable([{"loc": ["body", "dataset", "name"], "type": "dataset", "node": None,
                               "msg": f"unknown dataset '{ref.name}'; built-in datasets: {', '.join(LOADERS)}"}])
     outputs = [n.output_name for n in body.graph.nodes if n.type == "Output"]
@@ -203,13 +215,13 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
                                      f"(outputs: {', '.join(outputs)})"}])
     if too_big := size_problem(report, config.optimizer.type, config.batch_size, settings):
         raise unprocessable([{"loc": ["body", "graph"], "msg": too_big, "type": "limit", "node": None}])
-    sig, dataset = signature(graph, report), load(ref.name)
+    sig, dataset = signature(graph, report), uploaded if ref.id is not None else load(str(ref.name))
     try:
         binding = bind(sig, dataset, ref.binding)
     except DataError as e:
         raise unprocessable([{"loc": ["body", "dataset"], "msg": str(e), "type": "dataset", "node": None}]) from None
     check_classes(sig, binding.targets, dataset, config)
-    return graph, ref.model_dump(exclude_none=True)
+    return graph, ref.model_dump(exclude_none=True, exclude_unset=True)
 
 
 @router.post("", response_model=RunCreated, status_code=201, responses=error_responses(413, 422))
