@@ -96,7 +96,7 @@ function NodeMarks({ problems }: { problems: FieldProblems }) {
 function StartForm() {
   const config = useTrain((s) => s.config);
   const dataset = useTrain((s) => s.dataset);
-  const optimizers = useCatalog((s) => s.catalog?.optimizers.map((o) => o.type) ?? []);
+  const optimizers = useCatalog((s) => s.catalog?.optimizers);
   const marks = useGraph((s) => Object.keys(s.search).length);
   const start = useStudies((s) => s.start);
   const [sampler, setSampler] = useState<Sampler>("tpe");
@@ -134,7 +134,7 @@ function StartForm() {
       <h3>What to vary</h3>
       <NodeMarks problems={problems} />
       <div className="search-config-dims">
-        {configDims(config, optimizers).map((d) => (
+        {configDims(config, (optimizers ?? []).map((o) => o.type)).map((d) => (
           <TuneRow key={d.key} spaceKey={d.key} label={d.label} value={d.value} how={d.how} initial={d.initial} testId={`tune-${d.key}`} error={problems[d.key]} />
         ))}
       </div>

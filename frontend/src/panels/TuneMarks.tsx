@@ -1,6 +1,6 @@
 // "tune" toggles: mark a node param (or, in the Search tab, a training setting) as a search dimension, with its
 // range (low, high, log) or its list of choices. The marks live in the graph's `search` (lib/search.ts).
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { type Choice, type SearchDimension, defaultDimension, markedParam, nodeKey } from "../lib/search";
 import { useGraph } from "../stores/graph";
 import { FieldError, NumberInput } from "../ui/NumberInput";
@@ -153,10 +153,15 @@ export function TuneMarks({ id, schema, params }: { id: string; schema: JsonSche
     .map(([name, s]) => ({ name, how: tunable(s), value: params[name] ?? s.default }))
     .filter((r): r is { name: string; how: Tunable; value: unknown } => r.how !== null);
   const marked = useGraph((s) => Object.keys(s.search).filter((k) => markedParam(k, id) !== null).length);
+  // Folded until opened; a node with marks shows them.
+  const [open, setOpen] = useState(false);
+  useEffect(() => {
+    if (marked > 0) setOpen(true);
+  }, [id, marked]);
   if (!rows.length) return null;
   return (
-    <details className="tune-marks" open={marked > 0 || undefined} data-testid="tune-marks">
-      <summary>
+    <details className="tune-marks" open={open} onToggle={(e) => setOpen(e.currentTarget.open)} data-testid="tune-marks">
+      <summary data-testid="tune-marks-open">
         Tune <span className="muted small">{marked ? `${marked} marked for search` : "vary params in a search"}</span>
       </summary>
       {rows.map((r) => (
