@@ -1,18 +1,23 @@
 import { ReactFlowProvider } from "@xyflow/react";
 import { useEffect } from "react";
 import { Canvas } from "./canvas/Canvas";
+import { DataTab } from "./panels/DataTab";
 import { useValidation } from "./lib/useValidation";
 import { Header } from "./panels/Header";
 import { Inspector } from "./panels/Inspector";
 import { Palette } from "./panels/Palette";
 import { RunsPanel } from "./panels/RunsPanel";
+import { SearchTab } from "./panels/SearchTab";
 import { TrainPanel } from "./panels/TrainPanel";
 import { useCatalog } from "./stores/catalog";
+import { useDatasets } from "./stores/datasets";
 import { persistRun, useWatchedRun } from "./stores/watchedRun";
 import { persistGraph, restoredGraph, useGraph } from "./stores/graph";
 import { useNotice } from "./stores/notice";
 import { type Tab, useUi } from "./stores/ui";
 import { TokenDialog } from "./ui/TokenDialog";
+
+const TAB_NAMES: Record<Tab, string> = { inspector: "Inspector", data: "Data", train: "Train", runs: "Runs", search: "Search" };
 
 export function App() {
   const catalog = useCatalog((s) => s.catalog);
@@ -26,6 +31,7 @@ export function App() {
 
   useEffect(() => {
     void useCatalog.getState().load();
+    void useDatasets.getState().refresh();
     const saved = restoredGraph();
     if (saved) {
       useGraph.getState().load(saved);
@@ -54,18 +60,29 @@ export function App() {
           {/* Handles come from the catalog: draw nodes only once it is here, so React Flow measures them. */}
           {catalog ? <Canvas /> : <div className="canvas" />}
           <aside className="sidebar">
-            <div className="tabs">
-              {(["inspector", "train", "runs"] as Tab[]).map((t) => (
-                <button key={t} className={tab === t ? "active" : ""} onClick={() => setTab(t)} data-testid={`tab-${t}`}>
-                  {t === "inspector" ? "Inspector" : t === "train" ? "Train" : "Runs"}
+            <div className="tabs" role="tablist" aria-label="side panels">
+              {(["inspector", "data", "train", "runs", "search"] as Tab[]).map((t) => (
+                <button
+                  key={t}
+                  role="tab"
+                  id={`tab-${t}`}
+                  aria-selected={tab === t}
+                  aria-controls="tab-panel"
+                  className={tab === t ? "active" : ""}
+                  onClick={() => setTab(t)}
+                  data-testid={`tab-${t}`}
+                >
+                  {TAB_NAMES[t]}
                   {t === "train" && running && <span className="dot" title="training" />}
                 </button>
               ))}
             </div>
-            <div className="tab-body">
+            <div className="tab-body" role="tabpanel" id="tab-panel" aria-labelledby={`tab-${tab}`}>
               {tab === "inspector" && <Inspector />}
+              {tab === "data" && <DataTab />}
               {tab === "train" && <TrainPanel />}
               {tab === "runs" && <RunsPanel onOpen={() => setTab("train")} />}
+              {tab === "search" && <SearchTab onOpen={() => setTab("train")} />}
             </div>
           </aside>
         </div>
