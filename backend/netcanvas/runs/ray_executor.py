@@ -161,7 +161,11 @@ class RayRun:
         deadline = time.monotonic() + timeout
         while not self.received:
             ended = not self.is_alive()
-            self.received.extend(ray.get(self.channel.take.remote()))
+            try:
+                self.received.extend(ray.get(self.channel.take.remote()))
+            except ray.exceptions.RayError:  # the channel is lost: the task fails on its next push and says why
+                ray.wait([self.ref], timeout=max(0.0, deadline - time.monotonic()))
+                ended = not self.is_alive()
             if not self.received and ended:
                 self._collect()  # what is left: the files and the done event
             if self.received or ended or time.monotonic() >= deadline:
