@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
-
 from test_app import PREDICT_MS, open_app, select, set_field, shot
 
 TRAIN_MS = 120_000

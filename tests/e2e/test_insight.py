@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-
 from test_app import open_app, shot, train
 
 EXPLAIN_MS = 60_000

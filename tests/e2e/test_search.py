@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
-
 from test_app import open_app, select, set_field
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
