@@ -827,6 +827,24 @@ export interface components {
             /** Value */
             value: number;
         };
+        /**
+         * BlockDef
+         * @description A named sub-graph used by Block nodes: its Input and Output nodes are its ports (their ids name them).
+         */
+        BlockDef: {
+            /**
+             * Edges
+             * @description The connections inside the block
+             */
+            edges?: components["schemas"]["Edge"][];
+            /**
+             * Nodes
+             * @description The block's nodes, its Inputs and Outputs too
+             */
+            nodes?: components["schemas"]["Node"][];
+        } & {
+            [key: string]: unknown;
+        };
         /** Catalog */
         Catalog: {
             /** Config Schema */
@@ -1045,8 +1063,13 @@ export interface components {
             /** Vocabulary Size */
             vocabulary_size: number | null;
         };
-        /** DatasetRef */
+        /**
+         * DatasetRef
+         * @description A built-in dataset by name, or an upload by id with how to read it (target, features, test split,
+         *     preprocessing, augmentation: uploads only).
+         */
         "DatasetRef-Input": {
+            augmentation?: components["schemas"]["AugmentationOptions"] | null;
             /**
              * Binding
              * @description Graph Input/Output name -> dataset field, where the automatic binding (docs/graph-format.md) is not what you want
@@ -1054,6 +1077,11 @@ export interface components {
             binding?: {
                 [key: string]: string;
             } | null;
+            /**
+             * Features
+             * @description Feature columns; default: all the others
+             */
+            features?: string[] | null;
             /**
              * Id
              * @description An uploaded dataset
@@ -1064,6 +1092,18 @@ export interface components {
              * @description A built-in dataset (see GET /api/catalog)
              */
             name?: string | null;
+            preprocessing?: components["schemas"]["PreprocessingOptions"];
+            /**
+             * Target
+             * @description Target column(s); default: the last column (tables), the class folder (images), y (NPZ)
+             */
+            target?: string[] | null;
+            /**
+             * Test Split
+             * @description Fraction held out for the test metrics
+             * @default 0.2
+             */
+            test_split: number;
         };
         /** DatasetRef */
         "DatasetRef-Output": {
@@ -1587,14 +1627,21 @@ export interface components {
          * @description A NetCanvas graph. Unknown top-level keys (such as ``ui``) are preserved.
          */
         Graph: {
+            /**
+             * Blocks
+             * @description Named sub-graphs that Block nodes use (format netcanvas.graph/2)
+             */
+            blocks?: {
+                [key: string]: components["schemas"]["BlockDef"];
+            } | null;
             /** Edges */
             edges?: components["schemas"]["Edge"][];
             /**
              * Format
              * @default netcanvas.graph/1
-             * @constant
+             * @enum {string}
              */
-            format: "netcanvas.graph/1";
+            format: "netcanvas.graph/1" | "netcanvas.graph/2";
             /**
              * Name
              * @default untitled
@@ -2068,6 +2115,72 @@ export interface components {
             probability?: number | null;
             /** Value */
             value?: number | null;
+        };
+        /** PreprocessingOptions */
+        PreprocessingOptions: {
+            /**
+             * Categorical
+             * @description onehot: 0/1 columns in x; codes: an int64 field per column for an Embedding (0 = unknown)
+             * @default onehot
+             * @enum {string}
+             */
+            categorical: "onehot" | "codes";
+            /**
+             * Color
+             * @description Default: rgb if any image has colour
+             */
+            color?: ("grey" | "rgb") | null;
+            /**
+             * Columns
+             * @description Per-column override of numeric/categorical
+             */
+            columns?: {
+                [key: string]: "standardize" | "minmax" | "none" | "onehot" | "codes";
+            };
+            /**
+             * Image Size
+             * @description [height, width]; default: the most common size (at most 512)
+             */
+            image_size?: [
+                number,
+                number
+            ] | null;
+            /**
+             * Impute
+             * @description Missing numbers (categories take the most frequent)
+             * @default mean
+             * @enum {string}
+             */
+            impute: "mean" | "median" | "zero";
+            /**
+             * Length
+             * @description Tokens per text: padded with 0, truncated
+             * @default 64
+             */
+            length: number;
+            /**
+             * Lowercase
+             * @default true
+             */
+            lowercase: boolean;
+            /**
+             * Numeric
+             * @description Numeric, boolean and date columns
+             * @default standardize
+             * @enum {string}
+             */
+            numeric: "standardize" | "minmax" | "none";
+            /**
+             * Tokenizer
+             * @default word
+             * @enum {string}
+             */
+            tokenizer: "word" | "bpe";
+            /**
+             * Vocab Size
+             * @default 5000
+             */
+            vocab_size: number;
         };
         /**
          * Problem
