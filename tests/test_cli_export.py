@@ -86,3 +86,20 @@ def test_the_default_output_file_is_named_after_the_graph_but_never_a_path(tmp_p
     assert sorted(p.name for p in cwd.iterdir()) == ["escaped_name.safetensors", "g.json"]
     assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
         "a/b/escaped_name.safetensors", "a/b/g.json"]  # nothing written above the working directory
+
+
+def test_the_seed_option_chooses_the_initial_weights(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    graph_file = GRAPHS_DIR / "mlp.json"
+    exported = {}
+    for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
+        result = CliRunner().invoke(app, ["export", str(graph_file), "-f", "weights", "--seed", seed,
+                                          "-o", str(tmp_path / f"{name}.safetensors")])
+        assert result.exit_code == 0, result.output
+        exported[name] = load_file(str(tmp_path / f"{name}.safetensors"))
+    torch.manual_seed(3)
+    first = next(iter(compile_graph(load("mlp")).module.state_dict().values())).numpy()
+    assert any(np.array_equal(first, w) for w in exported["a"].values())
+    assert all(np.array_equal(exported["a"][k], exported["b"][k]) for k in exported["a"])
+    assert any(not np.array_equal(exported["a"][k], exported["c"][k]) for k in exported["a"])

@@ -191,7 +191,7 @@ def export(
 
             try:
                 model = Model(read_json(source))
-                model.compile()  # seeds and builds the initial weights
+                model.compile(seed=seed)  # seeds and builds the initial weights
                 run = RunDir(model.save(Path(tmp) / "run"))
             except GraphInvalid as e:
                 typer.echo(str(e), err=True)
