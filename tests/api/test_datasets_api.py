@@ -315,3 +315,11 @@ def test_train_a_cnn_on_an_uploaded_image_zip_with_augmentation(client: TestClie
     assert r.status_code == 201, r.text
     run = wait_done(client, r.json()["id"])
     assert run["status"] == "completed", run["error"]
+
+
+def test_json_bodies_are_read_safely(client: TestClient) -> None:
+    """The augmentation preview reads its JSON body through the same safe reader as the graph endpoints."""
+    response = client.post("/api/datasets/000000000000/augmentation", content=b'{"rotation": NaN}',
+                           headers={"Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert "NaN" in response.text

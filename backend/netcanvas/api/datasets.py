@@ -19,8 +19,9 @@ from ..data.options import AugmentationOptions, DatasetOptions, PreprocessingOpt
 from ..data.uploads import DatasetStore, default_fields
 from ..settings import Settings
 from ..store import Database, RunRow
+from .limits import SafeJSONRoute
 
-router = APIRouter(prefix="/api/datasets", tags=["datasets"])
+router = APIRouter(prefix="/api/datasets", tags=["datasets"], route_class=SafeJSONRoute)
 
 
 class Column(BaseModel):
