@@ -376,10 +376,14 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server:
         for work in WORKLOADS:
-            ours = statistics.median(netcanvas_run(server, work)[0] for _ in range(args.repeats))
-            hand = statistics.median(hand_written(work) for _ in range(args.repeats))
-            tuned = statistics.median(hand_written(work, tuned=True) for _ in range(args.repeats))
-            peers = {"hand loop, defaults": hand, "hand loop, tuned": tuned}
+            # Interleaved, so that a change in the machine's load over time touches each alike.
+            speeds: dict[str, list[float]] = {"ours": [], "hand loop, defaults": [], "hand loop, tuned": []}
+            for _ in range(args.repeats):
+                speeds["ours"].append(netcanvas_run(server, work)[0])
+                speeds["hand loop, defaults"].append(hand_written(work))
+                speeds["hand loop, tuned"].append(hand_written(work, tuned=True))
+            ours = statistics.median(speeds.pop("ours"))
+            peers = {label: statistics.median(values) for label, values in speeds.items()}
             if DEVICE != "cpu":
                 peers["NetCanvas on the CPU"] = statistics.median(netcanvas_run(server, work, device="cpu")[0]
                                                                   for _ in range(args.repeats))
