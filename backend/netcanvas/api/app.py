@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..data.uploads import DatasetStore
+from ..insight.jobs import Jobs
 from ..runs import RunManager
 from ..runs.ray_executor import ExecutorError, RayExecutor
 from ..settings import Settings, get_settings
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insight.router)
     app.include_router(studies.router)  # its lifespan resumes studies once the run manager is up
     app.state.datasets = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
+    app.state.explain_jobs = Jobs()  # background explanations (its thread starts with the first job)
 
     @app.get("/api/health", tags=["meta"])
     def health() -> dict[str, str]:

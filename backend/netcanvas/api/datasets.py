@@ -19,6 +19,7 @@ from ..data.options import AugmentationOptions, DatasetOptions, PreprocessingOpt
 from ..data.uploads import DatasetStore, default_fields
 from ..settings import Settings
 from ..store import Database, RunRow
+from .deps import DatabaseDep, DatasetStoreDep
 from .limits import SafeJSONRoute
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"], route_class=SafeJSONRoute)
@@ -79,11 +80,6 @@ class AugmentationPreview(BaseModel):
     images: list[str] = Field(description="PNG data URLs of one training image, augmented")
 
 
-def store_of(request: Request) -> DatasetStore:
-    store: DatasetStore = request.app.state.datasets
-    return store
-
-
 def problem(e: UploadError) -> HTTPException:
     return HTTPException(e.status, detail=str(e))
 
@@ -102,10 +98,9 @@ UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-dat
 
 
 @router.post("", status_code=201, response_model=UploadedDataset, responses=ERRORS, openapi_extra=UPLOAD_BODY)
-async def upload(request: Request) -> Any:
+async def upload(request: Request, store: DatasetStoreDep) -> Any:
     """Upload a dataset (multipart field `file`, optional `name`). The file is streamed to disk; past
     NETCANVAS_MAX_UPLOAD_MB it is refused with 413 before it is read."""
-    store = store_of(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > store.max_bytes + 64 * 1024:
         raise HTTPException(413, f"the upload is larger than the {store.max_bytes // (1024 * 1024)} MB limit "
@@ -143,19 +138,18 @@ async def upload(request: Request) -> Any:
 
 
 @router.get("", response_model=list[UploadedDataset])
-def list_datasets(request: Request) -> Any:
+def list_datasets(store: DatasetStoreDep) -> Any:
     """Every uploaded dataset, newest first (the built-in ones are in GET /api/catalog)."""
-    return store_of(request).all()
+    return store.all()
 
 
 @router.get("/{dataset_id}", response_model=DatasetDetail, responses=ERRORS)
-def get_dataset(request: Request, dataset_id: str,
+def get_dataset(store: DatasetStoreDep, dataset_id: str,
                 target: list[str] | None = Query(default=None, description="Target column(s)"),
                 features: list[str] | None = Query(default=None, description="Feature columns"),
                 preprocessing: str | None = Query(default=None, description="Preprocessing options as JSON")) -> Any:
     """One dataset with a preview and sample images, and the `fields` that a run with this target, these
     features and this preprocessing would bind (shape and dtype of each)."""
-    store = store_of(request)
     try:
         desc = store.get(dataset_id)
         pre = PreprocessingOptions.model_validate(json.loads(preprocessing)) if preprocessing else None
@@ -176,11 +170,10 @@ def get_dataset(request: Request, dataset_id: str,
 
 
 @router.post("/{dataset_id}/augmentation", response_model=AugmentationPreview, responses=ERRORS)
-def preview_augmentation(request: Request, dataset_id: str, body: AugmentationOptions) -> Any:
+def preview_augmentation(store: DatasetStoreDep, dataset_id: str, body: AugmentationOptions) -> Any:
     """Eight augmented versions of the dataset's first image (seeded), to see what the options do."""
     from ..data.fit import augmented_preview
 
-    store = store_of(request)
     try:
         if store.get(dataset_id)["kind"] != "images":
             raise HTTPException(422, "augmentation applies to image datasets")
@@ -208,12 +201,11 @@ def runs_using(db: Database, dataset_id: str) -> list[str]:
 
 @router.delete("/{dataset_id}", status_code=204, response_class=Response,
                responses={404: ERRORS[404], 409: {"description": "A queued or running run uses it"}})
-def delete_dataset(request: Request, dataset_id: str) -> Response:
+def delete_dataset(store: DatasetStoreDep, db: DatabaseDep, dataset_id: str) -> Response:
     """Delete an uploaded dataset and its files. Refused (409) while a queued or running run uses it; finished
     runs keep their recorded pipeline and stay exportable."""
-    db: Database = request.app.state.db
     try:
-        store_of(request).delete(dataset_id, lambda i: runs_using(db, i))
+        store.delete(dataset_id, lambda i: runs_using(db, i))
     except UploadError as e:
         raise problem(e) from None
     return Response(status_code=204)

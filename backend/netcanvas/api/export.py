@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -18,16 +18,18 @@ from ..artifacts import RunDir
 from ..export import FORMATS, ExportError, ExportReport, PredictError, export_run, predictor
 from ..export.files import content_disposition, file_stem
 from ..export.service import FormatName
+from ..settings import Settings
+from .deps import SettingsDep
 from .limits import SafeJSONRoute
 
 router = APIRouter(prefix="/api/runs", tags=["export"], route_class=SafeJSONRoute)
 
 
-def run_dir(request: Request, run_id: str) -> RunDir:
+def run_dir(settings: Settings, run_id: str) -> RunDir:
     """The run's directory (``<data_dir>/runs/<id>/``); 404 when the run or its weights do not exist."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run_id):
         raise HTTPException(404, f"no run '{run_id}'")
-    run = RunDir(request.app.state.settings.data_dir / "runs" / run_id)
+    run = RunDir(settings.data_dir / "runs" / run_id)
     if not run.exists():
         raise HTTPException(404, f"no run '{run_id}'")
     if run.weights_path() is None:
@@ -48,10 +50,10 @@ async def _export(run: RunDir, fmt: str) -> tuple[Any, ExportReport]:
                              "description": "the exported file"},
                        404: {"description": "no such run, or it has no weights yet"},
                        422: {"description": "the export failed its check; the message names the layer at fault"}})
-async def download(request: Request, run_id: str, format: FormatName = "onnx") -> FileResponse:
+async def download(settings: SettingsDep, run_id: str, format: FormatName = "onnx") -> FileResponse:
     """The trained model as ONNX (checked against onnxruntime), int8 ONNX, PyTorch code, TorchScript,
     weights (safetensors keyed by node id) or a bundle (zip with a model card)."""
-    run = run_dir(request, run_id)
+    run = run_dir(settings, run_id)
     path, _ = await _export(run, format)
     spec = FORMATS[format]
     disposition = content_disposition(file_stem(run.graph().get("name")), f"-{run_id}{spec.suffix}")
@@ -59,10 +61,10 @@ async def download(request: Request, run_id: str, format: FormatName = "onnx") -
 
 
 @router.get("/{run_id}/export/report", response_model=ExportReport, response_model_exclude_none=True)
-async def report(request: Request, run_id: str, format: FormatName = "onnx") -> ExportReport:
+async def report(settings: SettingsDep, run_id: str, format: FormatName = "onnx") -> ExportReport:
     """How the export was checked: runs compared with PyTorch, max differences, opset, sizes, and for int8
     the size ratio and the validation accuracy next to the float model. Makes the export if needed."""
-    _, result = await _export(run_dir(request, run_id), format)
+    _, result = await _export(run_dir(settings, run_id), format)
     return result
 
 
@@ -83,9 +85,9 @@ class PredictResponse(BaseModel):
 
 
 @router.post("/{run_id}/predict", response_model=PredictResponse, response_model_exclude_none=True)
-async def predict(request: Request, run_id: str, body: PredictRequest) -> dict[str, Any]:
+async def predict(settings: SettingsDep, run_id: str, body: PredictRequest) -> dict[str, Any]:
     """Inference on the trained model, served by a cached ONNX Runtime session; inputs named by Input id."""
-    run = run_dir(request, run_id)
+    run = run_dir(settings, run_id)
     try:
         model = await run_in_threadpool(predictor, run)
         return await run_in_threadpool(model.predict, body.inputs)

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ..graph import Graph
-from ..store import Database, GraphRow, utcnow
+from ..settings import Settings
+from ..store import GraphRow, utcnow
+from .deps import DatabaseDep, SettingsDep
 from .limits import SafeJSONRoute, error_responses
 from .validate import check_size
 
@@ -45,18 +47,13 @@ class GraphUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200, description="New name; omit to keep it")
 
 
-def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
-def graph_json(graph: Graph, name: str, request: Request) -> dict[str, Any]:
+def graph_json(graph: Graph, name: str, settings: Settings) -> dict[str, Any]:
     """The graph as the canvas sent it (unknown keys kept, no defaults added), under its saved name;
     a 422 past the node or edge limit."""
     data = graph.model_dump(mode="json", exclude_unset=True)
     data["format"] = graph.format
     data["name"] = name
-    check_size(data, request.app.state.settings)
+    check_size(data, settings)
     return data
 
 
@@ -66,21 +63,21 @@ def record(row: GraphRow) -> GraphRecord:
 
 
 @router.get("", response_model=list[GraphSummary])
-def list_graphs(request: Request) -> list[GraphSummary]:
+def list_graphs(db: DatabaseDep) -> list[GraphSummary]:
     """Saved graphs, most recently updated first."""
-    with database(request).session() as s:
+    with db.session() as s:
         rows = s.scalars(select(GraphRow).order_by(GraphRow.updated_at.desc())).all()
         return [GraphSummary(id=r.id, name=r.name, nodes=len(r.graph.get("nodes") or []),
                              created_at=r.created_at, updated_at=r.updated_at) for r in rows]
 
 
 @router.post("", response_model=GraphRecord, status_code=201)
-def create_graph(body: GraphCreate, request: Request) -> GraphRecord:
+def create_graph(body: GraphCreate, db: DatabaseDep, settings: SettingsDep) -> GraphRecord:
     """Save a graph (valid or not: work in progress can be saved)."""
     name = body.name or body.graph.name
-    with database(request).session() as s:
+    with db.session() as s:
         now = utcnow()
-        row = GraphRow(name=name, graph=graph_json(body.graph, name, request), created_at=now, updated_at=now)
+        row = GraphRow(name=name, graph=graph_json(body.graph, name, settings), created_at=now, updated_at=now)
         s.add(row)
         s.flush()
         return record(row)
@@ -94,19 +91,19 @@ def _get(s: Any, graph_id: str) -> GraphRow:
 
 
 @router.get("/{graph_id}", response_model=GraphRecord, responses=error_responses(404))
-def get_graph(graph_id: str, request: Request) -> GraphRecord:
-    with database(request).session() as s:
+def get_graph(graph_id: str, db: DatabaseDep) -> GraphRecord:
+    with db.session() as s:
         return record(_get(s, graph_id))
 
 
 @router.put("/{graph_id}", response_model=GraphRecord, responses=error_responses(404))
-def update_graph(graph_id: str, body: GraphUpdate, request: Request) -> GraphRecord:
+def update_graph(graph_id: str, body: GraphUpdate, db: DatabaseDep, settings: SettingsDep) -> GraphRecord:
     """Replace the contents, rename, or both (the saved name is the graph's name)."""
-    with database(request).session() as s:
+    with db.session() as s:
         row = _get(s, graph_id)
         name = body.name or row.name
         if body.graph is not None:
-            row.graph = graph_json(body.graph, name, request)
+            row.graph = graph_json(body.graph, name, settings)
         elif name != row.name:
             row.graph = {**row.graph, "name": name}
         row.name = name
@@ -116,8 +113,8 @@ def update_graph(graph_id: str, body: GraphUpdate, request: Request) -> GraphRec
 
 
 @router.delete("/{graph_id}", status_code=204, response_class=Response, responses=error_responses(404))
-def delete_graph(graph_id: str, request: Request) -> Response:
-    with database(request).session() as s:
+def delete_graph(graph_id: str, db: DatabaseDep) -> Response:
+    with db.session() as s:
         s.delete(_get(s, graph_id))
     return Response(status_code=204)
 

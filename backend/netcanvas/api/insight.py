@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from ..data.uploads import DatasetStore
 from ..insight.evaluation import Part, evaluate_run
 from ..insight.explain import DEFAULT_SAMPLES, DEFAULT_STEPS, Method
 from ..insight.explain import Request as ExplainWork
 from ..insight.explain import explain as explain_sample
-from ..insight.jobs import Job, Jobs, JobStatus
+from ..insight.jobs import Job, JobStatus
 from ..insight.rundata import InsightError, RunData, SplitName, run_data
+from ..settings import Settings
+from .deps import DatasetStoreDep, ExplainJobsDep, SettingsDep
 from .export import run_dir
 from .limits import SafeJSONRoute, error_responses
 
@@ -205,15 +208,8 @@ def bad(e: InsightError, where: str) -> HTTPException:
     return HTTPException(422, [{"loc": loc, "msg": str(e), "type": "insight", "node": None}])
 
 
-def load(request: Request, run_id: str) -> RunData:
-    return run_data(run_dir(request, run_id), request.app.state.datasets)
-
-
-def jobs_of(request: Request) -> Jobs:
-    jobs: Jobs | None = getattr(request.app.state, "explain_jobs", None)
-    if jobs is None:
-        jobs = request.app.state.explain_jobs = Jobs()
-    return jobs
+def load(settings: Settings, datasets: DatasetStore, run_id: str) -> RunData:
+    return run_data(run_dir(settings, run_id), datasets)
 
 
 # ---- routes ------------------------------------------------------------------------------------------------------
@@ -221,7 +217,7 @@ def jobs_of(request: Request) -> Jobs:
 
 @router.get("/{run_id}/evaluation", response_model=Evaluation, response_model_exclude_none=True,
             responses={**error_responses(404, 422), **CONFLICT})
-async def evaluation(request: Request, run_id: str, split: SplitName = "test",
+async def evaluation(settings: SettingsDep, datasets: DatasetStoreDep, run_id: str, split: SplitName = "test",
                      output: str | None = Query(default=None, description="One Output by name (default: all)"),
                      include: str | None = Query(default=None, description="Comma-separated parts (default: all "
                                                  "that apply): confusion_matrix, per_class, roc, pr, worst, "
@@ -241,7 +237,7 @@ async def evaluation(request: Request, run_id: str, split: SplitName = "test",
         parts.append(part.strip())  # type: ignore[arg-type]
 
     def work() -> dict[str, Any]:
-        rd = load(request, run_id)
+        rd = load(settings, datasets, run_id)
         with rd.lock:
             return evaluate_run(rd, split, output, parts or None)
 
@@ -253,7 +249,7 @@ async def evaluation(request: Request, run_id: str, split: SplitName = "test",
 
 @router.get("/{run_id}/samples", response_model=Samples, response_model_exclude_none=True,
             responses={**error_responses(404, 422), **CONFLICT})
-async def samples(request: Request, run_id: str, split: SplitName = "test",
+async def samples(settings: SettingsDep, datasets: DatasetStoreDep, run_id: str, split: SplitName = "test",
                   indices: str = Query(description=f"Comma-separated sample indices (at most "
                                                    f"{MAX_SAMPLES_PER_REQUEST})", max_length=2000)) -> Any:
     """Samples of a split drawn for people: images, table rows named by column (raw values), tokens as words;
@@ -268,7 +264,7 @@ async def samples(request: Request, run_id: str, split: SplitName = "test",
                                    "msg": f"give 1 to {MAX_SAMPLES_PER_REQUEST} indices"}])
 
     def work() -> dict[str, Any]:
-        rd = load(request, run_id)
+        rd = load(settings, datasets, run_id)
         data = rd.split(split)
         size = len(next(iter(data.values())))
         outside = [i for i in wanted if not 0 <= i < size]
@@ -298,30 +294,31 @@ async def samples(request: Request, run_id: str, split: SplitName = "test",
 @router.post("/{run_id}/explain", response_model=Explanation, response_model_exclude_none=True,
              responses={**error_responses(404, 413, 422), **CONFLICT,
                         202: {"model": ExplainJob, "description": "background: the job, to follow with GET"}})
-async def explain(request: Request, run_id: str, body: ExplainBody) -> Any:
+async def explain(settings: SettingsDep, datasets: DatasetStoreDep, jobs: ExplainJobsDep, run_id: str,
+                  body: ExplainBody) -> Any:
     """Attributions of one sample (an index into the test or validation split, or typed inputs) to one Output's
     class or value: `saliency`, `integrated_gradients`, `shap` (KernelSHAP) or `lime`, one array per Input shaped
     like it; or `attention`: the [query][key] weights of every attention layer. With `"background": true` the
     answer is a 202 job to follow with GET .../explain/{job} and cancel with DELETE."""
     work_request = ExplainWork(method=body.method, sample=body.sample, inputs=body.inputs, split=body.split,
                                output=body.output, target=body.target, n_samples=body.n_samples, steps=body.steps)
-    rd = await run_in_threadpool(_load_checked, request, run_id)
+    rd = await run_in_threadpool(_load_checked, settings, datasets, run_id)
 
     def work(report: Any = lambda f: None, should_stop: Any = lambda: False) -> dict[str, Any]:
         with rd.lock:
             return explain_sample(rd, work_request, report, should_stop)
 
     if body.background:
-        return _job_answer(jobs_of(request).submit(run_id, body.method, work))
+        return _job_answer(jobs.submit(run_id, body.method, work))
     try:
         return await run_in_threadpool(work)
     except InsightError as e:
         raise bad(e, "body") from None
 
 
-def _load_checked(request: Request, run_id: str) -> RunData:
+def _load_checked(settings: Settings, datasets: DatasetStore, run_id: str) -> RunData:
     try:
-        return load(request, run_id)
+        return load(settings, datasets, run_id)
     except InsightError as e:
         raise bad(e, "body") from None
 
@@ -333,9 +330,9 @@ def _job_answer(job: Job) -> JSONResponse:
 
 @router.get("/{run_id}/explain/{job_id}", response_model=ExplainJob, response_model_exclude_none=True,
             responses=error_responses(404))
-def explain_job(request: Request, run_id: str, job_id: str) -> Any:
+def explain_job(jobs: ExplainJobsDep, run_id: str, job_id: str) -> Any:
     """A background explanation: its status and progress, then its result (or the error, naming the field)."""
-    job = jobs_of(request).get(run_id, job_id)
+    job = jobs.get(run_id, job_id)
     if job is None:
         raise HTTPException(404, f"no explanation job '{job_id[:40]}' for run '{run_id[:64]}'")
     return ExplainJob.model_validate(job.summary())
@@ -343,9 +340,9 @@ def explain_job(request: Request, run_id: str, job_id: str) -> Any:
 
 @router.delete("/{run_id}/explain/{job_id}", response_model=ExplainJob, response_model_exclude_none=True,
                responses=error_responses(404))
-def cancel_explain_job(request: Request, run_id: str, job_id: str) -> Any:
+def cancel_explain_job(jobs: ExplainJobsDep, run_id: str, job_id: str) -> Any:
     """Cancel a background explanation; it stops before its next model evaluation."""
-    job = jobs_of(request).cancel(run_id, job_id)
+    job = jobs.cancel(run_id, job_id)
     if job is None:
         raise HTTPException(404, f"no explanation job '{job_id[:40]}' for run '{run_id[:64]}'")
     return ExplainJob.model_validate(job.summary())

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Query, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
@@ -20,13 +20,13 @@ from ..data import LOADERS, DataError, Dataset, bind, load
 from ..data.errors import UploadError
 from ..data.options import DatasetOptions
 from ..graph import Graph, parse_graph
-from ..runs import RunManager
 from ..settings import Settings
 from ..shapes import ValidationReport
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
 from ..training.devices import device_problem
 from .datasets import upload_dataset
+from .deps import DatabaseDep, RunManagerDep, SettingsDep
 from .limits import SafeJSONRoute, error_responses, size_problem
 from .validate import check_size, validation_report
 
@@ -110,16 +110,6 @@ class RunDetail(RunSummary):
     netcanvas_version: str | None
     history: list[EpochRecord]
     artifacts: list[ArtifactInfo]
-
-
-def manager_of(request: Request | WebSocket) -> RunManager:
-    manager: RunManager = request.app.state.runs
-    return manager
-
-
-def database(request: Request | WebSocket) -> Database:
-    db: Database = request.app.state.db
-    return db
 
 
 def summary(row: RunRow) -> RunSummary:
@@ -225,22 +215,22 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
 
 
 @router.post("", response_model=RunCreated, status_code=201, responses=error_responses(413, 422))
-def create_run(body: RunCreate, request: Request) -> RunCreated:
+def create_run(body: RunCreate, settings: SettingsDep, manager: RunManagerDep) -> RunCreated:
     """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train,
     or a run past the limits (parameters, estimated training memory), gets a 422 whose `detail` names the node,
     field or limit at fault."""
-    graph, dataset = check_request(body, request.app.state.settings)
+    graph, dataset = check_request(body, settings)
     config = body.config
     if "num_threads" not in config.model_fields_set:
-        config = config.model_copy(update={"num_threads": request.app.state.settings.worker_threads})
-    run_id = manager_of(request).submit(graph, dataset, config, body.name)
+        config = config.model_copy(update={"num_threads": settings.worker_threads})
+    run_id = manager.submit(graph, dataset, config, body.name)
     return RunCreated(id=run_id)
 
 
 @router.get("", response_model=list[RunSummary])
-def list_runs(request: Request) -> list[RunSummary]:
+def list_runs(db: DatabaseDep) -> list[RunSummary]:
     """All runs, newest first."""
-    with database(request).session() as s:
+    with db.session() as s:
         return [summary(r) for r in s.scalars(select(RunRow).order_by(RunRow.created_at.desc()))]
 
 
@@ -252,44 +242,45 @@ def _row(s: Any, run_id: str) -> RunRow:
 
 
 @router.get("/{run_id}", response_model=RunDetail, responses=error_responses(404))
-def get_run(run_id: str, request: Request) -> RunDetail:
+def get_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunDetail:
     """One run with its graph, config, per-epoch metric history and artifacts."""
-    with database(request).session() as s:
+    with db.session() as s:
         row = _row(s, run_id)
         artifacts = s.scalars(select(ArtifactRow).where(ArtifactRow.run_id == run_id)).all()
         base = summary(row)
         graph, config, seed = row.graph, row.config, row.seed
         versions = row.torch_version, row.netcanvas_version
         infos = [ArtifactInfo(kind=a.kind, path=a.path, size=a.size) for a in artifacts]
-    history = [EpochRecord.model_validate(e) for e in manager_of(request).events_after(run_id, 0, ["epoch"])]
+    history = [EpochRecord.model_validate(e) for e in manager.events_after(run_id, 0, ["epoch"])]
     return RunDetail(**base.model_dump(), graph=Graph.model_validate(graph), config=config, seed=seed,
                      torch_version=versions[0], netcanvas_version=versions[1], history=history, artifacts=infos)
 
 
 @router.get("/{run_id}/events", response_model=list[Event], responses=error_responses(404, 422))
-def list_events(run_id: str, request: Request, after: int = Query(default=0, ge=0)) -> Response:
+def list_events(run_id: str, db: DatabaseDep, manager: RunManagerDep,
+                after: int = Query(default=0, ge=0)) -> Response:
     """The stored events after `after` (the websocket sends the same, then streams live).
     Metrics that are undefined (NaN) are null."""
-    with database(request).session() as s:
+    with db.session() as s:
         _row(s, run_id)
-    return JSONResponse(manager_of(request).events_after(run_id, after))
+    return JSONResponse(manager.events_after(run_id, after))
 
 
 @router.post("/{run_id}/stop", response_model=RunSummary, responses=error_responses(404))
-def stop_run(run_id: str, request: Request) -> RunSummary:
+def stop_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSummary:
     """Stop a queued or running run: it ends `stopped`, keeping its best weights so far.
     A finished run is left as it is."""
-    with database(request).session() as s:
+    with db.session() as s:
         _row(s, run_id)
-    manager_of(request).stop(run_id)
-    with database(request).session() as s:
+    manager.stop(run_id)
+    with db.session() as s:
         return summary(_row(s, run_id))
 
 
 @router.delete("/{run_id}", status_code=204, response_class=Response, responses=error_responses(404))
-def delete_run(run_id: str, request: Request) -> Response:
+def delete_run(run_id: str, manager: RunManagerDep) -> Response:
     """Delete a run with its events and files (a running one is stopped first)."""
-    if not manager_of(request).delete(run_id):
+    if not manager.delete(run_id):
         raise HTTPException(404, f"no run with id '{run_id}'")
     return Response(status_code=204)
 
@@ -300,7 +291,7 @@ def _exists(db: Database, run_id: str) -> bool:
 
 
 @router.websocket("/{run_id}/events")
-async def run_events(websocket: WebSocket, run_id: str) -> None:
+async def run_events(websocket: WebSocket, run_id: str, db: DatabaseDep, manager: RunManagerDep) -> None:
     """Replays the stored events after `?after=SEQ` (default: all), then streams live ones, without gaps or
     duplicates; closes after `done`. Under load a watcher may miss `batch` events, never the others."""
     await websocket.accept()
@@ -309,8 +300,7 @@ async def run_events(websocket: WebSocket, run_id: str) -> None:
     except ValueError:
         await websocket.close(code=1008, reason="after must be an integer (the last seq you received)")
         return
-    manager = manager_of(websocket)
-    if not await run_in_threadpool(_exists, database(websocket), run_id):
+    if not await run_in_threadpool(_exists, db, run_id):
         await websocket.close(code=4404, reason=f"no run with id '{run_id}'")
         return
     watcher = manager.subscribe(run_id)  # before reading the store: what is stored later arrives here

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +16,11 @@ from ..graph import Graph, field_errors
 from ..search.space import Dimension, check_space, grid_size, grid_values
 from ..search.study import SPACE_ADAPTER, Direction, Sampler, StudyService, TrialRejected, importances
 from ..settings import Settings
-from ..store import Database, new_id
+from ..store import new_id
 from ..store.studies import StudyRow, TrialRow
 from ..training import TrainConfig
 from ..training.metrics import direction as metric_direction
+from .deps import DatabaseDep, SettingsDep, StudiesDep
 from .limits import SafeJSONRoute, error_responses
 from .runs import DatasetRef, RunCreate, check_request, unprocessable
 
@@ -129,16 +130,6 @@ class StudyDetail(StudySummary):
                                                              "trials are complete and a parameter varied")
 
 
-def service_of(request: Request) -> StudyService:
-    service: StudyService = request.app.state.studies
-    return service
-
-
-def database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
-
-
 def problem(loc: list[str | int], msg: str) -> HTTPException:
     return unprocessable([{"loc": ["body", *loc], "msg": msg, "type": "search", "node": None}])
 
@@ -202,19 +193,18 @@ def check_study(body: StudyCreate, settings: Settings) -> tuple[dict[str, Any], 
 
 
 @router.post("", response_model=StudyCreated, status_code=201, responses=error_responses(413, 422))
-def create_study(body: StudyCreate, request: Request) -> StudyCreated:
+def create_study(body: StudyCreate, settings: SettingsDep, db: DatabaseDep, service: StudiesDep) -> StudyCreated:
     """Start a study: every trial is an ordinary run. A space naming a node or param that does not exist, a range
     with low > high, a categorical without choices, a grid larger than the trials, an objective the runs do not
     report: a 422 naming the field; nothing is queued."""
-    settings: Settings = request.app.state.settings
     graph, dataset, config, space, objective, direction, trials = check_study(body, settings)
     row = StudyRow(id=new_id(), name=body.name or f"search: {body.graph.name}", graph=graph, dataset=dataset,
                    config=config, space=space, sampler=body.sampler, pruner=body.pruner, objective=objective,
                    direction=direction, trials=trials, parallel=body.parallel, seed=body.seed, status="running")
-    with database(request).session() as s:
+    with db.session() as s:
         s.add(row)
         study_id = row.id
-    service_of(request).start(study_id)
+    service.start(study_id)
     return StudyCreated(id=study_id)
 
 
@@ -256,9 +246,9 @@ def _study(s: Any, study_id: str) -> StudyRow:
 
 
 @router.get("", response_model=list[StudySummary])
-def list_studies(request: Request) -> list[StudySummary]:
+def list_studies(db: DatabaseDep) -> list[StudySummary]:
     """All studies, newest first."""
-    with database(request).session() as s:
+    with db.session() as s:
         rows = s.scalars(select(StudyRow).order_by(StudyRow.created_at.desc())).all()
         return [summary(r, _trials(s, r.id)) for r in rows]
 
@@ -267,9 +257,9 @@ _importance_cache: dict[tuple[str, int], dict[str, float] | None] = {}
 
 
 @router.get("/{study_id}", response_model=StudyDetail, responses=error_responses(404))
-def get_study(study_id: str, request: Request) -> StudyDetail:
+def get_study(study_id: str, db: DatabaseDep) -> StudyDetail:
     """One study: its trials (each an ordinary run), the best so far and the parameter importances."""
-    with database(request).session() as s:
+    with db.session() as s:
         study = _study(s, study_id)
         trials = _trials(s, study_id)
         base = summary(study, trials)
@@ -286,12 +276,12 @@ def get_study(study_id: str, request: Request) -> StudyDetail:
 
 
 @router.post("/{study_id}/stop", response_model=StudySummary, responses=error_responses(404))
-def stop_study(study_id: str, request: Request) -> StudySummary:
+def stop_study(study_id: str, db: DatabaseDep, service: StudiesDep) -> StudySummary:
     """Stop a running study: no new trials start and the running ones are stopped. A finished study is left as
     it is."""
-    with database(request).session() as s:
+    with db.session() as s:
         _study(s, study_id)
-    service_of(request).stop(study_id)
-    with database(request).session() as s:
+    service.stop(study_id)
+    with db.session() as s:
         return summary(_study(s, study_id), _trials(s, study_id))
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from ..graph import Graph, Problem, size_problem
 from ..settings import Settings
 from ..shapes import ValidationReport, validate_graph
+from .deps import SettingsDep
 from .limits import SafeJSONRoute, error_responses
 
 router = APIRouter(prefix="/api", tags=["graphs"], route_class=SafeJSONRoute, responses=error_responses(413, 422))
@@ -55,8 +56,8 @@ def validation_report(graph: dict[str, Any]) -> ValidationReport:
 
 
 @router.post("/graphs/validate", response_model=ValidationReport, openapi_extra=GRAPH_BODY)
-async def validate(request: Request) -> ValidationReport:
+async def validate(request: Request, settings: SettingsDep) -> ValidationReport:
     """Any JSON object within the limits gets a 200 answer; what is wrong is in `errors`, each naming its node."""
     graph = await json_object(request)
-    check_size(graph, request.app.state.settings)
+    check_size(graph, settings)
     return await run_in_threadpool(validation_report, graph)
