@@ -48,7 +48,16 @@ def connect(page: Page, source: str, target: str, source_port: str = "out", targ
 
 
 def select(page: Page, node: str) -> None:
-    page.get_by_test_id(f"node-{node}").click()
+    """Click a node until the inspector shows it: a graph just opened is still moved into view (an animation that
+    starts once React Flow has measured every node, late on a loaded machine), and a click during it can miss."""
+    for attempt in range(3):
+        page.get_by_test_id(f"node-{node}").click()
+        try:
+            expect(page.get_by_test_id("inspector-id")).to_have_value(node, timeout=5000)
+            return
+        except AssertionError:
+            if attempt == 2:
+                raise
 
 
 def set_field(page: Page, name: str, value: str) -> None:
