@@ -138,37 +138,32 @@ export function reduceEvents(
   return { lastSeq, status, series, logs, error, errorNode, testMetrics, progress };
 }
 
+/** The state with no run watched: at start and after clear(). */
+function nothingWatched() {
+  return {
+    runId: null,
+    info: null,
+    status: null,
+    lastSeq: 0,
+    connected: false,
+    series: emptySeries(),
+    logs: [],
+    error: null,
+    errorNode: null,
+    testMetrics: null,
+    progress: null,
+  } satisfies Partial<RunState>;
+}
+
 export const useWatchedRun = create<RunState>((set, get) => ({
-  runId: null,
-  info: null,
-  status: null,
-  lastSeq: 0,
-  connected: false,
-  series: emptySeries(),
-  logs: [],
-  error: null,
-  errorNode: null,
-  testMetrics: null,
-  progress: null,
+  ...nothingWatched(),
 
   clear: () => {
     const ws = socket;
     socket = null;
     ws?.close();
     if (retry) clearTimeout(retry);
-    set({
-      runId: null,
-      info: null,
-      status: null,
-      lastSeq: 0,
-      connected: false,
-      series: emptySeries(),
-      logs: [],
-      error: null,
-      errorNode: null,
-      testMetrics: null,
-      progress: null,
-    });
+    set(nothingWatched());
   },
 
   watch: (runId, status) => {
