@@ -200,3 +200,15 @@ def test_serve_refuses_0000_without_a_token_with_one_line_and_status_2(monkeypat
         "error: NETCANVAS_TOKEN: must be at least 16 printable ASCII characters without spaces "
         "(make one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')")
 
+
+
+def test_the_openapi_document_declares_the_token_and_its_answers(guarded: TestClient) -> None:
+    doc = guarded.get("/openapi.json").json()
+    assert doc["components"]["securitySchemes"]["bearer"] == {**doc["components"]["securitySchemes"]["bearer"],
+                                                              "type": "http", "scheme": "bearer"}
+    runs = doc["paths"]["/api/runs"]["post"]
+    assert runs["security"] == [{}, {"bearer": []}]  # optional: a loopback server without a token needs none
+    assert {"401", "403"} <= set(runs["responses"])
+    assert "security" not in doc["paths"]["/api/health"]["get"]  # health stays open
+    wrong = guarded.post("/api/runs", json={}, headers={"Authorization": "Bearer not-the-token-at-all"})
+    assert wrong.status_code == 401 and "detail" in wrong.json()  # the answer the document describes

@@ -22,7 +22,7 @@ from ..settings import Settings, get_settings
 from ..store import Database, DatabaseError
 from . import catalog, datasets, export, graphs, insight, runs, studies, templates, validate
 from .limits import error_responses, install_limits
-from .security import install_security
+from .security import document_security, install_security
 
 log = logging.getLogger("netcanvas")
 
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.openapi_schema is None:
             schema = plain_openapi()
             validate.add_graph_schemas(schema.setdefault("components", {}).setdefault("schemas", {}))
+            document_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -21,6 +21,7 @@ import base64
 import binascii
 import hmac
 import ipaddress
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
@@ -156,3 +157,22 @@ def install_security(app: FastAPI, settings: Settings) -> None:
     token = settings.token.get_secret_value() if settings.token is not None else None
     app.add_middleware(ApiGuard, token=token, allowed_origins=settings.allowed_origins)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts(settings))
+
+
+def document_security(schema: dict[str, Any]) -> None:
+    """Declare the token in the OpenAPI document: a bearer scheme (Swagger's Authorize button), optional on each /api
+    operation (a loopback server without NETCANVAS_TOKEN needs none), with the 401 and 403 answers the guard gives."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearer"] = {
+        "type": "http", "scheme": "bearer",
+        "description": "NETCANVAS_TOKEN, when the server has one (websockets: the netcanvas.bearer.<base64url> "
+                       "subprotocol)"}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorAnswer"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/api/") or path in OPEN_API_PATHS:
+            continue
+        for operation in operations.values():
+            operation["security"] = [{}, {"bearer": []}]
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"description": "A token is required and was missing or wrong",
+                                         "content": error})
+            responses.setdefault("403", {"description": "The request's Origin is not allowed", "content": error})
