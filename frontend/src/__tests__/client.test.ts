@@ -1,14 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { api, openEvents, submitToken, useAuth } from "../api/client";
+import { ApiError, client, ok, openEvents, submitToken, useAuth } from "../api/client";
 
 const TOKEN = "the-right-token-0123";
 
 /** A server that wants TOKEN as a Bearer token, like one started with NETCANVAS_TOKEN. */
 function server(): ReturnType<typeof vi.fn> {
-  return vi.fn(async (_path: string, init: RequestInit) => {
-    const auth = new Headers(init.headers).get("authorization");
-    if (auth !== `Bearer ${TOKEN}`) return new Response(JSON.stringify({ detail: "token" }), { status: 401 });
-    return new Response(JSON.stringify({ ok: true }));
+  return vi.fn(async (request: Request) => {
+    if (request.headers.get("authorization") !== `Bearer ${TOKEN}`) {
+      return new Response(JSON.stringify({ detail: "token" }), { status: 401 });
+    }
+    const body = request.method === "POST" ? await request.json() : null;
+    return new Response(JSON.stringify(body ?? { ok: true }), { headers: { "content-type": "application/json" } });
   });
 }
 
@@ -24,8 +26,8 @@ describe("the token", () => {
   it("is asked for once on a 401 by every waiting request, then sent with each of them", async () => {
     const fetch = server();
     vi.stubGlobal("fetch", fetch);
-    const first = api<{ ok: boolean }>("/api/catalog");
-    const second = api<{ ok: boolean }>("/api/runs");
+    const first = ok(client.GET("/api/catalog"));
+    const second = ok(client.GET("/api/runs"));
     await settle();
     expect(useAuth.getState()).toEqual({ asking: true, refused: false });
     submitToken(`  ${TOKEN} `);
@@ -39,11 +41,29 @@ describe("the token", () => {
   it("asks again, saying so, when the stored token is refused", async () => {
     localStorage.setItem("netcanvas.token", "an-old-wrong-token");
     vi.stubGlobal("fetch", server());
-    const call = api("/api/runs");
+    const call = ok(client.GET("/api/runs"));
     await settle();
     expect(useAuth.getState()).toEqual({ asking: true, refused: true });
     submitToken(TOKEN);
     await expect(call).resolves.toEqual({ ok: true });
+  });
+
+  it("sends a request's body again after the dialog", async () => {
+    vi.stubGlobal("fetch", server());
+    const body = { format: "netcanvas.graph/2" as const, name: "g", nodes: [], edges: [] };
+    const saved = ok(client.POST("/api/graphs/validate", { body }));
+    await settle();
+    submitToken(TOKEN);
+    await expect(saved).resolves.toEqual(body);
+  });
+
+  it("raises ApiError with the server's detail on any other failure", async () => {
+    localStorage.setItem("netcanvas.token", TOKEN);
+    const detail = [{ loc: ["body", "nodes"], msg: "no such layer" }];
+    vi.stubGlobal("fetch", vi.fn(async () => new Response(JSON.stringify({ detail }), { status: 422 })));
+    const error = await ok(client.GET("/api/runs")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error).toMatchObject({ status: 422, detail, message: "no such layer" });
   });
 
   it("travels to the websocket as a base64url subprotocol next to 'netcanvas'", () => {

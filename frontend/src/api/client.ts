@@ -1,8 +1,9 @@
 // Typed calls to the NetCanvas API. Types come from schema.ts, generated from the backend's OpenAPI.
 // A server started with NETCANVAS_TOKEN answers 401 without it: the app then asks for the token once
 // (TokenDialog), keeps it in localStorage and sends it with every request and websocket.
+import createClient, { type Middleware } from "openapi-fetch";
 import { create } from "zustand";
-import type { components } from "./schema";
+import type { components, operations, paths } from "./schema";
 
 export type Schemas = components["schemas"];
 export type Catalog = Schemas["Catalog"];
@@ -12,6 +13,9 @@ export type ValidationReport = Schemas["ValidationReport"];
 export type GraphJSON = Schemas["Graph"];
 export type NodeJSON = Schemas["Node"];
 export type EdgeJSON = Schemas["Edge"];
+export type ExportFormat = NonNullable<
+  NonNullable<operations["download_api_runs__run_id__export_get"]["parameters"]["query"]>["format"]
+>;
 
 export class ApiError extends Error {
   constructor(
@@ -63,19 +67,6 @@ export function submitToken(token: string): void {
   resolve?.();
 }
 
-/** fetch with the stored token; on a 401, ask for a token and send the request again. */
-async function authorizedFetch(path: string, init: RequestInit): Promise<Response> {
-  for (;;) {
-    const token = storedToken();
-    const headers = new Headers(init.headers);
-    if (token) headers.set("authorization", `Bearer ${token}`);
-    const response = await fetch(path, { ...init, headers });
-    if (response.status !== 401) return response;
-    // a token typed while this request was on its way is tried before asking again
-    if (storedToken() === token) await askForToken(token !== null);
-  }
-}
-
 async function failure(response: Response): Promise<ApiError> {
   let message = `${response.status} ${response.statusText}`;
   let detail: unknown = null;
@@ -88,6 +79,71 @@ async function failure(response: Response): Promise<ApiError> {
   return new ApiError(message, response.status, detail);
 }
 
+/** The token on every request; on a 401, the token dialog, then the same request again (a copy kept before it was
+ * sent: a sent body cannot be read twice); any other failure raises ApiError with the server's detail. */
+const auth: Middleware = {
+  onRequest({ request }) {
+    const token = storedToken();
+    if (token) request.headers.set("authorization", `Bearer ${token}`);
+    spares.set(request, request.clone());
+  },
+  async onResponse({ request, response, options }) {
+    const spare = spares.get(request);
+    while (response.status === 401 && spare) {
+      const sent = request.headers.get("authorization")?.replace(/^Bearer /, "") ?? null;
+      // a token typed while this request was on its way is tried before asking again
+      if (storedToken() === sent) await askForToken(sent !== null);
+      request = spare.clone();
+      const token = storedToken();
+      if (token) request.headers.set("authorization", `Bearer ${token}`);
+      response = await options.fetch(request);
+    }
+    if (!response.ok) throw await failure(response);
+    return response;
+  },
+};
+const spares = new WeakMap<Request, Request>();
+
+/** The typed client: `client.GET("/api/runs/{run_id}", { params: { path: { run_id } } })`. Paths, parameters, bodies
+ * and answers come from schema.ts. fetch is looked up on each call (tests replace it). */
+export const client = createClient<paths>({ fetch: (request: Request) => globalThis.fetch(request) });
+client.use(auth);
+
+/** An answer's body. The middleware has thrown ApiError for every status but 2xx, so `data` is the success type
+ * (undefined for a 204). */
+export async function ok<T>(call: Promise<{ data?: T; response: Response }>): Promise<T> {
+  return (await call).data as T;
+}
+
+/** Save a run's export under the name the server gives it. A plain link cannot send the token. */
+export async function downloadExport(runId: string, format: ExportFormat): Promise<void> {
+  const { data, response } = await client.GET("/api/runs/{run_id}/export", {
+    params: { path: { run_id: runId }, query: { format } },
+    parseAs: "blob",
+  });
+  const disposition = response.headers.get("content-disposition") ?? "";
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  const plain = /filename="([^"]+)"/i.exec(disposition)?.[1];
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(data ?? new Blob());
+  link.download = encoded ? decodeURIComponent(encoded) : (plain ?? "download");
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
+}
+
+/** fetch with the stored token; on a 401, ask for a token and send the request again. (Old path: goes once every
+ * call site uses `client`.) */
+async function authorizedFetch(path: string, init: RequestInit): Promise<Response> {
+  for (;;) {
+    const token = storedToken();
+    const headers = new Headers(init.headers);
+    if (token) headers.set("authorization", `Bearer ${token}`);
+    const response = await fetch(path, { ...init, headers });
+    if (response.status !== 401) return response;
+    if (storedToken() === token) await askForToken(token !== null);
+  }
+}
+
 export async function api<T>(path: string, init?: RequestInit & { json?: unknown }): Promise<T> {
   const { json, ...rest } = init ?? {};
   const response = await authorizedFetch(path, {
@@ -97,20 +153,6 @@ export async function api<T>(path: string, init?: RequestInit & { json?: unknown
   });
   if (!response.ok) throw await failure(response);
   return (response.status === 204 ? undefined : await response.json()) as T;
-}
-
-/** Save a file from the API under the name the server gives it. A plain link cannot send the token. */
-export async function download(path: string): Promise<void> {
-  const response = await authorizedFetch(path, {});
-  if (!response.ok) throw await failure(response);
-  const disposition = response.headers.get("content-disposition") ?? "";
-  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
-  const plain = /filename="([^"]+)"/i.exec(disposition)?.[1];
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(await response.blob());
-  link.download = encoded ? decodeURIComponent(encoded) : (plain ?? "download");
-  link.click();
-  setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
 /** POST a form with upload progress (fetch reports none): XMLHttpRequest with the stored token; on a 401 the token
@@ -147,9 +189,9 @@ export async function upload<T>(path: string, form: FormData, onProgress: (sent:
   }
 }
 
-export const getCatalog = () => api<Catalog>("/api/catalog");
+export const getCatalog = () => ok(client.GET("/api/catalog"));
 export const validateGraph = (graph: GraphJSON, signal?: AbortSignal) =>
-  api<ValidationReport>("/api/graphs/validate", { method: "POST", json: graph, signal });
+  ok(client.POST("/api/graphs/validate", { body: graph, signal }));
 
 export function eventsUrl(runId: string, after: number): string {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";

@@ -1,10 +1,10 @@
 // After training: test metrics, downloads of every export format, and a "try it" panel.
-import { download, storedToken } from "../api/client";
+import { type ExportFormat, downloadExport, storedToken } from "../api/client";
 import { notify } from "../stores/notice";
 import { useWatchedRun } from "../stores/watchedRun";
 import { Predict } from "./Predict";
 
-const FORMATS: [string, string, string][] = [
+const FORMATS: [ExportFormat, string, string][] = [
   ["onnx", "ONNX", "model.onnx with a dynamic batch axis, for ONNX Runtime and friends"],
   ["onnx-int8", "ONNX int8", "dynamically quantized ONNX: smaller and often faster on CPU"],
   ["pytorch", "PyTorch code", "a Python file defining the model as an nn.Module"],
@@ -48,7 +48,7 @@ export function Results({ runId }: { runId: string }) {
               if (!storedToken()) return; // a plain link: the browser shows the download's progress
               e.preventDefault();
               notify(`Preparing ${label}…`, "info");
-              download(e.currentTarget.getAttribute("href")!).catch((err: Error) => notify(err.message));
+              downloadExport(runId, format).catch((err: Error) => notify(err.message));
             }}
             title={hint}
             data-testid={`download-${format}`}
