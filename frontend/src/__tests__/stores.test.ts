@@ -143,9 +143,11 @@ describe("small stores", () => {
     const calls: [string, string, unknown][] = [];
     vi.stubGlobal(
       "fetch",
-      vi.fn(async (url: string, init?: RequestInit) => {
-        calls.push([init?.method ?? "GET", url, init?.body ? JSON.parse(init.body as string) : undefined]);
-        if (init?.method === "POST") return new Response(JSON.stringify({ id: "g1", name: "mine" }), { status: 201 });
+      vi.fn(async (request: Request) => {
+        const url = new URL(request.url).pathname;
+        const body = await request.text();
+        calls.push([request.method, url, body ? JSON.parse(body) : undefined]);
+        if (request.method === "POST") return new Response(JSON.stringify({ id: "g1", name: "mine" }), { status: 201 });
         if (url === "/api/graphs") return new Response(JSON.stringify([{ id: "g1", name: "mine" }]));
         return new Response(JSON.stringify({ id: "g1", name: "mine" }));
       }),

@@ -3,7 +3,7 @@
 // options (fields with shape and dtype, planned steps), fetched again whenever the options change.
 import { create } from "zustand";
 import { persist } from "zustand/middleware";
-import { type Schemas, api, upload } from "../api/client";
+import { type Schemas, client, ok, upload } from "../api/client";
 import { type Fields, bindings } from "../lib/binding";
 import { useGraph } from "./graph";
 
@@ -73,7 +73,7 @@ export const useDatasets = create<DatasetsState>()(
       listError: null,
       refresh: async () => {
         try {
-          const uploads = await api<Upload[]>("/api/datasets");
+          const uploads = await ok(client.GET("/api/datasets"));
           const chosen = get().chosen;
           set({ uploads, listError: null, chosen: chosen && uploads.some((u) => u.id === chosen) ? chosen : null });
         } catch (e) {
@@ -95,7 +95,7 @@ export const useDatasets = create<DatasetsState>()(
         }
       },
       remove: async (id) => {
-        await api<void>(`/api/datasets/${id}`, { method: "DELETE" });
+        await client.DELETE("/api/datasets/{dataset_id}", { params: { path: { dataset_id: id } } });
         const { [id]: _, ...options } = get().options;
         set({
           uploads: get().uploads.filter((u) => u.id !== id),
@@ -116,12 +116,13 @@ export const useDatasets = create<DatasetsState>()(
         if (!id) return;
         const request = ++detailRequest;
         const o = optionsOf(id);
-        const query = new URLSearchParams();
-        for (const t of o.target ?? []) query.append("target", t);
-        for (const f of o.features ?? []) query.append("features", f);
-        if (Object.keys(o.preprocessing).length) query.set("preprocessing", JSON.stringify(o.preprocessing));
+        const query = {
+          target: o.target ?? undefined,
+          features: o.features ?? undefined,
+          preprocessing: Object.keys(o.preprocessing).length ? JSON.stringify(o.preprocessing) : undefined,
+        };
         try {
-          const detail = await api<UploadDetail>(`/api/datasets/${id}?${query}`);
+          const detail = await ok(client.GET("/api/datasets/{dataset_id}", { params: { path: { dataset_id: id }, query } }));
           if (request === detailRequest) set({ detail, detailError: null });
         } catch (e) {
           if (request === detailRequest) set({ detailError: (e as Error).message });

@@ -1,6 +1,6 @@
 // Graphs saved on the server (the graphs table): the list, and which one the canvas holds (to update it in place).
 import { create } from "zustand";
-import { type GraphJSON, type Schemas, api } from "../api/client";
+import { type GraphJSON, type Schemas, client, ok } from "../api/client";
 
 export type GraphSummary = Schemas["GraphSummary"];
 type GraphRecord = Schemas["GraphRecord"];
@@ -12,7 +12,7 @@ type LibraryState = {
   error: string | null;
   refresh: () => Promise<void>;
   /** Save as a new server graph and make it the current one. */
-  saveNew: (graph: GraphJSON, name: string) => Promise<GraphSummary>;
+  saveNew: (graph: GraphJSON, name: string) => Promise<GraphRecord>;
   /** Overwrite the current server graph. */
   update: (graph: GraphJSON) => Promise<void>;
   fetch: (id: string) => Promise<GraphJSON>;
@@ -27,13 +27,13 @@ export const useLibrary = create<LibraryState>()((set, get) => ({
   error: null,
   refresh: async () => {
     try {
-      set({ graphs: await api<GraphSummary[]>("/api/graphs"), error: null });
+      set({ graphs: await ok(client.GET("/api/graphs")), error: null });
     } catch (e) {
       set({ error: (e as Error).message });
     }
   },
   saveNew: async (graph, name) => {
-    const saved = await api<GraphSummary>("/api/graphs", { method: "POST", json: { graph: { ...graph, name }, name } });
+    const saved = await ok(client.POST("/api/graphs", { body: { graph: { ...graph, name }, name } }));
     set({ currentId: saved.id });
     await get().refresh();
     return saved;
@@ -41,20 +41,20 @@ export const useLibrary = create<LibraryState>()((set, get) => ({
   update: async (graph) => {
     const id = get().currentId;
     if (!id) throw new Error("this graph is not saved on the server yet");
-    await api(`/api/graphs/${id}`, { method: "PUT", json: { graph, name: graph.name } });
+    await client.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: { graph, name: graph.name } });
     await get().refresh();
   },
   fetch: async (id) => {
-    const record = await api<GraphRecord>(`/api/graphs/${id}`);
+    const record = await ok(client.GET("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } }));
     set({ currentId: id });
     return record.graph;
   },
   rename: async (id, name) => {
-    await api(`/api/graphs/${id}`, { method: "PUT", json: { name } });
+    await client.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: { name } });
     await get().refresh();
   },
   remove: async (id) => {
-    await api(`/api/graphs/${id}`, { method: "DELETE" });
+    await client.DELETE("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } });
     if (get().currentId === id) set({ currentId: null });
     await get().refresh();
   },

@@ -1,6 +1,6 @@
 // The list of runs (history) and the runs picked for comparison.
 import { create } from "zustand";
-import { type Schemas, api } from "../api/client";
+import { type Schemas, client, ok } from "../api/client";
 
 export type RunSummary = Schemas["RunSummary"];
 
@@ -17,7 +17,7 @@ export const useRunList = create<RunsState>((set, get) => ({
   compare: [],
   refresh: async () => {
     try {
-      set({ runs: await api<RunSummary[]>("/api/runs") });
+      set({ runs: await ok(client.GET("/api/runs")) });
     } catch {
       /* the list refreshes again soon */
     }
@@ -27,7 +27,7 @@ export const useRunList = create<RunsState>((set, get) => ({
     set({ compare: c.includes(id) ? c.filter((x) => x !== id) : [...c, id] });
   },
   remove: async (id) => {
-    await api(`/api/runs/${id}`, { method: "DELETE" });
+    await client.DELETE("/api/runs/{run_id}", { params: { path: { run_id: id } } });
     set({ compare: get().compare.filter((x) => x !== id) });
     await get().refresh();
   },

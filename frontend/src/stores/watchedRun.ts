@@ -1,6 +1,6 @@
 // The run being watched: its events over the websocket (with resume), metric series and progress.
 import { create } from "zustand";
-import { type Schemas, api, openEvents } from "../api/client";
+import { type Schemas, client, ok, openEvents } from "../api/client";
 
 export type RunDetail = Schemas["RunDetail"];
 
@@ -169,7 +169,7 @@ export const useWatchedRun = create<RunState>((set, get) => ({
   watch: (runId, status) => {
     get().clear();
     set({ runId, status: status ?? null });
-    api<RunDetail>(`/api/runs/${runId}`).then(
+    ok(client.GET("/api/runs/{run_id}", { params: { path: { run_id: runId } } })).then(
       (info) => {
         if (get().runId !== runId) return;
         const progress = get().progress;
@@ -219,7 +219,7 @@ export const useWatchedRun = create<RunState>((set, get) => ({
 
   stop: async () => {
     const id = get().runId;
-    if (id) await api(`/api/runs/${id}/stop`, { method: "POST" });
+    if (id) await client.POST("/api/runs/{run_id}/stop", { params: { path: { run_id: id } } });
   },
 }));
 
