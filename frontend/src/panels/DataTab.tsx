@@ -3,7 +3,7 @@
 // the features there), a preview, sample images per class, the tensor each graph Input receives and whether it
 // fits, preprocessing, the split and, for images, augmentation with a preview strip.
 import { useEffect, useMemo, useRef, useState } from "react";
-import { api } from "../api/client";
+import { client, ok } from "../api/client";
 import { bindings } from "../lib/binding";
 import {
   type Augmentation,
@@ -544,7 +544,7 @@ function AugmentationForm({ datasetId, value, onChange }: { datasetId: string; v
   useEffect(() => {
     let current = true;
     const timer = setTimeout(() => {
-      api<{ images: string[] }>(`/api/datasets/${datasetId}/augmentation`, { method: "POST", json: JSON.parse(body) })
+      ok(client.POST("/api/datasets/{dataset_id}/augmentation", { params: { path: { dataset_id: datasetId } }, body: value }))
         .then((r) => {
           if (!current) return;
           setShown({ body, images: r.images });

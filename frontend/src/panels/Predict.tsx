@@ -1,7 +1,7 @@
 // "Try it": send inputs to the predict API. Image inputs are drawn on a grid, tabular ones typed in a form, others
 // edited as JSON; any input can be filled from one of the dataset's samples. Shows class probabilities.
 import { useMemo, useState } from "react";
-import { type GraphJSON, api } from "../api/client";
+import { type GraphJSON, type Schemas, client, ok } from "../api/client";
 import { useCatalog } from "../stores/catalog";
 import { useWatchedRun } from "../stores/watchedRun";
 import { ImageSample, isImageShape } from "./DatasetView";
@@ -9,7 +9,7 @@ import { RowPredict } from "./RowPredict";
 
 type InputSpec = { id: string; shape: (number | null)[]; dtype: string; field: string | null };
 type Ranked = { label: string; probability: number }[];
-type Prediction = { outputs: Record<string, unknown>; classes?: Record<string, Ranked | Ranked[]> };
+type Prediction = Schemas["PredictResponse"];
 
 function zeros(shape: (number | null)[]): unknown {
   if (shape.length === 0) return 0;
@@ -160,7 +160,7 @@ function TensorPredict({ runId, graph }: { runId: string; graph: GraphJSON }) {
     try {
       const payload: Record<string, unknown> = {};
       for (const i of inputs) payload[i.id] = texts[i.id] !== undefined ? JSON.parse(texts[i.id]) : values[i.id];
-      setResult(await api<Prediction>(`/api/runs/${runId}/predict`, { method: "POST", json: { inputs: payload } }));
+      setResult(await ok(client.POST("/api/runs/{run_id}/predict", { params: { path: { run_id: runId } }, body: { inputs: payload } })));
     } catch (e) {
       setError(e instanceof SyntaxError ? `not valid JSON: ${e.message}` : (e as Error).message);
     } finally {

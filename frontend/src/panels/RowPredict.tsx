@@ -1,12 +1,11 @@
 // "Try it" for a run on an uploaded table or text set: type one row in the file's own terms (numbers, a category
 // from its list, a text) and the server applies the run's recorded preprocessing before the model sees it.
 import { useEffect, useState } from "react";
-import { type GraphJSON, api } from "../api/client";
+import { type GraphJSON, type Schemas, client, ok } from "../api/client";
 import type { UploadDetail } from "../stores/datasets";
 import { OutputView } from "./Predict";
 
-type Ranked = { label: string; probability: number }[];
-type Prediction = { outputs: Record<string, unknown>; classes?: Record<string, Ranked | Ranked[]> };
+type Prediction = Schemas["PredictResponse"];
 type Ref = { id: string; target?: string[] | null; features?: string[] | null; preprocessing?: { categorical?: string; columns?: Record<string, string> } };
 
 /** What each graph Input reads of a row: the columns of `x` as one row, a text column as its string, a column
@@ -40,7 +39,7 @@ export function RowPredict({ runId, graph, dataset }: { runId: string; graph: Gr
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   useEffect(() => {
-    api<UploadDetail>(`/api/datasets/${dataset.id}`)
+    ok(client.GET("/api/datasets/{dataset_id}", { params: { path: { dataset_id: dataset.id } } }))
       .then((d) => {
         setDetail(d);
         const first = (d.preview[0] ?? {}) as Record<string, unknown>;
@@ -56,7 +55,7 @@ export function RowPredict({ runId, graph, dataset }: { runId: string; graph: Gr
     setBusy(true);
     try {
       const payload = inputValues(dataset, detail, inputs, row);
-      setResult(await api<Prediction>(`/api/runs/${runId}/predict`, { method: "POST", json: { inputs: payload } }));
+      setResult(await ok(client.POST("/api/runs/{run_id}/predict", { params: { path: { run_id: runId } }, body: { inputs: payload } })));
     } catch (e) {
       setError((e as Error).message);
     } finally {

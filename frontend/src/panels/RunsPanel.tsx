@@ -1,7 +1,7 @@
 // Every run with status, dataset, best metric and time; open one, or overlay several to compare.
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
-import { type Schemas, api } from "../api/client";
+import { type Schemas, client, ok } from "../api/client";
 import { openGraph } from "../canvas/view";
 import { useLibrary } from "../stores/library";
 import { useWatchedRun } from "../stores/watchedRun";
@@ -10,6 +10,7 @@ import { Chart, type Line, color } from "./Chart";
 import { duration } from "./RunView";
 
 type Detail = Schemas["RunDetail"];
+const runDetail = (id: string) => ok(client.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } }));
 
 function when(iso: string): string {
   const d = new Date(iso);
@@ -32,7 +33,7 @@ function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
   const version = ids.map((id) => runs.find((r) => r.id === id)).map((r) => `${r?.id}:${r?.status}:${r?.epochs_done}`).join(",");
   useEffect(() => {
     let live = true;
-    Promise.all(ids.map((id) => api<Detail>(`/api/runs/${id}`))).then(
+    Promise.all(ids.map((id) => runDetail(id))).then(
       (d) => live && setDetails(d),
       () => live && setDetails([]),
     );
@@ -111,7 +112,7 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
     useWatchedRun.getState().watch(id);
     if (withGraph) {
       useLibrary.getState().detach();
-      openGraph(flow, (await api<Detail>(`/api/runs/${id}`)).graph);
+      openGraph(flow, (await runDetail(id)).graph);
     }
     onOpen();
   };

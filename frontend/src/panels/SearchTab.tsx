@@ -3,7 +3,7 @@
 // coordinates, param importances, Stop and "Open best" (the best trial's graph and config onto the canvas).
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
-import { type Schemas, api } from "../api/client";
+import { client, ok } from "../api/client";
 import { openGraph } from "../canvas/view";
 import { type SearchDimension, describe } from "../lib/search";
 import { useCatalog } from "../stores/catalog";
@@ -367,7 +367,6 @@ function Importances({ values }: { values: Record<string, number> }) {
   );
 }
 
-type RunDetail = Schemas["RunDetail"];
 
 function StudyView({ summary, onOpen }: { summary: StudySummary; onOpen: () => void }) {
   const detail = useStudies((s) => (s.detail?.id === summary.id ? s.detail : null));
@@ -390,7 +389,7 @@ function StudyView({ summary, onOpen }: { summary: StudySummary; onOpen: () => v
     if (!runId) return;
     setError(null);
     try {
-      const run = await api<RunDetail>(`/api/runs/${runId}`);
+      const run = await ok(client.GET("/api/runs/{run_id}", { params: { path: { run_id: runId } } }));
       useLibrary.getState().detach();
       openGraph(flow, run.graph);
       const { setConfig, setDataset } = useTrain.getState();

@@ -1,7 +1,7 @@
 // The templates gallery: a ready graph for each model family, with its dataset and training config.
 import { useReactFlow } from "@xyflow/react";
 import { useEffect, useState } from "react";
-import { type Schemas, api } from "../api/client";
+import { type Schemas, client, ok } from "../api/client";
 import { replaceCanvas } from "../canvas/replace";
 import { openGraph, showGraph } from "../canvas/view";
 import { useLibrary } from "../stores/library";
@@ -14,7 +14,7 @@ export function Templates({ onClose }: { onClose: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const flow = useReactFlow();
   useEffect(() => {
-    api<Template[]>("/api/templates").then(setTemplates, (e: Error) => setError(e.message));
+    ok(client.GET("/api/templates")).then(setTemplates, (e: Error) => setError(e.message));
   }, []);
   const pick = (t: Template) => {
     onClose();

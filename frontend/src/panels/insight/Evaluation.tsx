@@ -2,7 +2,7 @@
 // samples), per-class scores, ROC and precision-recall curves, the worst-classified samples; for regression
 // MAE/RMSE/R², predicted against true, and the residuals.
 import { useEffect, useState } from "react";
-import { type Schemas, api } from "../../api/client";
+import { type Schemas, client, ok } from "../../api/client";
 import { HeatGrid, Histogram, Plot, Sample, fmt } from "./Visuals";
 
 type Evaluation = Schemas["Evaluation"];
@@ -16,7 +16,7 @@ function useSamples(runId: string, indices: number[]): { samples: Samples["sampl
   useEffect(() => {
     if (!key) return;
     let live = true;
-    api<Samples>(`/api/runs/${runId}/samples?indices=${key}`)
+    ok(client.GET("/api/runs/{run_id}/samples", { params: { path: { run_id: runId }, query: { indices: key } } }))
       .then((r) => live && setState({ key, samples: r.samples, error: null }))
       .catch((e: Error) => live && setState({ key, samples: null, error: e.message }));
     return () => {
@@ -221,7 +221,7 @@ export function EvaluationView({ runId }: { runId: string }) {
   const [output, setOutput] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
-    api<Evaluation>(`/api/runs/${runId}/evaluation`)
+    ok(client.GET("/api/runs/{run_id}/evaluation", { params: { path: { run_id: runId } } }))
       .then((e) => live && setEvaluation(e))
       .catch((e: Error) => live && setError(e.message));
     return () => {
