@@ -282,6 +282,21 @@ def long_chain(length: int) -> dict[str, Any]:
     return {"format": "netcanvas.graph/1", "name": "long chain", "nodes": nodes, "edges": edges}
 
 
+def settle_view(page: Page) -> None:
+    """Wait until the canvas stops moving: an opened graph is moved into view once React Flow has measured its
+    nodes (late on a loaded machine), and the nodes drawn change with the view."""
+    transform = "() => document.querySelector('.react-flow__viewport').style.transform"
+    last, still = page.evaluate(transform), 0
+    for _ in range(80):
+        page.wait_for_timeout(250)
+        now = page.evaluate(transform)
+        still = still + 1 if now == last else 0
+        if still == 6:  # unchanged for 1.5 s: longer than the wait for measurements plus the 200 ms move
+            return
+        last = now
+    raise AssertionError("the canvas kept moving for 20 s")
+
+
 EDGE_END = """(edge) => {
     const path = document.querySelector(`[data-testid="edge-${edge}"]`);
     if (!path) return null;
@@ -296,6 +311,7 @@ def test_a_big_graph_draws_only_what_is_in_view_with_edges_where_the_handles_wil
     open_file(page, long_chain(320), tmp_path, "chain.json")  # big enough to be drawn in part (CULL_FROM)
     expect(page.get_by_test_id("node-x")).to_be_visible()
     expect(page.get_by_test_id("summary")).to_contain_text("valid", timeout=20_000)
+    settle_view(page)
     drawn = page.locator(".react-flow__node").count()
     assert 0 < drawn < 30, f"{drawn} of 321 nodes drawn: those out of view should not be"
     # An edge into a node not drawn yet ends about where that node's handle will be once drawn and measured.
