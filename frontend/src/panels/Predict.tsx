@@ -63,6 +63,22 @@ function DrawGrid({ value, onChange }: { value: number[][]; onChange: (v: number
   );
 }
 
+/** What a prediction answered (each Output drawn as its kind of value), or why it failed. */
+export function PredictionView({ result, error }: { result: Prediction | null; error: string | null }) {
+  return (
+    <>
+      {error && <pre className="node-error">{error}</pre>}
+      {result && (
+        <div className="prediction" data-testid="prediction">
+          {Object.entries(result.outputs).map(([name, value]) => (
+            <OutputView key={name} name={name} value={value} ranked={result.classes?.[name]} />
+          ))}
+        </div>
+      )}
+    </>
+  );
+}
+
 export function OutputView({ name, value, ranked }: { name: string; value: unknown; ranked?: Ranked | Ranked[] }) {
   if (ranked) {
     const list = [...((Array.isArray(ranked[0]) ? ranked[0] : ranked) as Ranked)].sort((a, b) => b.probability - a.probability);
@@ -233,14 +249,7 @@ function TensorPredict({ runId, graph }: { runId: string; graph: GraphJSON }) {
           </button>
         )}
       </div>
-      {error && <pre className="node-error">{error}</pre>}
-      {result && (
-        <div className="prediction" data-testid="prediction">
-          {Object.entries(result.outputs).map(([name, value]) => (
-            <OutputView key={name} name={name} value={value} ranked={result.classes?.[name]} />
-          ))}
-        </div>
-      )}
+      <PredictionView result={result} error={error} />
     </div>
   );
 }

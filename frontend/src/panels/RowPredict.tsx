@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { type GraphJSON, type Schemas, client, ok } from "../api/client";
 import type { UploadDetail } from "../stores/datasets";
-import { OutputView } from "./Predict";
+import { PredictionView } from "./Predict";
 
 type Prediction = Schemas["PredictResponse"];
 type Ref = { id: string; target?: string[] | null; features?: string[] | null; preprocessing?: { categorical?: string; columns?: Record<string, string> } };
@@ -96,14 +96,7 @@ export function RowPredict({ runId, graph, dataset }: { runId: string; graph: Gr
           Predict
         </button>
       </div>
-      {error && <pre className="node-error">{error}</pre>}
-      {result && (
-        <div className="prediction" data-testid="prediction">
-          {Object.entries(result.outputs).map(([name, value]) => (
-            <OutputView key={name} name={name} value={value} ranked={result.classes?.[name]} />
-          ))}
-        </div>
-      )}
+      <PredictionView result={result} error={error} />
     </div>
   );
 }
