@@ -526,19 +526,19 @@ export interface components {
              * @description Term added for numerical stability
              * @default 0.000001
              */
-            eps: number;
+            eps?: number;
             /**
              * Lr
              * @description Scale of the update
              * @default 1
              */
-            lr: number;
+            lr?: number;
             /**
              * Rho
              * @description Decay of the running averages
              * @default 0.9
              */
-            rho: number;
+            rho?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -549,7 +549,7 @@ export interface components {
              * @description Weight decay (L2 penalty applied by the optimizer)
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /**
          * Adagrad
@@ -561,25 +561,25 @@ export interface components {
              * @description Term added for numerical stability
              * @default 1e-10
              */
-            eps: number;
+            eps?: number;
             /**
              * Initial Accumulator Value
              * @description Starting value of the sums
              * @default 0
              */
-            initial_accumulator_value: number;
+            initial_accumulator_value?: number;
             /**
              * Lr
              * @description Learning rate
              * @default 0.01
              */
-            lr: number;
+            lr?: number;
             /**
              * Lr Decay
              * @description Learning-rate decay
              * @default 0
              */
-            lr_decay: number;
+            lr_decay?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -590,7 +590,7 @@ export interface components {
              * @description Weight decay (L2 penalty applied by the optimizer)
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /**
          * Adam
@@ -602,31 +602,31 @@ export interface components {
              * @description Use the AMSGrad variant
              * @default false
              */
-            amsgrad: boolean;
+            amsgrad?: boolean;
             /**
              * Beta1
              * @description Decay of the first-moment estimate
              * @default 0.9
              */
-            beta1: number;
+            beta1?: number;
             /**
              * Beta2
              * @description Decay of the second-moment estimate
              * @default 0.999
              */
-            beta2: number;
+            beta2?: number;
             /**
              * Eps
              * @description Term added for numerical stability
              * @default 1e-8
              */
-            eps: number;
+            eps?: number;
             /**
              * Lr
              * @description Learning rate
              * @default 0.001
              */
-            lr: number;
+            lr?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -637,7 +637,7 @@ export interface components {
              * @description Weight decay (L2 penalty applied by the optimizer)
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /**
          * AdamW
@@ -649,31 +649,31 @@ export interface components {
              * @description Use the AMSGrad variant
              * @default false
              */
-            amsgrad: boolean;
+            amsgrad?: boolean;
             /**
              * Beta1
              * @description Decay of the first-moment estimate
              * @default 0.9
              */
-            beta1: number;
+            beta1?: number;
             /**
              * Beta2
              * @description Decay of the second-moment estimate
              * @default 0.999
              */
-            beta2: number;
+            beta2?: number;
             /**
              * Eps
              * @description Term added for numerical stability
              * @default 1e-8
              */
-            eps: number;
+            eps?: number;
             /**
              * Lr
              * @description Learning rate
              * @default 0.001
              */
-            lr: number;
+            lr?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -684,7 +684,7 @@ export interface components {
              * @description Decoupled weight decay
              * @default 0.01
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /** ArtifactInfo */
         ArtifactInfo: {
@@ -738,37 +738,37 @@ export interface components {
              * @description Scale brightness by up to ± this fraction
              * @default 0
              */
-            brightness: number;
+            brightness?: number;
             /**
              * Crop Padding
              * @description Pad by this many pixels, crop back at random
              * @default 0
              */
-            crop_padding: number;
+            crop_padding?: number;
             /**
              * Hflip
              * @description Flip left-right with probability 0.5
              * @default false
              */
-            hflip: boolean;
+            hflip?: boolean;
             /**
              * Noise
              * @description Add Gaussian noise with this standard deviation
              * @default 0
              */
-            noise: number;
+            noise?: number;
             /**
              * Rotation
              * @description Rotate by up to ± this many degrees
              * @default 0
              */
-            rotation: number;
+            rotation?: number;
             /**
              * Vflip
              * @description Flip upside down with probability 0.5
              * @default false
              */
-            vflip: boolean;
+            vflip?: boolean;
         };
         /** AugmentationPreview */
         AugmentationPreview: {
@@ -789,7 +789,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq: number;
+            seq?: number;
             /** Step */
             step: number;
             /** Steps */
@@ -961,7 +961,7 @@ export interface components {
              * @description Final learning rate
              * @default 0
              */
-            eta_min: number;
+            eta_min?: number;
             /**
              * T Max
              * @description Epochs of the half cosine (default: all epochs)
@@ -1103,7 +1103,7 @@ export interface components {
              * @description Fraction held out for the test metrics
              * @default 0.2
              */
-            test_split: number;
+            test_split?: number;
         };
         /** DatasetRef */
         "DatasetRef-Output": {
@@ -1159,7 +1159,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq: number;
+            seq?: number;
             /**
              * Status
              * @enum {string}
@@ -1185,32 +1185,32 @@ export interface components {
              * @description Smallest change that counts as an improvement
              * @default 0
              */
-            min_delta: number;
+            min_delta?: number;
             /**
              * Mode
              * @description auto: max for accuracy-like metrics
              * @default auto
              * @enum {string}
              */
-            mode: "min" | "max" | "auto";
+            mode?: "min" | "max" | "auto";
             /**
              * Monitor
              * @description Metric to watch, e.g. val_loss or val_accuracy
              * @default val_loss
              */
-            monitor: string;
+            monitor?: string;
             /**
              * Patience
              * @description Epochs in a row without improvement before stopping
              * @default 3
              */
-            patience: number;
+            patience?: number;
             /**
              * Restore Best Weights
              * @description End with the best epoch's weights
              * @default true
              */
-            restore_best_weights: boolean;
+            restore_best_weights?: boolean;
         };
         /** Edge */
         Edge: {
@@ -1220,14 +1220,14 @@ export interface components {
              * Source Port
              * @default out
              */
-            source_port: string;
+            source_port?: string;
             /** Target */
             target: string;
             /**
              * Target Port
              * @default in
              */
-            target_port: string;
+            target_port?: string;
         } & {
             [key: string]: unknown;
         };
@@ -1241,14 +1241,14 @@ export interface components {
              * Source Port
              * @default out
              */
-            source_port: string;
+            source_port?: string;
             /** Target */
             target: string;
             /**
              * Target Port
              * @default in
              */
-            target_port: string;
+            target_port?: string;
         };
         /** EdgeRef */
         EdgeRef: {
@@ -1258,14 +1258,14 @@ export interface components {
              * Source Port
              * @default out
              */
-            source_port: string;
+            source_port?: string;
             /** Target */
             target: string;
             /**
              * Target Port
              * @default in
              */
-            target_port: string;
+            target_port?: string;
         };
         /** EpochEvent */
         EpochEvent: {
@@ -1288,7 +1288,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq: number;
+            seq?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1327,7 +1327,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq: number;
+            seq?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1380,7 +1380,7 @@ export interface components {
              * @description Answer 202 with a job at once (progress, cancel) instead of waiting for the result
              * @default false
              */
-            background: boolean;
+            background?: boolean;
             /**
              * Inputs
              * @description Or one sample typed in: per Input, the values as predict takes them
@@ -1398,7 +1398,7 @@ export interface components {
              * @description shap and lime: model evaluations
              * @default 300
              */
-            n_samples: number;
+            n_samples?: number;
             /**
              * Output
              * @description Default: the first Output
@@ -1414,13 +1414,13 @@ export interface components {
              * @default test
              * @enum {string}
              */
-            split: "test" | "val";
+            split?: "test" | "val";
             /**
              * Steps
              * @description integrated_gradients: integration steps
              * @default 32
              */
-            steps: number;
+            steps?: number;
             /**
              * Target
              * @description The class (or output element) to explain; default: the predicted class
@@ -1505,7 +1505,7 @@ export interface components {
              * @description Decay factor per epoch
              * @default 0.95
              */
-            gamma: number;
+            gamma?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1586,7 +1586,7 @@ export interface components {
              * @description Time the export and its checks took
              * @default 0
              */
-            seconds: number;
+            seconds?: number;
             /** Size Bytes */
             size_bytes: number;
             /**
@@ -1611,7 +1611,7 @@ export interface components {
              * Log
              * @default false
              */
-            log: boolean;
+            log?: boolean;
             /** Low */
             low: number;
             /** Step */
@@ -1641,12 +1641,12 @@ export interface components {
              * @default netcanvas.graph/1
              * @enum {string}
              */
-            format: "netcanvas.graph/1" | "netcanvas.graph/2";
+            format?: "netcanvas.graph/1" | "netcanvas.graph/2";
             /**
              * Name
              * @default untitled
              */
-            name: string;
+            name?: string;
             /** Nodes */
             nodes?: components["schemas"]["Node"][];
             /**
@@ -1746,14 +1746,14 @@ export interface components {
              * Log
              * @default false
              */
-            log: boolean;
+            log?: boolean;
             /** Low */
             low: number;
             /**
              * Step
              * @default 1
              */
-            step: number;
+            step?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1791,7 +1791,7 @@ export interface components {
              * @default info
              * @enum {string}
              */
-            level: "info" | "warning" | "error";
+            level?: "info" | "warning" | "error";
             /** Message */
             message: string;
             /**
@@ -1799,7 +1799,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq: number;
+            seq?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1830,7 +1830,7 @@ export interface components {
              * @description Weight in the total loss (multi-output)
              * @default 1
              */
-            weight: number;
+            weight?: number;
         };
         /** MetricInfo */
         MetricInfo: {
@@ -1855,25 +1855,25 @@ export interface components {
              * @description Dampening for momentum
              * @default 0
              */
-            dampening: number;
+            dampening?: number;
             /**
              * Lr
              * @description Learning rate
              * @default 0.01
              */
-            lr: number;
+            lr?: number;
             /**
              * Momentum
              * @description Momentum factor
              * @default 0.9
              */
-            momentum: number;
+            momentum?: number;
             /**
              * Nesterov
              * @description Nesterov momentum
              * @default false
              */
-            nesterov: boolean;
+            nesterov?: boolean;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1884,7 +1884,7 @@ export interface components {
              * @description Weight decay (L2 penalty applied by the optimizer)
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /** Node */
         Node: {
@@ -1992,44 +1992,44 @@ export interface components {
              * @description Epochs to wait after a reduction before watching again
              * @default 0
              */
-            cooldown: number;
+            cooldown?: number;
             /**
              * Factor
              * @description Multiplier on a plateau
              * @default 0.1
              */
-            factor: number;
+            factor?: number;
             /**
              * Min Lr
              * @description Lower bound
              * @default 0
              */
-            min_lr: number;
+            min_lr?: number;
             /**
              * Mode
              * @description auto: max for accuracy-like metrics
              * @default auto
              * @enum {string}
              */
-            mode: "min" | "max" | "auto";
+            mode?: "min" | "max" | "auto";
             /**
              * Monitor
              * @description Metric to watch (falls back to loss without validation)
              * @default val_loss
              */
-            monitor: string;
+            monitor?: string;
             /**
              * Patience
              * @description Epochs without improvement before reducing
              * @default 5
              */
-            patience: number;
+            patience?: number;
             /**
              * Threshold
              * @description Relative change that counts as an improvement
              * @default 0.0001
              */
-            threshold: number;
+            threshold?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2053,12 +2053,12 @@ export interface components {
              * X
              * @default 0
              */
-            x: number;
+            x?: number;
             /**
              * Y
              * @default 0
              */
-            y: number;
+            y?: number;
         };
         /** PrCurve */
         PrCurve: {
@@ -2124,7 +2124,7 @@ export interface components {
              * @default onehot
              * @enum {string}
              */
-            categorical: "onehot" | "codes";
+            categorical?: "onehot" | "codes";
             /**
              * Color
              * @description Default: rgb if any image has colour
@@ -2151,36 +2151,36 @@ export interface components {
              * @default mean
              * @enum {string}
              */
-            impute: "mean" | "median" | "zero";
+            impute?: "mean" | "median" | "zero";
             /**
              * Length
              * @description Tokens per text: padded with 0, truncated
              * @default 64
              */
-            length: number;
+            length?: number;
             /**
              * Lowercase
              * @default true
              */
-            lowercase: boolean;
+            lowercase?: boolean;
             /**
              * Numeric
              * @description Numeric, boolean and date columns
              * @default standardize
              * @enum {string}
              */
-            numeric: "standardize" | "minmax" | "none";
+            numeric?: "standardize" | "minmax" | "none";
             /**
              * Tokenizer
              * @default word
              * @enum {string}
              */
-            tokenizer: "word" | "bpe";
+            tokenizer?: "word" | "bpe";
             /**
              * Vocab Size
              * @default 5000
              */
-            vocab_size: number;
+            vocab_size?: number;
         };
         /**
          * Problem
@@ -2207,31 +2207,31 @@ export interface components {
              * @description Smoothing constant
              * @default 0.99
              */
-            alpha: number;
+            alpha?: number;
             /**
              * Centered
              * @description Normalize by an estimate of the gradient's variance
              * @default false
              */
-            centered: boolean;
+            centered?: boolean;
             /**
              * Eps
              * @description Term added for numerical stability
              * @default 1e-8
              */
-            eps: number;
+            eps?: number;
             /**
              * Lr
              * @description Learning rate
              * @default 0.001
              */
-            lr: number;
+            lr?: number;
             /**
              * Momentum
              * @description Momentum factor
              * @default 0
              */
-            momentum: number;
+            momentum?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2242,7 +2242,7 @@ export interface components {
              * @description Weight decay (L2 penalty applied by the optimizer)
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /**
          * Regularization
@@ -2254,13 +2254,13 @@ export interface components {
              * @description L1 penalty on weights (not biases or norms)
              * @default 0
              */
-            l1: number;
+            l1?: number;
             /**
              * L2
              * @description L2 penalty on weights (not biases or norms)
              * @default 0
              */
-            l2: number;
+            l2?: number;
         };
         /** Residuals */
         Residuals: {
@@ -2464,25 +2464,25 @@ export interface components {
              * @description Dampening for momentum
              * @default 0
              */
-            dampening: number;
+            dampening?: number;
             /**
              * Lr
              * @description Learning rate
              * @default 0.01
              */
-            lr: number;
+            lr?: number;
             /**
              * Momentum
              * @description Momentum factor (0 = plain SGD)
              * @default 0
              */
-            momentum: number;
+            momentum?: number;
             /**
              * Nesterov
              * @description Nesterov momentum (needs momentum > 0)
              * @default false
              */
-            nesterov: boolean;
+            nesterov?: boolean;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2493,7 +2493,7 @@ export interface components {
              * @description Weight decay (L2 penalty applied by the optimizer)
              * @default 0
              */
-            weight_decay: number;
+            weight_decay?: number;
         };
         /** Sample */
         Sample: {
@@ -2567,7 +2567,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq: number;
+            seq?: number;
             /**
              * Status
              * @enum {string}
@@ -2589,13 +2589,13 @@ export interface components {
              * @description Decay factor
              * @default 0.1
              */
-            gamma: number;
+            gamma?: number;
             /**
              * Step Size
              * @description Epochs between decays
              * @default 10
              */
-            step_size: number;
+            step_size?: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2627,26 +2627,26 @@ export interface components {
              * @description Trials that run at once (at most NETCANVAS_MAX_CONCURRENT_RUNS)
              * @default 1
              */
-            parallel: number;
+            parallel?: number;
             /**
              * Pruner
              * @description median: stop a trial whose objective is worse than the median of earlier trials at the same epoch
              * @default median
              */
-            pruner: "median" | null;
+            pruner?: "median" | null;
             /**
              * Sampler
              * @description grid: every point once; random; tpe: Bayesian (optuna)
              * @default tpe
              * @enum {string}
              */
-            sampler: "grid" | "random" | "tpe";
+            sampler?: "grid" | "random" | "tpe";
             /**
              * Seed
              * @description The sampler's seed
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Space
              * @description What to vary (docs/search.md); default: the graph's `search` marks
@@ -2659,7 +2659,7 @@ export interface components {
              * @description Trials to run (a grid runs each point once)
              * @default 20
              */
-            trials: number;
+            trials?: number;
         };
         /** StudyCreated */
         StudyCreated: {
@@ -2815,19 +2815,19 @@ export interface components {
              * @description Samples per gradient step
              * @default 32
              */
-            batch_size: number;
+            batch_size?: number;
             /**
              * Compile
              * @description Train the torch.compile'd module (for GPUs and bigger models; falls back to eager mode with a logged reason)
              * @default false
              */
-            compile: boolean;
+            compile?: boolean;
             /**
              * Device
              * @description Where to train: "auto", "cpu", "cuda", "cuda:N" (N: a device index) or "mps"; auto takes the first CUDA GPU when the server has one, else the CPU
              * @default auto
              */
-            device: string;
+            device?: string;
             /** @description Stop when the monitor stops improving */
             early_stopping?: components["schemas"]["EarlyStopping"] | null;
             /**
@@ -2835,7 +2835,7 @@ export interface components {
              * @description Passes over the training data
              * @default 10
              */
-            epochs: number;
+            epochs?: number;
             /**
              * Grad Clip
              * @description Clip the gradient norm to this value
@@ -2860,7 +2860,7 @@ export interface components {
              * @description torch threads for training
              * @default 1
              */
-            num_threads: number;
+            num_threads?: number;
             /**
              * Optimizer
              * @description Optimizer and its options
@@ -2872,7 +2872,7 @@ export interface components {
              * @default 32
              * @enum {string}
              */
-            precision: "32" | "bf16-mixed" | "16-mixed";
+            precision?: "32" | "bf16-mixed" | "16-mixed";
             /** @description L1 and L2 penalties on weights (not biases or norms) */
             regularization?: components["schemas"]["Regularization"];
             /**
@@ -2885,19 +2885,19 @@ export interface components {
              * @description Seed for weights, splits and shuffling
              * @default 0
              */
-            seed: number;
+            seed?: number;
             /**
              * Shuffle
              * @description Shuffle the training data every epoch
              * @default true
              */
-            shuffle: boolean;
+            shuffle?: boolean;
             /**
              * Validation Split
              * @description Fraction of the training data held out for validation (the test split, 20 % of a dataset, is apart)
              * @default 0.2
              */
-            validation_split: number;
+            validation_split?: number;
         };
         /** TrialInfo */
         TrialInfo: {

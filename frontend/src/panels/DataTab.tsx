@@ -563,16 +563,16 @@ function AugmentationForm({ datasetId, value, onChange }: { datasetId: string; v
       <div className="form-grid">
         <label className="field">
           <span className="field-name">flip left-right</span>
-          <input type="checkbox" checked={value.hflip} onChange={(e) => set({ hflip: e.target.checked })} data-testid="aug-hflip" />
+          <input type="checkbox" checked={value.hflip ?? false} onChange={(e) => set({ hflip: e.target.checked })} data-testid="aug-hflip" />
         </label>
         <label className="field">
           <span className="field-name">flip upside down</span>
-          <input type="checkbox" checked={value.vflip} onChange={(e) => set({ vflip: e.target.checked })} data-testid="aug-vflip" />
+          <input type="checkbox" checked={value.vflip ?? false} onChange={(e) => set({ vflip: e.target.checked })} data-testid="aug-vflip" />
         </label>
-        <Num label="rotation °" value={value.rotation} min={0} max={180} onChange={(rotation) => set({ rotation })} testId="aug-rotation" />
-        <Num label="crop padding" value={value.crop_padding} min={0} max={64} onChange={(crop_padding) => set({ crop_padding })} testId="aug-crop" />
-        <Num label="brightness" value={value.brightness} min={0} max={1} step={0.05} onChange={(brightness) => set({ brightness })} testId="aug-brightness" />
-        <Num label="noise" value={value.noise} min={0} max={1} step={0.01} onChange={(noise) => set({ noise })} testId="aug-noise" />
+        <Num label="rotation °" value={value.rotation ?? 0} min={0} max={180} onChange={(rotation) => set({ rotation })} testId="aug-rotation" />
+        <Num label="crop padding" value={value.crop_padding ?? 0} min={0} max={64} onChange={(crop_padding) => set({ crop_padding })} testId="aug-crop" />
+        <Num label="brightness" value={value.brightness ?? 0} min={0} max={1} step={0.05} onChange={(brightness) => set({ brightness })} testId="aug-brightness" />
+        <Num label="noise" value={value.noise ?? 0} min={0} max={1} step={0.01} onChange={(noise) => set({ noise })} testId="aug-noise" />
       </div>
       {error && <pre className="node-error">{error}</pre>}
       {/* data-options: the options these images show (a test waits for the ones it set) */}

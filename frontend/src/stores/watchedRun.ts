@@ -4,14 +4,16 @@ import { type Schemas, client, ok, openEvents } from "../api/client";
 
 export type RunDetail = Schemas["RunDetail"];
 
-/** A websocket event (docs/api.md, "Run events"): the generated types of the backend's discriminated union on `type`. */
-export type RunEvent =
+/** A websocket event (docs/api.md, "Run events"): the generated types of the backend's discriminated union on `type`.
+ * `seq` has a default in the schema, but a sent event always carries the one it was stored with. */
+export type RunEvent = (
   | Schemas["StatusEvent"]
   | Schemas["BatchEvent"]
   | Schemas["EpochEvent"]
   | Schemas["LogEvent"]
   | Schemas["ErrorEvent"]
-  | Schemas["DoneEvent"];
+  | Schemas["DoneEvent"]
+) & { seq: number };
 
 export type Series = {
   epochs: number[];
