@@ -4,14 +4,17 @@
 recall and F1 are those of class 1, like scikit-learn's default, and several labels are
 pooled. With class scores they are macro averages over the classes present in the
 targets or the predictions, and AUC-ROC is the macro one-vs-rest average over the
-classes present in the targets. The tests check every function against scikit-learn.
+classes present in the targets. scikit-learn computes them; the tests cross-check the
+definitions above against scikit-learn's own calls.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
+from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 Direction = Literal["min", "max"]
 
@@ -47,68 +50,50 @@ def monitor_mode(monitor: str, mode: str) -> Direction:
     return "max" if mode == "max" else direction(monitor)
 
 
-def _confusion(y: torch.Tensor, pred: torch.Tensor, n: int) -> torch.Tensor:
-    return torch.bincount(y * n + pred, minlength=n * n).reshape(n, n).double()
-
-
-def _safe_div(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return torch.where(b > 0, a / b.clamp_min(1e-12), torch.zeros_like(a))
-
-
-def binary_auc(score: torch.Tensor, positive: torch.Tensor) -> float | None:
-    """Mann–Whitney AUC with ties counted half; None when only one class is present."""
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
+def _auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
+    """scikit-learn's ROC AUC (ties counted half); None when only one class is present."""
+    if y_true.min() == y_true.max():
         return None
-    order = torch.argsort(score.double())
-    sorted_scores = score.double()[order]
-    ranks = torch.empty(len(score), dtype=torch.float64, device=score.device)
-    uniq, inverse, counts = torch.unique_consecutive(sorted_scores, return_inverse=True, return_counts=True)
-    ends = torch.cumsum(counts, 0).double()
-    avg = ends - (counts.double() - 1) / 2
-    ranks[order] = avg[inverse]
-    rank_sum = ranks[positive.bool()].sum()
-    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    return float(roc_auc_score(y_true, score))
 
 
 def classification_metrics(names: list[str], probs: torch.Tensor, y: torch.Tensor,
                            binary: bool) -> dict[str, float]:
     """``probs``: [N, C] class probabilities (binary: any shape, the probability of 1); ``y``: [N] classes
-    (binary: 0/1, soft labels rounded; one-hot rows become class indices)."""
+    (binary: 0/1, soft labels rounded; one-hot rows become class indices). Accuracy is counted on the device;
+    precision, recall, F1 and AUC come from scikit-learn."""
     if binary:
         y = (y.reshape(-1) >= 0.5).long()
     elif y.shape == probs.shape:
         y = y.argmax(-1)
     y = y.long().reshape(-1)
     if binary:
-        p1 = probs.reshape(-1)
-        pred = (p1 >= 0.5).long()
-        n = 2
+        scores = probs.reshape(-1)
+        pred = (scores >= 0.5).long()
     else:
-        probs = probs.reshape(-1, probs.shape[-1])
-        pred = probs.argmax(-1)
-        n = probs.shape[-1]
-    cm = _confusion(y.clamp(0, n - 1), pred, n)
-    tp = cm.diag()
-    precision = _safe_div(tp, cm.sum(0))
-    recall = _safe_div(tp, cm.sum(1))
-    f1 = _safe_div(2 * precision * recall, precision + recall)
-    present = cm.sum(1) > 0
+        scores = probs.reshape(-1, probs.shape[-1])
+        pred = scores.argmax(-1)
     out: dict[str, float] = {}
-    for name in names:
-        if name == "accuracy":
-            out[name] = float((pred == y).double().mean())
-        elif name in ("precision", "recall", "f1"):
-            value = {"precision": precision, "recall": recall, "f1": f1}[name]
-            out[name] = float(value[1]) if binary else float(value[present | (cm.sum(0) > 0)].mean())
-        elif name == "auc_roc":
-            if binary:
-                auc = binary_auc(p1, y)
-                out[name] = auc if auc is not None else float("nan")
-            else:
-                aucs = [a for c in range(n) if (a := binary_auc(probs[:, c], (y == c).long())) is not None]
-                out[name] = float(sum(aucs) / len(aucs)) if aucs else float("nan")
+    if "accuracy" in names:
+        out["accuracy"] = float((pred == y).double().mean())
+    wanted = [name for name in names if name in ("precision", "recall", "f1", "auc_roc")]
+    if not wanted:
+        return out
+    y_np, pred_np = y.cpu().numpy(), pred.cpu().numpy()
+    if any(name in ("precision", "recall", "f1") for name in wanted):
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_np, pred_np, average="binary" if binary else "macro", zero_division=0)
+        found = {"precision": precision, "recall": recall, "f1": f1}
+        out.update({name: float(found[name]) for name in wanted if name in found})
+    if "auc_roc" in wanted:
+        score_np = scores.detach().double().cpu().numpy()
+        if binary:
+            auc = _auc(y_np, score_np)
+            out["auc_roc"] = auc if auc is not None else float("nan")
+        else:  # macro one-vs-rest over the classes present in the targets
+            aucs = [a for c in range(score_np.shape[1]) if (a := _auc((y_np == c).astype(np.int64),
+                                                                      score_np[:, c])) is not None]
+            out["auc_roc"] = float(sum(aucs) / len(aucs)) if aucs else float("nan")
     return out
 
 
