@@ -204,6 +204,14 @@ class EarlyStopping(Strict):
     restore_best_weights: bool = Field(default=True, description="End with the best epoch's weights")
 
 
+class Health(Strict):
+    """Per-layer health (docs/training-config.md#layer-health): activation statistics, dead ReLUs, gradient norms
+    and update/weight ratios, read with hooks on one training step in ``every`` and sent as ``health`` events."""
+
+    every: int = Field(default=50, ge=1, le=1_000_000, description="Probe one training step in this many (the "
+                                                                   "first step is always probed)")
+
+
 def _one_metric(value: str) -> str:
     if value not in METRIC_ALIASES:
         raise ValueError(f"unknown metric '{value}'; choose from {', '.join(METRICS)}")
@@ -241,6 +249,10 @@ class TrainConfig(Strict):
                                                            "(the CPU does bf16-mixed only)")
     compile: bool = Field(default=False, description="Train the torch.compile'd module (for GPUs and bigger "
                                                      "models; falls back to eager mode with a logged reason)")
+    health: Health | None = Field(default_factory=Health, description="Per-layer health sampled while training "
+                                                                     "(null: off)")
+    tensorboard: bool = Field(default=True, description="Write TensorBoard event files into the run directory "
+                                                        "(scalars, histograms per epoch, the graph)")
 
     @model_validator(mode="before")
     @classmethod

@@ -56,6 +56,31 @@ class ErrorEvent(EventBase):
     node: str | None = None
 
 
+class NodeHealth(BaseModel):
+    """One node's health at a probed step (docs/api.md, "Run events"); null where it does not apply."""
+
+    mean: float | None = Field(default=None, description="Mean of the node's output over the batch")
+    std: float | None = Field(default=None, description="Standard deviation of the node's output over the batch")
+    dead: float | None = Field(default=None, description="ReLU/ReLU6: fraction of units that are 0 for every sample")
+    grad_norm: float | None = Field(default=None, description="L2 norm of the gradient of the node's weights (of its "
+                                                              "output for a layer without weights)")
+    update_ratio: float | None = Field(default=None, description="How much the step changed the node's weights: "
+                                                                 "norm of the change / norm of the weights")
+    flag: Literal["dead", "vanishing", "exploding"] | None = Field(default=None,
+                                                                  description="A problem, shown in amber")
+    message: str | None = Field(default=None, description="The flag explained in one line")
+
+
+class HealthEvent(EventBase):
+    """Per-layer health, sampled every ``health.every`` steps (docs/training-config.md, "Layer health")."""
+
+    type: Literal["health"] = "health"
+    epoch: int
+    step: int
+    steps: int
+    nodes: dict[str, NodeHealth] = Field(description="Node id -> its health at this step")
+
+
 class Runtime(BaseModel):
     """How a run trained: where, in which precision, with which optimizer implementation, and its memory peak."""
 
@@ -79,6 +104,6 @@ class DoneEvent(EventBase):
                                                               "memory peak (absent when training never started)")
 
 
-Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent,
+Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent | HealthEvent,
                   Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -28,6 +28,7 @@ from . import devices
 from .callbacks import BestTracker
 from .config import TrainConfig
 from .events import BatchEvent, Best, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, Runtime, StatusEvent
+from .health import HealthMonitor
 from .losses import Head, LossFn, align, class_targets
 from .metrics import classification_metrics, monitor_mode, regression_metrics
 from .optimizers import implementation_of, make_optimizer, make_scheduler
@@ -485,6 +486,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     emit(LogEvent(message=f"training on {n} samples, validating on "
                           f"{split_size(data.val) if data.val else 0}, {steps} steps per epoch"))
     last_batch_event = 0.0
+    health = HealthMonitor(compiled, config.health.every) if config.health and not config.compile else None
 
     def forward_loss(module: nn.Module, inputs: list[torch.Tensor],
                      targets: Split) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
@@ -520,6 +522,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 targets = {name: t[idx].pin_memory().to(device, non_blocking=True)
                            for name, t in train_targets.items()}
             inputs = data.augmented(inputs)  # image augmentation, training only
+            probe = health.start(forward, epoch, step + 1, steps, scaler) if health else None
             try:
                 try:
                     out, loss = forward_loss(forward, inputs, targets)
@@ -555,6 +558,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                     nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
                 optimizer.step()
             outs.append(tuple(o.detach() for o in out))
+            if probe is not None:
+                emit(probe.finish())
             now = time.perf_counter()
             if now - last_batch_event >= 1 / BATCH_EVENTS_PER_SECOND:
                 last_batch_event = now
