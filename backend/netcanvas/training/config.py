@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import JsonDict
 
 from .devices import DEVICE_CHOICES, Precision, check_spelling
 
@@ -185,6 +186,16 @@ class LossSpec(Strict):
         return LOSS_ALIASES[value]
 
 
+def _loss_names(schema: JsonDict) -> None:
+    """Declare the shorthand TrainConfig._shorthand accepts: a loss name for the loss and for each output's loss."""
+    name: JsonDict = {"type": "string", "description": "A loss name, short for {\"type\": name}"}
+    one, per_output = schema["anyOf"] if isinstance(schema["anyOf"], list) else []  # LossSpec | dict[str, LossSpec]
+    if not isinstance(per_output, dict):
+        raise TypeError(f"unexpected schema for the loss: {schema}")
+    per_output["additionalProperties"] = {"anyOf": [name, per_output["additionalProperties"]]}
+    schema["anyOf"] = [name, one, per_output]
+
+
 class Regularization(Strict):
     """Penalties added to the loss: l1 * sum|w| + l2 * sum w^2 over weight matrices and kernels."""
 
@@ -225,7 +236,8 @@ class TrainConfig(Strict):
     loss: LossSpec | dict[str, LossSpec] = Field(
         default_factory=lambda: LossSpec(type="sparse_categorical_crossentropy"),
         description="One loss, or one per Output name: "
-                    "{\"out\": \"mse\", \"other\": {\"type\": ..., \"weight\": 0.5}}")
+                    "{\"out\": \"mse\", \"other\": {\"type\": ..., \"weight\": 0.5}}",
+        json_schema_extra=_loss_names)
     metrics: list[str] | dict[str, list[str]] = Field(default_factory=lambda: ["accuracy"],
                                                       description="Metrics, or metrics per Output name")
     epochs: int = Field(default=10, ge=1, le=100_000, description="Passes over the training data")

@@ -1723,6 +1723,49 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * Health
+         * @description Per-layer health (docs/training-config.md#layer-health): activation statistics, dead ReLUs, gradient norms
+         *     and update/weight ratios, read with hooks on one training step in ``every`` and sent as ``health`` events.
+         */
+        Health: {
+            /**
+             * Every
+             * @description Probe one training step in this many (the first step is always probed)
+             * @default 50
+             */
+            every?: number;
+        };
+        /**
+         * HealthEvent
+         * @description Per-layer health, sampled every ``health.every`` steps (docs/training-config.md, "Layer health").
+         */
+        HealthEvent: {
+            /** Epoch */
+            epoch: number;
+            /**
+             * Nodes
+             * @description Node id -> its health at this step
+             */
+            nodes: {
+                [key: string]: components["schemas"]["NodeHealth"];
+            };
+            /**
+             * Seq
+             * @description Monotonically increasing per run; set when stored
+             * @default 0
+             */
+            seq?: number;
+            /** Step */
+            step: number;
+            /** Steps */
+            steps: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "health";
+        };
         /** ImageSample */
         ImageSample: {
             /**
@@ -1909,6 +1952,47 @@ export interface components {
             type: string;
         } & {
             [key: string]: unknown;
+        };
+        /**
+         * NodeHealth
+         * @description One node's health at a probed step (docs/api.md, "Run events"); null where it does not apply.
+         */
+        NodeHealth: {
+            /**
+             * Dead
+             * @description ReLU/ReLU6: fraction of units that are 0 for every sample
+             */
+            dead?: number | null;
+            /**
+             * Flag
+             * @description A problem, shown in amber
+             */
+            flag?: ("dead" | "vanishing" | "exploding") | null;
+            /**
+             * Grad Norm
+             * @description L2 norm of the gradient of the node's weights (of its output for a layer without weights)
+             */
+            grad_norm?: number | null;
+            /**
+             * Mean
+             * @description Mean of the node's output over the batch
+             */
+            mean?: number | null;
+            /**
+             * Message
+             * @description The flag explained in one line
+             */
+            message?: string | null;
+            /**
+             * Std
+             * @description Standard deviation of the node's output over the batch
+             */
+            std?: number | null;
+            /**
+             * Update Ratio
+             * @description How much the step changed the node's weights: norm of the change / norm of the weights
+             */
+            update_ratio?: number | null;
         };
         /** NodeInfo */
         NodeInfo: {
@@ -2841,12 +2925,14 @@ export interface components {
              * @description Clip the gradient norm to this value
              */
             grad_clip?: number | null;
+            /** @description Per-layer health sampled while training (null: off) */
+            health?: components["schemas"]["Health"] | null;
             /**
              * Loss
              * @description One loss, or one per Output name: {"out": "mse", "other": {"type": ..., "weight": 0.5}}
              */
-            loss?: components["schemas"]["LossSpec"] | {
-                [key: string]: components["schemas"]["LossSpec"];
+            loss?: string | components["schemas"]["LossSpec"] | {
+                [key: string]: string | components["schemas"]["LossSpec"];
             };
             /**
              * Metrics
@@ -2892,6 +2978,12 @@ export interface components {
              * @default true
              */
             shuffle?: boolean;
+            /**
+             * Tensorboard
+             * @description Write TensorBoard event files into the run directory (scalars, histograms per epoch, the graph)
+             * @default true
+             */
+            tensorboard?: boolean;
             /**
              * Validation Split
              * @description Fraction of the training data held out for validation (the test split, 20 % of a dataset, is apart)
@@ -4153,7 +4245,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"])[];
+                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["HealthEvent"])[];
                 };
             };
             /** @description A token is required and was missing or wrong */
