@@ -37,6 +37,8 @@ CASES: dict[str, tuple[dict[str, Any], dict[str, Any], tuple[str, float]]] = {
     "wine": (chain([13], *dense(3)), CLASSIFY, ("val_accuracy", 0.7)),
     "breast_cancer": (chain([30], *dense(2)), CLASSIFY, ("val_accuracy", 0.85)),
     "digits": (chain([1, 8, 8], ("Flatten", {}), *dense(10)), CLASSIFY, ("val_accuracy", 0.7)),
+    "digits_0_4": (chain([1, 8, 8], ("Flatten", {}), *dense(5)), CLASSIFY, ("val_accuracy", 0.7)),
+    "digits_5_9": (chain([1, 8, 8], ("Flatten", {}), *dense(5)), CLASSIFY, ("val_accuracy", 0.7)),
     "diabetes": (chain([10], *dense(1)), REGRESS, ("val_loss", 0.45)),  # the target's variance is 0.59
     "linnerud": (chain([3], *dense(3)), {**REGRESS, "epochs": 30, "batch_size": 4},  # 20 rows
                  ("val_loss", 0.3)),

@@ -107,6 +107,27 @@ def digits() -> Dataset:
                    {"x": x, "y": y})
 
 
+def _digit_subset(name: str, low: int) -> Dataset:
+    """The digits ``low`` to ``low + 4`` of ``digits``, labelled 0-4 (class names keep the digits): two halves for
+    transfer learning, a trunk trained on one and reused on the other (README, "Transfer learning")."""
+    full = digits()
+    keep = (full.arrays["y"] >= low) & (full.arrays["y"] < low + 5)
+    classes = tuple(str(i) for i in range(low, low + 5))
+    return Dataset(name, f"The digits {low}–{low + 4} of digits as 1×8×8 images, 5 classes labelled 0–4 "
+                         f"({int(keep.sum()):,}); for transfer learning.", "classification",
+                   [FieldSpec("x", (1, 8, 8), "float32", "input", doc="grey-level image in [0, 1]"),
+                    FieldSpec("y", (), "int64", "target", classes, doc="digit")],
+                   {"x": _f32(full.arrays["x"][keep]), "y": _i64(full.arrays["y"][keep] - low)})
+
+
+def digits_0_4() -> Dataset:
+    return _digit_subset("digits_0_4", 0)
+
+
+def digits_5_9() -> Dataset:
+    return _digit_subset("digits_5_9", 5)
+
+
 def diabetes() -> Dataset:
     from sklearn.datasets import load_diabetes
 
@@ -265,8 +286,8 @@ def multi_io() -> Dataset:
 
 
 LOADERS: dict[str, Callable[[], Dataset]] = {
-    f.__name__: f for f in (iris, wine, breast_cancer, digits, diabetes, linnerud, moons, circles, spirals,
-                            blobs, sequences, timeseries, text, multi_io)
+    f.__name__: f for f in (iris, wine, breast_cancer, digits, digits_0_4, digits_5_9, diabetes, linnerud, moons,
+                            circles, spirals, blobs, sequences, timeseries, text, multi_io)
 }
 _loaded: dict[str, Dataset] = {}
 

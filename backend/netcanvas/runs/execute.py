@@ -21,6 +21,8 @@ from typing import Any
 
 import torch
 from pydantic import ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load_file
 
 from .. import __version__
 from ..artifacts import RunDir, RunInfo
@@ -31,7 +33,9 @@ from ..data.fit import prepare_upload
 from ..data.uploads import DatasetStore
 from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
-from ..training.events import DoneEvent, ErrorEvent, Event, LogEvent
+from ..training.config import Init
+from ..training.events import DoneEvent, ErrorEvent, Event, InitEvent, InitMismatch, LogEvent
+from ..training.transfer import Matched, check_freeze, match_weights, weights_file
 from ..weights import node_state_dict
 
 Emit = Callable[[Event], None]
@@ -169,12 +173,44 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
     except (DataError, UploadError) as e:
         return fail(str(e))
     run_dir.write_preprocessing(data.preprocessing)
+    try:
+        loaded = start_from(compiled, cfg.init, run_dir.path.parent, emit)
+    except ValueError as e:
+        return fail(str(e))
     if should_stop():
         return RunOutcome(status="stopped")
-    result = train(compiled, data, cfg, emit, should_stop, Checkpoints(run_dir, compiled, emit))
+    result = train(compiled, data, cfg, emit, should_stop, Checkpoints(run_dir, compiled, emit), loaded=loaded)
     if result.best_state is not None:
         run_dir.write_weights(node_state_dict(compiled, result.best_state), "best")
     if result.last_state is not None:
         run_dir.write_weights(node_state_dict(compiled, result.last_state), "last")
     return RunOutcome(status=result.status, error=result.error, node=result.node, metrics=result.metrics,
                       test_metrics=result.test_metrics, history=result.history, best_epoch=result.best_epoch)
+
+
+def start_from(compiled: CompiledGraph, init: Init | None, runs_dir: Path | None, emit: Emit) -> list[str]:
+    """Load ``init.run``'s weights into the nodes that match by id and shape (a run id among the directories of
+    ``runs_dir``, or a run directory or weights file), report it with an ``init`` event, and return the loaded
+    node ids. Raises ValueError naming ``config.init.run`` or ``config.init.freeze[i]``."""
+    if init is None:
+        return []
+    check_freeze(init, set(compiled.module_names) | set(compiled.node_types))
+    matched = Matched()
+    if init.run is not None:
+        try:
+            file = weights_file(init.run, runs_dir)
+            tensors = load_file(str(file))
+        except ValueError as e:
+            raise ValueError(f"config.init.run: {e}") from None
+        except (OSError, SafetensorError) as e:
+            raise ValueError(f"config.init.run: the weights of '{init.run}' cannot be read ({e})") from None
+        matched = match_weights(compiled, tensors)
+    emit(InitEvent(run=init.run, loaded=matched.loaded, frozen=init.freeze, fresh=matched.fresh,
+                   mismatched=[InitMismatch(node=m.node, reason=m.reason) for m in matched.mismatched],
+                   lr_scale=init.lr_scale))
+    if init.run is not None:
+        left = [m.node for m in matched.mismatched]
+        emit(LogEvent(level="warning" if left else "info",
+                      message=f"started from run {init.run}: loaded {len(matched.loaded)} nodes"
+                              + (f"; mismatched, left fresh: {', '.join(left)}" if left else "")))
+    return matched.loaded

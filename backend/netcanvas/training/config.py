@@ -223,6 +223,25 @@ class Health(Strict):
                                                                    "first step is always probed)")
 
 
+class Init(Strict):
+    """Start from another run's weights (transfer learning, docs/training-config.md#starting-from-a-run)."""
+
+    run: str | None = Field(default=None, min_length=1, max_length=500,
+                            description="The run whose best weights are loaded, matched by node id and shape (a run "
+                                        "id; the CLI and Python API also take a run directory or weights file)")
+    freeze: list[str] = Field(default_factory=list, max_length=10_000,
+                              description="Node ids whose weights are not trained (feature extraction); they run "
+                                          "in inference mode, so BatchNorm statistics stay as loaded")
+    lr_scale: float = Field(default=1.0, gt=0.0, le=1.0,
+                            description="Learning-rate factor for the loaded nodes that are not frozen "
+                                        "(fine-tuning them more gently than the fresh ones)")
+
+    @field_validator("freeze")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+
 def _one_metric(value: str) -> str:
     if value not in METRIC_ALIASES:
         raise ValueError(f"unknown metric '{value}'; choose from {', '.join(METRICS)}")
@@ -261,6 +280,8 @@ class TrainConfig(Strict):
                                                            "(the CPU does bf16-mixed only)")
     compile: bool = Field(default=False, description="Train the torch.compile'd module (for GPUs and bigger "
                                                      "models; falls back to eager mode with a logged reason)")
+    init: Init | None = Field(default=None, description="Start from another run's weights and freeze nodes "
+                                                        "(transfer learning)")
     health: Health | None = Field(default_factory=Health, description="Per-layer health sampled while training "
                                                                      "(null: off)")
     tensorboard: bool = Field(default=True, description="Write TensorBoard event files into the run directory "

@@ -81,6 +81,24 @@ class HealthEvent(EventBase):
     nodes: dict[str, NodeHealth] = Field(description="Node id -> its health at this step")
 
 
+class InitMismatch(BaseModel):
+    node: str
+    reason: str = Field(description="Why its weights were not loaded: `fc.weight is 5×64 here but 10×64 in the run`")
+
+
+class InitEvent(EventBase):
+    """What starting from another run loaded (config.init, docs/training-config.md#starting-from-a-run); sent
+    before training starts."""
+
+    type: Literal["init"] = "init"
+    run: str | None = Field(description="The run (or file) the weights came from; null when only freezing")
+    loaded: list[str] = Field(description="Nodes whose weights were loaded")
+    mismatched: list[InitMismatch] = Field(description="Nodes the run has with other shapes: left fresh")
+    fresh: list[str] = Field(description="Nodes with weights the run does not have: left fresh")
+    frozen: list[str] = Field(description="Nodes that are not trained")
+    lr_scale: float = Field(description="Learning-rate factor of the loaded nodes that are not frozen")
+
+
 class Runtime(BaseModel):
     """How a run trained: where, in which precision, with which optimizer implementation, and its memory peak."""
 
@@ -104,6 +122,6 @@ class DoneEvent(EventBase):
                                                               "memory peak (absent when training never started)")
 
 
-Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent | HealthEvent,
+Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent | InitEvent | HealthEvent,
                   Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -14,7 +14,7 @@ import contextlib
 import copy
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from .health import HealthMonitor
 from .losses import Head, LossFn, align, class_targets
 from .metrics import classification_metrics, monitor_mode, regression_metrics
 from .optimizers import implementation_of, make_optimizer, make_scheduler
+from .transfer import frozen, hold_inference_mode, parameter_groups
 
 BATCH_EVENTS_PER_SECOND = 10
 EVAL_BATCH = 1024
@@ -332,25 +333,28 @@ def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
 
 
 def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
-          should_stop: Callable[[], bool] = lambda: False, checkpoint: Checkpoint | None = None) -> TrainResult:
+          should_stop: Callable[[], bool] = lambda: False, checkpoint: Checkpoint | None = None, *,
+          loaded: Collection[str] = ()) -> TrainResult:
     """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
     a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
 
     Ends with a ``done`` event. The module keeps the best weights when stopped or when early
     stopping restores them, else the last ones; the test metrics are always those of the best weights
     (the ones a run exports). ``checkpoint`` lets the caller keep the best and last weights as training goes,
-    so that a run killed mid-way still has them.
+    so that a run killed mid-way still has them. ``loaded``: the nodes whose weights came from another run
+    (``config.init.lr_scale`` applies to them; see transfer.py, which also freezes ``config.init.freeze``).
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
     try:
-        return _train(compiled, data, config, emit, should_stop, checkpoint)
+        return _train(compiled, data, config, emit, should_stop, checkpoint, loaded)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
-           should_stop: Callable[[], bool], checkpoint: Checkpoint | None) -> TrainResult:
+           should_stop: Callable[[], bool], checkpoint: Checkpoint | None,
+           loaded: Collection[str] = ()) -> TrainResult:
     result = TrainResult(status="failed")
     evaluator: Evaluator | None = None
     model = compiled.module
@@ -363,7 +367,8 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
             evaluator = Evaluator(compiled, data, config, device)
             devices.reset_peak(device)
             model.to(device)
-            _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint)
+            with frozen(compiled, config.init) as held:
+                _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint, held, loaded)
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
@@ -428,11 +433,13 @@ def _first_line(error: Exception) -> str:
 
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult,
-          checkpoint: Checkpoint | None) -> None:
+          checkpoint: Checkpoint | None, held: list[nn.Module] | None = None,
+          loaded: Collection[str] = ()) -> None:
     model = compiled.module
     device = evaluator.device
     generator = torch.Generator().manual_seed(config.seed)
-    optimizer = make_optimizer(config.optimizer, model.parameters(), device)
+    groups = parameter_groups(compiled, config.init, loaded, config.optimizer.lr)
+    optimizer = make_optimizer(config.optimizer, groups, device)
     scheduler = make_scheduler(config.schedule, optimizer, config.epochs)
     scaler = torch.amp.GradScaler(device.type) if config.precision == "16-mixed" else None
     penalized = regularized(model)
@@ -503,6 +510,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         model.train()
+        hold_inference_mode(held or [])  # frozen nodes: BatchNorm statistics stay as loaded
         order = torch.randperm(n, generator=generator) if config.shuffle else torch.arange(n)
         if resident:
             order = order.to(device, non_blocking=True)

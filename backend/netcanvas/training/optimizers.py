@@ -75,10 +75,10 @@ def optimizer_class(cfg: Strict) -> tuple[type[torch.optim.Optimizer], dict[str,
     raise ValueError(f"unknown optimizer {cfg!r}")
 
 
-def make_optimizer(cfg: Strict, params: Iterable[nn.Parameter], device: torch.device | None = None,
-                   choice: Implementation | None = None) -> torch.optim.Optimizer:
-    """The optimizer of ``cfg`` over ``params`` (which live on ``device``, the CPU by default), in the
-    implementation ``choice`` or else the fastest there (``implementation``)."""
+def make_optimizer(cfg: Strict, params: Iterable[nn.Parameter] | Iterable[dict[str, Any]],
+                   device: torch.device | None = None, choice: Implementation | None = None) -> torch.optim.Optimizer:
+    """The optimizer of ``cfg`` over ``params`` or parameter groups (which live on ``device``, the CPU by
+    default), in the implementation ``choice`` or else the fastest there (``implementation``)."""
     kind, options = optimizer_class(cfg)
     choice = choice or implementation(kind, device or torch.device("cpu"))
     if choice != "for-loop":
