@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -410,6 +412,44 @@ def search(
         raise typer.Exit(2) from None
     if not completed:
         raise typer.Exit(1)
+
+
+def logdir_spec(run_dirs: list[Path]) -> str:
+    """TensorBoard's ``--logdir_spec``: each run's event files under the run directory's name."""
+    from .training.tensorboard import LOG_DIR
+
+    names: dict[str, int] = {}
+    parts = []
+    for run in run_dirs:
+        logs = run / LOG_DIR if (run / LOG_DIR).is_dir() else run
+        if not any(logs.glob("events.out.tfevents.*")):
+            typer.echo(f"error: {run} has no TensorBoard event files (a run directory holds them in {LOG_DIR}/)",
+                       err=True)
+            raise typer.Exit(2)
+        name = run.resolve().name
+        names[name] = names.get(name, 0) + 1
+        label = name if names[name] == 1 else f"{name}-{names[name]}"
+        if ":" in label or "," in label:
+            label = label.replace(":", "_").replace(",", "_")
+        parts.append(f"{label}:{logs.resolve()}")
+    return ",".join(parts)
+
+
+@app.command()
+def tensorboard(
+    runs: Annotated[list[Path], typer.Argument(help="Run directories (or their tensorboard/ folders)")],
+    port: Annotated[int, typer.Option(help="TensorBoard's port")] = 6006,
+    host: Annotated[str, typer.Option(help="Address TensorBoard listens on")] = "127.0.0.1",
+) -> None:
+    """Open runs in TensorBoard: scalars, weight and gradient histograms and the graph, one run per name."""
+    spec = logdir_spec(runs)
+    from tensorboard import program
+
+    board = program.TensorBoard()
+    board.configure(argv=[None, "--logdir_spec", spec, "--port", str(port), "--host", host])
+    typer.echo(f"TensorBoard at {board.launch()} (Ctrl+C stops it)")
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
 
 
 @app.command()

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     ray_address: str = Field(default="auto", description="The Ray cluster (HOST:PORT of its head, ray://HOST:PORT, "
                                                          "or auto: the one started on this machine)")
     max_upload_mb: int = Field(default=500, ge=1, description="Largest dataset upload, in megabytes (413 past it)")
+    dataset_mirror: str | None = Field(default=None, description="Base URL the downloadable datasets (MNIST, "
+                                       "Fashion-MNIST, CIFAR-10) are fetched from, as <mirror>/<source>/<file>; "
+                                       "default: their official sites")
     max_body_mb: float = Field(default=8.0, gt=0, description="Largest request body, in megabytes (413 past it)")
     max_nodes: int = Field(default=10_000, ge=1, description="Most nodes a graph may have")
     max_edges: int = Field(default=30_000, ge=1, description="Most edges a graph may have")

@@ -4,6 +4,8 @@ preview augmentation, delete (refused while a queued or running run uses the dat
 from __future__ import annotations
 
 import json
+import threading
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -19,7 +21,7 @@ from ..data.options import AugmentationOptions, DatasetOptions, PreprocessingOpt
 from ..data.uploads import DatasetStore, default_fields
 from ..settings import Settings
 from ..store import Database, RunRow
-from .deps import DatabaseDep, DatasetStoreDep
+from .deps import DatabaseDep, DatasetStoreDep, SettingsDep
 from .limits import SafeJSONRoute
 
 router = APIRouter(prefix="/api/datasets", tags=["datasets"], route_class=SafeJSONRoute)
@@ -49,7 +51,7 @@ class UploadedDataset(BaseModel):
     id: str
     name: str
     kind: str = Field(description="table | text | images | arrays")
-    format: str = Field(description="csv | tsv | parquet | zip | npz")
+    format: str = Field(description="csv | tsv | parquet | zip | npz; idx | cifar-binary for a downloaded source")
     file: str = Field(description="The uploaded file's name (for display)")
     size_bytes: int
     rows: int
@@ -61,6 +63,7 @@ class UploadedDataset(BaseModel):
     delimiter: str | None = None
     warnings: list[str] = Field(default_factory=list)
     images: dict[str, Any] | None = None
+    source: str | None = Field(default=None, description="The downloadable source it was fetched from (mnist, ...)")
     created_at: str
 
 
@@ -78,6 +81,36 @@ class DatasetDetail(UploadedDataset):
 
 class AugmentationPreview(BaseModel):
     images: list[str] = Field(description="PNG data URLs of one training image, augmented")
+
+
+class SourceFileInfo(BaseModel):
+    name: str
+    checksum: str = Field(description="md5:<hex> or sha256:<hex>: what the file must hash to")
+    downloaded: bool = Field(description="The file is in the source's folder already")
+
+
+class FetchProgress(BaseModel):
+    file: str
+    received: int
+    total: int | None = Field(description="The file's size, when the server said")
+
+
+class DownloadableDataset(BaseModel):
+    name: str = Field(description="What to fetch: POST /api/datasets/sources/{name}/fetch")
+    title: str
+    doc: str
+    url: str = Field(description="The official base URL (NETCANVAS_DATASET_MIRROR replaces it)")
+    shape: list[int] = Field(description="One image: [channels, height, width]")
+    classes: list[str]
+    files: list[SourceFileInfo]
+    folder: str = Field(description="Where the files are kept; files put there by hand are checked and used")
+    dataset_id: str | None = Field(description="The dataset made from it, once fetched")
+    fetching: FetchProgress | None = Field(default=None, description="Bytes received while a fetch is under way")
+
+
+_fetching: dict[str, dict[str, Any]] = {}
+"""Fetches under way in this process, by source folder: their progress (what GET /sources shows)."""
+_fetching_lock = threading.Lock()
 
 
 def problem(e: UploadError) -> HTTPException:
@@ -141,6 +174,56 @@ async def upload(request: Request, store: DatasetStoreDep) -> Any:
 def list_datasets(store: DatasetStoreDep) -> Any:
     """Every uploaded dataset, newest first (the built-in ones are in GET /api/catalog)."""
     return store.all()
+
+
+def _source_folder(settings: Settings, name: str) -> Path:
+    return settings.data_dir / "downloads" / name
+
+
+@router.get("/sources", response_model=list[DownloadableDataset])
+def list_sources(store: DatasetStoreDep, settings: SettingsDep) -> Any:
+    """The datasets that can be downloaded (MNIST, Fashion-MNIST, CIFAR-10): their files, whether each is
+    downloaded, the dataset made from them, and the progress of a fetch under way."""
+    from ..data.sources import describe_sources
+
+    out = describe_sources(store, lambda name: _source_folder(settings, name))
+    with _fetching_lock:
+        for entry in out:
+            entry["fetching"] = _fetching.get(entry["folder"])
+    return out
+
+
+@router.post("/sources/{name}/fetch", response_model=UploadedDataset, responses={
+    404: {"description": "No such downloadable dataset"},
+    409: {"description": "This dataset is being downloaded already"},
+    424: {"description": "The source cannot be reached (offline: the detail names the files and where to put "
+                         "them), answered an HTTP error, or sent a file whose checksum is wrong"}})
+async def fetch_source(name: str, store: DatasetStoreDep, settings: SettingsDep) -> Any:
+    """Download a source once into the data directory (checked by checksum) and store it as an image dataset;
+    answers the dataset (the one made before, if any). Progress shows in GET /api/datasets/sources."""
+    from ..data.sources import fetch, source
+
+    try:
+        source(name)
+    except UploadError as e:
+        raise problem(e) from None
+    folder = _source_folder(settings, name)
+    key = str(folder.resolve())
+    with _fetching_lock:
+        if key in _fetching:
+            raise HTTPException(409, f"{name} is being downloaded already; see GET /api/datasets/sources")
+        _fetching[key] = {"file": "", "received": 0, "total": None}
+
+    def progress(file: str, received: int, total: int | None) -> None:
+        _fetching[key] = {"file": file, "received": received, "total": total}
+
+    try:
+        return await run_in_threadpool(fetch, name, store, folder, settings.dataset_mirror, progress)
+    except UploadError as e:
+        raise problem(e) from None
+    finally:
+        with _fetching_lock:
+            _fetching.pop(key, None)
 
 
 @router.get("/{dataset_id}", response_model=DatasetDetail, responses=ERRORS)

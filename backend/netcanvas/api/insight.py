@@ -7,10 +7,14 @@ See docs/evaluation.md.
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -22,6 +26,7 @@ from ..insight.explain import explain as explain_sample
 from ..insight.jobs import Job, JobStatus
 from ..insight.rundata import InsightError, RunData, SplitName, run_data
 from ..settings import Settings
+from ..training.tensorboard import LOG_DIR
 from .deps import DatasetStoreDep, ExplainJobsDep, SettingsDep
 from .export import run_dir
 from .limits import SafeJSONRoute, error_responses
@@ -347,3 +352,29 @@ def cancel_explain_job(jobs: ExplainJobsDep, run_id: str, job_id: str) -> Any:
         raise HTTPException(404, f"no explanation job '{job_id[:40]}' for run '{run_id[:64]}'")
     return ExplainJob.model_validate(job.summary())
 
+
+
+def _zip_logs(folder: Path, run_id: str) -> bytes:
+    """The event files under ``folder`` in a zip, inside a folder named after the run (several unzip side by side)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(folder.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"{run_id}/{file.relative_to(folder).as_posix()}")
+    return buffer.getvalue()
+
+
+@router.get("/{run_id}/tensorboard", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}}, **error_responses(404)})
+async def tensorboard_logs(settings: SettingsDep, run_id: str) -> Response:
+    """The run's TensorBoard event files as a zip (`<run id>/events.out.tfevents...`): unzip and run
+    `tensorboard --logdir .`. A run that was trained with `"tensorboard": false` has none (404)."""
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", run_id):
+        raise HTTPException(404, f"no run '{run_id}'")
+    folder = settings.data_dir / "runs" / run_id / LOG_DIR
+    if not folder.is_dir():
+        raise HTTPException(404, f"run '{run_id}' has no TensorBoard logs (no such run, it has not started, or it "
+                                 "was trained with \"tensorboard\": false)")
+    content = await run_in_threadpool(_zip_logs, folder, run_id)
+    return Response(content, media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{run_id}-tensorboard.zip"'})

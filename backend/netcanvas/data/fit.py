@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from ..compiler import CompiledGraph
 from .errors import UploadError
-from .images import load_images
+from .images import load_images, resize_images
 from .options import AugmentationOptions, DatasetOptions, Pipeline, SplitRecord, TextStep
 from .pipeline import (
     apply_numeric,
@@ -35,16 +35,15 @@ def _missing(value: Any) -> bool:
 
 def load_columns(store: DatasetStore, desc: dict[str, Any], wanted: list[str]) -> tuple[dict[str, Any], int]:
     """The raw columns (pyarrow arrays, lists or numpy arrays) of a dataset, and its row count."""
-    original = store.original(desc["id"])
     if desc["kind"] in ("table", "text"):
         table = read_table_cache(store.path(desc["id"]))
         if table is None:
-            table = read_table(original, desc["file"]).table
+            table = read_table(store.original(desc["id"]), desc["file"]).table
         return {c: table.column(c) for c in wanted}, table.num_rows
     if desc["kind"] == "arrays":
         from .arrays import read_npz
 
-        arrays = read_npz(original, desc["file"])
+        arrays = read_npz(store.original(desc["id"]), desc["file"])
         return {c: arrays[c] for c in wanted}, len(next(iter(arrays.values())))
     images, columns = read_cache(store.path(desc["id"]))
     return {c: columns[c] for c in wanted if c in columns}, len(images)
@@ -100,7 +99,9 @@ def prepare_upload(store: DatasetStore, spec: dict[str, Any], compiled: Compiled
         assert p.image is not None
         images, _ = read_cache(store.path(desc["id"]))
         want = (p.image.channels, *p.image.size)
-        if images.shape[1:] != want:
+        if images.shape[1:] != want and desc.get("source"):  # a downloaded set: only its decoded images are kept
+            images = resize_images(images, p.image.size, p.image.channels)
+        elif images.shape[1:] != want:
             with np.load(store.path(desc["id"]) / "cache.npz", allow_pickle=False) as npz:
                 members = npz["members"].tolist()
             images = load_images(store.original(desc["id"]), desc["file"], members, p.image.size, p.image.channels)

@@ -229,6 +229,21 @@ def load_images(path: Path, name: str, members: list[str], size: tuple[int, int]
     return out
 
 
+def resize_images(images: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
+    """uint8 [N, C, H, W] converted to grey or RGB and resized (bilinear) to ``size``, as ``load_images`` does."""
+    from PIL import Image
+
+    out = np.empty((len(images), channels, size[0], size[1]), dtype=np.uint8)
+    for k, arr in enumerate(images):
+        img = Image.fromarray(arr[0], "L") if arr.shape[0] == 1 else Image.fromarray(arr.transpose(1, 2, 0), "RGB")
+        img = img.convert("L" if channels == 1 else "RGB")
+        if (img.height, img.width) != size:
+            img = img.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        pixels = np.asarray(img, dtype=np.uint8)
+        out[k] = pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+    return out
+
+
 def png_data_url(image: np.ndarray) -> str:
     """A [C, H, W] array in [0, 1] or uint8 as a PNG data URL (for the browser's sample grid)."""
     from PIL import Image

@@ -35,6 +35,7 @@ from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
 from ..training.config import Init
 from ..training.events import DoneEvent, ErrorEvent, Event, InitEvent, InitMismatch, LogEvent
+from ..training.tensorboard import TensorBoardLog
 from ..training.transfer import Matched, check_freeze, match_weights, weights_file
 from ..weights import node_state_dict
 
@@ -179,7 +180,11 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         return fail(str(e))
     if should_stop():
         return RunOutcome(status="stopped")
-    result = train(compiled, data, cfg, emit, should_stop, Checkpoints(run_dir, compiled, emit), loaded=loaded)
+    board = TensorBoardLog.for_run(run_dir.path, compiled, data, emit) if cfg.tensorboard else None
+    result = train(compiled, data, cfg, board.wrap(emit) if board else emit, should_stop,
+                   Checkpoints(run_dir, compiled, emit), loaded=loaded)
+    if board is not None:
+        board.close()
     if result.best_state is not None:
         run_dir.write_weights(node_state_dict(compiled, result.best_state), "best")
     if result.last_state is not None:

@@ -1,0 +1,114 @@
+"""TensorBoard event files for a run (docs/training-config.md#tensorboard), written with ``torch.utils.tensorboard``.
+
+``TensorBoardLog`` watches the run's events on their way out (``wrap(emit)``) and writes:
+
+- ``batch/loss`` for each batch event (already throttled to a few per second), at the global step;
+- each epoch's metrics as ``<metric>/train`` and ``<metric>/val`` (so TensorBoard draws both in one section), and
+  ``lr``, at the epoch;
+- once per epoch, histograms of every weight (``weights/<node>.<param>``) and of its last gradient
+  (``gradients/<node>.<param>``) — never per batch, which would cost more than training a small model;
+- the test metrics as ``<metric>/test`` at the best epoch when the run ends;
+- the graph, once, traced on two training samples (a graph that cannot be traced is logged and skipped).
+
+The files are flushed after every epoch, so TensorBoard shows a run while it trains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import torch
+
+from ..compiler import CompiledGraph
+from ..data import PreparedData
+from .events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent
+
+Emit = Callable[[Event], None]
+LOG_DIR = "tensorboard"
+"""The event files' folder inside a run directory."""
+
+
+def tag_of(metric: str) -> str:
+    """``val_accuracy`` -> ``accuracy/val``, ``test_loss`` -> ``loss/test``, ``loss`` -> ``loss/train``."""
+    for prefix, split in (("val_", "val"), ("test_", "test")):
+        if metric.startswith(prefix):
+            return f"{metric[len(prefix):]}/{split}"
+    return f"{metric}/train"
+
+
+class TensorBoardLog:
+    """Writes a run's events and weights into ``log_dir`` while passing every event on unchanged."""
+
+    def __init__(self, log_dir: str | Path, compiled: CompiledGraph):
+        from torch.utils.tensorboard import SummaryWriter  # here: the server imports this module for LOG_DIR only
+
+        self.compiled = compiled
+        self.writer = SummaryWriter(log_dir=str(log_dir), flush_secs=30)
+        self.steps = 0
+        self.last_epoch = 0
+
+    @classmethod
+    def for_run(cls, run_path: str | Path, compiled: CompiledGraph, data: PreparedData,
+                emit: Emit) -> TensorBoardLog | None:
+        """The log of a run directory, its graph written; None (with a warning event) when it cannot be written."""
+        try:
+            log = cls(Path(run_path) / LOG_DIR, compiled)
+        except OSError as e:
+            emit(LogEvent(level="warning", message=f"tensorboard: cannot write the event files ({e})"))
+            return None
+        log.add_graph(data.inputs({k: v[:2] for k, v in data.train.items()}), emit)
+        return log
+
+    def add_graph(self, inputs: Sequence[torch.Tensor], emit: Emit) -> None:
+        """The module's graph, traced once on ``inputs`` (a few samples)."""
+        module = self.compiled.module
+        was_training = module.training
+        try:
+            module.eval()
+            with torch.no_grad():
+                self.writer.add_graph(module, tuple(inputs))
+        except Exception as e:  # tracing is best effort: the scalars and histograms do not depend on it
+            first = (str(e).strip().splitlines() or [""])[0][:200]
+            emit(LogEvent(level="warning", message=f"tensorboard: the graph could not be traced ({first})"))
+        finally:
+            module.train(was_training)
+
+    def wrap(self, emit: Emit) -> Emit:
+        """``emit`` that also writes each event into the log."""
+        def both(event: Event) -> None:
+            self.write(event)
+            emit(event)
+
+        return both
+
+    def write(self, event: Event) -> None:
+        if isinstance(event, BatchEvent):
+            self.steps = max(self.steps, event.steps)
+            self.writer.add_scalar("batch/loss", event.loss, (event.epoch - 1) * event.steps + event.step)
+        elif isinstance(event, EpochEvent):
+            for name, value in event.metrics.items():
+                self.writer.add_scalar(tag_of(name), value, event.epoch)
+            self.writer.add_scalar("lr", event.lr, event.epoch)
+            self.histograms(event.epoch)
+            self.last_epoch = event.epoch
+            self.writer.flush()
+        elif isinstance(event, DoneEvent):
+            step = event.best_epoch or self.last_epoch
+            for name, value in event.test_metrics.items():
+                self.writer.add_scalar(tag_of(name), value, step)
+            self.writer.flush()
+
+    def histograms(self, epoch: int) -> None:
+        for name, param in self.compiled.module.named_parameters():
+            attr, _, rest = name.partition(".")
+            label = f"{self.compiled.node_of_module(attr)}.{rest}" if rest else self.compiled.node_of_module(attr)
+            for kind, values in (("weights", param), ("gradients", param.grad)):
+                if values is None:
+                    continue
+                values = values.detach().float().cpu()
+                if values.numel() and bool(torch.isfinite(values).all()):  # a NaN has no bin
+                    self.writer.add_histogram(f"{kind}/{label}", values, epoch)
+
+    def close(self) -> None:
+        self.writer.close()

@@ -1,0 +1,83 @@
+"""TensorBoard event files: every run writes them, and TensorBoard's own reader finds what they should hold."""
+
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from starlette.testclient import TestClient
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from netcanvas.api.app import create_app
+from netcanvas.cli import logdir_spec
+from netcanvas.runs.execute import execute
+from netcanvas.settings import Settings
+from netcanvas.training.events import BatchEvent, EpochEvent, Event, LogEvent
+from netcanvas.training.tensorboard import LOG_DIR, tag_of
+
+LENET = Path(__file__).parents[1] / "fixtures" / "graphs" / "lenet_digits.json"
+
+
+def read(run: Path) -> EventAccumulator:
+    accumulator = EventAccumulator(str(run / LOG_DIR), size_guidance={"scalars": 0, "histograms": 0})
+    accumulator.Reload()
+    return accumulator
+
+
+def train_lenet(out: Path, **config: Any) -> list[Event]:
+    events: list[Event] = []
+    outcome = execute(json.loads(LENET.read_text()), {"name": "digits"},
+                      {"epochs": 2, "batch_size": 64, **config}, out, events.append)
+    assert outcome.status == "completed", outcome.error
+    return events
+
+
+def test_a_run_writes_scalars_histograms_and_the_graph(tmp_path: Path) -> None:
+    events = train_lenet(tmp_path / "run", metrics=["accuracy"])
+    board = read(tmp_path / "run")
+    tags = board.Tags()
+    for tag in ("loss/train", "loss/val", "accuracy/train", "accuracy/val", "lr", "batch/loss", "loss/test",
+                "accuracy/test"):
+        assert tag in tags["scalars"], (tag, tags["scalars"])
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    written = board.Scalars("accuracy/val")
+    assert [s.step for s in written] == [1, 2]
+    assert [round(s.value, 5) for s in written] == [round(e.metrics["val_accuracy"], 5) for e in epochs]
+    batches = [e for e in events if isinstance(e, BatchEvent)]
+    assert len(board.Scalars("batch/loss")) == len(batches)
+    # weight and gradient histograms, per epoch, named by node id
+    assert "weights/conv1.weight" in tags["histograms"] and "gradients/fc1.bias" in tags["histograms"]
+    assert [h.step for h in board.Histograms("weights/conv1.weight")] == [1, 2]
+    assert tags["graph"] is True
+    assert not [e for e in events if isinstance(e, LogEvent) and e.message.startswith("tensorboard")]
+
+
+def test_tensorboard_can_be_turned_off(tmp_path: Path) -> None:
+    train_lenet(tmp_path / "run", epochs=1, tensorboard=False)
+    assert not (tmp_path / "run" / LOG_DIR).exists()
+
+
+def test_tags() -> None:
+    assert tag_of("val_accuracy") == "accuracy/val"
+    assert tag_of("test_y_loss") == "y_loss/test"
+    assert tag_of("loss") == "loss/train"
+
+
+def test_the_logs_download_as_a_zip_and_open_by_run_name(tmp_path: Path) -> None:
+    train_lenet(tmp_path / "runs" / "abc123", epochs=1)
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as client:
+        r = client.get("/api/runs/abc123/tensorboard")
+        assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+        assert "abc123-tensorboard.zip" in r.headers["content-disposition"]
+        names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+        assert names and all(n.startswith("abc123/events.out.tfevents.") for n in names)
+        missing = client.get("/api/runs/nope/tensorboard")
+        assert missing.status_code == 404 and "no TensorBoard logs" in missing.json()["detail"]
+        assert client.get("/api/runs/..%2F..%2Fetc/tensorboard").status_code == 404
+    spec = logdir_spec([tmp_path / "runs" / "abc123"])
+    assert spec == f"abc123:{(tmp_path / 'runs' / 'abc123' / LOG_DIR).resolve()}"
+    with pytest.raises(typer.Exit):
+        logdir_spec([tmp_path])  # no event files there
