@@ -316,7 +316,13 @@ def datasets_list() -> None:
     for name in LOADERS:
         ds = load(name)
         typer.echo(f"  {name:<14} {ds.task}, {ds.size:,} samples")
+    from .data.sources import SOURCES
+
     uploads = dataset_store().all()
+    fetched = {d.get("source") for d in uploads}
+    typer.echo("downloadable (netcanvas datasets fetch NAME):")
+    for src in SOURCES.values():
+        typer.echo(f"  {src.name:<14} {src.title}: {src.doc}" + (" (fetched)" if src.name in fetched else ""))
     typer.echo("uploaded:" if uploads else "uploaded: none (netcanvas datasets add FILE)")
     for desc in uploads:
         typer.echo("  " + describe_upload(desc))
@@ -336,6 +342,33 @@ def datasets_add(
         typer.echo(f"warning: {warning}", err=True)
     if desc.get("problem"):
         typer.echo(f"note: {desc['problem']} (choose one with --target when training)", err=True)
+
+
+@datasets_app.command("fetch")
+def datasets_fetch(
+    name: Annotated[str, typer.Argument(help="mnist, fashion_mnist or cifar10 (netcanvas datasets list)")],
+) -> None:
+    """Download a dataset once into the data directory (checked by checksum; NETCANVAS_DATASET_MIRROR replaces the
+    official site) and store it as an image dataset; prints its id. Offline, says which files to put where."""
+    from .data.errors import UploadError
+    from .data.sources import fetch
+
+    settings = load_settings()
+    shown: dict[str, int] = {}
+
+    def progress(file: str, received: int, total: int | None) -> None:
+        step = received * 10 // total if total else received // (1 << 20)
+        if shown.get(file) != step:
+            shown[file] = step
+            of = f" of {total:,}" if total else ""
+            typer.echo(f"{file}: {received:,}{of} bytes", err=True)
+
+    try:
+        desc = fetch(name, dataset_store(), settings.data_dir / "downloads" / name, settings.dataset_mirror, progress)
+    except UploadError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(2 if e.status in (404, 400) else 1) from None
+    typer.echo(f"fetched {describe_upload(desc)}")
 
 
 @datasets_app.command("rm")
