@@ -85,11 +85,13 @@ def validation_data(run: RunDir, compiled: CompiledGraph) -> tuple[list[np.ndarr
     if not isinstance(name, str):
         return None
     from .. import data
+    from ..data.resample import split_seed
     from ..training import TrainConfig
 
     try:
         config = TrainConfig.model_validate(run.config())
-        prepared = data.prepare(data.load(name), compiled, seed=config.seed, validation_split=config.validation_split,
+        prepared = data.prepare(data.load(name), compiled, seed=split_seed(dataset, config.seed),
+                                validation_split=config.validation_split,
                                 overrides=dataset.get("binding") or None)
     except (KeyError, ValueError):
         return None

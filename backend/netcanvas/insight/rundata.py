@@ -20,6 +20,7 @@ from ..data import DataError, Dataset, PreparedData, load, prepare
 from ..data.errors import UploadError
 from ..data.fit import prepare_upload
 from ..data.options import Pipeline
+from ..data.resample import split_seed
 from ..data.uploads import DatasetStore
 from ..training import TrainConfig
 
@@ -151,11 +152,11 @@ def _load(run: RunDir, store: DatasetStore | None) -> RunData:
     try:
         if isinstance(spec.get("name"), str):
             dataset = load(str(spec["name"]))
-            data = prepare(dataset, compiled, seed=config.seed, validation_split=config.validation_split,
-                           overrides=spec.get("binding") or None)
+            data = prepare(dataset, compiled, seed=split_seed(spec, config.seed),
+                           validation_split=config.validation_split, overrides=spec.get("binding") or None)
             return RunData(run, compiled, data, config, dataset, None)
         if isinstance(spec.get("id"), str) and store is not None:
-            data = prepare_upload(store, spec, compiled, seed=config.seed,
+            data = prepare_upload(store, spec, compiled, seed=split_seed(spec, config.seed),
                                   validation_split=config.validation_split)
             pipeline = Pipeline.model_validate(data.preprocessing.pipeline) if data.preprocessing.pipeline else None
             return RunData(run, compiled, data, config, None, pipeline)

@@ -30,6 +30,7 @@ from ..compiler import CompiledGraph, GraphInvalid, compile_graph
 from ..data import DataError, load, prepare
 from ..data.errors import UploadError
 from ..data.fit import prepare_upload
+from ..data.resample import resample, split_seed
 from ..data.uploads import DatasetStore
 from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
@@ -165,12 +166,14 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
     except GraphInvalid as e:
         return fail(graph_message(e), e.errors[0].node if e.errors else None)
     try:
+        seed = split_seed(dataset, cfg.seed)  # an ensemble member's split is its ensemble's
         if ds is None:
-            data = prepare_upload(DatasetStore(Path(datasets_dir or ".")), dataset, compiled, seed=cfg.seed,
+            data = prepare_upload(DatasetStore(Path(datasets_dir or ".")), dataset, compiled, seed=seed,
                                   validation_split=cfg.validation_split)
         else:
-            data = prepare(ds, compiled, seed=cfg.seed, validation_split=cfg.validation_split,
+            data = prepare(ds, compiled, seed=seed, validation_split=cfg.validation_split,
                            overrides=dataset.get("binding") or None)
+        data = resample(data, dataset)
     except (DataError, UploadError) as e:
         return fail(str(e))
     run_dir.write_preprocessing(data.preprocessing)

@@ -9,6 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
+from netcanvas.store.ensembles import EnsembleRow  # noqa: F401  (the ensemble tables join Base.metadata)
 from netcanvas.store.models import Base, UTCDateTime
 from netcanvas.store.studies import StudyRow  # noqa: F401  (the search tables join Base.metadata)
 
