@@ -13,7 +13,7 @@ class EventBase(BaseModel):
 
 class StatusEvent(EventBase):
     type: Literal["status"] = "status"
-    status: Literal["queued", "running", "completed", "failed", "stopped"]
+    status: Literal["queued", "running", "paused", "completed", "failed", "stopped"]
     message: str | None = None
 
 

@@ -32,6 +32,7 @@ from .health import HealthMonitor
 from .losses import Head, LossFn, align, class_targets
 from .metrics import classification_metrics, monitor_mode, regression_metrics
 from .optimizers import implementation_of, make_optimizer, make_scheduler
+from .pause import Pause, PausedState, RandomStates
 from .transfer import frozen, hold_inference_mode, parameter_groups
 
 BATCH_EVENTS_PER_SECOND = 10
@@ -44,7 +45,7 @@ Checkpoint = Callable[[dict[str, torch.Tensor], bool], None]
 
 @dataclass
 class TrainResult:
-    status: Literal["completed", "stopped", "failed"]
+    status: Literal["completed", "stopped", "failed", "paused"]
     history: list[dict[str, Any]] = field(default_factory=list)
     """One entry per epoch: {"epoch": n, "metrics": {...}, "lr": x, "seconds": s}."""
     metrics: dict[str, float] = field(default_factory=dict)
@@ -334,7 +335,7 @@ def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
 
 def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool] = lambda: False, checkpoint: Checkpoint | None = None, *,
-          loaded: Collection[str] = ()) -> TrainResult:
+          loaded: Collection[str] = (), pause: Pause | None = None) -> TrainResult:
     """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
     a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
 
@@ -343,18 +344,20 @@ def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     (the ones a run exports). ``checkpoint`` lets the caller keep the best and last weights as training goes,
     so that a run killed mid-way still has them. ``loaded``: the nodes whose weights came from another run
     (``config.init.lr_scale`` applies to them; see transfer.py, which also freezes ``config.init.freeze``).
+    ``pause`` (pause.py) lets the caller pause the run before a step, and resume a paused one: a paused run
+    ends with a ``status`` event ``paused`` instead of ``done``, and without test metrics.
     """
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
     try:
-        return _train(compiled, data, config, emit, should_stop, checkpoint, loaded)
+        return _train(compiled, data, config, emit, should_stop, checkpoint, loaded, pause)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
            should_stop: Callable[[], bool], checkpoint: Checkpoint | None,
-           loaded: Collection[str] = ()) -> TrainResult:
+           loaded: Collection[str] = (), pause: Pause | None = None) -> TrainResult:
     result = TrainResult(status="failed")
     evaluator: Evaluator | None = None
     model = compiled.module
@@ -368,7 +371,8 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
             devices.reset_peak(device)
             model.to(device)
             with frozen(compiled, config.init) as held:
-                _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint, held, loaded)
+                _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint, held, loaded,
+                      pause)
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
@@ -382,6 +386,10 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
         result.last_state = _clone_state(model)
     if result.best_state is None:
         result.best_state = result.last_state
+    if result.status == "paused":  # its status event is sent; no test metrics, no done: the run goes on later
+        model.eval()
+        model.to("cpu")
+        return result
     if result.status == "failed":
         emit(ErrorEvent(message=result.error or "training failed", node=result.node))
     else:
@@ -394,6 +402,29 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
     emit(DoneEvent(status=result.status, metrics=result.metrics, test_metrics=result.test_metrics,
                    best_epoch=result.best_epoch, runtime=result.runtime))
     return result
+
+
+def _restore(state: PausedState, steps: int, model: nn.Module, optimizer: torch.optim.Optimizer,
+             scheduler: Any, scaler: torch.amp.GradScaler | None, tracker: BestTracker,
+             generator: torch.Generator, result: TrainResult) -> None:
+    """Bring a paused run's state back (pause.py); the random states are restored when its epoch starts."""
+    if state.steps != steps:
+        raise TrainingError(f"the pause checkpoint was made with {state.steps} steps per epoch but this run has "
+                            f"{steps}: its data or batch size changed")
+    try:
+        model.load_state_dict(state.model)
+        optimizer.load_state_dict(state.optimizer)
+        if scheduler is not None and state.scheduler is not None:
+            scheduler.load_state_dict(state.scheduler)
+        if scaler is not None and state.scaler is not None:
+            scaler.load_state_dict(state.scaler)
+        generator.set_state(state.generator)
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise TrainingError(f"the pause checkpoint does not fit this run: {torch_message(e)}") from e
+    tracker.best, tracker.best_epoch = float(state.tracker["best"]), state.tracker["best_epoch"]
+    tracker.waited = int(state.tracker["waited"])
+    result.best_state, result.best_epoch = state.best_state, state.best_epoch
+    result.history, result.metrics = state.history, state.metrics
 
 
 def _evaluate_state(evaluator: Evaluator, split: Split, state: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -434,7 +465,7 @@ def _first_line(error: Exception) -> str:
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult,
           checkpoint: Checkpoint | None, held: list[nn.Module] | None = None,
-          loaded: Collection[str] = ()) -> None:
+          loaded: Collection[str] = (), pause: Pause | None = None) -> None:
     model = compiled.module
     device = evaluator.device
     generator = torch.Generator().manual_seed(config.seed)
@@ -507,20 +538,51 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
             raise TrainingError(f"the loss became {value} at epoch {epoch}, {where}; "
                                 "try a lower learning rate, gradient clipping or normalized inputs")
 
-    for epoch in range(1, config.epochs + 1):
+    resumed = pause.resume if pause is not None else None
+    if resumed is not None:
+        _restore(resumed, steps, model, optimizer, scheduler, scaler, tracker, generator, result)
+        emit(LogEvent(message=f"resumed at {resumed.describe()}"))
+    for epoch in range(resumed.epoch if resumed is not None else 1, config.epochs + 1):
         started = time.perf_counter()
         model.train()
         hold_inference_mode(held or [])  # frozen nodes: BatchNorm statistics stay as loaded
-        order = torch.randperm(n, generator=generator) if config.shuffle else torch.arange(n)
+        first = 0
+        if resumed is not None and epoch == resumed.epoch:  # the paused epoch goes on where it paused
+            order, first, started = resumed.order, resumed.step, started - resumed.elapsed
+            outs = [tuple(o.to(device) for o in step_outs) for step_outs in resumed.outs]
+            total = resumed.total.to(device)
+            resumed.rng.restore()  # last: nothing before the next step may draw from them
+        else:
+            order = torch.randperm(n, generator=generator) if config.shuffle else torch.arange(n)
+            outs = []
+            total = torch.zeros((), device=device)  # the epoch's summed loss, read on an accelerator only for events
         if resident:
             order = order.to(device, non_blocking=True)
-        outs: list[tuple[torch.Tensor, ...]] = []
-        total = torch.zeros((), device=device)  # the epoch's summed loss, read on an accelerator only for events
-        for step in range(steps):
+        for step in range(first, steps):
             if should_stop():
                 result.status = "stopped"
                 emit(LogEvent(message=f"stopped during epoch {epoch}"))
                 return
+            if pause is not None and pause.requested():
+                paused = PausedState(
+                    epoch=epoch, step=step, steps=steps, elapsed=time.perf_counter() - started,
+                    model=model.state_dict(), optimizer=optimizer.state_dict(),
+                    scheduler=scheduler.state_dict() if scheduler is not None else None,
+                    scaler=scaler.state_dict() if scaler is not None else None,
+                    tracker={"best": tracker.best, "best_epoch": tracker.best_epoch, "waited": tracker.waited},
+                    best_state=result.best_state, best_epoch=result.best_epoch, history=result.history,
+                    metrics=result.metrics, order=order, outs=[list(o) for o in outs], total=total,
+                    generator=generator.get_state(), rng=RandomStates.capture(device))
+                try:
+                    pause.save(paused)
+                except OSError as e:
+                    emit(LogEvent(level="warning", message=f"could not write the pause checkpoint ({e}); "
+                                                           "training goes on"))
+                    pause = None
+                else:
+                    result.status = "paused"
+                    emit(StatusEvent(status="paused", message=f"paused at {paused.describe()}"))
+                    return
             idx = order[step * config.batch_size:(step + 1) * config.batch_size]
             if resident:
                 inputs = [t[idx] for t in train_inputs]
