@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from torch import nn
 
 from .blocks import sharing_problems
@@ -264,6 +264,18 @@ class EdgeInfo(EdgeRef):
     shape: list[int | None] | None
 
 
+class Estimates(BaseModel):
+    """What training the graph would take, estimated before a run (the API's pre-flight fills it in)."""
+
+    batch_size: int = Field(description="The batch size the estimate is for")
+    optimizer: str = Field(description="The optimizer whose state is counted")
+    parameter_bytes: int = Field(description="The float32 weights")
+    training_bytes: int = Field(description="Weights, their gradients, the optimizer's state, and one batch's "
+                                            "activations and their gradients")
+    training_limit_bytes: int = Field(description="The server's limit (NETCANVAS_MAX_TRAINING_MEMORY_MB)")
+    max_params: int = Field(description="The server's parameter limit (NETCANVAS_MAX_PARAMS)")
+
+
 class ValidationReport(BaseModel):
     valid: bool
     nodes: dict[str, NodeInfo]
@@ -271,6 +283,9 @@ class ValidationReport(BaseModel):
     total_params: int
     errors: list[Problem]
     warnings: list[Problem]
+    hints: list[Problem] = Field(default_factory=list, description="Legal but often unintended (a Linear on a "
+                                                                   "tensor of several axes): not warnings")
+    estimates: Estimates | None = Field(default=None, description="The pre-flight estimates (the API's answer)")
 
 
 def shape_problems(parsed: ParsedGraph, results: dict[str, NodeResult]) -> list[Problem]:

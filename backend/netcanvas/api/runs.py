@@ -5,55 +5,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 
-from ..catalog import TensorSpec
 from ..data import LOADERS, DataError, Dataset, bind, load
 from ..data.errors import UploadError
-from ..data.options import DatasetOptions
-from ..graph import Graph, parse_graph
+from ..graph import Graph
 from ..settings import Settings
-from ..shapes import ValidationReport
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
 from ..training.devices import device_problem
 from .datasets import upload_dataset
 from .deps import DatabaseDep, RunManagerDep, SettingsDep
 from .limits import SafeJSONRoute, error_responses, size_problem
+from .preflight import DatasetRef, GraphSignature, class_problems, signature
 from .validate import check_size, validation_report
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=SafeJSONRoute)
 log = logging.getLogger(__name__)
 
 RunStatus = Literal["queued", "running", "completed", "failed", "stopped"]
-
-
-class DatasetRef(DatasetOptions):
-    """A built-in dataset by name, or an upload by id with how to read it (target, features, test split,
-    preprocessing, augmentation: uploads only)."""
-
-    name: str | None = Field(default=None, description="A built-in dataset (see GET /api/catalog)")
-    id: str | None = Field(default=None, description="An uploaded dataset")
-    binding: dict[str, str] | None = Field(default=None,
-                                           description="Graph Input/Output name -> dataset field, where the "
-                                                       "automatic binding (docs/graph-format.md) is not what you want")
-
-    @model_validator(mode="after")
-    def _one(self) -> DatasetRef:
-        if (self.name is None) == (self.id is None):
-            raise ValueError('give the dataset as {"name": ...} (built-in) or {"id": ...} (uploaded)')
-        if self.name is not None and (options := self.model_fields_set & set(DatasetOptions.model_fields)):
-            raise ValueError(f"{', '.join(sorted(options))}: only for uploaded datasets (a built-in one is read as "
-                             "it is)")
-        return self
 
 
 class RunCreate(BaseModel):
@@ -126,44 +103,11 @@ def unprocessable(problems: list[dict[str, Any]]) -> HTTPException:
     return HTTPException(422, detail=problems)
 
 
-@dataclass
-class GraphSignature:
-    """A validated graph's Inputs and Outputs as binding needs them, read from its report (no module is built)."""
-
-    input_names: list[str]
-    output_names: list[str]
-    inputs: dict[str, TensorSpec]
-    outputs: dict[str, TensorSpec]
-    output_nodes: dict[str, str]
-    """Output name -> node id."""
-
-
-def signature(graph: dict[str, Any], report: ValidationReport) -> GraphSignature:
-    parsed = parse_graph(graph)
-
-    def spec(node_id: str) -> TensorSpec:
-        info = report.nodes[node_id]
-        return TensorSpec(tuple(info.output_shape or ()), info.dtype or "float32")  # type: ignore[arg-type]
-
-    inputs = [n for n in parsed.order if n in parsed.live and parsed.node(n).type == "Input"]
-    outputs = {n.output_name: n.id for n in parsed.graph.nodes if n.type == "Output"}
-    return GraphSignature(input_names=inputs, output_names=list(outputs), inputs={n: spec(n) for n in inputs},
-                          outputs={name: spec(node) for name, node in outputs.items()}, output_nodes=outputs)
-
-
 def check_classes(sig: GraphSignature, targets: dict[str, str], dataset: Dataset, config: TrainConfig) -> None:
-    """An Output trained with sparse_categorical_crossentropy against a class field gives one score per class."""
-    for name, field_name in targets.items():
-        target, shape = dataset.field(field_name), sig.outputs[name].shape
-        loss = config.loss_for(name, sig.output_names).type
-        if loss != "sparse_categorical_crossentropy" or not target.classes or target.shape or len(shape) != 1:
-            continue
-        scores, classes, node = shape[0], len(target.classes), sig.output_nodes[name]
-        if scores != classes:
-            raise unprocessable([{"loc": ["body", "graph", "nodes", node], "type": "dataset", "node": node,
-                                  "msg": f"Output '{node}' gives {scores:,} class scores but dataset "
-                                         f"'{dataset.name}' field '{field_name}' has {classes} classes; give the "
-                                         f"layer before it {classes} outputs"}])
+    """A 422 for an Output whose class scores do not match the dataset's classes (``preflight.class_problems``)."""
+    for p in class_problems(sig, targets, dataset, config):
+        raise unprocessable([{"loc": ["body", "graph", "nodes", p.node], "type": "dataset", "node": p.node,
+                              "msg": p.message}])
 
 
 def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
