@@ -145,10 +145,23 @@ class RunDir:
         return None
 
     def load_model(self, which: str = "best") -> CompiledGraph:
-        """Compile the graph and load its weights (initial weights if none were saved), in eval mode."""
-        compiled = compile_graph(self.graph())
+        """Compile the graph and load its weights (initial weights if none were saved), in eval mode. A GAN run's
+        model is its generator (its weights hold the discriminator's too: only the generator's are loaded)."""
+        from .training.gan import generator_graph
+
+        graph = self.graph()
+        part = generator_graph(graph, self.config())
+        compiled = compile_graph(part)
         file = self.weights_path(which)
         if file is not None:
-            load_node_state_dict(compiled, load_file(str(file)))
+            tensors = load_file(str(file))
+            if part is not graph:
+                tensors = {k: v for k, v in tensors.items() if _node_of(k, compiled.module_names)}
+            load_node_state_dict(compiled, tensors)
         compiled.module.eval()
         return compiled
+
+
+def _node_of(key: str, node_ids: dict[str, str]) -> bool:
+    """Whether the weight ``key`` ("node id.param") belongs to one of ``node_ids``."""
+    return any(key.startswith(node_id + ".") for node_id in node_ids)

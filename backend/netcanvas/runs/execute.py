@@ -27,7 +27,7 @@ from safetensors.torch import load_file
 from .. import __version__
 from ..artifacts import RunDir, RunInfo
 from ..compiler import CompiledGraph, GraphInvalid, compile_graph
-from ..data import DataError, load, prepare
+from ..data import DataError, PreparedData, load, prepare
 from ..data.errors import UploadError
 from ..data.fit import prepare_upload
 from ..data.resample import resample, split_seed
@@ -36,6 +36,7 @@ from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
 from ..training.config import Init
 from ..training.events import DoneEvent, ErrorEvent, Event, InitEvent, InitMismatch, LogEvent
+from ..training.gan import GanError, GanParts, split_gan, train_gan
 from ..training.tensorboard import TensorBoardLog
 from ..training.transfer import Matched, check_freeze, match_weights, weights_file
 from ..weights import node_state_dict
@@ -165,6 +166,16 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         compiled = compile_graph(graph)
     except GraphInvalid as e:
         return fail(graph_message(e), e.errors[0].node if e.errors else None)
+    gan: GanParts | None = None
+    if cfg.gan is not None:  # two parts of the graph, each compiled on its own (training/gan.py)
+        torch.manual_seed(cfg.seed)
+        try:
+            gan = split_gan(graph, cfg.gan)
+        except GanError as e:
+            return fail(f"config.gan.{e.field}: {e}", e.node)
+        if cfg.init is not None:
+            return fail("config.init: a GAN run cannot start from another run's weights")
+        compiled = gan.data_signature  # the data binds to the discriminator's image Input
     try:
         seed = split_seed(dataset, cfg.seed)  # an ensemble member's split is its ensemble's
         if ds is None:
@@ -183,6 +194,8 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         return fail(str(e))
     if should_stop():
         return RunOutcome(status="stopped")
+    if gan is not None:
+        return _train_gan(gan, data, cfg, run_dir, emit, should_stop)
     board = TensorBoardLog.for_run(run_dir.path, compiled, data, emit) if cfg.tensorboard else None
     result = train(compiled, data, cfg, board.wrap(emit) if board else emit, should_stop,
                    Checkpoints(run_dir, compiled, emit), loaded=loaded)
@@ -222,3 +235,26 @@ def start_from(compiled: CompiledGraph, init: Init | None, runs_dir: Path | None
                       message=f"started from run {init.run}: loaded {len(matched.loaded)} nodes"
                               + (f"; mismatched, left fresh: {', '.join(left)}" if left else "")))
     return matched.loaded
+
+def _train_gan(gan: GanParts, data: PreparedData, cfg: TrainConfig, run_dir: RunDir, emit: Emit,
+               should_stop: Callable[[], bool]) -> RunOutcome:
+    """A GAN run: both parts' weights (keyed by node id) are written after every epoch and at the end."""
+    broken: list[OSError] = []
+
+    def checkpoint(state: dict[str, torch.Tensor], best: bool) -> None:
+        if broken:
+            return
+        try:
+            run_dir.write_weights(state, "best")
+            run_dir.copy_weights("best", "last")
+        except OSError as e:
+            broken.append(e)
+            emit(LogEvent(level="warning", message=f"could not write the weights during training ({e}); "
+                                                   "they are written again when the run ends"))
+
+    result = train_gan(gan, data, cfg, emit, should_stop, checkpoint)
+    for which, state in (("best", result.best_state), ("last", result.last_state)):
+        if state is not None:
+            run_dir.write_weights(state, which)
+    return RunOutcome(status=result.status, error=result.error, node=result.node, metrics=result.metrics,
+                      test_metrics=result.test_metrics, history=result.history, best_epoch=result.best_epoch)

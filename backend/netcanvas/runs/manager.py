@@ -279,13 +279,22 @@ class RunManager:
         """Store a new run as ``queued`` and start it when a slot is free; returns its id. The worker writes
         the run directory when the run starts."""
         run_id = new_id()
-        row = RunRow(id=run_id, name=name or str(graph.get("name") or "untitled"), graph=graph, dataset=dataset,
+        row = RunRow(id=run_id, name=name or self.default_name(graph), graph=graph, dataset=dataset,
                      config=config.model_dump(mode="json"), seed=config.seed, status="queued",
                      torch_version=torch.__version__, netcanvas_version=__version__)
         self._record(run_id, [StatusEvent(status="queued")], new_row=row)  # in one transaction: no server can
         with self._lock:                                                  # claim it before it is "queued"
             self._schedule()
         return run_id
+
+    def default_name(self, graph: dict[str, Any]) -> str:
+        """``<graph name> #N``, N one more than the highest of the runs so named: the runs of one graph are told
+        apart in the Runs list and in comparisons (two runs submitted at the same instant may still share one)."""
+        prefix = f"{str(graph.get('name') or 'untitled')[:180]} #"
+        with self.db.session() as s:
+            names = s.scalars(select(RunRow.name).where(RunRow.name.startswith(prefix, autoescape=True))).all()
+        numbers = [int(n[len(prefix):]) for n in names if n[len(prefix):].isdigit()]
+        return f"{prefix}{max(numbers, default=0) + 1}"
 
     def stop(self, run_id: str) -> bool:
         """Ask a run to stop; False when it has already finished (or does not exist)."""

@@ -242,6 +242,39 @@ class Init(Strict):
         return list(dict.fromkeys(value))
 
 
+class GanSpec(Strict):
+    """A GAN drawn as two parts of one canvas graph (docs/training-config.md#gans): a generator from a noise Input
+    to its Output, and a discriminator from the Input that takes images to an Output with one score per sample."""
+
+    generator: str = Field(description="The generator's Output node id; the generator is every node that leads "
+                                       "to it, from its noise Input")
+    discriminator: str = Field(description="The discriminator's Output node id (one score per sample); the "
+                                           "discriminator is every node that leads to it, from its image Input")
+    loss: Literal["non_saturating", "wgan_gp"] = Field(
+        default="non_saturating",
+        description="non_saturating: the standard GAN loss (the generator maximizes log D(G(z))); wgan_gp: the "
+                    "Wasserstein loss with a gradient penalty (the discriminator is a critic)")
+    g_optimizer: Optimizer = Field(default_factory=lambda: Adam(lr=2e-4, beta1=0.5),
+                                   description="The generator's optimizer")
+    d_optimizer: Optimizer = Field(default_factory=lambda: Adam(lr=2e-4, beta1=0.5),
+                                   description="The discriminator's optimizer")
+    d_steps: int = Field(default=1, ge=1, le=20,
+                         description="Discriminator steps per generator step (5 is usual for wgan_gp)")
+    gp_weight: float = Field(default=10.0, ge=0.0, le=1000.0,
+                             description="Weight of the gradient penalty (wgan_gp only)")
+    samples: int = Field(default=32, ge=1, le=64,
+                         description="Generated images in the sample grid sent after each epoch (fixed noise)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        """Accept optimizer names: "g_optimizer": "adam"."""
+        if isinstance(data, dict):
+            data = {k: {"type": v} if k in ("g_optimizer", "d_optimizer") and isinstance(v, str) else v
+                    for k, v in data.items()}
+        return data
+
+
 def _one_metric(value: str) -> str:
     if value not in METRIC_ALIASES:
         raise ValueError(f"unknown metric '{value}'; choose from {', '.join(METRICS)}")
@@ -280,6 +313,10 @@ class TrainConfig(Strict):
                                                            "(the CPU does bf16-mixed only)")
     compile: bool = Field(default=False, description="Train the torch.compile'd module (for GPUs and bigger "
                                                      "models; falls back to eager mode with a logged reason)")
+    kind: Literal["supervised", "gan"] = Field(default="supervised",
+                                               description="supervised: fit the Outputs to the dataset's targets; "
+                                                           "gan: train the generator and discriminator named in `gan`")
+    gan: GanSpec | None = Field(default=None, description="The GAN's parts and losses (with kind \"gan\")")
     init: Init | None = Field(default=None, description="Start from another run's weights and freeze nodes "
                                                         "(transfer learning)")
     health: Health | None = Field(default_factory=Health, description="Per-layer health sampled while training "
@@ -304,6 +341,15 @@ class TrainConfig(Strict):
         elif isinstance(loss, dict) and "type" not in loss:
             data["loss"] = {k: {"type": v} if isinstance(v, str) else v for k, v in loss.items()}
         return data
+
+    @model_validator(mode="after")
+    def _gan(self) -> TrainConfig:
+        if self.kind == "gan" and self.gan is None:
+            raise ValueError("kind 'gan' needs a 'gan' block naming the generator's and the discriminator's "
+                             "Output nodes: {\"generator\": ..., \"discriminator\": ...}")
+        if self.gan is not None and self.kind != "gan":
+            raise ValueError("a 'gan' block needs \"kind\": \"gan\"")
+        return self
 
     @field_validator("device")
     @classmethod

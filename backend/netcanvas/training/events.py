@@ -112,6 +112,18 @@ class Runtime(BaseModel):
     peak_memory_of: Literal["device", "process"]
 
 
+class SamplesEvent(EventBase):
+    """A GAN's generated images after an epoch, from the same fixed noise each time: one PNG grid."""
+
+    type: Literal["samples"] = "samples"
+    epoch: int
+    rows: int
+    cols: int
+    width: int = Field(description="Width of one sample in pixels (the grid has a 1-pixel gap between samples)")
+    height: int = Field(description="Height of one sample in pixels")
+    png: str = Field(description="The grid as a base64-encoded PNG (grey or RGB)")
+
+
 class DoneEvent(EventBase):
     type: Literal["done"] = "done"
     status: Literal["completed", "failed", "stopped"]
@@ -122,6 +134,6 @@ class DoneEvent(EventBase):
                                                               "memory peak (absent when training never started)")
 
 
-Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent | InitEvent | HealthEvent,
-                  Field(discriminator="type")]
+Event = Annotated[StatusEvent | BatchEvent | EpochEvent | LogEvent | ErrorEvent | DoneEvent | InitEvent | HealthEvent
+                  | SamplesEvent, Field(discriminator="type")]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
