@@ -25,6 +25,7 @@ from .datasets import upload_dataset
 from .deps import DatabaseDep, RunManagerDep, SettingsDep
 from .limits import SafeJSONRoute, error_responses, size_problem
 from .preflight import DatasetRef, GraphSignature, class_problems, signature
+from .transfer import check_init
 from .validate import check_size, validation_report
 
 router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=SafeJSONRoute)
@@ -159,11 +160,12 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
 
 
 @router.post("", response_model=RunCreated, status_code=201, responses=error_responses(413, 422))
-def create_run(body: RunCreate, settings: SettingsDep, manager: RunManagerDep) -> RunCreated:
+def create_run(body: RunCreate, settings: SettingsDep, manager: RunManagerDep, db: DatabaseDep) -> RunCreated:
     """Start training (queued while all worker slots are busy). A graph, dataset or config that cannot train,
     or a run past the limits (parameters, estimated training memory), gets a 422 whose `detail` names the node,
     field or limit at fault."""
     graph, dataset = check_request(body, settings)
+    check_init(body.config, graph, db, manager)
     config = body.config
     if "num_threads" not in config.model_fields_set:
         config = config.model_copy(update={"num_threads": settings.worker_threads})
