@@ -23,6 +23,7 @@ from ..training import Event, TrainConfig
 from ..training.devices import device_problem
 from .datasets import upload_dataset
 from .deps import DatabaseDep, RunManagerDep, SettingsDep
+from .gan import gan_signature
 from .limits import SafeJSONRoute, error_responses, size_problem
 from .preflight import DatasetRef, GraphSignature, class_problems, signature
 from .transfer import check_init
@@ -151,6 +152,8 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
     if too_big := size_problem(report, config.optimizer.type, config.batch_size, settings):
         raise unprocessable([{"loc": ["body", "graph"], "msg": too_big, "type": "limit", "node": None}])
     sig, dataset = signature(graph, report), uploaded if ref.id is not None else load(str(ref.name))
+    if config.gan is not None:
+        sig = gan_signature(graph, report, config.gan, sig)
     try:
         binding = bind(sig, dataset, ref.binding)
     except DataError as e:
