@@ -48,7 +48,8 @@ class ErrorAnswer(BaseModel):
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for the error answers a router really gives."""
-    what = {400: "Bad request", 404: "Not found", 413: "The request body is larger than NETCANVAS_MAX_BODY_MB",
+    what = {400: "Bad request", 404: "Not found", 409: "The resource's state does not allow it: the detail says why",
+            413: "The request body is larger than NETCANVAS_MAX_BODY_MB",
             422: "The request cannot be processed: the detail names the field, node or limit at fault"}
     return {status: {"model": ErrorAnswer, "description": what[status]} for status in statuses}
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from ..data import LOADERS, DataError, Dataset, bind, load
 from ..data.errors import UploadError
 from ..graph import Graph
+from ..runs.manager import RunConflict
 from ..settings import Settings
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
@@ -32,7 +33,7 @@ from .validate import check_size, validation_report
 router = APIRouter(prefix="/api/runs", tags=["runs"], route_class=SafeJSONRoute)
 log = logging.getLogger(__name__)
 
-RunStatus = Literal["queued", "running", "completed", "failed", "stopped"]
+RunStatus = Literal["queued", "running", "paused", "completed", "failed", "stopped"]
 
 
 class RunCreate(BaseModel):
@@ -222,6 +223,38 @@ def stop_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSummary
     with db.session() as s:
         _row(s, run_id)
     manager.stop(run_id)
+    with db.session() as s:
+        return summary(_row(s, run_id))
+
+
+@router.post("/{run_id}/pause", response_model=RunSummary, responses=error_responses(404, 409))
+def pause_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSummary:
+    """Pause a running run: its worker writes a checkpoint (weights, optimizer, schedule, early stopping, the
+    epoch's order and the random states) after its current step and ends; the run becomes `paused`, which the
+    answer may not show yet (watch for the `status` event). 409 names the status of a run that is not running."""
+    with db.session() as s:
+        _row(s, run_id)
+    try:
+        manager.pause(run_id)
+    except KeyError:
+        raise HTTPException(404, f"no run with id '{run_id}'") from None
+    except RunConflict as e:
+        raise HTTPException(409, str(e)) from None
+    with db.session() as s:
+        return summary(_row(s, run_id))
+
+
+@router.post("/{run_id}/resume", response_model=RunSummary, responses=error_responses(404, 409))
+def resume_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSummary:
+    """Resume a paused run, also one paused before the server restarted: it is queued and goes on from its
+    checkpoint as if it had never paused. 409 when the run is not paused, or its checkpoint is missing or cannot
+    be read (the run stays paused)."""
+    try:
+        manager.resume(run_id)
+    except KeyError:
+        raise HTTPException(404, f"no run with id '{run_id}'") from None
+    except RunConflict as e:
+        raise HTTPException(409, str(e)) from None
     with db.session() as s:
         return summary(_row(s, run_id))
 

@@ -35,8 +35,9 @@ from ..data.uploads import DatasetStore
 from ..graph import Graph, field_errors
 from ..training import TrainConfig, train
 from ..training.config import Init
-from ..training.events import DoneEvent, ErrorEvent, Event, InitEvent, InitMismatch, LogEvent
+from ..training.events import DoneEvent, ErrorEvent, Event, InitEvent, InitMismatch, LogEvent, StatusEvent
 from ..training.gan import GanError, GanParts, split_gan, train_gan
+from ..training.pause import PAUSE_FILE, CheckpointError, Pause, load_paused, save_paused
 from ..training.tensorboard import TensorBoardLog
 from ..training.transfer import Matched, check_freeze, match_weights, weights_file
 from ..weights import node_state_dict
@@ -47,7 +48,7 @@ Emit = Callable[[Event], None]
 @dataclass
 class RunOutcome:
     status: str
-    """completed | stopped | failed"""
+    """completed | stopped | failed | paused"""
     error: str | None = None
     node: str | None = None
     metrics: dict[str, float] = field(default_factory=dict)
@@ -102,9 +103,15 @@ class Checkpoints:
 def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
             out: str | Path, emit: Emit, should_stop: Callable[[], bool] = lambda: False, *,
             run_id: str | None = None, threads: int | None = None,
-            created_at: datetime | None = None, datasets_dir: str | Path | None = None) -> RunOutcome:
+            created_at: datetime | None = None, datasets_dir: str | Path | None = None,
+            should_pause: Callable[[], bool] | None = None, resume: bool = False) -> RunOutcome:
     """Train ``graph`` on a built-in ``dataset`` ({"name": ...}) or an upload ({"id": ...} in ``datasets_dir``)
-    with ``config``; write the run into ``out``."""
+    with ``config``; write the run into ``out``.
+
+    ``should_pause`` is asked before each step: when it says so, the run's state goes to ``pause.pt`` in the run
+    directory and the run ends ``paused`` (a ``status`` event, no ``done``). ``resume`` starts from that file;
+    one that is missing or cannot be read fails the run with a message naming it. The file is removed when the
+    run ends."""
     run_dir = RunDir(out)
     graph_data = graph.model_dump(mode="json", exclude_unset=True) if isinstance(graph, Graph) else graph
     config_data = config.model_dump(mode="json") if isinstance(config, TrainConfig) else config
@@ -113,14 +120,25 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
                    netcanvas_version=__version__, torch_version=torch.__version__)
     run_dir.begin(graph_data, config_data, info)
     held: list[DoneEvent] = []
+    paused: list[StatusEvent] = []
 
     def forward(event: Event) -> None:
         if isinstance(event, DoneEvent):
             held.append(event)  # sent once the files are written
+        elif isinstance(event, StatusEvent) and event.status == "paused":
+            paused.append(event)  # likewise
         else:
             emit(event)
 
-    outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads, datasets_dir)
+    outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads, datasets_dir,
+                     should_pause, resume)
+    if outcome.status == "paused":
+        info.status = "paused"
+        run_dir.write_history(outcome.history)
+        run_dir.write_info(info)
+        emit(paused[-1])
+        return outcome
+    (run_dir.path / PAUSE_FILE).unlink(missing_ok=True)
     info.status, info.error = outcome.status, outcome.error
     info.metrics, info.test_metrics = outcome.metrics, outcome.test_metrics
     info.finished_at = datetime.now(UTC).isoformat()
@@ -142,10 +160,19 @@ def _seed(config: TrainConfig | dict[str, Any]) -> int | None:
 
 def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
            run_dir: RunDir, emit: Emit, should_stop: Callable[[], bool], threads: int | None,
-           datasets_dir: str | Path | None = None) -> RunOutcome:
+           datasets_dir: str | Path | None = None, should_pause: Callable[[], bool] | None = None,
+           resume: bool = False) -> RunOutcome:
     def fail(message: str, node: str | None = None) -> RunOutcome:
         emit(ErrorEvent(message=message, node=node))
         return RunOutcome(status="failed", error=message, node=node)
+
+    pause_file = run_dir.path / PAUSE_FILE
+    try:
+        paused = load_paused(pause_file) if resume else None
+    except CheckpointError as e:
+        return fail(f"cannot resume: {e}")
+    pause = Pause(requested=should_pause or (lambda: False), save=lambda state: save_paused(pause_file, state),
+                  resume=paused)
 
     try:
         cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config)
@@ -198,7 +225,7 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         return _train_gan(gan, data, cfg, run_dir, emit, should_stop)
     board = TensorBoardLog.for_run(run_dir.path, compiled, data, emit) if cfg.tensorboard else None
     result = train(compiled, data, cfg, board.wrap(emit) if board else emit, should_stop,
-                   Checkpoints(run_dir, compiled, emit), loaded=loaded)
+                   Checkpoints(run_dir, compiled, emit), loaded=loaded, pause=pause)
     if board is not None:
         board.close()
     if result.best_state is not None:
@@ -235,6 +262,7 @@ def start_from(compiled: CompiledGraph, init: Init | None, runs_dir: Path | None
                       message=f"started from run {init.run}: loaded {len(matched.loaded)} nodes"
                               + (f"; mismatched, left fresh: {', '.join(left)}" if left else "")))
     return matched.loaded
+
 
 def _train_gan(gan: GanParts, data: PreparedData, cfg: TrainConfig, run_dir: RunDir, emit: Emit,
                should_stop: Callable[[], bool]) -> RunOutcome:

@@ -13,6 +13,10 @@ Threads and loops:
   ``batch`` events beyond the bound are skipped for that watcher only; ``status``,
   ``epoch``, ``log``, ``error`` and ``done`` are always queued. Nothing a watcher does
   can block the reader thread or the worker.
+- ``pause`` asks a running run's worker to write a checkpoint before its next step and end; the run becomes
+  ``paused`` (its worker gone, its slot free). ``resume`` queues it again and the worker that takes it starts
+  from the checkpoint, with the events numbered on from where they stopped. A server that starts leaves paused
+  runs paused: they are resumed by a request, on any server sharing the database and the data directory.
 - Several servers may share one database (``cluster.py``): queued runs wait in the database
   and a server with a free slot claims the oldest; only a run's owner writes its events.
   A tending thread keeps the heartbeat, claims runs submitted elsewhere, passes on stop
@@ -44,7 +48,7 @@ from typing import Any
 
 import torch
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -53,6 +57,7 @@ from ..artifacts import RunDir, RunInfo
 from ..store import FINISHED, ArtifactRow, Database, EventRow, RunRow, new_id, utcnow
 from ..training import TrainConfig
 from ..training.events import EVENT_ADAPTER, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, StatusEvent
+from ..training.pause import PAUSE_FILE, CheckpointError, load_paused
 from .cluster import HEARTBEAT_S, Cluster
 from .execute import validation_message
 from .ray_executor import RayExecutor, RayRun
@@ -70,6 +75,11 @@ WATCHER_HARD_LIMIT = 20_000
 """Pending events at which a watcher is disconnected (it can resume with ``?after=``)."""
 ARTIFACT_FILES = {"best_weights": "best.safetensors", "last_weights": "last.safetensors",
                   "preprocessing": "preprocessing.json", "history": "history.json"}
+
+
+class RunConflict(Exception):
+    """A request the run's status does not allow (pausing a run that is not running, ...); the message names
+    the run and its status."""
 
 
 def finite(value: Any) -> Any:
@@ -144,6 +154,7 @@ class Standby:
     specs: Connection
     conn: Connection
     stop: StopFlag
+    pause: StopFlag
 
     def discard(self) -> None:
         self.process.kill()  # it holds nothing yet
@@ -164,6 +175,8 @@ class RunHandle:
     spec: WorkerSpec | None = None
     """Still to be sent to a standby worker over ``specs``."""
     specs: Connection | None = None
+    pause: StopFlag | None = None
+    """Set to pause the run (local workers only)."""
 
 
 class RunManager:
@@ -307,6 +320,10 @@ class RunManager:
                 status = s.scalar(select(RunRow.status).where(RunRow.id == run_id))
             if status is None or status in FINISHED:
                 return False
+            if status == "paused" and self._record(run_id, [LogEvent(message="stopped while paused"),
+                                                            DoneEvent(status="stopped")], expect="paused"):
+                self.run_dir(run_id).path.joinpath(PAUSE_FILE).unlink(missing_ok=True)
+                return True
             if status == "queued" and self.cluster.claim(run_id):  # nobody runs it yet: it is this server's to end
                 self._record(run_id, [LogEvent(message="stopped before it started"), DoneEvent(status="stopped")])
                 return True
@@ -318,6 +335,51 @@ class RunManager:
             handle.stop_requested_at = time.monotonic()
             handle.stop.set()
             self._record(handle.run_id, [LogEvent(message="stop requested")])
+
+    def pause(self, run_id: str) -> None:
+        """Ask a running run to pause before its next step; it becomes ``paused`` once its checkpoint is written.
+        Raises KeyError for an unknown run, RunConflict naming the status of a run that is not running."""
+        status = self._status(run_id)
+        with self._lock:
+            handle = self._active.get(run_id)
+            if status == "running" and handle is not None and handle.stop_requested_at is None and not handle.deleted:
+                if handle.pause is None:
+                    raise RunConflict(f"run '{run_id}' runs on Ray; pausing needs the local executor "
+                                      "(NETCANVAS_EXECUTOR=local)")
+                if not handle.pause.is_set():
+                    handle.pause.set()
+                    self._record(run_id, [LogEvent(message="pause requested: the run pauses after its current "
+                                                           "step")])
+                return
+        if status == "running" and handle is None:
+            raise RunConflict(f"run '{run_id}' trains on another server; pause it through that server")
+        if status == "running":
+            raise RunConflict(f"run '{run_id}' is stopping; only a running run can be paused")
+        raise RunConflict(f"run '{run_id}' is {status}; only a running run can be paused")
+
+    def resume(self, run_id: str) -> None:
+        """Queue a paused run again; the worker that takes it starts from its checkpoint. Raises KeyError for an
+        unknown run, RunConflict when it is not paused or its checkpoint is missing or cannot be read (the run
+        then stays paused: it can still be stopped or deleted)."""
+        status = self._status(run_id)
+        if status != "paused":
+            raise RunConflict(f"run '{run_id}' is {status}; only a paused run can be resumed")
+        try:
+            load_paused(self.run_dir(run_id).path / PAUSE_FILE)
+        except CheckpointError as e:
+            raise RunConflict(f"cannot resume run '{run_id}': {e}") from None
+        with self._lock:
+            if not self._record(run_id, [StatusEvent(status="queued", message="resumed: waiting for a free "
+                                                                              "worker")], expect="paused"):
+                raise RunConflict(f"run '{run_id}' is {self._status(run_id)}; only a paused run can be resumed")
+            self._schedule()
+
+    def _status(self, run_id: str) -> str:
+        with self.db.session() as s:
+            status = s.scalar(select(RunRow.status).where(RunRow.id == run_id))
+        if status is None:
+            raise KeyError(run_id)
+        return str(status)
 
     def delete(self, run_id: str) -> bool:
         """Stop the run if it is running, then remove it, its events, artifacts and files."""
@@ -484,6 +546,7 @@ class RunManager:
                 return
             graph, dataset, stored, created = row.graph, row.dataset, row.config, row.created_at.isoformat()
             asked = row.stop_requested  # of another server, between the claim and now
+            resume = row.started_at is not None  # a queued run that ran before was paused and resumed
         if asked:
             self._record(run_id, [LogEvent(message="stopped before it started"), DoneEvent(status="stopped")])
             return
@@ -494,8 +557,8 @@ class RunManager:
             return
         spec = WorkerSpec(run_id=run_id, graph=graph, dataset=dataset, config=config,
                           run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads, created_at=created,
-                          datasets_dir=str(self.datasets_dir))
-        self._record(run_id, [StatusEvent(status="running")])
+                          datasets_dir=str(self.datasets_dir), resume=resume)
+        self._record(run_id, [StatusEvent(status="running", message="resumed" if resume else None)])
         try:
             if self.executor is not None:
                 run = self.executor.launch(spec)
@@ -512,9 +575,9 @@ class RunManager:
 
     def _start_process(self, run_id: str, spec: WorkerSpec) -> RunHandle:
         reader, writer = self._ctx.Pipe(duplex=False)
-        stop = self._ctx.Event()
-        process = self._ctx.Process(target=run_worker, args=(spec, writer, stop), name=f"netcanvas-run-{run_id}",
-                                    daemon=True)
+        stop, pause = self._ctx.Event(), self._ctx.Event()
+        process = self._ctx.Process(target=run_worker, args=(spec, writer, stop, pause),
+                                    name=f"netcanvas-run-{run_id}", daemon=True)
         try:
             process.start()
         except BaseException:
@@ -522,7 +585,7 @@ class RunManager:
             raise
         finally:
             writer.close()  # the child holds the only writer: end-of-file means it is gone
-        return RunHandle(run_id, process, reader, stop)
+        return RunHandle(run_id, process, reader, stop, pause=pause)
 
     def _from_standby(self, run_id: str, spec: WorkerSpec) -> RunHandle | None:
         """Hand the run to the waiting worker (even one still warming up: that is no slower than a new one)."""
@@ -531,7 +594,8 @@ class RunManager:
             return None
         if standby.process.is_alive():
             # The reader thread sends the spec: a big graph may not fit the pipe until the worker has warmed up.
-            return RunHandle(run_id, standby.process, standby.conn, standby.stop, spec=spec, specs=standby.specs)
+            return RunHandle(run_id, standby.process, standby.conn, standby.stop, spec=spec, specs=standby.specs,
+                             pause=standby.pause)
         standby.discard()
         return None
 
@@ -541,8 +605,8 @@ class RunManager:
             return
         specs_reader, specs_writer = self._ctx.Pipe(duplex=False)
         reader, writer = self._ctx.Pipe(duplex=False)
-        stop = self._ctx.Event()
-        process = self._ctx.Process(target=standby_worker, args=(specs_reader, writer, stop),
+        stop, pause = self._ctx.Event(), self._ctx.Event()
+        process = self._ctx.Process(target=standby_worker, args=(specs_reader, writer, stop, pause),
                                     name="netcanvas-standby", daemon=True)
         try:
             process.start()
@@ -554,7 +618,7 @@ class RunManager:
         finally:
             specs_reader.close()
             writer.close()
-        self._standby = Standby(process, specs_writer, reader, stop)
+        self._standby = Standby(process, specs_writer, reader, stop, pause)
 
     def _follow(self, handle: RunHandle) -> None:
         """Reader thread: store and fan out the child's events until it ends; turn a silent death into a failure."""
@@ -595,7 +659,8 @@ class RunManager:
             self._schedule()
 
     def _pump(self, handle: RunHandle) -> bool:
-        """Receive until end-of-file or ``done``; True when ``done`` arrived."""
+        """Receive until end-of-file, ``done`` or the ``paused`` status (the worker's last event when it pauses);
+        True when one of those arrived."""
         conn = handle.conn
         while True:
             received: list[Event] = []
@@ -607,7 +672,8 @@ class RunManager:
                         received.append(self._parse(conn.recv()))
             except (EOFError, OSError):
                 ended = True
-            done = any(isinstance(e, DoneEvent) for e in received)
+            done = any(isinstance(e, DoneEvent) or (isinstance(e, StatusEvent) and e.status == "paused")
+                       for e in received)
             if received and not handle.deleted:
                 self._record(handle.run_id, received)
             if done or ended:
@@ -628,15 +694,23 @@ class RunManager:
 
     # ---- storing events --------------------------------------------------------------------------------------------
 
-    def _record(self, run_id: str, events: Iterable[Event], new_row: RunRow | None = None) -> list[dict[str, Any]]:
+    def _record(self, run_id: str, events: Iterable[Event], new_row: RunRow | None = None,
+                expect: str | None = None) -> list[dict[str, Any]]:
         """Number, store (with the run's new state; with ``new_row``, the new run itself) and then fan out events,
-        in that order."""
+        in that order. With ``expect``, only while the run's status is that one (nothing is stored otherwise): the
+        check and the events are one transaction, and the run is left to no server (a resumed run is queued)."""
         with self._lock:
             payloads: list[dict[str, Any]] = []
             with self.db.session() as s:
                 if new_row is not None:
                     s.add(new_row)
                     s.flush()
+                if expect is not None:
+                    moved = s.execute(update(RunRow).where(RunRow.id == run_id, RunRow.status == expect)
+                                      .values(owner=None, stop_requested=False)
+                                      .execution_options(synchronize_session=False))
+                    if getattr(moved, "rowcount", 0) != 1:
+                        return []
                 row = s.get(RunRow, run_id)
                 if row is None:
                     return []

@@ -7,7 +7,8 @@ needs it, then waits for its run's spec, so pressing Train starts training at on
 Events go to the parent through a one-way pipe as plain dicts; the parent numbers,
 stores and fans them out. The parent holds the other end of ``stop``: setting it asks
 the training loop to end after the current step (the run ends ``stopped`` with the
-best weights so far on disk).
+best weights so far on disk); setting ``pause`` asks it to write a checkpoint before its next
+step and end ``paused`` (``WorkerSpec.resume`` starts a run from that checkpoint).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ class WorkerSpec:
     threads: int
     created_at: str | None = None
     datasets_dir: str | None = None
+    resume: bool = False
+    """Start from the run directory's pause checkpoint (training/pause.py)."""
 
 
-def run_worker(spec: WorkerSpec, conn: Connection, stop: StopFlag) -> None:
+def run_worker(spec: WorkerSpec, conn: Connection, stop: StopFlag, pause: StopFlag | None = None) -> None:
     def send(event: Event) -> None:
         # The parent announced "running" when it started this process.
         if isinstance(event, StatusEvent) and event.status == "running":
@@ -48,7 +51,8 @@ def run_worker(spec: WorkerSpec, conn: Connection, stop: StopFlag) -> None:
 
         created = datetime.fromisoformat(spec.created_at) if spec.created_at else None
         execute(spec.graph, spec.dataset, spec.config, spec.run_dir, send, stop.is_set,
-                run_id=spec.run_id, threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir)
+                run_id=spec.run_id, threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir,
+                should_pause=pause.is_set if pause is not None else None, resume=spec.resume)
     except BaseException as e:  # a bug of ours still ends the run with a message, not a silent exit
         message = f"the training process crashed: {type(e).__name__}: {e}"
         try:
@@ -79,7 +83,7 @@ def warm_up() -> None:
     train(compiled, data, TrainConfig(epochs=1, batch_size=8, device="cpu"), lambda event: None)
 
 
-def standby_worker(specs: Connection, conn: Connection, stop: StopFlag) -> None:
+def standby_worker(specs: Connection, conn: Connection, stop: StopFlag, pause: StopFlag | None = None) -> None:
     """Warm up, then wait for a WorkerSpec on ``specs`` and run it; end quietly if none comes."""
     try:
         warm_up()
@@ -92,4 +96,4 @@ def standby_worker(specs: Connection, conn: Connection, stop: StopFlag) -> None:
         return
     finally:
         specs.close()
-    run_worker(spec, conn, stop)
+    run_worker(spec, conn, stop, pause)

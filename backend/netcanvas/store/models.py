@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Tex
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
-RUN_STATUSES = ("queued", "running", "completed", "failed", "stopped")
+RUN_STATUSES = ("queued", "running", "paused", "completed", "failed", "stopped")
 FINISHED = frozenset({"completed", "failed", "stopped"})
 
 
