@@ -20,7 +20,7 @@ from ..runs import RunManager
 from ..runs.ray_executor import ExecutorError, RayExecutor
 from ..settings import Settings, get_settings
 from ..store import Database, DatabaseError
-from . import catalog, datasets, export, graphs, insight, runs, studies, templates, validate
+from . import catalog, datasets, ensembles, export, graphs, insight, runs, studies, templates, validate
 from .limits import error_responses, install_limits
 from .security import document_security, install_security
 
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(datasets.router)
     app.include_router(insight.router)
     app.include_router(studies.router)  # its lifespan resumes studies once the run manager is up
+    app.include_router(ensembles.router)  # likewise for ensembles
     app.state.datasets = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
     app.state.explain_jobs = Jobs()  # background explanations (its thread starts with the first job)
 

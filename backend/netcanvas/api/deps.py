@@ -5,10 +5,11 @@ full-stack-fastapi-template's ``deps.py`` does. Each dependency takes the ``HTTP
 serve HTTP routes and websockets. They are ``async``: reading an attribute needs no thread.
 
 What is on ``app.state`` is put there by ``app.create_app`` (settings, datasets, explain_jobs) and by the lifespans
-(db and runs in ``app.py``, studies in ``studies.py``). Code that runs outside a route's dependencies may keep
-reading ``app.state`` (or be handed its settings): the lifespans, which fill it; the ASGI middleware
-(``limits.BodySizeLimit``, ``security.py``), given their settings when installed; and ``limits.SafeJSONRequest``,
-the request class that reads JSON bodies with the app's limits before any dependency is solved.
+(db and runs in ``app.py``, studies in ``studies.py``, ensembles in ``ensembles.py``). Code that runs outside a
+route's dependencies may keep reading ``app.state`` (or be handed its settings): the lifespans, which fill it;
+the ASGI middleware (``limits.BodySizeLimit``, ``security.py``), given their settings when installed; and
+``limits.SafeJSONRequest``, the request class that reads JSON bodies with the app's limits before any dependency is
+solved.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from ..data.uploads import DatasetStore
+from ..ensembles.service import EnsembleService
 from ..insight.jobs import Jobs
 from ..runs import RunManager
 from ..search.study import StudyService
@@ -52,6 +54,11 @@ async def get_studies(connection: HTTPConnection) -> StudyService:
     return service
 
 
+async def get_ensembles(connection: HTTPConnection) -> EnsembleService:
+    service: EnsembleService = connection.app.state.ensembles
+    return service
+
+
 async def get_explain_jobs(connection: HTTPConnection) -> Jobs:
     jobs: Jobs = connection.app.state.explain_jobs
     return jobs
@@ -63,3 +70,4 @@ RunManagerDep = Annotated[RunManager, Depends(get_run_manager)]
 DatasetStoreDep = Annotated[DatasetStore, Depends(get_dataset_store)]
 StudiesDep = Annotated[StudyService, Depends(get_studies)]
 ExplainJobsDep = Annotated[Jobs, Depends(get_explain_jobs)]
+EnsemblesDep = Annotated[EnsembleService, Depends(get_ensembles)]
