@@ -67,3 +67,12 @@ def graph(nodes: list[tuple[str, str, dict[str, Any]]], edges: list[tuple[str, s
         out_edges.append(e)
     return {"format": "netcanvas.graph/1", "name": "test",
             "nodes": [{"id": i, "type": t, "params": p} for i, t, p in nodes], "edges": out_edges}
+
+
+def trunk_cnn(classes: int) -> dict[str, Any]:
+    """A small CNN on 1×8×8 digits for transfer learning: a conv (c1) + BatchNorm (bn1) trunk and a head (fc)."""
+    return graph([("x", "Input", {"shape": [1, 8, 8]}),
+                  ("c1", "Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}),
+                  ("bn1", "BatchNorm2d", {}), ("r1", "ReLU", {}), ("flat", "Flatten", {}),
+                  ("fc", "Linear", {"out_features": classes}), ("y", "Output", {})],
+                 [("x", "c1"), ("c1", "bn1"), ("bn1", "r1"), ("r1", "flat"), ("flat", "fc"), ("fc", "y")])

@@ -103,6 +103,13 @@ def train(
     test_split: Annotated[float | None, typer.Option(min=0.0, max=0.95,
                                                      help="Uploads: the fraction held out for the test metrics "
                                                           "(default 0.2)")] = None,
+    init: Annotated[str | None, typer.Option(help="Start from another run's weights, matched by node id and shape: "
+                                                  "a run directory, a .safetensors file, or a run id beside --out "
+                                                  "(config.init.run)")] = None,
+    freeze: Annotated[list[str] | None, typer.Option(help="A node id not to train (repeat, or separate with "
+                                                          "commas; config.init.freeze)")] = None,
+    lr_scale: Annotated[float | None, typer.Option(help="Learning-rate factor for the loaded nodes that are not "
+                                                        "frozen (config.init.lr_scale)")] = None,
 ) -> None:
     """Train a graph on a dataset: a progress bar per epoch, a metrics table, the run saved to --out.
 
@@ -124,6 +131,12 @@ def train(
         config_data["epochs"] = epochs
     if device is not None:
         config_data["device"] = device
+    if init is not None or freeze or lr_scale is not None:
+        given = config_data.get("init") if isinstance(config_data.get("init"), dict) else {}
+        frozen = [f.strip() for item in freeze or [] for f in item.split(",") if f.strip()]
+        config_data["init"] = {**given, **({"run": init} if init is not None else {}),
+                               **({"freeze": frozen} if frozen else {}),
+                               **({"lr_scale": lr_scale} if lr_scale is not None else {})}
     try:
         checked = TrainConfig.model_validate(config_data)
     except ValidationError as e:

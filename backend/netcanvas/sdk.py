@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .compiler import CompiledGraph
     from .data import PreparedData
     from .training.events import Event
+    from .training.transfer import Matched
 
 ArrayLike = Any
 """A numpy array (or anything ``np.asarray`` takes), a list of them, or a dict by Input/Output name."""
@@ -85,6 +86,32 @@ class Model:
     preprocessing: Preprocessing | None = None
     """Input standardization learned by fit (built-in tabular datasets); predict and evaluate apply it."""
     stop_training: bool = False
+    loaded: tuple[str, ...] = ()
+    """Nodes whose weights ``load_weights`` loaded (``init.lr_scale`` of the config applies to them)."""
+    frozen: tuple[str, ...] = ()
+    """Nodes that ``fit`` does not train (``freeze``)."""
+
+    def load_weights(self, source: str | Path) -> Matched:
+        """Load weights into the nodes that match by id and shape: from a run directory (a server run's, ``netcanvas
+        train --out``'s or ``Model.save``'s; its best weights) or a ``.safetensors`` file keyed by node id. Nodes
+        with other shapes keep their weights and are listed as ``mismatched``; the result also lists ``loaded``
+        and ``fresh`` nodes. Raises ValueError when there is no such run or file."""
+        from safetensors.torch import load_file
+
+        from .training.transfer import match_weights, weights_file
+
+        matched = match_weights(self._build(), load_file(str(weights_file(Path(source)))))
+        self.loaded = tuple(matched.loaded)
+        return matched
+
+    def freeze(self, node_ids: Sequence[str]) -> None:
+        """Freeze these nodes for the following ``fit`` calls (feature extraction): their weights do not change and
+        they run in inference mode (BatchNorm keeps its statistics). ``freeze([])`` unfreezes every node."""
+        known = {n.id for n in self._build().graph.nodes}
+        for i, node_id in enumerate(node_ids):
+            if node_id not in known:
+                raise ValueError(f"freeze[{i}]: the graph has no node '{node_id}'")
+        self.frozen = tuple(dict.fromkeys(node_ids))
 
     def compile(self, optimizer: str | dict[str, Any] = "adam",
                 loss: str | dict[str, Any] = "sparse_categorical_crossentropy",
@@ -118,6 +145,8 @@ class Model:
         if not hasattr(self, "_config"):
             raise RuntimeError("call model.compile(optimizer=..., loss=..., metrics=[...]) before fit or evaluate")
         merged = {"num_threads": torch.get_num_threads(), **self._config, **fit}
+        if self.frozen:
+            merged["init"] = {**(merged.get("init") or {}), "freeze": list(self.frozen)}
         return TrainConfig.model_validate(merged)
 
     def _data(self, x: ArrayLike | str, y: ArrayLike | None, seed: int, validation_split: float,
@@ -203,7 +232,7 @@ class Model:
             elif isinstance(event, LogEvent) and event.level != "info" and verbose:
                 print(f"{event.level}: {event.message}")
 
-        result = train(compiled, data, config, emit, lambda: self.stop_training)
+        result = train(compiled, data, config, emit, lambda: self.stop_training, loaded=self.loaded)
         compiled.module.eval()
         for hook in hooks:
             hook.on_train_end(dict(result.metrics))

@@ -8,23 +8,9 @@ from typing import Any
 import torch
 from safetensors.torch import load_file
 
-from helpers import chain
+from helpers import trunk_cnn
 from netcanvas.store import RunRow
 from runhelpers import LONG, app_client, start_run, wait_for, watch
-
-
-def trunk_cnn(classes: int) -> dict[str, Any]:
-    """conv (c1) + BatchNorm (bn1) trunk and a linear head (fc), on 1×8×8 digits."""
-    graph = chain([1, 8, 8], ("Conv2d", {"out_channels": 4, "kernel_size": 3, "padding": 1}), ("BatchNorm2d", {}),
-                  ("ReLU", {}), ("Flatten", {}), ("Linear", {"out_features": classes}), name="trunk")
-    rename = {"n0": "c1", "n1": "bn1", "n2": "r1", "n3": "flat", "n4": "fc"}
-    for node in graph["nodes"]:
-        node["id"] = rename.get(node["id"], node["id"])
-    for edge in graph["edges"]:
-        edge["source"], edge["target"] = rename.get(edge["source"], edge["source"]), rename.get(edge["target"],
-                                                                                                edge["target"])
-    return graph
-
 
 QUICK = {"epochs": 2, "batch_size": 32}
 
