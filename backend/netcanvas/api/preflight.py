@@ -112,9 +112,8 @@ def linear_hints(report: ValidationReport) -> list[Problem]:
             continue
         shape = "×".join("?" if axis is None else str(axis) for axis in edge.shape)
         hints.append(Problem(node=edge.target, edge=edge, message=(
-            f"Linear '{edge.target}' gets a {shape} tensor and acts on its last axis only ({edge.shape[-1]} "
-            f"features, the same weights at each of the other positions); if it should see the whole tensor, "
-            f"put a Flatten before it")))
+            f"Linear '{edge.target}' gets a {shape} tensor and acts on its last axis ({edge.shape[-1]} features) "
+            f"only; to see the whole tensor, put a Flatten before it")))
     return hints
 
 

@@ -67,7 +67,9 @@ describe("graph converter", () => {
 
   it("formats shapes and fresh ids", () => {
     expect(formatShape([32, 8, null])).toBe("32×8×?");
-    expect(freshId("BatchNorm2d", ["batch_norm2d"])).toBe("batch_norm2d_2");
+    expect(freshId("BatchNorm2d", ["batchnorm2d"])).toBe("batchnorm2d_2");
+    expect(freshId("ReLU", [])).toBe("relu");
+    expect(freshId("LeakyReLU", ["leakyrelu"])).toBe("leakyrelu_2");
   });
 });
 

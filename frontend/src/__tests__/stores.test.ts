@@ -50,14 +50,14 @@ describe("graph store", () => {
     useGraph.getState().copy();
     useGraph.getState().paste();
     const ids = useGraph.getState().nodes.map((n) => n.id);
-    expect(ids).toEqual(["linear", "re_lu", "linear_2", "re_lu_2"]);
-    expect(useGraph.getState().edges.map((e) => `${e.source}>${e.target}`)).toEqual(["linear>re_lu", "linear_2>re_lu_2"]);
+    expect(ids).toEqual(["linear", "relu", "linear_2", "relu_2"]);
+    expect(useGraph.getState().edges.map((e) => `${e.source}>${e.target}`)).toEqual(["linear>relu", "linear_2>relu_2"]);
   });
 
   it("renames refuse duplicates", () => {
     useGraph.getState().addNode("Linear", {}, { x: 0, y: 0 });
     useGraph.getState().addNode("ReLU", {}, { x: 0, y: 0 });
-    expect(useGraph.getState().rename("linear", "re_lu")).toMatch(/already used/);
+    expect(useGraph.getState().rename("linear", "relu")).toMatch(/already used/);
     expect(useGraph.getState().rename("linear", "fc")).toBeNull();
     expect(useGraph.getState().nodes[0].id).toBe("fc");
   });
@@ -89,7 +89,7 @@ describe("graph store history", () => {
 
   it("undoes an auto layout, direction included, in one step", () => {
     useGraph.getState().addNode("ReLU", {}, { x: 0, y: 0 });
-    useGraph.getState().setLayout("TB", { re_lu: { x: 50, y: 60 } });
+    useGraph.getState().setLayout("TB", { relu: { x: 50, y: 60 } });
     expect(useGraph.getState().direction).toBe("TB");
     useGraph.getState().undo();
     expect(useGraph.getState().direction).toBe("LR");

@@ -6,6 +6,7 @@ import { categoryColor, useCatalog } from "../stores/catalog";
 import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { markedParams } from "../lib/search";
+import { NodeHealth } from "./NodeHealth";
 
 const KEY_PARAMS = 3;
 // Text is cut in code, not with CSS ellipsis: `overflow: hidden` gives every node several clip layers, and on a
@@ -57,7 +58,8 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const vertical = useGraph((s) => s.direction === "TB");
   const error = info?.error ?? null;
   const moreErrors = useGraph((s) => (s.nodeErrorCounts[id] ?? 1) - 1);
-  const validationWarning = useGraph((s) => s.validation?.warnings?.find((w) => w.node === id)?.message ?? null);
+  const validationWarning = useGraph((s) => s.nodeWarnings[id] ?? null);
+  const hint = useGraph((s) => s.nodeHints[id] ?? null);
   const inputProblem = useInputProblems((s) => s[id] ?? null);
   const warning = validationWarning ?? inputProblem;
   // A string: the node re-renders only when its own marks change.
@@ -110,6 +112,12 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
           {cut(warning, ERROR_CHARS)}
         </div>
       )}
+      {!error && !warning && hint && (
+        <div className="layer-hint" data-testid={`hint-${id}`} title={hint}>
+          {cut(hint, ERROR_CHARS)}
+        </div>
+      )}
+      <NodeHealth id={id} />
       <Ports id={id} ports={spec?.outputs ?? []} kind="out" vertical={vertical} />
     </div>
   );

@@ -130,10 +130,11 @@ export function createsCycle(edges: Pick<PortEdge, "source" | "target">[], sourc
   return false;
 }
 
-/** A fresh node id for a layer type: "linear", "linear_2", ... */
+/** A fresh node id for a layer type: its name in lower case ("relu", "conv2d", "batchnorm2d"; never split inside
+ * an acronym as "re_lu"), then "relu_2", "relu_3", ... */
 export function freshId(type: string, taken: Iterable<string>): string {
   const used = new Set(taken);
-  const base = type.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+  const base = type.toLowerCase();
   if (!used.has(base)) return base;
   for (let i = 2; ; i++) if (!used.has(`${base}_${i}`)) return `${base}_${i}`;
 }

@@ -30,10 +30,12 @@ function Summary() {
   const valid = useGraph((s) => s.validation?.valid ?? null);
   const errorCount = useGraph((s) => s.validation?.errors.length ?? 0);
   const warningCount = useGraph((s) => s.validation?.warnings?.length ?? 0);
+  const hintCount = useGraph((s) => s.validation?.hints?.length ?? 0);
   const empty = useGraph((s) => s.nodes.length === 0);
   const open = useOverlay((s) => s.issuesOpen);
   const state = empty ? "empty" : valid === null ? "checking" : valid ? "valid" : "invalid";
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+  const hints = hintCount ? ` · ${plural(hintCount, "hint")}` : "";
   return (
     <button
       className="summary-button"
@@ -50,8 +52,8 @@ function Summary() {
             : state === "checking"
               ? "checking…"
               : valid
-                ? `valid${warningCount ? ` · ${plural(warningCount, "warning")}` : ""}`
-                : `${plural(errorCount, "error")}${warningCount ? ` · ${plural(warningCount, "warning")}` : ""}`}
+                ? `valid${warningCount ? ` · ${plural(warningCount, "warning")}` : ""}${hints}`
+                : `${plural(errorCount, "error")}${warningCount ? ` · ${plural(warningCount, "warning")}` : ""}${hints}`}
         </span>
         <span className="total" data-testid="total-params">
           {formatCount(total ?? 0)} params

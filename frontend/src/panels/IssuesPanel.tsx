@@ -11,7 +11,7 @@ import { useOverlay } from "../stores/overlay";
 import "./issues.css";
 
 type Problem = Schemas["Problem"];
-export type Issue = Problem & { level: "error" | "warning" };
+export type Issue = Problem & { level: "error" | "warning" | "hint" };
 
 /** Where an issue points: an edge, a node, several nodes (a cycle), or the graph as a whole. */
 export function issueTarget(issue: Problem): { node: string | null; edge: string | null; label: string } {
@@ -31,6 +31,7 @@ export function IssuesPanel() {
   const open = useOverlay((s) => s.issuesOpen);
   const errors = useGraph((s) => s.validation?.errors ?? NO_PROBLEMS);
   const warnings = useGraph((s) => s.validation?.warnings ?? NO_PROBLEMS);
+  const hints = useGraph((s) => s.validation?.hints ?? NO_PROBLEMS);
   const checking = useGraph((s) => s.validation === null && s.nodes.length > 0);
   const flow = useReactFlow();
   useEffect(() => {
@@ -43,6 +44,7 @@ export function IssuesPanel() {
   const issues: Issue[] = [
     ...errors.map((e) => ({ ...e, level: "error" as const })),
     ...warnings.map((w) => ({ ...w, level: "warning" as const })),
+    ...hints.map((h) => ({ ...h, level: "hint" as const })),
   ];
   const count = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
   return (
@@ -51,6 +53,7 @@ export function IssuesPanel() {
         <h2>Issues</h2>
         <span className="muted" data-testid="issues-count">
           {count(errors.length, "error")} · {count(warnings.length, "warning")}
+          {hints.length > 0 && ` · ${count(hints.length, "hint")}`}
         </span>
         <button onClick={() => useOverlay.getState().setIssuesOpen(false)} aria-label="close the issues" title="Close (Esc)">
           ✕
@@ -58,6 +61,9 @@ export function IssuesPanel() {
       </div>
       {checking && <p className="muted">Checking the graph…</p>}
       {!checking && issues.length === 0 && <p className="muted">No errors or warnings: the graph is ready to train.</p>}
+      {!checking && errors.length === 0 && warnings.length > 0 && (
+        <p className="muted small">Warnings do not block Train: they say what is likely to go wrong.</p>
+      )}
       <ol className="issues-list">
         {issues.map((issue, i) => {
           const where = issueTarget(issue);
@@ -74,7 +80,7 @@ export function IssuesPanel() {
                 title={findable ? `Show ${where.edge ? "the connection" : `'${where.node}'`} on the canvas` : "About the graph as a whole"}
               >
                 <span className="issue-icon" aria-label={issue.level}>
-                  {issue.level === "error" ? "●" : "▲"}
+                  {issue.level === "error" ? "●" : issue.level === "warning" ? "▲" : "◆"}
                 </span>
                 <span className="issue-message">{issue.message}</span>
                 <span className="issue-where">{where.label}</span>

@@ -47,6 +47,9 @@ export type GraphState = FlowGraph & {
   edgeErrors: Record<string, string>;
   /** Node id -> how many errors of the latest validation name it (a node shows the first). */
   nodeErrorCounts: Record<string, number>;
+  /** Node id -> the first warning (amber) and the first hint of the latest validation that name it. */
+  nodeWarnings: Record<string, string>;
+  nodeHints: Record<string, string>;
   /** Record the current state as one undo step, before a user action changes it. Repeated calls with the
    * same key within a short time (keystrokes in one field) are a single step. */
   checkpoint: (key?: string) => void;
@@ -95,6 +98,8 @@ export const useGraph = create<GraphState>((set, get) => ({
   edgeShapes: {},
   edgeErrors: {},
   nodeErrorCounts: {},
+  nodeWarnings: {},
+  nodeHints: {},
 
   checkpoint: (key) => {
     const now = Date.now();
@@ -298,7 +303,11 @@ export const useGraph = create<GraphState>((set, get) => ({
       const id = edgeId(p.edge.source, p.edge.source_port ?? "out", p.edge.target, p.edge.target_port ?? "in");
       edgeErrors[id] ??= p.message;
     }
-    set({ validation, edgeShapes, edgeErrors, nodeErrorCounts });
+    const nodeWarnings: Record<string, string> = {};
+    for (const p of validation?.warnings ?? []) if (p.node) nodeWarnings[p.node] ??= p.message;
+    const nodeHints: Record<string, string> = {};
+    for (const p of validation?.hints ?? []) if (p.node) nodeHints[p.node] ??= p.message;
+    set({ validation, edgeShapes, edgeErrors, nodeErrorCounts, nodeWarnings, nodeHints });
   },
   toJSON: () => toGraphJSON(get()),
 }));
