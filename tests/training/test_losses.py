@@ -85,3 +85,44 @@ def test_head_probabilities_have_classes_last() -> None:
     assert probs.shape == (2, 4, 3) and torch.allclose(probs.sum(-1), torch.ones(2, 4))
     binary = Head("y", "binary_crossentropy", 1.0, (), "Sigmoid")
     assert torch.allclose(binary.probabilities(torch.zeros(3, 1), -1), torch.full((3, 1), 0.5))
+
+
+def test_margin_loss_matches_capsnets_formula() -> None:
+    lengths = torch.tensor([[0.95, 0.05, 0.3], [0.2, 0.6, 0.05]])
+    labels = torch.tensor([0, 2])
+    expected = ((0.0 + 0.5 * 0.0 + 0.5 * 0.2 ** 2)  # sample 0: the target reaches 0.9; class 2 is 0.2 over 0.1
+                + (0.5 * 0.1 ** 2 + 0.5 * 0.5 ** 2 + 0.85 ** 2)) / 2  # sample 1: the target is 0.85 short
+    loss = make_loss("margin")(lengths, labels)
+    assert float(loss) == pytest.approx(expected)
+    one_hot = torch.nn.functional.one_hot(labels, 3).float()
+    assert float(make_loss("margin")(lengths, one_hot)) == pytest.approx(expected)
+    stricter = make_loss("margin", options=(0.99, 0.0, 1.0))(lengths, labels)
+    assert float(stricter) > expected
+
+
+def test_margin_loss_options_are_config_fields_of_the_margin_loss_only() -> None:
+    spec = LossSpec.model_validate({"type": "margin_loss", "m_plus": 0.8})
+    assert spec.type == "margin" and spec.options() == (0.8, 0.1, 0.5)
+    with pytest.raises(ValueError, match="m_plus: only for the margin loss"):
+        LossSpec.model_validate({"type": "mse", "m_plus": 0.8})
+    with pytest.raises(ValueError, match="less than or equal to 1"):
+        LossSpec.model_validate({"type": "margin", "m_minus": 2})
+
+
+def test_margin_loss_trains_a_capsule_network_and_reports_accuracy() -> None:
+    from helpers import chain
+    from netcanvas import data
+    from netcanvas.compiler import compile_graph
+    from netcanvas.training import TrainConfig, train
+
+    graph = chain([1, 8, 8], ("Conv2d", {"out_channels": 8, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
+                  ("PrimaryCapsules", {"capsules": 4, "capsule_dim": 4, "kernel_size": 3, "stride": 2}),
+                  ("RoutingCapsules", {"capsules": 10, "capsule_dim": 4}), ("CapsuleLength", {}))
+    torch.manual_seed(0)
+    compiled = compile_graph(graph)
+    prepared = data.prepare(data.load("digits"), compiled, seed=0)
+    config = TrainConfig.model_validate({"loss": "margin", "optimizer": {"type": "adam", "lr": 0.01}, "epochs": 3})
+    result = train(compiled, prepared, config, lambda e: None)
+    assert result.status == "completed", result.error
+    assert result.history[-1]["metrics"]["loss"] < result.history[0]["metrics"]["loss"]
+    assert result.history[-1]["metrics"]["val_accuracy"] > 0.8

@@ -163,6 +163,7 @@ LOSS_ALIASES: dict[str, str] = {
     "categorical_crossentropy": "categorical_crossentropy",
     "sparse_categorical_crossentropy": "sparse_categorical_crossentropy",
     "CrossEntropyLoss": "sparse_categorical_crossentropy", "NLLLoss": "sparse_categorical_crossentropy",
+    "margin": "margin", "margin_loss": "margin", "capsule_margin": "margin",
 }
 METRICS = ("accuracy", "precision", "recall", "f1", "auc_roc", "mse", "mae")
 METRIC_ALIASES: dict[str, str] = {
@@ -176,6 +177,16 @@ class LossSpec(Strict):
     type: str = Field(description="Loss name (Keras or PyTorch class name)")
     weight: float = Field(default=1.0, ge=0.0, le=1000.0,
                           description="Weight in the total loss (multi-output)")
+    m_plus: float | None = Field(default=None, ge=0.0, le=1.0,
+                                 description="margin only: the length the target class's capsule should reach "
+                                             "(default 0.9)")
+    m_minus: float | None = Field(default=None, ge=0.0, le=1.0,
+                                  description="margin only: the length other classes' capsules should stay under "
+                                              "(default 0.1)")
+    down_weight: float | None = Field(default=None, ge=0.0, le=10.0,
+                                      description="margin only: the weight of the absent classes' part (the "
+                                                  "paper's lambda, default 0.5)")
+
 
     @field_validator("type")
     @classmethod
@@ -184,6 +195,20 @@ class LossSpec(Strict):
             known = ", ".join(sorted(set(LOSS_ALIASES.values())))
             raise ValueError(f"unknown loss '{value}'; choose one of {known}")
         return LOSS_ALIASES[value]
+
+    @model_validator(mode="after")
+    def _margin_options(self) -> LossSpec:
+        given = [k for k in ("m_plus", "m_minus", "down_weight") if getattr(self, k) is not None]
+        if given and self.type != "margin":
+            raise ValueError(f"{', '.join(given)}: only for the margin loss")
+        return self
+
+    def options(self) -> tuple[float, ...]:
+        """The margin loss's (m_plus, m_minus, down_weight), defaults filled in; empty for other losses."""
+        if self.type != "margin":
+            return ()
+        return (0.9 if self.m_plus is None else self.m_plus, 0.1 if self.m_minus is None else self.m_minus,
+                0.5 if self.down_weight is None else self.down_weight)
 
 
 def _loss_names(schema: JsonDict) -> None:

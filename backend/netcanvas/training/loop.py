@@ -79,7 +79,8 @@ def heads(compiled: CompiledGraph, config: TrainConfig) -> list[Head]:
     for name in compiled.output_names:
         spec = config.loss_for(name, compiled.output_names)
         result.append(Head(name, spec.type, spec.weight, tuple(config.metrics_for(name)),
-                           compiled.final_activation.get(name), compiled.final_activation_dim.get(name)))
+                           compiled.final_activation.get(name), compiled.final_activation_dim.get(name),
+                           spec.options()))
     return result
 
 

@@ -33,8 +33,13 @@ LOSS_DOCS = {
                                 "encoded. Raw scores or a final Softmax/LogSoftmax.",
     "sparse_categorical_crossentropy": "Cross-entropy with integer class targets. Raw scores or a final "
                                        "Softmax/LogSoftmax.",
+    "margin": "CapsNet's margin loss on capsule lengths in [0, 1] (a CapsuleLength output): the target class's "
+              "length should reach m_plus (0.9), every other class's stay under m_minus (0.1), the latter "
+              "weighed by down_weight (0.5, the paper's lambda). Integer or one-hot targets.",
 }
-CLASSIFICATION = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy")
+CLASSIFICATION = ("binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "margin")
+MARGIN_DEFAULTS = (0.9, 0.1, 0.5)
+"""The margin loss's m_plus, m_minus and down_weight (lambda) as in Sabour et al., 2017."""
 FINAL_ACTIVATIONS = ("Softmax", "LogSoftmax", "Sigmoid")
 
 
@@ -87,9 +92,33 @@ def class_targets(target: torch.Tensor, scores: torch.Tensor, axis: int) -> torc
     return target.long()
 
 
-def make_loss(kind: str, final: str | None = None, dim: int | None = None) -> LossFn:
+def margin_loss(m_plus: float, m_minus: float, down_weight: float, dim: int | None = None) -> LossFn:
+    """Sum over classes of T·max(0, m_plus − ‖v‖)² + down_weight·(1 − T)·max(0, ‖v‖ − m_minus)², averaged over
+    samples, where ‖v‖ are the capsule lengths and T is 1 for the target class (Sabour et al., 2017, eq. 4)."""
+    def margin(lengths: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        axis = class_axis(lengths, y, dim)
+        if y.is_floating_point() and y.shape == lengths.shape:  # one-hot targets
+            present = y.to(lengths.dtype)
+        else:
+            labels = class_targets(y, lengths, axis)
+            if int(labels.min()) < 0 or int(labels.max()) >= lengths.shape[axis]:
+                raise ValueError(f"the margin loss needs class targets from 0 to {lengths.shape[axis] - 1}")
+            present = F.one_hot(labels, lengths.shape[axis]).movedim(-1, axis).to(lengths.dtype)
+        loss = (present * F.relu(m_plus - lengths) ** 2
+                + down_weight * (1 - present) * F.relu(lengths - m_minus) ** 2)
+        return loss.sum(axis).mean()
+
+    return margin
+
+
+def make_loss(kind: str, final: str | None = None, dim: int | None = None,
+              options: tuple[float, ...] = ()) -> LossFn:
     """``loss(values, target)``. For classification kinds with a ``final`` activation, ``values`` are the
-    scores before it; ``dim`` is that Softmax's axis (batch included, PyTorch numbering)."""
+    scores before it; ``dim`` is that Softmax's axis (batch included, PyTorch numbering). ``options``: the margin
+    loss's (m_plus, m_minus, down_weight)."""
+    if kind == "margin":
+        m_plus, m_minus, down_weight = options or MARGIN_DEFAULTS
+        return margin_loss(m_plus, m_minus, down_weight, dim)
     if kind == "mse":
         return lambda out, y: F.mse_loss(out, align(y, out).to(out.dtype))
     if kind == "mae":
@@ -132,6 +161,8 @@ class Head:
     metrics: tuple[str, ...]
     final: str | None = None
     final_dim: int | None = None
+    options: tuple[float, ...] = ()
+    """The loss's own options (the margin loss's m_plus, m_minus, down_weight)."""
 
     @property
     def classification(self) -> bool:
@@ -144,10 +175,10 @@ class Head:
     @property
     def reads_scores(self) -> bool:
         """Training reads this output before its final activation."""
-        return self.classification and self.final in FINAL_ACTIVATIONS
+        return self.classification and self.kind != "margin" and self.final in FINAL_ACTIVATIONS
 
     def loss_fn(self) -> LossFn:
-        return make_loss(self.kind, self.final if self.reads_scores else None, self.final_dim)
+        return make_loss(self.kind, self.final if self.reads_scores else None, self.final_dim, self.options)
 
     def axis(self, values: torch.Tensor, target: torch.Tensor) -> int:
         return class_axis(values, target, self.final_dim)
@@ -155,6 +186,8 @@ class Head:
     def probabilities(self, values: torch.Tensor, axis: int) -> torch.Tensor:
         """Class probabilities with classes last (binary: the probability of 1, same shape as the values)."""
         final = self.final if self.reads_scores else None
+        if self.kind == "margin":  # capsule lengths, each in [0, 1]: their shares of the total
+            return (values / values.sum(axis, keepdim=True).clamp_min(EPS)).movedim(axis, -1)
         if self.binary:
             if final in ("Softmax", "LogSoftmax"):
                 return torch.softmax(values, axis)

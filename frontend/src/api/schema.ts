@@ -50,6 +50,48 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/datasets/sources": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Sources
+         * @description The datasets that can be downloaded (MNIST, Fashion-MNIST, CIFAR-10): their files, whether each is
+         *     downloaded, the dataset made from them, and the progress of a fetch under way.
+         */
+        get: operations["list_sources_api_datasets_sources_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/datasets/sources/{name}/fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fetch Source
+         * @description Download a source once into the data directory (checked by checksum) and store it as an image dataset;
+         *     answers the dataset (the one made before, if any). Progress shows in GET /api/datasets/sources.
+         */
+        post: operations["fetch_source_api_datasets_sources__name__fetch_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/datasets/{dataset_id}": {
         parameters: {
             query?: never;
@@ -96,6 +138,134 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/ensembles": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Ensembles
+         * @description All ensembles, newest first.
+         */
+        get: operations["list_ensembles_api_ensembles_get"];
+        put?: never;
+        /**
+         * Create Ensemble
+         * @description Start an ensemble: its members are ordinary runs. 0 or 1,000 members, an unknown method, a graph, dataset
+         *     or config that cannot train, a graph the method cannot combine: a 422 naming the field; nothing is queued.
+         */
+        post: operations["create_ensemble_api_ensembles_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ensembles/{ensemble_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Ensemble
+         * @description One ensemble: its member runs with their status and test metrics, the combined model's test metrics and
+         *     how the members are combined.
+         */
+        get: operations["get_ensemble_api_ensembles__ensemble_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ensembles/{ensemble_id}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download
+         * @description The combined model as one ONNX file (every member inside), checked with onnx.checker and against the
+         *     PyTorch ensemble in ONNX Runtime.
+         */
+        get: operations["download_api_ensembles__ensemble_id__export_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ensembles/{ensemble_id}/export/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Report
+         * @description How the ensemble's ONNX file was checked (makes it if needed).
+         */
+        get: operations["report_api_ensembles__ensemble_id__export_report_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ensembles/{ensemble_id}/predict": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Predict
+         * @description Inference on the combined model (its ONNX file in ONNX Runtime); inputs by Input id, raw values, as for a
+         *     run.
+         */
+        post: operations["predict_api_ensembles__ensemble_id__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ensembles/{ensemble_id}/stop": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Stop Ensemble
+         * @description Stop a running ensemble and its members' runs. A finished ensemble is left as it is.
+         */
+        post: operations["stop_ensemble_api_ensembles__ensemble_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/graphs": {
         parameters: {
             query?: never;
@@ -132,6 +302,10 @@ export interface paths {
         /**
          * Validate
          * @description Any JSON object within the limits gets a 200 answer; what is wrong is in `errors`, each naming its node.
+         *     The body is a graph, or `{"graph", "dataset", "config"}` as for POST /api/runs: then the `estimates` are for
+         *     that batch size and optimizer, and `warnings` also name an Output whose size does not fit the dataset (the
+         *     refusals POST /api/runs would give, which never block anything here). `hints` are legal but often
+         *     unintended constructs.
          */
         post: operations["validate_api_graphs_validate_post"];
         delete?: never;
@@ -362,6 +536,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/runs/{run_id}/pause": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Pause Run
+         * @description Pause a running run: its worker writes a checkpoint (weights, optimizer, schedule, early stopping, the
+         *     epoch's order and the random states) after its current step and ends; the run becomes `paused`, which the
+         *     answer may not show yet (watch for the `status` event). 409 names the status of a run that is not running.
+         */
+        post: operations["pause_run_api_runs__run_id__pause_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/runs/{run_id}/predict": {
         parameters: {
             query?: never;
@@ -376,6 +572,28 @@ export interface paths {
          * @description Inference on the trained model, served by a cached ONNX Runtime session; inputs named by Input id.
          */
         post: operations["predict_api_runs__run_id__predict_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume Run
+         * @description Resume a paused run, also one paused before the server restarted: it is queued and goes on from its
+         *     checkpoint as if it had never paused. 409 when the run is not paused, or its checkpoint is missing or cannot
+         *     be read (the run stays paused).
+         */
+        post: operations["resume_run_api_runs__run_id__resume_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -418,6 +636,27 @@ export interface paths {
          *     A finished run is left as it is.
          */
         post: operations["stop_run_api_runs__run_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/runs/{run_id}/tensorboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tensorboard Logs
+         * @description The run's TensorBoard event files as a zip (`<run id>/events.out.tfevents...`): unzip and run
+         *     `tensorboard --logdir .`. A run that was trained with `"tensorboard": false` has none (404).
+         */
+        get: operations["tensorboard_logs_api_runs__run_id__tensorboard_get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -999,7 +1238,7 @@ export interface components {
             file: string;
             /**
              * Format
-             * @description csv | tsv | parquet | zip | npz
+             * @description csv | tsv | parquet | zip | npz; idx | cifar-binary for a downloaded source
              */
             format: string;
             /** Id */
@@ -1041,6 +1280,11 @@ export interface components {
             samples?: components["schemas"]["ImageSample"][];
             /** Size Bytes */
             size_bytes: number;
+            /**
+             * Source
+             * @description The downloadable source it was fetched from (mnist, ...)
+             */
+            source?: string | null;
             /** Warnings */
             warnings?: string[];
         };
@@ -1062,6 +1306,54 @@ export interface components {
             task: string;
             /** Vocabulary Size */
             vocabulary_size: number | null;
+        };
+        /**
+         * DatasetRef
+         * @description A built-in dataset by name, or an upload by id with how to read it (target, features, test split,
+         *     preprocessing, augmentation: uploads only).
+         */
+        DatasetRef: {
+            /** @default null */
+            augmentation?: components["schemas"]["AugmentationOptions"] | null;
+            /**
+             * Binding
+             * @description Graph Input/Output name -> dataset field, where the automatic binding (docs/graph-format.md) is not what you want
+             * @default null
+             */
+            binding?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * Features
+             * @description Feature columns; default: all the others
+             * @default null
+             */
+            features?: string[] | null;
+            /**
+             * Id
+             * @description An uploaded dataset
+             * @default null
+             */
+            id?: string | null;
+            /**
+             * Name
+             * @description A built-in dataset (see GET /api/catalog)
+             * @default null
+             */
+            name?: string | null;
+            preprocessing?: components["schemas"]["PreprocessingOptions"];
+            /**
+             * Target
+             * @description Target column(s); default: the last column (tables), the class folder (images), y (NPZ)
+             * @default null
+             */
+            target?: string[] | null;
+            /**
+             * Test Split
+             * @description Fraction held out for the test metrics
+             * @default 0.2
+             */
+            test_split?: number;
         };
         /**
          * DatasetRef
@@ -1175,6 +1467,44 @@ export interface components {
              */
             type: "done";
         };
+        /** DownloadableDataset */
+        DownloadableDataset: {
+            /** Classes */
+            classes: string[];
+            /**
+             * Dataset Id
+             * @description The dataset made from it, once fetched
+             */
+            dataset_id: string | null;
+            /** Doc */
+            doc: string;
+            /** @description Bytes received while a fetch is under way */
+            fetching?: components["schemas"]["FetchProgress"] | null;
+            /** Files */
+            files: components["schemas"]["SourceFileInfo"][];
+            /**
+             * Folder
+             * @description Where the files are kept; files put there by hand are checked and used
+             */
+            folder: string;
+            /**
+             * Name
+             * @description What to fetch: POST /api/datasets/sources/{name}/fetch
+             */
+            name: string;
+            /**
+             * Shape
+             * @description One image: [channels, height, width]
+             */
+            shape: number[];
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description The official base URL (NETCANVAS_DATASET_MIRROR replaces it)
+             */
+            url: string;
+        };
         /**
          * EarlyStopping
          * @description Stop when the monitored metric has not improved for ``patience`` epochs (as Keras does).
@@ -1266,6 +1596,147 @@ export interface components {
              * @default in
              */
             target_port?: string;
+        };
+        /** EnsembleCreate */
+        EnsembleCreate: {
+            config?: components["schemas"]["TrainConfig"];
+            dataset: components["schemas"]["DatasetRef-Input"];
+            graph: components["schemas"]["Graph"];
+            /**
+             * Members
+             * @description Member runs (stacking: also the folds)
+             * @default 5
+             */
+            members?: number;
+            /**
+             * Method
+             * @description bagging: bootstrap samples, a seed per member, the mean of their outputs; boosting: SAMME, members one after another on reweighted samples; stacking: K folds, a meta-learner on the out-of-fold predictions
+             * @enum {string}
+             */
+            method: "bagging" | "boosting" | "stacking";
+            /**
+             * Name
+             * @description Default: the method and the graph's name
+             */
+            name?: string | null;
+        };
+        /** EnsembleCreated */
+        EnsembleCreated: {
+            /** Id */
+            id: string;
+        };
+        /** EnsembleDetail */
+        EnsembleDetail: {
+            /**
+             * Combiner
+             * @description How the members are combined (weights, meta-learner)
+             */
+            combiner: {
+                [key: string]: unknown;
+            } | null;
+            /** Config */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dataset */
+            dataset: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            graph: components["schemas"]["Graph"];
+            /** Id */
+            id: string;
+            /** Member Runs */
+            member_runs: components["schemas"]["MemberInfo"][];
+            /**
+             * Members
+             * @description Members asked for
+             */
+            members: number;
+            /**
+             * Message
+             * @description How it went: boosting that ended early, members trained again
+             */
+            message: string | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "bagging" | "boosting" | "stacking";
+            /** Name */
+            name: string;
+            /**
+             * Seed
+             * @description The seed of the splits; member i trains with seed + i
+             */
+            seed: number;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "failed" | "stopped";
+            /**
+             * Test Metrics
+             * @description The combined model's metrics on the test split (the same split as every member's)
+             */
+            test_metrics: {
+                [key: string]: number | null;
+            };
+        };
+        /** EnsembleSummary */
+        EnsembleSummary: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Dataset */
+            dataset: {
+                [key: string]: unknown;
+            };
+            /** Error */
+            error: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: string;
+            /**
+             * Members
+             * @description Members asked for
+             */
+            members: number;
+            /**
+             * Message
+             * @description How it went: boosting that ended early, members trained again
+             */
+            message: string | null;
+            /**
+             * Method
+             * @enum {string}
+             */
+            method: "bagging" | "boosting" | "stacking";
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "running" | "completed" | "failed" | "stopped";
+            /**
+             * Test Metrics
+             * @description The combined model's metrics on the test split (the same split as every member's)
+             */
+            test_metrics: {
+                [key: string]: number | null;
+            };
         };
         /** EpochEvent */
         EpochEvent: {
@@ -1360,6 +1831,42 @@ export interface components {
              * @description The graph node at fault, where there is one
              */
             node?: string | null;
+        };
+        /**
+         * Estimates
+         * @description What training the graph would take, estimated before a run (the API's pre-flight fills it in).
+         */
+        Estimates: {
+            /**
+             * Batch Size
+             * @description The batch size the estimate is for
+             */
+            batch_size: number;
+            /**
+             * Max Params
+             * @description The server's parameter limit (NETCANVAS_MAX_PARAMS)
+             */
+            max_params: number;
+            /**
+             * Optimizer
+             * @description The optimizer whose state is counted
+             */
+            optimizer: string;
+            /**
+             * Parameter Bytes
+             * @description The float32 weights
+             */
+            parameter_bytes: number;
+            /**
+             * Training Bytes
+             * @description Weights, their gradients, the optimizer's state, and one batch's activations and their gradients
+             */
+            training_bytes: number;
+            /**
+             * Training Limit Bytes
+             * @description The server's limit (NETCANVAS_MAX_TRAINING_MEMORY_MB)
+             */
+            training_limit_bytes: number;
         };
         /** Evaluation */
         Evaluation: {
@@ -1600,6 +2107,18 @@ export interface components {
              */
             validation_samples?: number | null;
         };
+        /** FetchProgress */
+        FetchProgress: {
+            /** File */
+            file: string;
+            /** Received */
+            received: number;
+            /**
+             * Total
+             * @description The file's size, when the server said
+             */
+            total: number | null;
+        };
         /**
          * FloatRange
          * @description Any number from low to high; log samples evenly in log space; step makes it a grid of values.
@@ -1621,6 +2140,58 @@ export interface components {
              * @enum {string}
              */
             type: "float";
+        };
+        /**
+         * GanSpec
+         * @description A GAN drawn as two parts of one canvas graph (docs/training-config.md#gans): a generator from a noise Input
+         *     to its Output, and a discriminator from the Input that takes images to an Output with one score per sample.
+         */
+        GanSpec: {
+            /**
+             * D Optimizer
+             * @description The discriminator's optimizer
+             */
+            d_optimizer?: components["schemas"]["SGD"] | components["schemas"]["Momentum"] | components["schemas"]["Adam"] | components["schemas"]["AdamW"] | components["schemas"]["RMSprop"] | components["schemas"]["Adagrad"] | components["schemas"]["Adadelta"];
+            /**
+             * D Steps
+             * @description Discriminator steps per generator step (5 is usual for wgan_gp)
+             * @default 1
+             */
+            d_steps?: number;
+            /**
+             * Discriminator
+             * @description The discriminator's Output node id (one score per sample); the discriminator is every node that leads to it, from its image Input
+             */
+            discriminator: string;
+            /**
+             * G Optimizer
+             * @description The generator's optimizer
+             */
+            g_optimizer?: components["schemas"]["SGD"] | components["schemas"]["Momentum"] | components["schemas"]["Adam"] | components["schemas"]["AdamW"] | components["schemas"]["RMSprop"] | components["schemas"]["Adagrad"] | components["schemas"]["Adadelta"];
+            /**
+             * Generator
+             * @description The generator's Output node id; the generator is every node that leads to it, from its noise Input
+             */
+            generator: string;
+            /**
+             * Gp Weight
+             * @description Weight of the gradient penalty (wgan_gp only)
+             * @default 10
+             */
+            gp_weight?: number;
+            /**
+             * Loss
+             * @description non_saturating: the standard GAN loss (the generator maximizes log D(G(z))); wgan_gp: the Wasserstein loss with a gradient penalty (the discriminator is a critic)
+             * @default non_saturating
+             * @enum {string}
+             */
+            loss?: "non_saturating" | "wgan_gp";
+            /**
+             * Samples
+             * @description Generated images in the sample grid sent after each epoch (fixed noise)
+             * @default 32
+             */
+            samples?: number;
         };
         /**
          * Graph
@@ -1779,6 +2350,86 @@ export interface components {
             label: string;
         };
         /**
+         * Init
+         * @description Start from another run's weights (transfer learning, docs/training-config.md#starting-from-a-run).
+         */
+        Init: {
+            /**
+             * Freeze
+             * @description Node ids whose weights are not trained (feature extraction); they run in inference mode, so BatchNorm statistics stay as loaded
+             */
+            freeze?: string[];
+            /**
+             * Lr Scale
+             * @description Learning-rate factor for the loaded nodes that are not frozen (fine-tuning them more gently than the fresh ones)
+             * @default 1
+             */
+            lr_scale?: number;
+            /**
+             * Run
+             * @description The run whose best weights are loaded, matched by node id and shape (a run id; the CLI and Python API also take a run directory or weights file)
+             */
+            run?: string | null;
+        };
+        /**
+         * InitEvent
+         * @description What starting from another run loaded (config.init, docs/training-config.md#starting-from-a-run); sent
+         *     before training starts.
+         */
+        InitEvent: {
+            /**
+             * Fresh
+             * @description Nodes with weights the run does not have: left fresh
+             */
+            fresh: string[];
+            /**
+             * Frozen
+             * @description Nodes that are not trained
+             */
+            frozen: string[];
+            /**
+             * Loaded
+             * @description Nodes whose weights were loaded
+             */
+            loaded: string[];
+            /**
+             * Lr Scale
+             * @description Learning-rate factor of the loaded nodes that are not frozen
+             */
+            lr_scale: number;
+            /**
+             * Mismatched
+             * @description Nodes the run has with other shapes: left fresh
+             */
+            mismatched: components["schemas"]["InitMismatch"][];
+            /**
+             * Run
+             * @description The run (or file) the weights came from; null when only freezing
+             */
+            run: string | null;
+            /**
+             * Seq
+             * @description Monotonically increasing per run; set when stored
+             * @default 0
+             */
+            seq?: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "init";
+        };
+        /** InitMismatch */
+        InitMismatch: {
+            /** Node */
+            node: string;
+            /**
+             * Reason
+             * @description Why its weights were not loaded: `fc.weight is 5×64 here but 10×64 in the run`
+             */
+            reason: string;
+        };
+        /**
          * IntRange
          * @description Any integer from low to high (both included), in steps of step.
          */
@@ -1874,6 +2525,45 @@ export interface components {
              * @default 1
              */
             weight?: number;
+        };
+        /** MemberInfo */
+        MemberInfo: {
+            /**
+             * Error
+             * @description Boosting: its weighted error on the training split
+             */
+            error: number | null;
+            /** Number */
+            number: number;
+            /**
+             * Run Id
+             * @description The member's run: an ordinary run, watchable and exportable
+             */
+            run_id: string | null;
+            /**
+             * Samples
+             * @description Training samples it was given (a bootstrap or weighted sample repeats some)
+             */
+            samples: number;
+            /** Seed */
+            seed: number;
+            /**
+             * Status
+             * @description Its run's status (null before it is submitted)
+             */
+            status: ("queued" | "running" | "paused" | "completed" | "failed" | "stopped") | null;
+            /**
+             * Test Metrics
+             * @description Its run's metrics on the test split
+             */
+            test_metrics: {
+                [key: string]: number | null;
+            };
+            /**
+             * Weight
+             * @description Boosting: its SAMME weight in the vote
+             */
+            weight: number | null;
         };
         /** MetricInfo */
         MetricInfo: {
@@ -2200,6 +2890,23 @@ export interface components {
             /** Value */
             value?: number | null;
         };
+        /**
+         * PreflightRequest
+         * @description A graph with the dataset and training config it would be trained with (the body of POST /api/runs).
+         */
+        PreflightRequest: {
+            /**
+             * @description Its batch size and optimizer size the estimates
+             * @default null
+             */
+            config?: components["schemas"]["TrainConfig"] | null;
+            /**
+             * @description Check the Outputs against its fields
+             * @default null
+             */
+            dataset?: components["schemas"]["DatasetRef"] | null;
+            graph: components["schemas"]["Graph"];
+        };
         /** PreprocessingOptions */
         PreprocessingOptions: {
             /**
@@ -2443,7 +3150,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "completed" | "failed" | "stopped";
+            status: "queued" | "running" | "paused" | "completed" | "failed" | "stopped";
             /** Test Metrics */
             test_metrics: {
                 [key: string]: number | null;
@@ -2491,7 +3198,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "completed" | "failed" | "stopped";
+            status: "queued" | "running" | "paused" | "completed" | "failed" | "stopped";
             /** Test Metrics */
             test_metrics: {
                 [key: string]: number | null;
@@ -2635,12 +3342,65 @@ export interface components {
              */
             split: "test" | "val";
         };
+        /**
+         * SamplesEvent
+         * @description A GAN's generated images after an epoch, from the same fixed noise each time: one PNG grid.
+         */
+        SamplesEvent: {
+            /** Cols */
+            cols: number;
+            /** Epoch */
+            epoch: number;
+            /**
+             * Height
+             * @description Height of one sample in pixels
+             */
+            height: number;
+            /**
+             * Png
+             * @description The grid as a base64-encoded PNG (grey or RGB)
+             */
+            png: string;
+            /** Rows */
+            rows: number;
+            /**
+             * Seq
+             * @description Monotonically increasing per run; set when stored
+             * @default 0
+             */
+            seq?: number;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "samples";
+            /**
+             * Width
+             * @description Width of one sample in pixels (the grid has a 1-pixel gap between samples)
+             */
+            width: number;
+        };
         /** Scatter */
         Scatter: {
             /** Predicted */
             predicted: number[];
             /** True */
             true: number[];
+        };
+        /** SourceFileInfo */
+        SourceFileInfo: {
+            /**
+             * Checksum
+             * @description md5:<hex> or sha256:<hex>: what the file must hash to
+             */
+            checksum: string;
+            /**
+             * Downloaded
+             * @description The file is in the source's folder already
+             */
+            downloaded: boolean;
+            /** Name */
+            name: string;
         };
         /** StatusEvent */
         StatusEvent: {
@@ -2656,7 +3416,7 @@ export interface components {
              * Status
              * @enum {string}
              */
-            status: "queued" | "running" | "completed" | "failed" | "stopped";
+            status: "queued" | "running" | "paused" | "completed" | "failed" | "stopped";
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2920,6 +3680,8 @@ export interface components {
              * @default 10
              */
             epochs?: number;
+            /** @description The GAN's parts and losses (with kind "gan") */
+            gan?: components["schemas"]["GanSpec"] | null;
             /**
              * Grad Clip
              * @description Clip the gradient norm to this value
@@ -2927,6 +3689,15 @@ export interface components {
             grad_clip?: number | null;
             /** @description Per-layer health sampled while training (null: off) */
             health?: components["schemas"]["Health"] | null;
+            /** @description Start from another run's weights and freeze nodes (transfer learning) */
+            init?: components["schemas"]["Init"] | null;
+            /**
+             * Kind
+             * @description supervised: fit the Outputs to the dataset's targets; gan: train the generator and discriminator named in `gan`
+             * @default supervised
+             * @enum {string}
+             */
+            kind?: "supervised" | "gan";
             /**
              * Loss
              * @description One loss, or one per Output name: {"out": "mse", "other": {"type": ..., "weight": 0.5}}
@@ -3059,7 +3830,7 @@ export interface components {
             file: string;
             /**
              * Format
-             * @description csv | tsv | parquet | zip | npz
+             * @description csv | tsv | parquet | zip | npz; idx | cifar-binary for a downloaded source
              */
             format: string;
             /** Id */
@@ -3084,6 +3855,11 @@ export interface components {
             rows: number;
             /** Size Bytes */
             size_bytes: number;
+            /**
+             * Source
+             * @description The downloadable source it was fetched from (mnist, ...)
+             */
+            source?: string | null;
             /** Warnings */
             warnings?: string[];
         };
@@ -3106,6 +3882,13 @@ export interface components {
             edges: components["schemas"]["EdgeInfo"][];
             /** Errors */
             errors: components["schemas"]["Problem"][];
+            /** @description The pre-flight estimates (the API's answer) */
+            estimates?: components["schemas"]["Estimates"] | null;
+            /**
+             * Hints
+             * @description Legal but often unintended (a Linear on a tensor of several axes): not warnings
+             */
+            hints?: components["schemas"]["Problem"][];
             /** Nodes */
             nodes: {
                 [key: string]: components["schemas"]["NodeInfo"];
@@ -3334,6 +4117,114 @@ export interface operations {
             };
         };
     };
+    list_sources_api_datasets_sources_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DownloadableDataset"][];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    fetch_source_api_datasets_sources__name__fetch_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadedDataset"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description No such downloadable dataset */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description This dataset is being downloaded already */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+            /** @description The source cannot be reached (offline: the detail names the files and where to put them), answered an HTTP error, or sent a file whose checksum is wrong */
+            424: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     get_dataset_api_datasets__dataset_id__get: {
         parameters: {
             query?: {
@@ -3542,6 +4433,417 @@ export interface operations {
             };
         };
     };
+    list_ensembles_api_ensembles_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnsembleSummary"][];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    create_ensemble_api_ensembles_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EnsembleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnsembleCreated"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request body is larger than NETCANVAS_MAX_BODY_MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request cannot be processed: the detail names the field, node or limit at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    get_ensemble_api_ensembles__ensemble_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnsembleDetail"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    download_api_ensembles__ensemble_id__export_get: {
+        parameters: {
+            query?: {
+                format?: "onnx";
+            };
+            header?: never;
+            path: {
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the ONNX file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description the ensemble is not complete */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the export failed its check; the message names the member layer at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    report_api_ensembles__ensemble_id__export_report_get: {
+        parameters: {
+            query?: {
+                format?: "onnx";
+            };
+            header?: never;
+            path: {
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExportReport"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description the ensemble is not complete */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the export failed its check; the message names the member layer at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    predict_api_ensembles__ensemble_id__predict_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PredictRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PredictResponse"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description the ensemble is not complete */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description the export failed its check; the message names the member layer at fault */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    stop_ensemble_api_ensembles__ensemble_id__stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                ensemble_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EnsembleSummary"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_graphs_api_graphs_get: {
         parameters: {
             query?: never;
@@ -3667,7 +4969,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["Graph"];
+                "application/json": components["schemas"]["Graph"] | components["schemas"]["PreflightRequest"];
             };
         };
         responses: {
@@ -4245,7 +5547,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["HealthEvent"])[];
+                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["HealthEvent"] | components["schemas"]["SamplesEvent"])[];
                 };
             };
             /** @description A token is required and was missing or wrong */
@@ -4627,6 +5929,73 @@ export interface operations {
             };
         };
     };
+    pause_run_api_runs__run_id__pause_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunSummary"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The resource's state does not allow it: the detail says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     predict_api_runs__run_id__predict_post: {
         parameters: {
             query?: never;
@@ -4694,6 +6063,73 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+        };
+    };
+    resume_run_api_runs__run_id__resume_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunSummary"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The resource's state does not allow it: the detail says why */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -4785,6 +6221,64 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunSummary"];
+                };
+            };
+            /** @description A token is required and was missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description The request's Origin is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorAnswer"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tensorboard_logs_api_runs__run_id__tensorboard_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/zip": unknown;
                 };
             };
             /** @description A token is required and was missing or wrong */

@@ -6,6 +6,7 @@ import { categoryColor, useCatalog } from "../stores/catalog";
 import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { markedParams } from "../lib/search";
+import { NodeHealth } from "./NodeHealth";
 
 const KEY_PARAMS = 3;
 // Text is cut in code, not with CSS ellipsis: `overflow: hidden` gives every node several clip layers, and on a
@@ -116,6 +117,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
           {cut(hint, ERROR_CHARS)}
         </div>
       )}
+      <NodeHealth id={id} />
       <Ports id={id} ports={spec?.outputs ?? []} kind="out" vertical={vertical} />
     </div>
   );

@@ -2,6 +2,7 @@
 import { useReactFlow } from "@xyflow/react";
 import { useGraph } from "../stores/graph";
 import { FINAL, fractionDone, secondsLeft, useWatchedRun } from "../stores/watchedRun";
+import { HealthLegend } from "./insight/HealthLegend";
 import { InsightButton } from "./insight/Insight";
 import { Results } from "./Results";
 import { RunCharts } from "./RunCharts";
@@ -105,6 +106,7 @@ export function RunView() {
         </div>
       )}
       <RunCharts series={series} live={live} />
+      <HealthLegend />
       <Log />
       {status && FINAL.has(status) && status !== "failed" ? <InsightButton runId={runId} graph={info?.graph} /> : null}
       {status && FINAL.has(status) && status !== "failed" ? <Results runId={runId} /> : null}

@@ -1,16 +1,14 @@
 // Every run with status, dataset, best metric and time; open one, or overlay several to compare.
 import { useReactFlow } from "@xyflow/react";
-import { useEffect, useMemo, useState } from "react";
-import { type Schemas, client, ok } from "../api/client";
+import { useEffect, useMemo } from "react";
+import { client, ok } from "../api/client";
 import { openGraph } from "../canvas/view";
 import { useLibrary } from "../stores/library";
 import { useWatchedRun } from "../stores/watchedRun";
 import { type RunSummary, useRunList } from "../stores/runList";
-import { Chart, type Line, color } from "./Chart";
+import { epochText } from "../lib/compare";
+import { Compare } from "./runs/Compare";
 import { duration } from "./RunView";
-
-type Detail = Schemas["RunDetail"];
-const runDetail = (id: string) => ok(client.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } }));
 
 function when(iso: string): string {
   const d = new Date(iso);
@@ -24,77 +22,6 @@ function took(r: RunSummary): string | null {
   if (!r.started_at) return null;
   const end = r.finished_at ? new Date(r.finished_at).getTime() : Date.now();
   return duration(Math.max(0, (end - new Date(r.started_at).getTime()) / 1000));
-}
-
-function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
-  const [details, setDetails] = useState<Detail[]>([]);
-  const [metric, setMetric] = useState<string | null>(null);
-  // Refetch when a compared run makes progress (its epochs_done or status in the polled list changes).
-  const version = ids.map((id) => runs.find((r) => r.id === id)).map((r) => `${r?.id}:${r?.status}:${r?.epochs_done}`).join(",");
-  useEffect(() => {
-    let live = true;
-    Promise.all(ids.map((id) => runDetail(id))).then(
-      (d) => live && setDetails(d),
-      () => live && setDetails([]),
-    );
-    return () => {
-      live = false;
-    };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [version]);
-  const names = useMemo(
-    () => [...new Set(details.flatMap((d) => d.history.flatMap((h) => Object.keys(h.metrics))))].sort(),
-    [details],
-  );
-  const shown = metric && names.includes(metric) ? metric : names.includes("val_loss") ? "val_loss" : (names[0] ?? "loss");
-  const lines: Line[] = useMemo(
-    () =>
-      details.map((d, i) => ({
-        label: `${d.name} · ${d.id.slice(0, 6)}`,
-        x: d.history.map((h) => h.epoch),
-        y: d.history.map((h) => h.metrics[shown] ?? Number.NaN),
-        color: color(i),
-      })),
-    [details, shown],
-  );
-  return (
-    <div className="compare" data-testid="compare">
-      <div className="compare-head">
-        <h3>Compare {ids.length} runs</h3>
-        <select value={shown} onChange={(e) => setMetric(e.target.value)} data-testid="compare-metric">
-          {names.map((n) => (
-            <option key={n}>{n}</option>
-          ))}
-        </select>
-      </div>
-      <Chart title={shown.replace(/_/g, " ")} lines={lines} testId="chart-compare" />
-      <table className="table compact">
-        <thead>
-          <tr>
-            <th>run</th>
-            <th>last {shown}</th>
-            <th>best</th>
-          </tr>
-        </thead>
-        <tbody>
-          {details.map((d, i) => {
-            const values = d.history.map((h) => h.metrics[shown]).filter((v): v is number => Number.isFinite(v));
-            const lower = shown.includes("loss") || shown.includes("mse") || shown.includes("mae");
-            const best = values.length ? (lower ? Math.min(...values) : Math.max(...values)) : null;
-            return (
-              <tr key={d.id}>
-                <td>
-                  <span className="swatch" style={{ background: color(i) }} /> {d.name}
-                </td>
-                <td className="mono">{values.length ? values[values.length - 1].toFixed(4) : "—"}</td>
-                <td className="mono">{best === null ? "—" : best.toFixed(4)}</td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
-  );
 }
 
 export function RunsPanel({ onOpen }: { onOpen: () => void }) {
@@ -113,7 +40,7 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
     useWatchedRun.getState().watch(id);
     if (withGraph) {
       useLibrary.getState().detach();
-      openGraph(flow, (await runDetail(id)).graph);
+      openGraph(flow, (await ok(client.GET("/api/runs/{run_id}", { params: { path: { run_id: id } } }))).graph);
     }
     onOpen();
   };
@@ -142,9 +69,7 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
               <div className="run-meta muted small">
                 <span className="mono">{r.id.slice(0, 8)}</span>
                 <span>{String(r.dataset.name ?? r.dataset.id ?? "")}</span>
-                <span>
-                  {r.epochs_done}/{r.epochs} epochs
-                </span>
+                <span data-testid={`epochs-${r.id}`}>{epochText(r)}</span>
                 <span>{when(r.created_at)}</span>
                 {took(r) && <span>{took(r)}</span>}
               </div>

@@ -9,7 +9,6 @@ import { useOverlay } from "../stores/overlay";
 import { useWatchedRun } from "../stores/watchedRun";
 import { useRunList } from "../stores/runList";
 import { useTrain } from "../stores/train";
-import { Preflight } from "./Preflight";
 import { RunView } from "./RunView";
 import { TrainSettings } from "./TrainSettings";
 
@@ -71,7 +70,6 @@ export function TrainPanel() {
           </button>
         </p>
       )}
-      {!running && <Preflight />}
       {error && (
         <pre className="node-error" data-testid="train-error">
           {error}

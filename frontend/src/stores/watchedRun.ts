@@ -1,6 +1,7 @@
 // The run being watched: its events over the websocket (with resume), metric series and progress.
 import { create } from "zustand";
 import { type Schemas, client, ok, openEvents } from "../api/client";
+import { useHealth } from "./health";
 
 export type RunDetail = Schemas["RunDetail"];
 
@@ -165,6 +166,7 @@ export const useWatchedRun = create<RunState>((set, get) => ({
     socket = null;
     ws?.close();
     if (retry) clearTimeout(retry);
+    useHealth.getState().clear();
     set(nothingWatched());
   },
 
@@ -214,6 +216,7 @@ export const useWatchedRun = create<RunState>((set, get) => ({
 
   apply: (event) => get().applyMany([event]),
   applyMany: (events) => {
+    useHealth.getState().take(events); // health events (per-layer, on the canvas nodes)
     const next = reduceEvents(get(), events);
     const progress = next.progress && !next.progress.epochs && get().info ? { ...next.progress, epochs: get().info!.epochs } : next.progress;
     set({ ...next, progress });
