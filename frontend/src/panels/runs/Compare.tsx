@@ -110,6 +110,7 @@ export function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
         </label>
       </div>
       <Chart title={shown.replace(/_/g, " ")} lines={lines} testId="chart-compare" />
+      <div className="compare-scroll">
       <table className="table compact" data-testid="compare-table">
         <thead>
           <tr>
@@ -150,6 +151,7 @@ export function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
           })}
         </tbody>
       </table>
+      </div>
       {details.length > 1 && (
         <>
           <Differences title="Config differences" rows={configRows} details={details} testId="compare-config" same="Same training config." />
