@@ -356,6 +356,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="take the median of this many runs of each")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: where everything trains")
     parser.add_argument("--compile", action="store_true", help="also time the CNN with compile: true")
+    parser.add_argument("--overhead", action="store_true", help="only the cost of layer health and TensorBoard files")
     args = parser.parse_args()
     global DEVICE
     DEVICE = args.device
@@ -375,6 +376,9 @@ def main() -> None:
           "is faster)\n")
     rows = []
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server:
+        if args.overhead:
+            overhead(server, args.repeats)
+            return
         for work in WORKLOADS:
             # Interleaved, so that a change in the machine's load over time touches each alike.
             speeds: dict[str, list[float]] = {"ours": [], "hand loop, defaults": [], "hand loop, tuned": []}
@@ -422,6 +426,24 @@ def main() -> None:
         with_watchers = statistics.median(w[0] for w in watched)
         print(f"\n{work['name']} with 20 websocket watchers: {with_watchers:.0f} samples/s vs {alone:.0f} with none: "
               f"ratio {with_watchers / alone:.2f} (each watcher received {min(w[1] for w in watched)} events)")
+        overhead(server, args.repeats)
+
+
+def overhead(server: Server, repeats: int) -> None:
+    """What the default layer health (one step in 50 probed) and TensorBoard files (scalars, histograms per epoch)
+    cost: each workload trained with both on (the defaults), with health off and with TensorBoard off,
+    interleaved; speed ratios below 1 are the cost."""
+    print(f"\n{'workload':26} {'defaults':>9} {'no health':>10} {'no tensorboard':>15} {'health cost':>12} "
+          f"{'tensorboard cost':>17}")
+    for work in WORKLOADS:
+        speeds: dict[str, list[float]] = {"on": [], "no health": [], "no tensorboard": []}
+        for _ in range(max(3, repeats)):
+            speeds["on"].append(netcanvas_run(server, work)[0])
+            speeds["no health"].append(netcanvas_run(server, work, health=None)[0])
+            speeds["no tensorboard"].append(netcanvas_run(server, work, tensorboard=False)[0])
+        on, no_health, no_board = (statistics.median(v) for v in speeds.values())
+        print(f"{work['name']:26} {on:9.0f} {no_health:10.0f} {no_board:15.0f} {1 - on / no_health:11.1%} "
+              f"{1 - on / no_board:16.1%}")
 
 
 def _importable(module: str) -> bool:

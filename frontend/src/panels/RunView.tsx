@@ -34,7 +34,7 @@ function ProgressBar() {
         {progress && (
           <span data-testid="progress-text">
             epoch {Math.min(progress.epoch, progress.epochs || progress.epoch)}/{progress.epochs || "?"}
-            {live && progress.steps ? ` · step ${progress.step}/${progress.steps}` : ""}
+            {(live || status === "paused") && progress.steps ? ` · step ${progress.step}/${progress.steps}` : ""}
             {status === "completed" && progress.epochs > progress.epochsDone ? " · stopped early" : ""}
           </span>
         )}

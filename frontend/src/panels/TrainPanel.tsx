@@ -1,4 +1,4 @@
-// Train/Stop, the live run, and the training settings below it.
+// Train/Pause/Resume/Stop, the live run, and the training settings below it.
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { refusedConfig } from "../lib/serverErrors";
@@ -20,12 +20,24 @@ export function TrainPanel() {
   const empty = useGraph((s) => s.nodes.length === 0);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [pausing, setPausing] = useState<string | null>(null);
   const [settingsOpen, setSettingsOpen] = useState(!runId);
   useEffect(() => {
     if (runId) setSettingsOpen(false);
   }, [runId]);
   if (!catalog) return null;
   const running = status === "running" || status === "queued";
+
+  const pauseOrResume = async (action: "pause" | "resume") => {
+    setError(null);
+    setPausing(action === "pause" ? runId : null);
+    const refused = await useWatchedRun.getState()[action]();
+    if (refused) {
+      setPausing(null);
+      setError(refused);
+    }
+    void useRunList.getState().refresh();
+  };
 
   const start = async () => {
     setBusy(true);
@@ -58,7 +70,21 @@ export function TrainPanel() {
         >
           {busy ? "Starting…" : running ? "Training…" : "Train"}
         </button>
-        <button disabled={!running} onClick={() => void useWatchedRun.getState().stop()} data-testid="btn-stop">
+        {status === "paused" ? (
+          <button onClick={() => void pauseOrResume("resume")} data-testid="btn-resume" title="Go on from where the run paused">
+            Resume
+          </button>
+        ) : (
+          <button
+            disabled={status !== "running" || pausing === runId}
+            onClick={() => void pauseOrResume("pause")}
+            data-testid="btn-pause"
+            title="Pause after the current step; resume later, also after a server restart"
+          >
+            {pausing === runId && status === "running" ? "Pausing…" : "Pause"}
+          </button>
+        )}
+        <button disabled={!running && status !== "paused"} onClick={() => void useWatchedRun.getState().stop()} data-testid="btn-stop">
           Stop
         </button>
       </div>

@@ -55,6 +55,10 @@ type RunState = {
   apply: (event: RunEvent) => void;
   applyMany: (events: RunEvent[]) => void;
   stop: () => Promise<void>;
+  /** Pause the running run at its next step (it becomes `paused` once its checkpoint is written), or resume a
+   * paused one; resolves to the server's refusal (a 409 naming the status), or null. */
+  pause: () => Promise<string | null>;
+  resume: () => Promise<string | null>;
   clear: () => void;
 };
 
@@ -226,7 +230,28 @@ export const useWatchedRun = create<RunState>((set, get) => ({
     const id = get().runId;
     if (id) await client.POST("/api/runs/{run_id}/stop", { params: { path: { run_id: id } } });
   },
+
+  pause: async () => {
+    const id = get().runId;
+    if (!id) return null;
+    const { error } = await client.POST("/api/runs/{run_id}/pause", { params: { path: { run_id: id } } });
+    return refusal(error);
+  },
+
+  resume: async () => {
+    const id = get().runId;
+    if (!id) return null;
+    const { error } = await client.POST("/api/runs/{run_id}/resume", { params: { path: { run_id: id } } });
+    return refusal(error);
+  },
 }));
+
+/** The sentence of a refused request (`{"detail": "run 'x' is completed; ..."}`), or null when it went through. */
+function refusal(error: unknown): string | null {
+  if (!error) return null;
+  const detail = (error as { detail?: unknown }).detail;
+  return typeof detail === "string" ? detail : "the server refused the request";
+}
 
 /** Seconds left, from the mean epoch time so far; null until an epoch has finished. */
 export function secondsLeft(p: Progress): number | null {
