@@ -39,6 +39,8 @@ def test_a_ray_run_stops_with_its_best_weights_and_fails_like_a_local_one(tmp_pa
         failing = start_run(client, diverging, "diabetes", {"optimizer": {"type": "sgd", "lr": 10.0}, "loss": "mse",
                                                              "metrics": ["mae"], "epochs": 5})
         watch(client, long_run, until="epoch")
+        r = client.post(f"/api/runs/{long_run}/pause")  # pausing needs a local worker
+        assert r.status_code == 409 and "pausing needs the local executor" in r.json()["detail"], r.text
         assert client.post(f"/api/runs/{long_run}/stop").status_code == 200
         assert watch(client, long_run)[-1]["status"] == "stopped"
         stopped = wait_for(client, long_run, ("stopped",))

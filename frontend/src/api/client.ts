@@ -111,8 +111,8 @@ client.use(auth);
 
 /** An answer's body. The middleware has thrown ApiError for every status but 2xx, so `data` is the success type
  * (undefined for a 204). */
-export async function ok<T>(call: Promise<{ data?: T; response: Response }>): Promise<T> {
-  return (await call).data as T;
+export async function ok<R extends { data?: unknown }>(call: Promise<R>): Promise<Exclude<R["data"], undefined>> {
+  return (await call).data as Exclude<R["data"], undefined>;
 }
 
 /** Save a run's export under the name the server gives it. A plain link cannot send the token. */
@@ -129,30 +129,6 @@ export async function downloadExport(runId: string, format: ExportFormat): Promi
   link.download = encoded ? decodeURIComponent(encoded) : (plain ?? "download");
   link.click();
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
-}
-
-/** fetch with the stored token; on a 401, ask for a token and send the request again. (Old path: goes once every
- * call site uses `client`.) */
-async function authorizedFetch(path: string, init: RequestInit): Promise<Response> {
-  for (;;) {
-    const token = storedToken();
-    const headers = new Headers(init.headers);
-    if (token) headers.set("authorization", `Bearer ${token}`);
-    const response = await fetch(path, { ...init, headers });
-    if (response.status !== 401) return response;
-    if (storedToken() === token) await askForToken(token !== null);
-  }
-}
-
-export async function api<T>(path: string, init?: RequestInit & { json?: unknown }): Promise<T> {
-  const { json, ...rest } = init ?? {};
-  const response = await authorizedFetch(path, {
-    ...rest,
-    headers: json === undefined ? rest.headers : { "content-type": "application/json", ...rest.headers },
-    body: json === undefined ? rest.body : JSON.stringify(json),
-  });
-  if (!response.ok) throw await failure(response);
-  return (response.status === 204 ? undefined : await response.json()) as T;
 }
 
 /** POST a form with upload progress (fetch reports none): XMLHttpRequest with the stored token; on a 401 the token

@@ -2,6 +2,7 @@
 // one Input and one input field bind automatically, likewise one Output and one target; otherwise by name.
 import type { DatasetInfo } from "../api/client";
 import { type LayerNode, outputName } from "./graph";
+import { shapeParam, strParam } from "./params";
 
 export type Bound = { name: string; kind: "Input" | "Output"; field: string | null; problem: string | null };
 
@@ -23,8 +24,8 @@ export function bindings(nodes: LayerNode[], dataset: Fields): Bound[] {
     const field = names.has(n.id) ? n.id : inputs.length === 1 && inFields.length === 1 ? inFields[0].name : null;
     let problem = field ? null : `matches no field (${[...names].join(", ")}): rename the Input`;
     const spec = dataset.fields.find((f) => f.name === field);
-    const shape = (n.data.params.shape as (number | null)[] | undefined) ?? [];
-    const dtype = (n.data.params.dtype as string | undefined) ?? "float32";
+    const shape = shapeParam(n, "shape", []);
+    const dtype = strParam(n, "dtype", "float32");
     if (spec && (!fits(shape, spec.shape) || dtype !== spec.dtype)) {
       problem = `expects [${shape.map((d) => d ?? "?").join(", ")}] ${dtype}, the field is [${spec.shape.join(", ")}] ${spec.dtype}`;
     }

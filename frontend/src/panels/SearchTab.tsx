@@ -5,6 +5,7 @@ import { useReactFlow } from "@xyflow/react";
 import { useEffect, useMemo, useState } from "react";
 import { client, ok } from "../api/client";
 import { openGraph } from "../canvas/view";
+import { oneOf } from "../lib/params";
 import { type SearchDimension, describe } from "../lib/search";
 import { useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
@@ -18,7 +19,7 @@ import {
   type Trial,
   useStudies,
 } from "../stores/studies";
-import { type TrainConfig, useTrain } from "../stores/train";
+import { type PanelConfig, type TrainConfig, useTrain } from "../stores/train";
 import { useWatchedRun } from "../stores/watchedRun";
 import { FieldError, NumberInput } from "../ui/NumberInput";
 import { Chart, type Line } from "./Chart";
@@ -26,6 +27,8 @@ import { type Tunable, TuneRow } from "./TuneMarks";
 import "./search.css";
 
 const POLL_MS = 1500;
+const SAMPLERS: Sampler[] = ["tpe", "random", "grid"];
+const DIRECTIONS: (Direction | "")[] = ["", "minimize", "maximize"];
 const IDLE_POLL_MS = 8000;
 
 /** "config.optimizer.lr" -> "optimizer.lr", "nodes.fc1.out_features" -> "fc1.out_features". */
@@ -39,7 +42,7 @@ function fmt(v: unknown): string {
 }
 
 /** The metrics the runs report for this config (as the server names them): loss, its metrics, their val_ twins. */
-function metricNames(config: TrainConfig): string[] {
+function metricNames(config: PanelConfig): string[] {
   const names = ["loss"];
   if (Array.isArray(config.metrics)) names.push(...config.metrics);
   else for (const [output, ms] of Object.entries(config.metrics ?? {})) names.push(`${output}_loss`, ...ms.map((m) => `${output}_${m}`));
@@ -48,7 +51,7 @@ function metricNames(config: TrainConfig): string[] {
 
 type ConfigDim = { key: string; label: string; value: unknown; how: Tunable; initial: SearchDimension };
 
-function configDims(config: TrainConfig, optimizers: string[]): ConfigDim[] {
+function configDims(config: PanelConfig, optimizers: string[]): ConfigDim[] {
   const lr = config.optimizer.lr;
   return [
     { key: "config.optimizer.lr", label: "learning rate", value: lr, how: { kind: "float", options: null }, initial: { type: "float", low: 1e-4, high: 0.1, log: true } },
@@ -142,7 +145,7 @@ function StartForm() {
       <div className="search-settings">
         <label className="field">
           <span className="field-name">sampler</span>
-          <select value={sampler} onChange={(e) => setSampler(e.target.value as Sampler)} data-testid="search-sampler">
+          <select value={sampler} onChange={(e) => setSampler(oneOf(e.target.value, SAMPLERS, "tpe"))} data-testid="search-sampler">
             <option value="tpe">TPE (Bayesian)</option>
             <option value="random">random</option>
             <option value="grid">grid</option>
@@ -164,7 +167,7 @@ function StartForm() {
         </label>
         <label className="field">
           <span className="field-name">direction</span>
-          <select value={direction} onChange={(e) => setDirection(e.target.value as Direction | "")} data-testid="search-direction">
+          <select value={direction} onChange={(e) => setDirection(oneOf(e.target.value, DIRECTIONS, ""))} data-testid="search-direction">
             <option value="">the metric's own</option>
             <option value="minimize">minimize</option>
             <option value="maximize">maximize</option>
@@ -235,8 +238,8 @@ type SortKey = { column: string; descending: boolean };
 
 function sortValue(t: Trial, column: string): number | string {
   const v = column === "#" ? t.number : column === "value" ? t.value : column === "state" ? t.state : t.params[column];
-  if (v === null || v === undefined) return Number.NEGATIVE_INFINITY;
-  return typeof v === "boolean" ? Number(v) : v;
+  if (typeof v === "number" || typeof v === "string") return v;
+  return typeof v === "boolean" ? Number(v) : Number.NEGATIVE_INFINITY;
 }
 
 function TrialsTable({ study }: { study: StudyDetail }) {

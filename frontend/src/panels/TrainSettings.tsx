@@ -1,12 +1,13 @@
 // The training config (docs/training-config.md) as a form: dataset, optimizer from the catalog's schemas, schedule, loss and
 // metrics per output, epochs, batch size, validation split, seed, L1/L2, gradient clipping, early stopping.
 import { useMemo } from "react";
-import type { Catalog } from "../api/client";
+import type { Catalog, Schemas } from "../api/client";
 import { bindings } from "../lib/binding";
 import { outputName } from "../lib/graph";
+import { oneOf } from "../lib/params";
 import { useDatasets } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
-import { type TrainConfig, useTrain } from "../stores/train";
+import { type PanelConfig, type TrainConfig, useTrain } from "../stores/train";
 import { useConfigError } from "../lib/serverErrors";
 import { Doc } from "../ui/Doc";
 import { NumberInput } from "../ui/NumberInput";
@@ -25,28 +26,34 @@ export function useOutputNames(): string[] {
   return useMemo(() => (joined ? joined.split("\n") : []), [joined]);
 }
 
-type LossSpec = string | { type: string; weight?: number };
+type LossSpec = string | Schemas["LossSpec"];
+type Optimizer = PanelConfig["optimizer"];
+type Schedule = NonNullable<TrainConfig["schedule"]>;
+type EarlyStopping = NonNullable<TrainConfig["early_stopping"]>;
 
-function lossEntry(config: TrainConfig, out: string, outputs: string[]): { type: string; weight: number } {
-  const raw: unknown = config.loss;
+const PRECISIONS: NonNullable<TrainConfig["precision"]>[] = ["32", "bf16-mixed", "16-mixed"];
+const MODES: NonNullable<EarlyStopping["mode"]>[] = ["auto", "min", "max"];
+/** Early stopping as the checkbox turns it on; a config that leaves a field out gets the server's default. */
+const STOPPING = { monitor: "val_loss", patience: 3, restore_best_weights: true, mode: "auto", min_delta: 0 } satisfies EarlyStopping;
+
+/** One loss object, not one per output: the server reads a `type` string as that (docs/training-config.md). */
+function isSpec(loss: Schemas["LossSpec"] | Record<string, LossSpec>): loss is Schemas["LossSpec"] {
+  return typeof loss.type === "string";
+}
+
+function lossEntry(config: PanelConfig, out: string, outputs: string[]): { type: string; weight: number } {
+  const loss = config.loss;
   let spec: LossSpec | undefined;
-  if (typeof raw === "string") spec = raw;
-  else if (raw && typeof raw === "object") {
-    const dict = raw as Record<string, LossSpec>;
-    spec = dict[out] ?? (outputs.length <= 1 ? Object.values(dict)[0] : undefined);
-  }
+  if (typeof loss === "string" || isSpec(loss)) spec = loss;
+  else spec = loss[out] ?? (outputs.length <= 1 ? Object.values(loss)[0] : undefined);
   if (spec === undefined) return { type: "mse", weight: 1 };
   return typeof spec === "string" ? { type: spec, weight: 1 } : { type: spec.type, weight: spec.weight ?? 1 };
 }
 
-function metricList(config: TrainConfig, out: string, outputs: string[]): string[] {
-  const raw: unknown = config.metrics;
-  if (Array.isArray(raw)) return raw as string[];
-  if (raw && typeof raw === "object") {
-    const dict = raw as Record<string, string[]>;
-    return dict[out] ?? (outputs.length <= 1 ? (Object.values(dict)[0] ?? []) : []);
-  }
-  return [];
+function metricList(config: PanelConfig, out: string, outputs: string[]): string[] {
+  const metrics = config.metrics;
+  if (Array.isArray(metrics)) return metrics;
+  return metrics[out] ?? (outputs.length <= 1 ? (Object.values(metrics)[0] ?? []) : []);
 }
 
 export function TrainSettings({ catalog }: { catalog: Catalog }) {
@@ -60,7 +67,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
   const multi = outputs.length > 1;
   const devices = catalog.devices ?? [];
   const autoDevice = devices.find((d) => d.auto);
-  const device = (config.device as string | undefined) ?? "auto";
+  const device = config.device ?? "auto";
 
   const setLoss = (out: string, type: string, weight: number) => {
     if (!multi) return patch({ loss: type });
@@ -70,7 +77,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
         return [o, e.weight === 1 ? e.type : e];
       }),
     );
-    patch({ loss: loss as TrainConfig["loss"] });
+    patch({ loss });
   };
   const setMetrics = (out: string, list: string[]) => {
     if (!multi) return patch({ metrics: list });
@@ -86,7 +93,8 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
     }
     return new Map([...names.map(([n, d]): [string, string] => [`val_${n}`, d]), ...names]);
   }, [catalog, config, named, multi, outputs]);
-  const stopping = config.early_stopping;
+  const stopping = config.early_stopping && { ...STOPPING, ...config.early_stopping };
+  const schedule = config.schedule;
 
   return (
     <div className="train-settings">
@@ -130,7 +138,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
         <h3>Optimizer</h3>
         <select
           value={config.optimizer.type}
-          onChange={(e) => patch({ optimizer: { type: e.target.value, lr: config.optimizer.lr } })}
+          onChange={(e) => patch({ optimizer: { type: e.target.value as Optimizer["type"], lr: config.optimizer.lr } })}
           data-testid="optimizer-select"
           title={optimizer.doc}
         >
@@ -144,7 +152,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
         <SchemaForm
           schema={optimizer.params_schema as JsonSchema}
           values={config.optimizer}
-          onChange={(v) => patch({ optimizer: { ...(v as TrainConfig["optimizer"]), type: config.optimizer.type } })}
+          onChange={(v) => patch({ optimizer: { ...v, type: config.optimizer.type } as Optimizer })}
           testPrefix="opt"
           skip={["type"]}
           compact
@@ -154,8 +162,8 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
       <section>
         <h3>Learning-rate schedule</h3>
         <select
-          value={(config.schedule?.type as string | undefined) ?? ""}
-          onChange={(e) => patch({ schedule: e.target.value ? { type: e.target.value } : null })}
+          value={config.schedule?.type ?? ""}
+          onChange={(e) => patch({ schedule: e.target.value ? { type: e.target.value as Schedule["type"] } : null })}
           data-testid="schedule-select"
         >
           <option value="">constant</option>
@@ -165,11 +173,11 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
             </option>
           ))}
         </select>
-        {config.schedule && (
+        {schedule && (
           <SchemaForm
-            schema={(catalog.schedules.find((o) => o.type === config.schedule?.type)?.params_schema ?? {}) as JsonSchema}
-            values={config.schedule}
-            onChange={(v) => patch({ schedule: { ...v, type: config.schedule?.type } })}
+            schema={(catalog.schedules.find((o) => o.type === schedule.type)?.params_schema ?? {}) as JsonSchema}
+            values={schedule}
+            onChange={(v) => patch({ schedule: { ...v, type: schedule.type } as Schedule })}
             testPrefix="schedule"
             skip={["type"]}
             compact
@@ -231,7 +239,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
             onChange={(l1) => patch({ regularization: { ...(config.regularization ?? { l1: 0, l2: 0 }), l1 } })} />
           <NumberField label="L2" value={config.regularization?.l2 ?? 0} min={0} step={0.0001}
             onChange={(l2) => patch({ regularization: { ...(config.regularization ?? { l1: 0, l2: 0 }), l2 } })} />
-          <NumberField label="gradient clip" value={(config.grad_clip as number | null) ?? 0} min={0} step={0.1}
+          <NumberField label="gradient clip" value={config.grad_clip ?? 0} min={0} step={0.1}
             hint="max gradient norm; 0 = off" onChange={(v) => patch({ grad_clip: v > 0 ? v : null })} />
           <label className="field" title="Where the run trains: auto takes the server's first CUDA GPU, else the CPU">
             <span className="field-name">device</span>
@@ -247,8 +255,8 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
           </label>
           <label className="field" title="bf16-mixed / 16-mixed: forward pass and loss in half precision (autocast)">
             <span className="field-name">precision</span>
-            <select value={(config.precision as string | undefined) ?? "32"} data-testid="precision-select"
-              onChange={(e) => patch({ precision: e.target.value })}>
+            <select value={config.precision ?? "32"} data-testid="precision-select"
+              onChange={(e) => patch({ precision: oneOf(e.target.value, PRECISIONS, "32") })}>
               {(devices.find((d) => d.name === (device === "auto" ? autoDevice?.name : device))?.precisions ?? ["32"]).map(
                 (p) => (
                   <option key={p} value={p}>
@@ -267,7 +275,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
             type="checkbox"
             checked={Boolean(stopping)}
             onChange={(e) =>
-              patch({ early_stopping: e.target.checked ? { monitor: "val_loss", patience: 3, restore_best_weights: true } : null })
+              patch({ early_stopping: e.target.checked ? STOPPING : null })
             }
             data-testid="early-stopping"
           />
@@ -291,10 +299,10 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
               <span className="field-name">mode</span>
               <select
                 value={stopping.mode ?? "auto"}
-                onChange={(e) => patch({ early_stopping: { ...stopping, mode: e.target.value } })}
+                onChange={(e) => patch({ early_stopping: { ...stopping, mode: oneOf(e.target.value, MODES, "auto") } })}
                 data-testid="es-mode"
               >
-                {["auto", "min", "max"].map((m) => (
+                {MODES.map((m) => (
                   <option key={m} value={m}>
                     {m === "auto" && monitors.has(stopping.monitor) ? `auto (${monitors.get(stopping.monitor)})` : m}
                   </option>

@@ -1,64 +1,23 @@
 // Hyperparameter studies (docs/search.md): the list, the one being looked at (polled while it runs), start and stop.
-// The shapes are typed here from the API's StudySummary / StudyDetail / TrialInfo (backend/netcanvas/api/studies.py).
+// The shapes are the API's StudySummary / StudyDetail / TrialInfo / StudyCreate (backend/netcanvas/api/studies.py).
 import { create } from "zustand";
-import { ApiError, type GraphJSON, api } from "../api/client";
-import type { SearchSpace } from "../lib/search";
+import { ApiError, type Schemas, client, ok } from "../api/client";
+import { type SearchSpace, readSpace } from "../lib/search";
 
-export type TrialState = "running" | "complete" | "pruned" | "failed" | "stopped" | "interrupted";
-export type StudyStatus = "running" | "completed" | "stopped" | "failed";
-export type Sampler = "grid" | "random" | "tpe";
-export type Direction = "minimize" | "maximize";
+const fetchStudies = () => ok(client.GET("/api/studies"));
+const fetchStudy = (id: string) => ok(client.GET("/api/studies/{study_id}", { params: { path: { study_id: id } } }));
 
-export type Trial = {
-  number: number;
-  state: TrialState;
-  run_id: string | null;
-  params: Record<string, string | number | boolean>;
-  value: number | null;
-  intermediate: [number, number][];
-  message: string | null;
-  created_at: string;
-  finished_at: string | null;
-};
+// The answers as the client reads them (openapi-fetch reads a tuple, a trial's [epoch, value], as an array).
+export type StudySummary = Awaited<ReturnType<typeof fetchStudies>>[number];
+export type Trial = NonNullable<StudySummary["best"]>;
+export type TrialState = Trial["state"];
+export type StudyStatus = StudySummary["status"];
+export type Direction = StudySummary["direction"];
+export type StudyRequest = Schemas["StudyCreate"];
+export type Sampler = NonNullable<StudyRequest["sampler"]>;
 
-export type StudySummary = {
-  id: string;
-  name: string;
-  status: StudyStatus;
-  sampler: Sampler;
-  pruner: "median" | null;
-  objective: string;
-  direction: Direction;
-  budget: number;
-  parallel: number;
-  counts: Partial<Record<TrialState, number>>;
-  best: Trial | null;
-  error: string | null;
-  created_at: string;
-  finished_at: string | null;
-};
-
-export type StudyDetail = StudySummary & {
-  graph: GraphJSON;
-  dataset: Record<string, unknown>;
-  config: Record<string, unknown>;
-  space: SearchSpace;
-  trials: Trial[];
-  importances: Record<string, number> | null;
-};
-
-export type StudyRequest = {
-  graph: GraphJSON;
-  dataset: { name: string };
-  config: Record<string, unknown>;
-  space: SearchSpace;
-  sampler: Sampler;
-  trials: number;
-  objective: string | null;
-  direction: Direction | null;
-  pruner: "median" | null;
-  parallel: number;
-};
+/** A study's detail, its space read as search dimensions (the answer types it as any JSON object). */
+export type StudyDetail = Omit<Awaited<ReturnType<typeof fetchStudy>>, "space"> & { space: SearchSpace };
 
 /** A refused request's problems by field: "trials", "objective", a space key, or "" for the rest. */
 export type FieldProblems = Record<string, string>;
@@ -106,7 +65,7 @@ export const useStudies = create<StudiesState>((set, get) => ({
   listError: null,
   refresh: async () => {
     try {
-      set({ studies: await api<StudySummary[]>("/api/studies"), listError: null });
+      set({ studies: await fetchStudies(), listError: null });
     } catch (e) {
       set({ listError: e instanceof Error ? e.message : String(e) });
     }
@@ -119,15 +78,15 @@ export const useStudies = create<StudiesState>((set, get) => ({
     const id = get().openId;
     if (!id) return;
     try {
-      const detail = await api<StudyDetail>(`/api/studies/${id}`);
-      if (get().openId === id) set({ detail });
+      const detail = await fetchStudy(id);
+      if (get().openId === id) set({ detail: { ...detail, space: readSpace(detail.space) } });
     } catch (e) {
       set({ listError: e instanceof Error ? e.message : String(e) });
     }
   },
   start: async (request) => {
     try {
-      const { id } = await api<{ id: string }>("/api/studies", { method: "POST", json: request });
+      const { id } = await ok(client.POST("/api/studies", { body: request }));
       await get().refresh();
       get().open(id);
       return {};
@@ -136,7 +95,7 @@ export const useStudies = create<StudiesState>((set, get) => ({
     }
   },
   stop: async (id) => {
-    await api(`/api/studies/${id}/stop`, { method: "POST" });
+    await ok(client.POST("/api/studies/{study_id}/stop", { params: { path: { study_id: id } } }));
     await Promise.all([get().refresh(), get().loadDetail()]);
   },
 }));

@@ -1,23 +1,18 @@
 // The training settings of the Train panel: dataset and config (docs/training-config.md), kept across reloads.
 import { create } from "zustand";
 import { persist } from "zustand/middleware";
+import type { Schemas } from "../api/client";
 import { renameListeners } from "./graph";
 
-export type TrainConfig = {
-  optimizer: { type: string; lr: number; [k: string]: unknown };
-  loss: string | Record<string, string>;
-  metrics: string[] | Record<string, string[]>;
-  epochs: number;
-  batch_size: number;
-  seed: number;
-  validation_split: number;
-  regularization: { l1: number; l2: number };
-  early_stopping: { monitor: string; patience: number; restore_best_weights: boolean; mode?: string; min_delta?: number } | null;
-  schedule?: Record<string, unknown> | null;
-  [k: string]: unknown;
-};
+/** A training config as the server takes it (docs/training-config.md): the generated schema, where a field the server
+ * has a default for may be left out. */
+export type TrainConfig = Schemas["TrainConfig"];
 
-export const defaultConfig = (): TrainConfig => ({
+/** The panel's config: the settings it shows are always set (the defaults below, then what was chosen over them). */
+export type PanelConfig = TrainConfig &
+  Required<Pick<TrainConfig, "optimizer" | "loss" | "metrics" | "epochs" | "batch_size" | "seed" | "validation_split" | "regularization" | "early_stopping">>;
+
+export const defaultConfig = (): PanelConfig => ({
   optimizer: { type: "adam", lr: 0.001 },
   loss: "sparse_categorical_crossentropy",
   metrics: ["accuracy"],
@@ -31,10 +26,11 @@ export const defaultConfig = (): TrainConfig => ({
 
 type TrainState = {
   dataset: string;
-  config: TrainConfig;
+  config: PanelConfig;
   setDataset: (name: string) => void;
+  /** A whole config (a template's, a run's): the panel's defaults fill what it leaves out. */
   setConfig: (config: TrainConfig) => void;
-  patch: (part: Partial<TrainConfig>) => void;
+  patch: (part: Partial<PanelConfig>) => void;
 };
 
 export const useTrain = create<TrainState>()(

@@ -2,7 +2,8 @@
 // drawn on the sample (image overlay, signed bars per column, highlighted tokens), or the attention maps of every
 // attention layer. The explanation runs as a background job on the server, with progress and Cancel.
 import { useEffect, useRef, useState } from "react";
-import { type Schemas, api } from "../../api/client";
+import { type Schemas, client, ok } from "../../api/client";
+import { oneOf } from "../../lib/params";
 import { HeatGrid, Sample, fmt } from "./Visuals";
 
 type Explanation = Schemas["Explanation"];
@@ -75,7 +76,7 @@ export function ExplainView({ runId, hasAttention }: { runId: string; hasAttenti
     while (alive.current && (current.status === "queued" || current.status === "running")) {
       setJob(current);
       await new Promise((r) => setTimeout(r, POLL_MS));
-      current = await api<ExplainJob>(`/api/runs/${runId}/explain/${current.id}`);
+      current = await ok(client.GET("/api/runs/{run_id}/explain/{job_id}", { params: { path: { run_id: runId, job_id: current.id } } }));
     }
     if (!alive.current) return;
     setJob(current);
@@ -92,13 +93,17 @@ export function ExplainView({ runId, hasAttention }: { runId: string; hasAttenti
       return;
     }
     const body = { method, sample: index, background: true, ...(target !== "" && method !== "attention" ? { target: Number(target) } : {}) };
-    api<ExplainJob>(`/api/runs/${runId}/explain`, { method: "POST", json: body })
-      .then(follow)
+    ok(client.POST("/api/runs/{run_id}/explain", { params: { path: { run_id: runId } }, body }))
+      .then((answer) => {
+        // `background` asks for a job to follow (202); an answer without a job is the explanation itself (200)
+        if ("status" in answer) return follow(answer);
+        setResult(answer);
+      })
       .catch((e: Error) => alive.current && setError(e.message));
   };
 
   const cancel = () => {
-    if (job) void api<ExplainJob>(`/api/runs/${runId}/explain/${job.id}`, { method: "DELETE" }).catch((e: Error) => setError(e.message));
+    if (job) void client.DELETE("/api/runs/{run_id}/explain/{job_id}", { params: { path: { run_id: runId, job_id: job.id } } }).catch((e: Error) => setError(e.message));
   };
 
   const busy = job?.status === "queued" || job?.status === "running";
@@ -109,7 +114,7 @@ export function ExplainView({ runId, hasAttention }: { runId: string; hasAttenti
       <div className="explain-controls">
         <label>
           method
-          <select value={method} onChange={(e) => setMethod(e.target.value as Method)} data-testid="explain-method">
+          <select value={method} onChange={(e) => setMethod(oneOf(e.target.value, methods.map(([m]) => m), method))} data-testid="explain-method">
             {methods.map(([m, label, hint]) => (
               <option key={m} value={m} title={hint}>
                 {label}
