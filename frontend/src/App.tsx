@@ -7,6 +7,7 @@ import { Header } from "./panels/Header";
 import { Inspector } from "./panels/Inspector";
 import { Palette } from "./panels/Palette";
 import { RunsPanel } from "./panels/RunsPanel";
+import { Ensembles } from "./panels/runs/Ensembles";
 import { SearchTab } from "./panels/SearchTab";
 import { TrainPanel } from "./panels/TrainPanel";
 import { useCatalog } from "./stores/catalog";
@@ -81,7 +82,12 @@ export function App() {
               {tab === "inspector" && <Inspector />}
               {tab === "data" && <DataTab />}
               {tab === "train" && <TrainPanel />}
-              {tab === "runs" && <RunsPanel onOpen={() => setTab("train")} />}
+              {tab === "runs" && (
+                <>
+                  <RunsPanel onOpen={() => setTab("train")} />
+                  <Ensembles />
+                </>
+              )}
               {tab === "search" && <SearchTab onOpen={() => setTab("train")} />}
             </div>
           </aside>
