@@ -80,3 +80,14 @@ def test_a_gan_run_streams_both_losses_and_samples_and_exports_its_generator(tmp
     session = ort.InferenceSession(r.content)
     (images,) = session.run(None, {"z": np.zeros((3, 32), np.float32)})
     assert images.shape == (3, 1, 8, 8) and images.min() >= 0 and images.max() <= 1
+
+
+def test_preflight_binds_a_gan_by_its_discriminator_and_warns_of_a_bad_gan_config(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        good = client.post("/api/graphs/validate", json={"graph": GRAPH, "dataset": {"name": "digits"},
+                                                         "config": gan_config()}).json()
+        bad = client.post("/api/graphs/validate", json={"graph": GRAPH, "dataset": {"name": "digits"},
+                                                        "config": gan_config(discriminator="d_fc")}).json()
+    assert good["valid"] and not [w for w in good["warnings"] if w.get("field") in ("dataset", "config.gan")], good
+    (warning,) = [w for w in bad["warnings"] if (w.get("field") or "").startswith("config.gan")]
+    assert warning["field"] == "config.gan.discriminator" and warning["node"] == "d_fc"

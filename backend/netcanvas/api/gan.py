@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Protocol, TypeVar
 
 from fastapi import HTTPException
 
+from ..catalog import TensorSpec
 from ..shapes import ValidationReport
 from ..training.config import GanSpec
 from ..training.gan import GanError, part_graphs, shape_problem
-from .preflight import GraphSignature
 
 
-def _unprocessable(error: GanError) -> HTTPException:
-    return HTTPException(422, detail=[{"loc": ["body", "config", "gan", error.field], "msg": str(error),
-                                       "type": "config", "node": error.node}])
+class Signature(Protocol):
+    @property
+    def inputs(self) -> dict[str, TensorSpec]: ...
 
 
-def gan_signature(graph: dict[str, Any], report: ValidationReport, spec: GanSpec,
-                  sig: GraphSignature) -> GraphSignature:
-    """What the dataset binds for a GAN: the discriminator's image Input, and no targets. A 422 naming the field
-    (``config.gan.generator`` or ``config.gan.discriminator``) and the node when the parts are unknown, overlap,
-    or do not fit together."""
-    try:
-        cut = part_graphs(graph, spec)
-    except GanError as e:
-        raise _unprocessable(e) from None
+S = TypeVar("S", bound=Signature)
+
+
+def gan_data_signature(graph: dict[str, Any], report: ValidationReport, spec: GanSpec, sig: S) -> S:
+    """What the dataset binds for a GAN: the discriminator's image Input, and no targets. A GanError naming the
+    field (``generator`` or ``discriminator``) and the node when the parts are unknown, overlap, or do not fit
+    together."""
+    cut = part_graphs(graph, spec)
 
     def shape_of(node: str) -> list[int | None] | None:
         info = report.nodes.get(node)
@@ -36,6 +36,15 @@ def gan_signature(graph: dict[str, Any], report: ValidationReport, spec: GanSpec
         return info.dtype if info is not None else None
 
     if problem := shape_problem(cut, spec, shape_of, dtype_of):
-        raise _unprocessable(problem)
-    return GraphSignature(input_names=[cut.images], output_names=[], inputs={cut.images: sig.inputs[cut.images]},
-                          outputs={}, output_nodes={})
+        raise problem
+    return dataclasses.replace(sig, input_names=[cut.images], inputs={cut.images: sig.inputs[cut.images]},  # type: ignore[type-var]
+                               output_names=[], outputs={}, output_nodes={})
+
+
+def gan_signature(graph: dict[str, Any], report: ValidationReport, spec: GanSpec, sig: S) -> S:
+    """``gan_data_signature``, or a 422 at ``config.gan.<field>`` naming the node."""
+    try:
+        return gan_data_signature(graph, report, spec, sig)
+    except GanError as e:
+        raise HTTPException(422, detail=[{"loc": ["body", "config", "gan", e.field], "msg": str(e),
+                                          "type": "config", "node": e.node}]) from None

@@ -21,7 +21,9 @@ from ..graph import Problem, field_errors, parse_graph
 from ..settings import Settings
 from ..shapes import Estimates, NodeInfo, ValidationReport
 from ..training import TrainConfig
+from ..training.gan import GanError
 from .datasets import upload_dataset
+from .gan import gan_data_signature
 from .limits import DYNAMIC_AXIS, OPTIMIZER_STATE, size_problem, training_bytes
 
 
@@ -203,7 +205,11 @@ def preflight(graph: dict[str, Any], report: ValidationReport, ref: DatasetRef |
         try:
             dataset = dataset_of(ref, settings)
             sig = signature(graph, report)
+            if config.gan is not None:  # a GAN binds its discriminator's image Input only
+                sig = gan_data_signature(graph, report, config.gan, sig)
             warnings += class_problems(sig, bind(sig, dataset, ref.binding).targets, dataset, config)
+        except GanError as e:
+            warnings.append(Problem(node=e.node, message=str(e), field=f"config.gan.{e.field}"))
         except (UploadError, KeyError, DataError) as e:
             warnings.append(Problem(message=str(e.args[0]) if e.args else str(e), field="dataset"))
     return report.model_copy(update={"warnings": warnings, "hints": linear_hints(report),

@@ -2515,6 +2515,21 @@ export interface components {
          */
         LossSpec: {
             /**
+             * Down Weight
+             * @description margin only: the weight of the absent classes' part (the paper's lambda, default 0.5)
+             */
+            down_weight?: number | null;
+            /**
+             * M Minus
+             * @description margin only: the length other classes' capsules should stay under (default 0.1)
+             */
+            m_minus?: number | null;
+            /**
+             * M Plus
+             * @description margin only: the length the target class's capsule should reach (default 0.9)
+             */
+            m_plus?: number | null;
+            /**
              * Type
              * @description Loss name (Keras or PyTorch class name)
              */
@@ -5547,7 +5562,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["HealthEvent"] | components["schemas"]["SamplesEvent"])[];
+                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["SamplesEvent"] | components["schemas"]["HealthEvent"])[];
                 };
             };
             /** @description A token is required and was missing or wrong */

@@ -6,6 +6,7 @@ import { HealthLegend } from "./insight/HealthLegend";
 import { InsightButton } from "./insight/Insight";
 import { Results } from "./Results";
 import { RunCharts } from "./RunCharts";
+import { SampleGrid } from "./runs/SampleGrid";
 
 export function duration(seconds: number): string {
   if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
@@ -105,6 +106,7 @@ export function RunView() {
           )}
         </div>
       )}
+      <SampleGrid />
       <RunCharts series={series} live={live} />
       <HealthLegend />
       <Log />

@@ -2,6 +2,7 @@
 import { create } from "zustand";
 import { type Schemas, client, ok, openEvents } from "../api/client";
 import { useHealth } from "./health";
+import { useSamples } from "./samples";
 
 export type RunDetail = Schemas["RunDetail"];
 
@@ -171,6 +172,7 @@ export const useWatchedRun = create<RunState>((set, get) => ({
     ws?.close();
     if (retry) clearTimeout(retry);
     useHealth.getState().clear();
+    useSamples.getState().clear();
     set(nothingWatched());
   },
 
@@ -221,6 +223,7 @@ export const useWatchedRun = create<RunState>((set, get) => ({
   apply: (event) => get().applyMany([event]),
   applyMany: (events) => {
     useHealth.getState().take(events); // health events (per-layer, on the canvas nodes)
+    useSamples.getState().take(events); // a GAN's sample grids
     const next = reduceEvents(get(), events);
     const progress = next.progress && !next.progress.epochs && get().info ? { ...next.progress, epochs: get().info!.epochs } : next.progress;
     set({ ...next, progress });
