@@ -175,10 +175,11 @@ def test_generated_code_is_checked_in_a_bare_process_and_a_failure_is_an_error_n
     # appended to the real code: it fails to load if the server's environment or working directory reaches it
     probe = (f"\nimport os\nif 'NETCANVAS_SECRET' in os.environ or os.getcwd() == {os.getcwd()!r}:\n"
              "    raise RuntimeError('the check runs in the server environment')\n")
-    monkeypatch.setattr(module, "pytorch_code", lambda c: pytorch_code(c) + probe)
+    monkeypatch.setattr(module, "pytorch_code", lambda c, pre=None: pytorch_code(c, pre) + probe)
     report = export_pytorch_code(compiled, tmp_path / "model.py")
     assert report.checked == ["batch 1", "batch 7"]
-    monkeypatch.setattr(module, "pytorch_code", lambda c: pytorch_code(c) + "\nraise RuntimeError('boom')\n")
+    monkeypatch.setattr(module, "pytorch_code",
+                        lambda c, pre=None: pytorch_code(c, pre) + "\nraise RuntimeError('boom')\n")
     (tmp_path / "model.py").unlink()
     with pytest.raises(ExportError, match=r"^the generated PyTorch code does not load: RuntimeError: boom$"):
         export_pytorch_code(compiled, tmp_path / "model.py")

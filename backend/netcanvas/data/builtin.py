@@ -38,6 +38,8 @@ class Dataset:
     standardize: tuple[str, ...] = ()
     """Float input fields standardized with training-split statistics (tabular data)."""
     extra: dict[str, object] = field(default_factory=dict)
+    """Also ``raw_scale``: field -> the number raw values are divided by (digits: grey levels 0-16 -> [0, 1]),
+    which the exported ``preprocess()`` applies."""
 
     @property
     def size(self) -> int:
@@ -104,7 +106,7 @@ def digits() -> Dataset:
                    "classification",
                    [FieldSpec("x", (1, 8, 8), "float32", "input", doc="grey-level image in [0, 1]"),
                     FieldSpec("y", (), "int64", "target", tuple(str(i) for i in range(10)), doc="digit")],
-                   {"x": x, "y": y})
+                   {"x": x, "y": y}, extra={"raw_scale": {"x": 16.0}})
 
 
 def _digit_subset(name: str, low: int) -> Dataset:
@@ -117,7 +119,8 @@ def _digit_subset(name: str, low: int) -> Dataset:
                          f"({int(keep.sum()):,}); for transfer learning.", "classification",
                    [FieldSpec("x", (1, 8, 8), "float32", "input", doc="grey-level image in [0, 1]"),
                     FieldSpec("y", (), "int64", "target", classes, doc="digit")],
-                   {"x": _f32(full.arrays["x"][keep]), "y": _i64(full.arrays["y"][keep] - low)})
+                   {"x": _f32(full.arrays["x"][keep]), "y": _i64(full.arrays["y"][keep] - low)},
+                   extra={"raw_scale": {"x": 16.0}})
 
 
 def digits_0_4() -> Dataset:

@@ -188,11 +188,12 @@ def fit_categorical(col: str, kind: str, values: Sequence[str | None], train: np
 
 
 def category_codes(step: ColumnStep, values: Sequence[Any]) -> np.ndarray:
-    """1-based codes, 0 for a value the file never had (missing values take the imputed category)."""
+    """1-based codes, 0 for a value the file never had (missing values, None or "" as in a CSV, take the imputed
+    category)."""
     index = {c: i + 1 for i, c in enumerate(step.categories or [])}
     out = np.zeros(len(values), dtype=np.int64)
     for i, v in enumerate(values):
-        key = _label(v) if v is not None else step.impute
+        key = _label(v) if v is not None and v != "" else step.impute
         out[i] = index.get(str(key), 0) if key is not None else 0
     return out
 

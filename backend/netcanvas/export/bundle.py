@@ -10,6 +10,7 @@ from typing import Any
 
 from ..artifacts import Preprocessing, RunInfo
 from ..compiler import CompiledGraph
+from .preprocess_code import literal, preprocessing_table
 from .report import ExportReport
 
 _MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
@@ -49,13 +50,43 @@ def _zeros(compiled: CompiledGraph, input_name: str) -> str:
     return f"np.zeros(({shape}), {'np.int64' if spec.dtype == 'int64' else 'np.float32'})"
 
 
-def _preprocessing_text(pre: Preprocessing, name: str) -> str:
-    std = pre.inputs.get(name)
-    if std is None:
-        return "none"
-    if isinstance(std.mean, float) and isinstance(std.std, float):
-        return f"standardize: (x - {std.mean:.6g}) / {std.std:.6g}"
-    return "standardize: (x - mean) / std, with `mean` and `std` of this input in `preprocessing.json`"
+def _preprocessing_text(recipe: dict[str, Any]) -> str:
+    """What the model's preprocess() does for one input, as Markdown for a table cell."""
+    kind = recipe["kind"]
+    if kind == "standardize":
+        mean, std = recipe["mean"], recipe["std"]
+        if isinstance(mean, float) and isinstance(std, float):
+            return f"standardize: (x - {mean:.6g}) / {std:.6g}"
+        return "standardize: (x - mean) / std, with `mean` and `std` of this input in `preprocessing.json`"
+    if kind == "scale":
+        return f"scale: x / {recipe['divide']:g} (raw values 0 to {recipe['divide']:g} become 0 to 1)"
+    if kind == "image":
+        colour = "grey" if recipe["channels"] == 1 else "RGB"
+        return (f"images: converted to {colour}, resized to {recipe['size'][0]}x{recipe['size'][1]} (bilinear), "
+                "pixel / 255 (0 to 1)")
+    if kind == "text":
+        return (f"text of column {md_code(recipe['column'], in_table=True)}: tokenized with the recorded tokenizer, "
+                f"padded or cut to {recipe['length']} ids (0 = padding)")
+    if kind in ("columns", "codes"):
+        return "; ".join(_column_text(step) for step in recipe["steps"])
+    return "none: the values as they are"
+
+
+def _column_text(step: dict[str, Any]) -> str:
+    name = md_code(step["column"], in_table=True)
+    impute = step["impute"]
+    missing = (f", missing -> {md_code(impute, in_table=True) if isinstance(impute, str) else f'{impute:.6g}'}"
+               if impute is not None else "")
+    op = step["op"]
+    if op == "standardize":
+        return f"{name}: (x - {step['mean']:.6g}) / {step['std']:.6g}{missing}"
+    if op == "minmax":
+        return f"{name}: (x - {step['min']:.6g}) / ({step['max']:.6g} - {step['min']:.6g}){missing}"
+    if op == "onehot":
+        return f"{name}: one-hot over {len(step['categories'] or [])} categories{missing}"
+    if op == "codes":
+        return f"{name}: integer code 1 to {len(step['categories'] or [])} (0 = unknown){missing}"
+    return f"{name}: as it is{missing}"
 
 
 def model_card(compiled: CompiledGraph, info: RunInfo, pre: Preprocessing, config: dict[str, Any],
@@ -67,7 +98,8 @@ def model_card(compiled: CompiledGraph, info: RunInfo, pre: Preprocessing, confi
              "- `model.onnx`: the model for ONNX Runtime (dynamic batch axis), checked against PyTorch",
              "- `model.py`: the model as plain PyTorch code; `weights.safetensors`: its weights (keys are node ids)",
              "- `graph.json`: the NetCanvas graph; `config.json`: the training config; "
-             "`preprocessing.json`: input standardization and class names", "",
+             "`preprocessing.json`: the recorded preprocessing and class names (`preprocess()` in `model.py` "
+             "applies it)", "",
              "## Training", ""]
     if dataset:
         lines.append(f"- dataset: {md_code(dataset)}")
@@ -82,11 +114,12 @@ def model_card(compiled: CompiledGraph, info: RunInfo, pre: Preprocessing, confi
         lines += ["## Metrics", "", "| metric | value |", "|---|---|"]
         lines += [f"| {md_text(k)} | {v:.4f} |" for k, v in metrics.items() if isinstance(v, int | float)]
         lines.append("")
+    recipes = preprocessing_table(compiled, pre)
     lines += ["## Inputs", "", "| name | shape | dtype | preprocessing |", "|---|---|---|---|"]
     for input_name in compiled.input_names:
         spec = compiled.inputs[input_name]
         lines.append(f"| {md_code(input_name, in_table=True)} | {_shape(spec.shape)} | {spec.dtype} | "
-                     f"{_preprocessing_text(pre, input_name)} |")
+                     f"{_preprocessing_text(recipes[input_name])} |")
     lines += ["", "## Outputs", "", "| name | shape | dtype | meaning |", "|---|---|---|---|"]
     for output_name in compiled.output_names:
         spec = compiled.outputs[output_name]
@@ -103,20 +136,56 @@ def model_card(compiled: CompiledGraph, info: RunInfo, pre: Preprocessing, confi
     # names enter the Python snippet as ascii() literals: valid Python, on one line, unable to end the code fence
     feeds = ", ".join(f"{ascii(n)}: x" if n == first else f"{ascii(n)}: {_zeros(compiled, n)}"
                       for n in compiled.input_names)
-    standardize = first in pre.inputs
+    outputs = ", ".join(map(ascii, compiled.output_names))
     lines += ["", "## Run it with ONNX Runtime", "", "```python",
               "import json, numpy as np, onnxruntime as ort",
-              'session = ort.InferenceSession("model.onnx")',
-              f"x = {_zeros(compiled, first)}  # your data, batch first",
-              (f'pre = json.load(open("preprocessing.json"))["inputs"][{ascii(first)}]; '
-               f'x = ((x - np.array(pre["mean"])) / np.array(pre["std"])).astype(np.float32)')
-              if standardize else "# no preprocessing: feed the raw values",
-              f"print(session.run(None, {{{feeds}}}))  # outputs: {', '.join(map(ascii, compiled.output_names))}",
-              "```", "", "## How the export was checked", "",
+              'session = ort.InferenceSession("model.onnx")']
+    if all(r["kind"] == "as_is" for r in recipes.values()):
+        lines += [f"x = {_zeros(compiled, first)}  # your data, batch first",
+                  "# no preprocessing: feed the raw values",
+                  f"print(session.run(None, {{{feeds}}}))  # outputs: {outputs}"]
+    elif recipes[first]["kind"] == "standardize" and len(recipes) == 1:
+        lines += [f"x = {_zeros(compiled, first)}  # your data, batch first",
+                  f'pre = json.load(open("preprocessing.json"))["inputs"][{ascii(first)}]; '
+                  f'x = ((x - np.array(pre["mean"])) / np.array(pre["std"])).astype(np.float32)',
+                  f"print(session.run(None, {{{feeds}}}))  # outputs: {outputs}"]
+    elif recipes[first]["kind"] == "scale" and len(recipes) == 1:
+        divide = recipes[first]["divide"]
+        lines += [f"x = {_zeros(compiled, first)}  # your raw data (0 to {divide:g}), batch first",
+                  f"x = (x / {divide!r}).astype(np.float32)  # the model was trained on 0 to 1",
+                  f"print(session.run(None, {{{feeds}}}))  # outputs: {outputs}"]
+    else:
+        examples = {n: _raw_example(r) for n, r in recipes.items()}
+        raw = examples[first] if len(examples) == 1 else \
+            "{" + ", ".join(f"{ascii(n)}: {v}" for n, v in examples.items()) + "}"
+        arrays = [n for n, r in recipes.items() if r["kind"] == "image"]
+        tensors = ", ".join(f"{ascii(n)}: tensors[{i}].numpy()" for i, n in enumerate(compiled.input_names))
+        lines += ["from model import preprocess  # model.py of this bundle: the recorded preprocessing (needs torch)",
+                  f"raw = {raw}  # your own rows, texts or images" + (" (zeros here)" if arrays else ""),
+                  "tensors = preprocess(raw)",
+                  f"print(session.run(None, {{{tensors}}}))  # outputs: {outputs}"]
+    lines += ["```", "", "## How the export was checked", "",
               f"onnx.checker (full check), then ONNX Runtime against PyTorch: {', '.join(onnx_report.checked)}. "
               f"Largest difference {onnx_report.max_abs_diff or 0:.2g} (relative {onnx_report.max_rel_diff or 0:.2g}), "
               f"ONNX opset {onnx_report.opset}.", ""]
     return "\n".join(lines)
+
+
+def _raw_example(recipe: dict[str, Any]) -> str:
+    """Python for one raw sample in the card's snippet: a row with a plain value per column (names and categories
+    as literals), a text, or a black image."""
+    kind = recipe["kind"]
+    if kind in ("columns", "codes"):
+        row = {s["column"]: (s["categories"] or [""])[0] if s["op"] in ("onehot", "codes")
+               else s["mean"] if s["mean"] is not None else s["min"] if s["min"] is not None else 0.0
+               for s in recipe["steps"]}
+        return literal([row])
+    if kind == "text":
+        return literal(["a text to classify"])
+    if kind == "image":
+        shape = (*recipe["size"], 3) if recipe["channels"] == 3 else tuple(recipe["size"])
+        return f"[np.zeros({shape!r}, np.uint8)]"
+    return "[0.0]"
 
 
 def write_bundle(path: str | Path, files: dict[str, Path], texts: dict[str, str]) -> list[str]:

@@ -21,11 +21,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..artifacts import Preprocessing
 from ..catalog import modules as own
 from ..compiler import CompiledGraph
 from .checks import ExportError, agree
 from .files import replacing
 from .onnx import as_tuple, check_runs, usable_lengths
+from .preprocess_code import preprocess_source
 from .report import ExportReport
 
 # fx frees each value after its last use ("a = self.a(x);  x = None"): noise in code meant for reading.
@@ -57,8 +59,9 @@ def _constructor(module: nn.Module, helpers: set[str]) -> str:
     return f"nn.utils.parametrizations.weight_norm({text})" if wrapped else text
 
 
-def pytorch_code(compiled: CompiledGraph) -> str:
-    """Python source defining the model and ``load_weights(model, path)`` for our safetensors files."""
+def pytorch_code(compiled: CompiledGraph, pre: Preprocessing | None = None) -> str:
+    """Python source defining the model, ``load_weights(model, path)`` for our safetensors files and
+    ``preprocess(data)``: the run's recorded preprocessing (``preprocess_code.py``)."""
     helpers: set[str] = set()
     gm = compiled.module
     inits = []
@@ -86,12 +89,15 @@ batch axis, None = any size, and dtype), and returns the outputs named in OUTPUT
     model = {name}()
     load_weights(model, "weights.safetensors")   # pip install safetensors
     model.eval()
+    outputs = model(*preprocess(raw_data))       # the preprocessing the model was trained with
+
 """
 
 from __future__ import annotations  # the layer classes below keep their annotations unevaluated
 
 import math  # noqa: F401  (used by some layers)
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -123,10 +129,10 @@ def load_weights(model: nn.Module, path: str) -> None:
                     if key.startswith(node + "."))
         by_attr[attr + key[len(NODE_IDS[attr]):]] = value
     model.load_state_dict(by_attr)
-'''
+''' + preprocess_source(compiled, pre)
 
 
-def export_pytorch_code(compiled: CompiledGraph, path: str | Path) -> ExportReport:
+def export_pytorch_code(compiled: CompiledGraph, path: str | Path, pre: Preprocessing | None = None) -> ExportReport:
     """Write the code, then prove it in a separate process: import it there without NetCanvas, load the weights
     with it, run the check inputs, and compare its outputs here with the model's."""
     from safetensors.torch import save_file
@@ -135,7 +141,7 @@ def export_pytorch_code(compiled: CompiledGraph, path: str | Path) -> ExportRepo
 
     started = time.perf_counter()
     path = Path(path)
-    source = pytorch_code(compiled)
+    source = pytorch_code(compiled, pre)
     model = compiled.module.eval()
     runs = check_runs(compiled, usable_lengths(compiled))
     with tempfile.TemporaryDirectory(prefix="netcanvas-code-check-") as tmp:

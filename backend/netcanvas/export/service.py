@@ -155,7 +155,7 @@ def _make(run: RunDir, fmt: str, target: Path) -> ExportReport:
         with replacing(target) as tmp:
             save_weights(compiled, tmp)
     elif fmt == "pytorch":
-        return export_pytorch_code(compiled, target)
+        return export_pytorch_code(compiled, target, run.preprocessing())
     elif fmt == "bundle":
         onnx_path, onnx_report = export_run(run, "onnx")
         code_path, _ = export_run(run, "pytorch")
