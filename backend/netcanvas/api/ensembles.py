@@ -28,7 +28,7 @@ from ..settings import Settings
 from ..store import Database, RunRow, new_id
 from ..store.ensembles import EnsembleMemberRow, EnsembleRow
 from ..training import TrainConfig
-from .deps import DatabaseDep, EnsemblesDep, SettingsDep
+from .deps import DatabaseDep, EnsemblesDep, RunManagerDep, SettingsDep
 from .export import PredictRequest, PredictResponse
 from .limits import SafeJSONRoute, error_responses
 from .runs import DatasetRef, RunCreate, RunStatus, check_request, unprocessable
@@ -133,7 +133,7 @@ def check_ensemble(body: EnsembleCreate, settings: Settings) -> tuple[dict[str, 
 
 
 @router.post("", response_model=EnsembleCreated, status_code=201, responses=error_responses(413, 422))
-def create_ensemble(body: EnsembleCreate, settings: SettingsDep, db: DatabaseDep,
+def create_ensemble(body: EnsembleCreate, settings: SettingsDep, db: DatabaseDep, manager: RunManagerDep,
                     service: EnsemblesDep) -> EnsembleCreated:
     """Start an ensemble: its members are ordinary runs. 0 or 1,000 members, an unknown method, a graph, dataset
     or config that cannot train, a graph the method cannot combine: a 422 naming the field; nothing is queued."""
@@ -143,7 +143,7 @@ def create_ensemble(body: EnsembleCreate, settings: SettingsDep, db: DatabaseDep
         config = config.model_copy(update={"num_threads": settings.worker_threads})
     row = EnsembleRow(id=new_id(), name=body.name or f"{body.method}: {body.graph.name}", graph=graph,
                       dataset=dataset, config=config.model_dump(mode="json"), method=body.method,
-                      members=body.members, seed=config.seed, status="running")
+                      members=body.members, seed=config.seed, status="running", owner=manager.cluster.id)
     with db.session() as s:
         s.add(row)
         ensemble_id = row.id

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..compiler import CompiledGraph, GraphInvalid, compile_graph
 from ..data import DataError, PreparedData, load, prepare
@@ -361,12 +361,23 @@ class EnsembleService:
         driver.start()
 
     def resume(self) -> list[str]:
-        """Drive again the ensembles that were running when the server stopped."""
+        """Drive again the running ensembles whose server is gone (it stopped, or died); several servers on one
+        database never drive one ensemble twice: each takes it over only if its owner is still the one it saw."""
+        live = self.manager.cluster.live_servers()
         with self.db.session() as s:
-            ids = list(s.scalars(select(EnsembleRow.id).where(EnsembleRow.status == "running")))
-        for ensemble_id in ids:
-            self.start(ensemble_id)
-        return ids
+            rows = s.execute(select(EnsembleRow.id, EnsembleRow.owner).where(EnsembleRow.status == "running")).all()
+        taken = []
+        for ensemble_id, owner in rows:
+            if owner in live:
+                continue
+            with self.db.session() as s:
+                same = EnsembleRow.owner.is_(None) if owner is None else EnsembleRow.owner == owner
+                claimed = s.execute(update(EnsembleRow).where(EnsembleRow.id == ensemble_id, same)
+                                    .values(owner=self.manager.cluster.id))
+            if claimed.rowcount == 1:  # type: ignore[attr-defined]
+                self.start(ensemble_id)
+                taken.append(ensemble_id)
+        return taken
 
     def stop(self, ensemble_id: str) -> bool:
         """Stop a running ensemble and its members' runs; False when it was not running."""

@@ -34,6 +34,8 @@ class EnsembleRow(Base):
     sample_weights: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
     """Boosting: the sample weights for the next member (kept for a restart)."""
     test_metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    owner: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The server (``ServerRow.id``) that drives it; another server takes it over only once that one is gone."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 

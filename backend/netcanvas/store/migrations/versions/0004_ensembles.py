@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("combiner", sa.JSON(), nullable=True),
         sa.Column("sample_weights", sa.JSON(), nullable=True),
         sa.Column("test_metrics", sa.JSON(), nullable=False),
+        sa.Column("owner", sa.String(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
