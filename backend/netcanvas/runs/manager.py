@@ -340,6 +340,10 @@ class RunManager:
         """Ask a running run to pause before its next step; it becomes ``paused`` once its checkpoint is written.
         Raises KeyError for an unknown run, RunConflict naming the status of a run that is not running."""
         status = self._status(run_id)
+        with self.db.session() as s:
+            config = s.scalar(select(RunRow.config).where(RunRow.id == run_id)) or {}
+        if status == "running" and config.get("gan"):
+            raise RunConflict(f"run '{run_id}' trains a GAN, which cannot pause; stop it instead")
         with self._lock:
             handle = self._active.get(run_id)
             if status == "running" and handle is not None and handle.stop_requested_at is None and not handle.deleted:
