@@ -1,6 +1,7 @@
 """Pre-flight before Train (issue 11, item 3): the estimated memory for the chosen batch size in the Train panel,
 amber warnings on the node and in the issues panel for an Output that does not fit the dataset, a hint for a Linear
-after a convolution without Flatten; warnings never block Train. And a run's Delete is undoable (item 5)."""
+after a convolution without Flatten; warnings never block Train. A run's Delete is undoable (item 5); the canvas and
+the Train panel follow the graph when a run is opened twice or a template replaces it (item 2)."""
 
 from __future__ import annotations
 
@@ -119,6 +120,27 @@ def test_deleting_a_run_can_be_undone_and_keeps_its_files(page: Page, server: st
     page.get_by_test_id("tab-runs").click()
     row = page.get_by_test_id(f"run-{run['id']}")
     expect(row).to_be_visible(timeout=15_000)
+
+    # Item 2: opening a run always validates its graph, also when the same run is opened twice in a row.
+    for _ in range(2):
+        page.evaluate("""() => { window.__sawChecking = false;
+            new MutationObserver(() => {
+                if (document.querySelector('[data-testid=summary]').textContent.includes('checking')) window.__sawChecking = true;
+            }).observe(document.querySelector('[data-testid=summary]'), {subtree: true, characterData: true, childList: true}); }""")
+        page.get_by_test_id(f"open-{run['id']}").click()
+        page.wait_for_function("window.__sawChecking", timeout=15_000)  # the graph was loaded again
+        expect(page.get_by_test_id("summary")).to_contain_text("650 params", timeout=15_000)
+        expect(page.get_by_test_id("summary")).to_contain_text("valid")
+        page.get_by_test_id("tab-runs").click()
+    # Another template replaces the graph: the Train panel no longer shows the run of the graph replaced.
+    page.get_by_test_id("tab-train").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("completed")
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-mlp-iris").click()
+    expect(page.get_by_test_id("run-status")).to_have_count(0, timeout=10_000)
+    page.get_by_test_id("undo-toast-undo").click()  # Undo brings the graph back, and its run
+    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=10_000)
+    page.get_by_test_id("tab-runs").click()
     page.get_by_test_id(f"delete-{run['id']}").click()
     expect(row).to_have_count(0)
     expect(page.get_by_test_id("undo-toast")).to_contain_text("Deleted run 'keep me'")

@@ -79,8 +79,14 @@ export function Canvas() {
   const onPointerLeave = useCallback(() => {
     pointer.current = null;
   }, []);
-  // Moving nodes is one undo step, recorded when the drag starts.
-  const onDragStart = useCallback(() => useGraph.getState().checkpoint(), []);
+  // Moving nodes is one undo step, recorded when the drag starts. On a big graph the other nodes and the edges stop
+  // answering the pointer until the drop (a class set directly: a re-render of the canvas would cost a frame).
+  const root = useRef<HTMLDivElement>(null);
+  const onDragStart = useCallback(() => {
+    useGraph.getState().checkpoint();
+    if (useGraph.getState().nodes.length >= CULL_FROM) root.current?.classList.add("dragging");
+  }, []);
+  const onDragStop = useCallback(() => root.current?.classList.remove("dragging"), []);
 
   const portIsVariadic = useCallback((c: Connection | PortEdge) => {
     const target = useGraph.getState().nodes.find((n) => n.id === c.target);
@@ -140,6 +146,7 @@ export function Canvas() {
 
   return (
     <div
+      ref={root}
       className={far ? "canvas far" : "canvas"}
       data-testid="canvas"
       onDragOver={(e) => e.preventDefault()}
@@ -158,6 +165,8 @@ export function Canvas() {
         isValidConnection={isValidConnection}
         onNodeDragStart={onDragStart}
         onSelectionDragStart={onDragStart}
+        onNodeDragStop={onDragStop}
+        onSelectionDragStop={onDragStop}
         onNodeDoubleClick={showInspector}
         onInit={onInit}
         deleteKeyCode={null}

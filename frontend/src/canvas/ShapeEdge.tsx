@@ -7,10 +7,9 @@ import { useGraph } from "../stores/graph";
 function ShapeEdgeView(props: EdgeProps<PortEdge>) {
   const { id, selected } = props;
   const [path, x, y] = getBezierPath(props);
-  const shape = useGraph((s) => {
-    const carried = s.edgeShapes[id];
-    return carried ? formatShape(carried) : "";
-  });
+  // The array itself (kept across updates): a string made here would be made for every edge on every drag frame.
+  const carried = useGraph((s) => s.edgeShapes[id]);
+  const shape = carried ? formatShape(carried) : "";
   // Into a port with several inputs (Concat, Add, ...), edge order is operand order: number them.
   const operand = useGraph((s) => operandIndex(s.edges).get(id));
   const error = useGraph((s) => s.edgeErrors[id] ?? null);

@@ -53,7 +53,8 @@ export function useValidation(): void {
       lastContext = context;
       if (same) return;
       const key = `${structureKey(state)}\u0000${state.name}\u0000${context}`;
-      if (key === lastKey) return;
+      // The same graph opened again (a run opened twice) has no report yet (load() drops it): validate it anyway.
+      if (key === lastKey && (state.validation !== null || state.nodes.length === 0)) return;
       lastKey = key;
       if (timer) clearTimeout(timer);
       timer = setTimeout(async () => {
