@@ -4,6 +4,7 @@ column or member; nothing stored is lost), training and predicting on an upload,
 from __future__ import annotations
 
 import io
+import json
 import time
 import zipfile
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from netcanvas.api.app import create_app
+from netcanvas.data.text import tokenizer_from_json
 from netcanvas.settings import Settings
 
 
@@ -170,6 +172,41 @@ def test_a_text_column_is_tokenized(client: TestClient) -> None:
     assert desc["kind"] == "text"
     assert desc["fields"]["review"] == {"shape": [64], "dtype": "int64", "role": "input", "classes": None,
                                         "vocabulary_size": None}
+
+
+def test_text_samples_come_with_the_tokens_a_run_would_record(client: TestClient) -> None:
+    text = "review,label\n" + "\n".join(f"\"{'Great FUN film' if i % 2 else 'dull slow plot'} number {i % 7}\","
+                                        f"{'pos' if i % 2 else 'neg'}" for i in range(60))
+    did = upload(client, "reviews.csv", text.encode())["id"]
+    detail = client.get(f"/api/datasets/{did}").json()
+    first = detail["tokens"][0]
+    assert first["column"] == "review" and first["text"] == "dull slow plot number 0"
+    assert first["tokens"] == ["dull", "slow", "plot", "number", "0"] and first["cut"] == 0
+    second = detail["tokens"][1]
+    assert second["tokens"][:3] == ["great", "fun", "film"]  # lower-cased, as the recorded tokenizer does
+    assert len(detail["tokens"]) == 5 and all(i > 1 for i in first["ids"])  # all in the vocabulary
+
+    # the options change them: a length of 2 cuts, a vocabulary of 10 leaves words unknown ([UNK], id 1)
+    cut = client.get(f"/api/datasets/{did}", params={"preprocessing": '{"length": 2}'}).json()
+    assert cut["tokens"][0]["tokens"] == ["dull", "slow"] and cut["tokens"][0]["cut"] == 3
+    small = client.get(f"/api/datasets/{did}", params={"preprocessing": '{"vocab_size": 10}'}).json()
+    assert any("[UNK]" in t["tokens"] and 1 in t["ids"] for t in small["tokens"])
+
+    # the ids are those the run's tokenizer gives: train on it and compare with the recorded tokenizer
+    run = client.post("/api/runs", json={"graph": {
+        "nodes": [{"id": "review", "type": "Input", "params": {"shape": [64], "dtype": "int64"}},
+                  {"id": "e", "type": "Embedding", "params": {"num_embeddings": 64, "embedding_dim": 4}},
+                  {"id": "m", "type": "Mean", "params": {"dim": 1}},
+                  {"id": "l", "type": "Linear", "params": {"out_features": 2}}, {"id": "label", "type": "Output"}],
+        "edges": [{"source": "review", "target": "e"}, {"source": "e", "target": "m"}, {"source": "m", "target": "l"},
+                  {"source": "l", "target": "label"}]},
+        "config": {"epochs": 1, "seed": 4, "validation_split": 0.25}, "dataset": {"id": did}})
+    assert run.status_code == 201, run.text
+    assert wait_done(client, run.json()["id"])["status"] == "completed"
+    pre = client.app.state.settings.data_dir / "runs" / run.json()["id"] / "preprocessing.json"
+    recorded = tokenizer_from_json(json.loads(pre.read_text())["pipeline"]["text"][0]["tokenizer_json"])
+    shown = client.get(f"/api/datasets/{did}", params={"seed": 4, "validation_split": 0.25}).json()["tokens"]
+    assert [t["ids"] for t in shown] == [recorded.encode(t["text"]).ids for t in shown]
 
 
 # ---- bad input -------------------------------------------------------------------------------------------------------

@@ -68,6 +68,8 @@ class DatasetInfo(BaseModel):
     fields: list[FieldInfo]
     samples: dict[str, list[Any]]
     vocabulary_size: int | None
+    tokens: dict[str, list[list[str]]] | None = Field(default=None, description="Token-id inputs: the samples' ids "
+                                                      "as their words (padding left out)")
 
 
 class DeviceEntry(BaseModel):

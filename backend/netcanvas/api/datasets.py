@@ -73,10 +73,21 @@ class ImageSample(BaseModel):
     image: str = Field(description="A PNG data URL")
 
 
+class TextTokens(BaseModel):
+    column: str
+    text: str
+    tokens: list[str] = Field(description="The tokens the tokenizer a run would record makes of the text, cut to "
+                                          "the padded length")
+    ids: list[int] = Field(description="Their ids (0 = padding, 1 = unknown)")
+    cut: int = Field(description="Tokens past the padded length, left out")
+
+
 class DatasetDetail(UploadedDataset):
     preview: list[dict[str, Any]] = Field(description="The first rows (NPZ: the first values of each array)")
     samples: list[ImageSample] = Field(default_factory=list, description="Images: a few per class")
     pipeline: list[str] = Field(default_factory=list, description="What the chosen options will do, step by step")
+    tokens: list[TextTokens] = Field(default_factory=list, description="Text data: the first texts of each text "
+                                     "column with their tokens")
 
 
 class AugmentationPreview(BaseModel):
@@ -230,9 +241,13 @@ async def fetch_source(name: str, store: DatasetStoreDep, settings: SettingsDep)
 def get_dataset(store: DatasetStoreDep, dataset_id: str,
                 target: list[str] | None = Query(default=None, description="Target column(s)"),
                 features: list[str] | None = Query(default=None, description="Feature columns"),
-                preprocessing: str | None = Query(default=None, description="Preprocessing options as JSON")) -> Any:
+                preprocessing: str | None = Query(default=None, description="Preprocessing options as JSON"),
+                seed: int = Query(default=0, description="The training config's seed (the split the tokenizer of "
+                                                         "`tokens` is trained on)"),
+                validation_split: float = Query(default=0.2, ge=0.0, lt=1.0,
+                                                description="The training config's validation_split")) -> Any:
     """One dataset with a preview and sample images, and the `fields` that a run with this target, these
-    features and this preprocessing would bind (shape and dtype of each)."""
+    features and this preprocessing would bind (shape and dtype of each); for text, a few texts with their tokens."""
     try:
         desc = store.get(dataset_id)
         pre = PreprocessingOptions.model_validate(json.loads(preprocessing)) if preprocessing else None
@@ -245,11 +260,18 @@ def get_dataset(store: DatasetStoreDep, dataset_id: str,
         raise HTTPException(422, f"preprocessing: {e}") from None
     fields, why = default_fields(desc, options)
     steps: list[str] = []
+    tokens: list[dict[str, Any]] = []
     if not why:
+        from ..data.fit import token_samples
         from ..data.pipeline import plan, planned_steps
 
         steps = planned_steps(plan(desc, options), options)
-    return {**desc, "fields": fields, "problem": why, "samples": samples, "pipeline": steps}
+        if desc["kind"] == "text":
+            try:
+                tokens = token_samples(store, desc, options, seed=seed, validation_split=validation_split)
+            except UploadError as e:
+                raise problem(e) from None
+    return {**desc, "fields": fields, "problem": why, "samples": samples, "pipeline": steps, "tokens": tokens}
 
 
 @router.post("/{dataset_id}/augmentation", response_model=AugmentationPreview, responses=ERRORS)

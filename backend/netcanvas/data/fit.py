@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from ..compiler import CompiledGraph
 from .errors import UploadError
 from .images import load_images, resize_images
-from .options import AugmentationOptions, DatasetOptions, Pipeline, SplitRecord, TextStep
+from .options import AugmentationOptions, DatasetOptions, Pipeline, SplitRecord, TargetStep, TextStep
 from .pipeline import (
+    Plan,
     apply_numeric,
     category_codes,
     dataset_from,
@@ -63,34 +64,9 @@ def prepare_upload(store: DatasetStore, spec: dict[str, Any], compiled: Compiled
     kind = desc["kind"]
     columns, n = load_columns(store, desc, p.target + ([] if kind == "images" else p.features))
 
-    # targets, and the rows that have one
-    raw_targets: dict[str, list[Any] | np.ndarray] = {}
-    keep = np.ones(n, dtype=bool)
-    for t in p.targets:
-        col = columns[t.column]
-        values: list[Any] | np.ndarray = (col if isinstance(col, np.ndarray) else
-                                          string_values(col) if t.task == "classification" and kind != "images"
-                                          else col.to_pylist() if hasattr(col, "to_pylist") else list(col))
-        raw_targets[t.column] = values
-        if not isinstance(values, np.ndarray):
-            keep &= np.array([not _missing(v) for v in values], dtype=bool)
-    rows = np.nonzero(keep)[0]
+    rows, arrays, (train, val, test), classification = targets_and_split(p, desc, options, columns, n, seed,
+                                                                         validation_split)
     pipeline.dropped = int(n - len(rows))
-    if len(rows) < 2:
-        raise UploadError(f"{desc['name']}: fewer than two rows have a value in the target column(s)", 422)
-    arrays: dict[str, np.ndarray] = {}
-    for t in p.targets:
-        values = raw_targets[t.column]
-        picked = values[rows] if isinstance(values, np.ndarray) else [values[i] for i in rows]
-        try:
-            arrays[t.field] = target_array(t, picked if not isinstance(picked, np.ndarray) or t.task == "regression"
-                                           else [str(v) for v in picked.tolist()])
-        except (KeyError, ValueError) as e:
-            raise UploadError(f"{desc['name']}: target column '{t.column}': {e}", 422) from None
-
-    classification = next((t for t in p.targets if t.task == "classification"), None)
-    stratify = arrays[classification.field] if classification else None
-    train, val, test = split_indices(len(rows), seed, validation_split, stratify, options.test_split)
     pipeline.splits = SplitRecord(seed=seed, test_split=options.test_split, validation_split=validation_split,
                                   stratified_by=classification.column if classification else None,
                                   train=len(train), validation=len(val), test=len(test))
@@ -121,6 +97,64 @@ def prepare_upload(store: DatasetStore, spec: dict[str, Any], compiled: Compiled
         image_inputs = [i for i, f in enumerate(binding.inputs.values()) if f == "image"]
         prepared.augment = augmenter(options.augmentation, image_inputs)
     return prepared
+
+
+def targets_and_split(p: Plan, desc: dict[str, Any], options: DatasetOptions, columns: dict[str, Any], n: int,
+                      seed: int, validation_split: float
+                      ) -> tuple[np.ndarray, dict[str, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray],
+                                 TargetStep | None]:
+    """The rows that have a target value, their target arrays, the seeded split of those rows (train, validation,
+    test: positions in ``rows``) and the class target it is stratified by."""
+    kind = desc["kind"]
+    raw_targets: dict[str, list[Any] | np.ndarray] = {}
+    keep = np.ones(n, dtype=bool)
+    for t in p.targets:
+        col = columns[t.column]
+        values: list[Any] | np.ndarray = (col if isinstance(col, np.ndarray) else
+                                          string_values(col) if t.task == "classification" and kind != "images"
+                                          else col.to_pylist() if hasattr(col, "to_pylist") else list(col))
+        raw_targets[t.column] = values
+        if not isinstance(values, np.ndarray):
+            keep &= np.array([not _missing(v) for v in values], dtype=bool)
+    rows = np.nonzero(keep)[0]
+    if len(rows) < 2:
+        raise UploadError(f"{desc['name']}: fewer than two rows have a value in the target column(s)", 422)
+    arrays: dict[str, np.ndarray] = {}
+    for t in p.targets:
+        values = raw_targets[t.column]
+        picked = values[rows] if isinstance(values, np.ndarray) else [values[i] for i in rows]
+        try:
+            arrays[t.field] = target_array(t, picked if not isinstance(picked, np.ndarray) or t.task == "regression"
+                                           else [str(v) for v in picked.tolist()])
+        except (KeyError, ValueError) as e:
+            raise UploadError(f"{desc['name']}: target column '{t.column}': {e}", 422) from None
+    classification = next((t for t in p.targets if t.task == "classification"), None)
+    stratify = arrays[classification.field] if classification else None
+    splits = split_indices(len(rows), seed, validation_split, stratify, options.test_split)
+    return rows, arrays, splits, classification
+
+
+def token_samples(store: DatasetStore, desc: dict[str, Any], options: DatasetOptions, count: int = 5, seed: int = 0,
+                  validation_split: float = 0.2) -> list[dict[str, Any]]:
+    """The first ``count`` texts of each text feature with the tokens and ids the tokenizer a run would record
+    makes of them (trained on the same training rows, with these options), cut to the padded length."""
+    from .text import train_tokenizer
+
+    p = plan(desc, options)
+    if not p.text:
+        return []
+    columns, n = load_columns(store, desc, p.target + p.text)
+    rows, _, (train, _, _), _ = targets_and_split(p, desc, options, columns, n, seed, validation_split)
+    pre = options.preprocessing
+    out: list[dict[str, Any]] = []
+    for col in p.text:
+        texts = ["" if v is None else v for v in string_values(columns[col])]
+        tok = train_tokenizer([texts[rows[i]] for i in train], pre.tokenizer, pre.vocab_size, pre.lowercase)
+        for text in texts[:count]:
+            encoding = tok.encode(text)
+            out.append({"column": col, "text": text[:1000], "tokens": encoding.tokens[:pre.length],
+                        "ids": encoding.ids[:pre.length], "cut": max(0, len(encoding.ids) - pre.length)})
+    return out
 
 
 def _fit_table(p: Any, desc: dict[str, Any], options: DatasetOptions, columns: dict[str, Any], rows: np.ndarray,
