@@ -153,11 +153,11 @@ def test_dcgan_makes_confident_varied_digits_in_under_a_minute() -> None:
     parts = split_gan(template["graph"], config.gan)
     digits = data.load("digits")
     prepared = data.prepare(digits, parts.data_signature, seed=0, validation_split=config.validation_split)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a machine loaded by others stretches the wall time, not this
     result = train_gan(parts, prepared, config, lambda e: None)
-    seconds = time.perf_counter() - started
+    seconds = time.process_time() - started
     assert result.status == "completed", result.error
-    assert seconds < 120, seconds  # about 40 s on 2 idle cores; twice the minute leaves room for a loaded machine
+    assert seconds < 60, seconds  # about 35 s of one core's time (config.num_threads is 1)
     images, labels = digits.arrays["x"].reshape(len(digits.arrays["x"]), -1), digits.arrays["y"]
     generator = parts.generator.module.eval()
     with torch.no_grad():

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
-from pathlib import Path
 
 from PIL import Image
 from playwright.sync_api import Page, expect
 from test_app import open_app, shot
-
-DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
 def test_the_dcgan_template_shows_a_sample_grid_updating_during_training(page: Page, server: str) -> None:
@@ -22,7 +19,7 @@ def test_the_dcgan_template_shows_a_sample_grid_updating_during_training(page: P
     expect(page.get_by_test_id("dataset-select")).to_have_value("digits")
     if not page.get_by_test_id("cfg-epochs").is_visible():
         page.get_by_test_id("train-settings").locator("summary").click()
-    page.get_by_test_id("cfg-epochs").fill("12")
+    page.get_by_test_id("cfg-epochs").fill("6")
     before = page.get_by_test_id("run-id").inner_text() if page.get_by_test_id("run-id").count() else ""
     page.get_by_test_id("btn-train").click()
     expect(page.get_by_test_id("run-id")).not_to_have_text(before, timeout=30_000)
@@ -34,8 +31,8 @@ def test_the_dcgan_template_shows_a_sample_grid_updating_during_training(page: P
     first_png = page.get_by_test_id("sample-image").get_attribute("src")
     expect(epoch).not_to_have_text(first_epoch, timeout=60_000)
     assert page.get_by_test_id("sample-image").get_attribute("src") != first_png
-    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=120_000)
-    expect(epoch).to_have_text("epoch 12")
+    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=240_000)
+    expect(epoch).to_have_text("epoch 6")
 
     losses = page.get_by_test_id("chart-losses")
     expect(losses).to_contain_text("generator")
@@ -44,4 +41,3 @@ def test_the_dcgan_template_shows_a_sample_grid_updating_during_training(page: P
     grid = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
     assert grid.size == (8 * 9 - 1, 4 * 9 - 1)
     shot(page, "gan-run")
-    page.screenshot(path=str(DOCS / "gan-samples.png"))  # the README's picture
