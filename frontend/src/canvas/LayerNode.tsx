@@ -7,6 +7,7 @@ import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { markedParams } from "../lib/search";
 import { NodeHealth } from "./NodeHealth";
+import { FrozenBadge } from "../panels/train/StartFromRun";
 
 const KEY_PARAMS = 3;
 // Text is cut in code, not with CSS ellipsis: `overflow: hidden` gives every node several clip layers, and on a
@@ -90,6 +91,7 @@ function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
             tune
           </span>
         )}
+        <FrozenBadge id={id} />
       </div>
       <div className="layer-params" title={shown.join("\n")}>
         {params ? cut(params, PARAM_CHARS) : "\u00a0"}

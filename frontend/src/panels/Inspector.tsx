@@ -6,6 +6,7 @@ import { categoryColor, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { Doc } from "../ui/Doc";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
+import { FreezeToggle } from "./train/StartFromRun";
 import { TuneMarks } from "./TuneMarks";
 
 const NO_ERRORS: never[] = [];
@@ -189,6 +190,7 @@ export function Inspector() {
         </p>
       )}
       {warning && !info?.error && <p className="node-warning">{warning}</p>}
+      <FreezeToggle id={node.id} />
       <Ports id={node.id} />
       {spec && Object.keys(spec.params_schema.properties ?? {}).length > 0 && (
         <>

@@ -10,6 +10,7 @@ import { useWatchedRun } from "../stores/watchedRun";
 import { useRunList } from "../stores/runList";
 import { useTrain } from "../stores/train";
 import { RunView } from "./RunView";
+import { StartFromRun } from "./train/StartFromRun";
 import { TrainSettings } from "./TrainSettings";
 
 export function TrainPanel() {
@@ -101,6 +102,7 @@ export function TrainPanel() {
           {error}
         </pre>
       )}
+      <StartFromRun />
       <RunView />
       <details
         className="settings"
