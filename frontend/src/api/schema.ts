@@ -102,7 +102,7 @@ export interface paths {
         /**
          * Get Dataset
          * @description One dataset with a preview and sample images, and the `fields` that a run with this target, these
-         *     features and this preprocessing would bind (shape and dtype of each).
+         *     features and this preprocessing would bind (shape and dtype of each); for text, a few texts with their tokens.
          */
         get: operations["get_dataset_api_datasets__dataset_id__get"];
         put?: never;
@@ -1285,6 +1285,11 @@ export interface components {
              * @description The downloadable source it was fetched from (mnist, ...)
              */
             source?: string | null;
+            /**
+             * Tokens
+             * @description Text data: the first texts of each text column with their tokens
+             */
+            tokens?: components["schemas"]["TextTokens"][];
             /** Warnings */
             warnings?: string[];
         };
@@ -1304,6 +1309,13 @@ export interface components {
             size: number;
             /** Task */
             task: string;
+            /**
+             * Tokens
+             * @description Token-id inputs: the samples' ids as their words (padding left out)
+             */
+            tokens?: {
+                [key: string]: string[][];
+            } | null;
             /** Vocabulary Size */
             vocabulary_size: number | null;
         };
@@ -3664,6 +3676,28 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** TextTokens */
+        TextTokens: {
+            /** Column */
+            column: string;
+            /**
+             * Cut
+             * @description Tokens past the padded length, left out
+             */
+            cut: number;
+            /**
+             * Ids
+             * @description Their ids (0 = padding, 1 = unknown)
+             */
+            ids: number[];
+            /** Text */
+            text: string;
+            /**
+             * Tokens
+             * @description The tokens the tokenizer a run would record makes of the text, cut to the padded length
+             */
+            tokens: string[];
+        };
         /**
          * TrainConfig
          * @description How to train: optimizer, loss, metrics, epochs, batch size, splits, regularization.
@@ -4249,6 +4283,10 @@ export interface operations {
                 features?: string[] | null;
                 /** @description Preprocessing options as JSON */
                 preprocessing?: string | null;
+                /** @description The training config's seed (the split the tokenizer of `tokens` is trained on) */
+                seed?: number;
+                /** @description The training config's validation_split */
+                validation_split?: number;
             };
             header?: never;
             path: {
@@ -5562,7 +5600,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["HealthEvent"] | components["schemas"]["SamplesEvent"])[];
+                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["SamplesEvent"] | components["schemas"]["HealthEvent"])[];
                 };
             };
             /** @description A token is required and was missing or wrong */
