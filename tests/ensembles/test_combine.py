@@ -3,6 +3,7 @@ ONNX Runtime against the PyTorch ensemble."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +138,12 @@ def test_the_meta_learner_maps_every_class_and_a_regression() -> None:
     ridge = fit_meta(x, 2 * x + 1, "values", 2, 0)
     assert np.allclose(np.array(ridge.weight), 2 * np.eye(2), atol=0.1)
     assert np.allclose(ridge.bias, [1, 1], atol=0.1)
+
+
+def test_a_recurrent_ensemble_keeps_its_dynamic_length_axis_in_onnx(tmp_path: Path) -> None:
+    """Every member's recurrent layers reach the exporter's translation (their names carry the member's prefix)."""
+    graph = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "graphs" / "rnn_dynamic.json").read_text())
+    models = members(graph, 2)
+    combined = combine(models, Combiner(method="bagging", kinds={name: "classes" for name in models[0].output_names}))
+    report = export_onnx(combined, tmp_path / "rnn.onnx")
+    assert any("length 17" in label for label in report.checked)
