@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 
 from netcanvas.templates import list_templates
-from runhelpers import app_client, start_run, watch
+from runhelpers import app_client, start_run, wait_for, watch
 
 TEMPLATE = next(t for t in list_templates() if t["id"] == "dcgan-digits")
 GRAPH: dict[str, Any] = TEMPLATE["graph"]
@@ -91,3 +91,14 @@ def test_preflight_binds_a_gan_by_its_discriminator_and_warns_of_a_bad_gan_confi
     assert good["valid"] and not [w for w in good["warnings"] if w.get("field") in ("dataset", "config.gan")], good
     (warning,) = [w for w in bad["warnings"] if (w.get("field") or "").startswith("config.gan")]
     assert warning["field"] == "config.gan.discriminator" and warning["node"] == "d_fc"
+
+
+def test_a_gan_run_cannot_be_paused_and_stops_keeping_its_weights(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        run_id = start_run(client, GRAPH, "digits", gan_config(samples=4) | {"epochs": 100_000})
+        watch(client, run_id, until="epoch")
+        r = client.post(f"/api/runs/{run_id}/pause")
+        assert r.status_code == 409 and "is a GAN, which cannot be paused" in r.json()["detail"]
+        assert client.post(f"/api/runs/{run_id}/stop").status_code == 200
+        run = wait_for(client, run_id, ("stopped",))
+        assert run["artifacts"] and client.get(f"/api/runs/{run_id}/export").status_code == 200

@@ -186,3 +186,14 @@ def test_a_gan_run_with_a_bad_part_fails_naming_the_field(tmp_path: Path) -> Non
     outcome = execute(GRAPH, {"name": "digits"}, bad, tmp_path / "run", events.append)
     assert outcome.status == "failed" and outcome.error is not None
     assert outcome.error.startswith("config.gan.generator: the graph has no node 'nope'")
+
+
+def test_the_supervised_loop_refuses_a_gan_config_with_a_message() -> None:
+    from netcanvas.compiler import compile_graph
+    from netcanvas.training import train
+
+    cfg = config()
+    parts = split_gan(GRAPH, cfg.gan)  # type: ignore[arg-type]
+    prepared = data.prepare(data.load("digits"), parts.data_signature, seed=0)
+    result = train(compile_graph(GRAPH), prepared, cfg, lambda e: None)
+    assert result.status == "failed" and "a GAN trains its two parts" in (result.error or "")

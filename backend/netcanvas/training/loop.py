@@ -363,6 +363,9 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
     evaluator: Evaluator | None = None
     model = compiled.module
     try:
+        if config.gan is not None:
+            raise ValueError("config.kind: a GAN trains its two parts with training.gan.train_gan (the server, "
+                             "`netcanvas train` and `netcanvas.runs.execute` do), not with this loop")
         device = devices.resolve(config.device)
         if problem := devices.device_problem(devices.device_label(device), config.precision):
             raise ValueError(f"{problem[0]}: {problem[1]}")
