@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
-
 from test_app import open_app, shot
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "backend" / "netcanvas" / "templates"

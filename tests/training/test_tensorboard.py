@@ -55,6 +55,17 @@ def test_a_run_writes_scalars_histograms_and_the_graph(tmp_path: Path) -> None:
     assert not [e for e in events if isinstance(e, LogEvent) and e.message.startswith("tensorboard")]
 
 
+def test_histograms_are_written_less_often_when_they_would_cost_too_much(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcanvas.training import tensorboard
+
+    monkeypatch.setattr(tensorboard, "SHARE", 1e-12)  # any histogram costs too much: the first and the last only
+    train_lenet(tmp_path / "run", epochs=4)
+    board = read(tmp_path / "run")
+    assert [h.step for h in board.Histograms("weights/conv1.weight")] == [1, 4]
+    assert [s.step for s in board.Scalars("loss/train")] == [1, 2, 3, 4]  # scalars every epoch all the same
+
+
 def test_tensorboard_can_be_turned_off(tmp_path: Path) -> None:
     train_lenet(tmp_path / "run", epochs=1, tensorboard=False)
     assert not (tmp_path / "run" / LOG_DIR).exists()

@@ -5,16 +5,19 @@
 - ``batch/loss`` for each batch event (already throttled to a few per second), at the global step;
 - each epoch's metrics as ``<metric>/train`` and ``<metric>/val`` (so TensorBoard draws both in one section), and
   ``lr``, at the epoch;
-- once per epoch, histograms of every weight (``weights/<node>.<param>``) and of its last gradient
-  (``gradients/<node>.<param>``) — never per batch, which would cost more than training a small model;
+- histograms of every weight (``weights/<node>.<param>``) and of its last gradient (``gradients/<node>.<param>``)
+  after an epoch — never per batch, and after fewer epochs when writing them would take more than ``SHARE`` of the
+  training time (a small model's epoch can be quicker than its histograms); the last epoch's always;
 - the test metrics as ``<metric>/test`` at the best epoch when the run ends;
 - the graph, once, traced on two training samples (a graph that cannot be traced is logged and skipped).
 
-The files are flushed after every epoch, so TensorBoard shows a run while it trains.
+The files are flushed every ``FLUSH_S`` seconds at an epoch's end, and when the run ends, so TensorBoard shows a
+run while it trains.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,6 +30,12 @@ from .events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent
 Emit = Callable[[Event], None]
 LOG_DIR = "tensorboard"
 """The event files' folder inside a run directory."""
+SHARE = 0.05
+"""Histograms are written after an epoch unless that would make them more than this share of the time."""
+BINS = 64
+MAX_VALUES = 1 << 18
+"""A bigger tensor's histogram is made from an evenly strided sample of this many values."""
+FLUSH_S = 2.0
 
 
 def tag_of(metric: str) -> str:
@@ -47,6 +56,10 @@ class TensorBoardLog:
         self.writer = SummaryWriter(log_dir=str(log_dir), flush_secs=30)
         self.steps = 0
         self.last_epoch = 0
+        self.histogram_epoch = 0
+        self.histograms_cost = 0.0
+        self.histograms_at = -float("inf")
+        self.flushed_at = time.perf_counter()
 
     @classmethod
     def for_run(cls, run_path: str | Path, compiled: CompiledGraph, data: PreparedData,
@@ -90,25 +103,37 @@ class TensorBoardLog:
             for name, value in event.metrics.items():
                 self.writer.add_scalar(tag_of(name), value, event.epoch)
             self.writer.add_scalar("lr", event.lr, event.epoch)
-            self.histograms(event.epoch)
             self.last_epoch = event.epoch
-            self.writer.flush()
+            if time.perf_counter() - self.histograms_at >= self.histograms_cost / SHARE:
+                self.histograms(event.epoch)
+            if time.perf_counter() - self.flushed_at >= FLUSH_S:
+                self.writer.flush()
+                self.flushed_at = time.perf_counter()
         elif isinstance(event, DoneEvent):
+            if self.last_epoch and self.histogram_epoch != self.last_epoch:
+                self.histograms(self.last_epoch)
             step = event.best_epoch or self.last_epoch
             for name, value in event.test_metrics.items():
                 self.writer.add_scalar(tag_of(name), value, step)
             self.writer.flush()
 
     def histograms(self, epoch: int) -> None:
+        started = time.perf_counter()
         for name, param in self.compiled.module.named_parameters():
             attr, _, rest = name.partition(".")
             label = f"{self.compiled.node_of_module(attr)}.{rest}" if rest else self.compiled.node_of_module(attr)
             for kind, values in (("weights", param), ("gradients", param.grad)):
                 if values is None:
                     continue
-                values = values.detach().float().cpu()
+                values = values.detach().reshape(-1)
+                if values.numel() > MAX_VALUES:
+                    values = values[::values.numel() // MAX_VALUES]
+                values = values.float().cpu()
                 if values.numel() and bool(torch.isfinite(values).all()):  # a NaN has no bin
-                    self.writer.add_histogram(f"{kind}/{label}", values, epoch)
+                    self.writer.add_histogram(f"{kind}/{label}", values, epoch, bins=BINS)
+        self.histogram_epoch = epoch
+        self.histograms_at = time.perf_counter()
+        self.histograms_cost = self.histograms_at - started
 
     def close(self) -> None:
         self.writer.close()
