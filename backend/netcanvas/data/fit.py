@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import torch
 from pydantic import ValidationError
 
@@ -114,7 +116,12 @@ def targets_and_split(p: Plan, desc: dict[str, Any], options: DatasetOptions, co
                                           string_values(col) if t.task == "classification" and kind != "images"
                                           else col.to_pylist() if hasattr(col, "to_pylist") else list(col))
         raw_targets[t.column] = values
-        if not isinstance(values, np.ndarray):
+        if isinstance(col, pa.ChunkedArray | pa.Array):  # nulls (and NaN) found by Arrow, not value by value
+            missing = pc.is_null(col, nan_is_null=True)
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+                missing = pc.or_(missing, pc.equal(col, ""))
+            keep &= ~np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
+        elif not isinstance(values, np.ndarray):
             keep &= np.array([not _missing(v) for v in values], dtype=bool)
     rows = np.nonzero(keep)[0]
     if len(rows) < 2:

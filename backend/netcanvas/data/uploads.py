@@ -96,13 +96,15 @@ class DatasetStore:
 
     def add_path(self, path: Path, name: str | None = None) -> dict[str, Any]:
         """Add a local file (the CLI); the same content and name already stored is reused, not copied again."""
-        digest = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(CHUNK), b""):
-                digest.update(chunk)
-        for desc in self.all():
-            if desc.get("sha256") == digest.hexdigest() and desc.get("name") == (name or path.name):
-                return desc
+        same_name = [d for d in self.all() if d.get("name") == (name or path.name)]
+        if same_name:  # hashed only when an upload of that name could be the same file
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                for chunk in iter(lambda: f.read(CHUNK), b""):
+                    digest.update(chunk)
+            for desc in same_name:
+                if desc.get("sha256") == digest.hexdigest():
+                    return desc
         with path.open("rb") as f:
             return self.add(f, path.name, name)
 
