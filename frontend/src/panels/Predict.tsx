@@ -3,6 +3,7 @@
 import { useMemo, useState } from "react";
 import { type GraphJSON, type Schemas, client, ok } from "../api/client";
 import { useCatalog } from "../stores/catalog";
+import { shapeParam, strParam } from "../lib/params";
 import { useWatchedRun } from "../stores/watchedRun";
 import { ImageSample, isImageShape } from "./DatasetView";
 import { RowPredict } from "./RowPredict";
@@ -124,25 +125,31 @@ export function OutputView({ name, value, ranked }: { name: string; value: unkno
   );
 }
 
+/** The first Input's shape ([] when there is none). */
+function inputShape(graph: GraphJSON): (number | null)[] {
+  const input = (graph.nodes ?? []).find((n) => n.type === "Input");
+  return input ? shapeParam(input, "shape", []) : [];
+}
+
 export function Predict({ runId, graph }: { runId: string; graph: GraphJSON }) {
   const upload = useWatchedRun((s) => s.info?.dataset as { id?: string; kind?: string } | undefined);
   // a run on an uploaded table or text: one row typed in the file's own terms; images are drawn below
-  if (upload?.id && !isImageShape(((graph.nodes ?? []).find((n) => n.type === "Input")?.params?.shape as number[]) ?? [])) {
+  if (upload?.id && !isImageShape(inputShape(graph))) {
     return <RowPredict runId={runId} graph={graph} dataset={upload as { id: string }} />;
   }
   return <TensorPredict runId={runId} graph={graph} />;
 }
 
 function TensorPredict({ runId, graph }: { runId: string; graph: GraphJSON }) {
-  const datasetName = useWatchedRun((s) => s.info?.dataset.name as string | undefined);
+  const datasetName = useWatchedRun((s) => s.info?.dataset.name);
   const dataset = useCatalog((s) => s.catalog?.datasets.find((d) => d.name === datasetName));
   const inputs: InputSpec[] = useMemo(() => {
     const nodes = (graph.nodes ?? []).filter((n) => n.type === "Input");
     const fields = dataset?.fields.filter((f) => f.role === "input") ?? [];
     return nodes.map((n) => ({
       id: n.id,
-      shape: (n.params?.shape as (number | null)[] | undefined) ?? [4],
-      dtype: (n.params?.dtype as string | undefined) ?? "float32",
+      shape: shapeParam(n, "shape", [4]),
+      dtype: strParam(n, "dtype", "float32"),
       field: (nodes.length === 1 ? fields[0]?.name : fields.find((f) => f.name === n.id)?.name) ?? null,
     }));
   }, [graph, dataset]);

@@ -1,6 +1,6 @@
 // Train/Pause/Resume/Stop, the live run, and the training settings below it.
 import { useEffect, useState } from "react";
-import { api } from "../api/client";
+import { client, ok } from "../api/client";
 import { refusedConfig } from "../lib/serverErrors";
 import { useCatalog } from "../stores/catalog";
 import { uploadRef } from "../stores/datasets";
@@ -48,7 +48,7 @@ export function TrainPanel() {
       const { dataset, config } = useTrain.getState();
       const name = (catalog.datasets.find((d) => d.name === dataset) ?? catalog.datasets[0]).name;
       const graph = useGraph.getState().toJSON();
-      const created = await api<{ id: string }>("/api/runs", { method: "POST", json: { graph, dataset: uploadRef() ?? { name }, config } });
+      const created = await ok(client.POST("/api/runs", { body: { graph, dataset: uploadRef() ?? { name }, config } }));
       useWatchedRun.getState().watch(created.id, "queued"); // the new run at once, not the one shown before
       void useRunList.getState().refresh();
     } catch (e) {
