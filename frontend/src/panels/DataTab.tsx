@@ -19,6 +19,8 @@ import {
 import { useGraph } from "../stores/graph";
 import { useTrain } from "../stores/train";
 import { useUi } from "../stores/ui";
+import { Sources } from "./data/Sources";
+import { TokenSamples } from "./DatasetView";
 
 const ACCEPT = ".csv,.tsv,.txt,.parquet,.zip,.npz";
 
@@ -43,6 +45,7 @@ export function DataTab() {
       <DropZone />
       {listError && <p className="node-error">{listError}</p>}
       <UploadList />
+      <Sources />
       {!chosen && (
         <p className="muted small" data-testid="data-builtin">
           {uploads.length ? "Choose an upload to train on it; otherwise" : "Without an upload,"} runs use the built-in
@@ -216,6 +219,7 @@ function UploadView({ detail }: { detail: UploadDetail }) {
       )}
       <InputFit detail={detail} />
       {images ? <ImageSamples detail={detail} /> : <Preview detail={detail} />}
+      {detail.kind === "text" && <TokenSamples samples={detail.tokens ?? []} />}
       <PreprocessingForm detail={detail} value={options.preprocessing} onChange={(preprocessing) => set({ preprocessing })} />
       {(detail.pipeline ?? []).length > 0 && (
         <section>

@@ -2,6 +2,7 @@
 import { useEffect, useRef } from "react";
 import type { DatasetInfo } from "../api/client";
 import { Doc } from "../ui/Doc";
+import "./data/data.css";
 
 /** [H, W] or [1, H, W] with both sides 5..64: drawn as a grey-scale image. */
 export function isImageShape(shape: (number | null)[]): boolean {
@@ -44,6 +45,31 @@ function cell(value: unknown, shape: number[], classes: string[] | null | undefi
     .map((v) => (typeof v === "number" && !Number.isInteger(v) ? v.toFixed(2) : String(v)))
     .join(", ");
   return <code>{Array.isArray(value) ? `[${text}${flat.length > 6 ? ", …" : ""}]` : text}</code>;
+}
+
+export type TokenSample = { text?: string; tokens: string[]; ids?: number[]; cut?: number };
+
+/** Texts with the tokens the recorded tokenizer makes of them: one chip per token, its id in the tooltip. */
+export function TokenSamples({ samples, title = "Text samples and their tokens" }: { samples: TokenSample[]; title?: string }) {
+  if (!samples.length) return null;
+  return (
+    <section className="token-samples" data-testid="token-samples">
+      <h4>{title}</h4>
+      {samples.map((s, i) => (
+        <div key={i} className="token-sample">
+          {s.text !== undefined && <p className="token-text">{s.text}</p>}
+          <p className="tokens">
+            {s.tokens.map((t, k) => (
+              <span key={k} className={t === "[UNK]" ? "token unknown" : "token"} title={s.ids ? `id ${s.ids[k]}` : undefined}>
+                {t}
+              </span>
+            ))}
+            {!!s.cut && <span className="muted small"> +{s.cut} cut (past the length)</span>}
+          </p>
+        </div>
+      ))}
+    </section>
+  );
 }
 
 export function DatasetView({ dataset }: { dataset: DatasetInfo }) {
@@ -113,6 +139,9 @@ export function DatasetView({ dataset }: { dataset: DatasetInfo }) {
             </tbody>
           </table>
         ))}
+      {Object.entries(dataset.tokens ?? {}).map(([field, rows]) => (
+        <TokenSamples key={field} samples={rows.map((tokens) => ({ tokens }))} title={`${field} as words`} />
+      ))}
     </div>
   );
 }
