@@ -132,7 +132,8 @@ def train(
     if device is not None:
         config_data["device"] = device
     if init is not None or freeze or lr_scale is not None:
-        given = config_data.get("init") if isinstance(config_data.get("init"), dict) else {}
+        stated = config_data.get("init")
+        given: dict[str, Any] = dict(stated) if isinstance(stated, dict) else {}
         frozen = [f.strip() for item in freeze or [] for f in item.split(",") if f.strip()]
         config_data["init"] = {**given, **({"run": init} if init is not None else {}),
                                **({"freeze": frozen} if frozen else {}),

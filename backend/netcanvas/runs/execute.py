@@ -104,7 +104,8 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
             out: str | Path, emit: Emit, should_stop: Callable[[], bool] = lambda: False, *,
             run_id: str | None = None, threads: int | None = None,
             created_at: datetime | None = None, datasets_dir: str | Path | None = None,
-            should_pause: Callable[[], bool] | None = None, resume: bool = False) -> RunOutcome:
+            should_pause: Callable[[], bool] | None = None, resume: bool = False,
+            runs_dir: str | Path | None = None) -> RunOutcome:
     """Train ``graph`` on a built-in ``dataset`` ({"name": ...}) or an upload ({"id": ...} in ``datasets_dir``)
     with ``config``; write the run into ``out``.
 
@@ -131,7 +132,7 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
             emit(event)
 
     outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads, datasets_dir,
-                     should_pause, resume)
+                     should_pause, resume, Path(runs_dir) if runs_dir is not None else run_dir.path.parent)
     if outcome.status == "paused":
         info.status = "paused"
         run_dir.write_history(outcome.history)
@@ -161,7 +162,7 @@ def _seed(config: TrainConfig | dict[str, Any]) -> int | None:
 def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
            run_dir: RunDir, emit: Emit, should_stop: Callable[[], bool], threads: int | None,
            datasets_dir: str | Path | None = None, should_pause: Callable[[], bool] | None = None,
-           resume: bool = False) -> RunOutcome:
+           resume: bool = False, runs_dir: Path | None = None) -> RunOutcome:
     def fail(message: str, node: str | None = None) -> RunOutcome:
         emit(ErrorEvent(message=message, node=node))
         return RunOutcome(status="failed", error=message, node=node)
@@ -216,7 +217,7 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         return fail(str(e))
     run_dir.write_preprocessing(data.preprocessing)
     try:
-        loaded = start_from(compiled, cfg.init, run_dir.path.parent, emit)
+        loaded = start_from(compiled, cfg.init, runs_dir or run_dir.path.parent, emit)
     except ValueError as e:
         return fail(str(e))
     if should_stop():

@@ -115,7 +115,8 @@ def train_task(spec: WorkerSpec, channel: Any) -> dict[str, Any]:
         created = datetime.fromisoformat(spec.created_at) if spec.created_at else None
         try:
             execute(spec.graph, spec.dataset, spec.config, run_dir, send, should_stop, run_id=spec.run_id,
-                    threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir)
+                    threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir,
+                    runs_dir=Path(spec.run_dir).parent)  # where config.init.run is (a shared file system)
         except Exception as e:  # a bug of ours still ends the run with a message, as in a local worker
             send(ErrorEvent(message=f"the training process crashed: {type(e).__name__}: {e}"))
             send(DoneEvent(status="failed"))
