@@ -1,4 +1,4 @@
-"""The `netcanvas` command line: serve, validate, train, export."""
+"""The `netcanvas` command line: serve, validate, train, export, search, ensemble."""
 
 from __future__ import annotations
 
@@ -458,6 +458,39 @@ def search(
             typer.echo(f"error: {line}", err=True)
         raise typer.Exit(2) from None
     if not completed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ensemble(
+    graph: Annotated[Path, typer.Argument(help="A graph JSON file")],
+    dataset: Annotated[str, typer.Option(help="A built-in dataset or an uploaded dataset's id")],
+    method: Annotated[str, typer.Option(help="bagging, boosting or stacking (docs/ensembles.md)")] = "bagging",
+    members: Annotated[int, typer.Option(help="Member runs (stacking: also the folds)")] = 5,
+    config: Annotated[Path | None, typer.Option(help="A training config JSON file (docs/training-config.md)")] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs per member (overrides the config)")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the combined ONNX file here")] = None,
+) -> None:
+    """Train an ensemble: every member is a run in the data directory, shown by the web app too.
+
+    Exit status: 0 completed, 1 failed or stopped (Ctrl+C stops it), 2 bad input.
+    """
+    from .data import LOADERS
+    from .ensembles.console import EnsembleInputError, run_ensemble
+
+    train_config: dict[str, Any] = dict(read_json(config, "config")) if config else {}
+    if epochs is not None:
+        train_config["epochs"] = epochs
+    body: dict[str, Any] = {"graph": read_json(graph), "config": train_config, "method": method, "members": members,
+                            "dataset": {"name": dataset} if dataset in LOADERS or not uploaded_id(dataset)
+                            else {"id": dataset}}
+    try:
+        status = run_ensemble(body, load_settings(), typer.echo, output)
+    except EnsembleInputError as e:
+        for line in str(e).splitlines():
+            typer.echo(f"error: {line}", err=True)
+        raise typer.Exit(2) from None
+    if status != "completed":
         raise typer.Exit(1)
 
 
