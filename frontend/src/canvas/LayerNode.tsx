@@ -4,7 +4,7 @@ import { type CSSProperties, memo } from "react";
 import { type LayerNode as LayerNodeType, formatCount, formatShape } from "../lib/graph";
 import { categoryColor, useCatalog } from "../stores/catalog";
 import { useInputProblems } from "../stores/datasets";
-import { useGraph } from "../stores/graph";
+import { useDrawn } from "./drawn";
 import { markedParams } from "../lib/search";
 import { NodeHealth } from "./NodeHealth";
 import { FrozenBadge } from "../panels/train/StartFromRun";
@@ -55,16 +55,16 @@ function Ports({ id, ports, kind, vertical }: { id: string; ports: Port[]; kind:
 
 function LayerNodeView({ id, data, selected }: NodeProps<LayerNodeType>) {
   const spec = useCatalog((s) => s.layers[data.type]);
-  const info = useGraph((s) => s.validation?.nodes[id]);
-  const vertical = useGraph((s) => s.direction === "TB");
+  const info = useDrawn((s) => s.validation?.nodes[id]);
+  const vertical = useDrawn((s) => s.direction === "TB");
   const error = info?.error ?? null;
-  const moreErrors = useGraph((s) => (s.nodeErrorCounts[id] ?? 1) - 1);
-  const validationWarning = useGraph((s) => s.nodeWarnings[id] ?? null);
-  const hint = useGraph((s) => s.nodeHints[id] ?? null);
+  const moreErrors = useDrawn((s) => (s.nodeErrorCounts[id] ?? 1) - 1);
+  const validationWarning = useDrawn((s) => s.nodeWarnings[id] ?? null);
+  const hint = useDrawn((s) => s.nodeHints[id] ?? null);
   const inputProblem = useInputProblems((s) => s[id] ?? null);
   const warning = validationWarning ?? inputProblem;
   // A string: the node re-renders only when its own marks change.
-  const tuned = useGraph((s) => markedParams(s.search, id).join(", "));
+  const tuned = useDrawn((s) => markedParams(s.search, id).join(", "));
   const schemaProps = (spec?.params_schema.properties ?? {}) as Record<string, { default?: unknown }>;
   const shown = Object.entries(data.params)
     .filter(([k, v]) => k in schemaProps && JSON.stringify(v) !== JSON.stringify(schemaProps[k]?.default))

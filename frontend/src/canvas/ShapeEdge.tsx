@@ -2,17 +2,17 @@
 import { BaseEdge, EdgeLabelRenderer, type EdgeProps, getBezierPath } from "@xyflow/react";
 import { memo } from "react";
 import { type PortEdge, formatShape, operandIndex } from "../lib/graph";
-import { useGraph } from "../stores/graph";
+import { useDrawn } from "./drawn";
 
 function ShapeEdgeView(props: EdgeProps<PortEdge>) {
   const { id, selected } = props;
   const [path, x, y] = getBezierPath(props);
   // The array itself (kept across updates): a string made here would be made for every edge on every drag frame.
-  const carried = useGraph((s) => s.edgeShapes[id]);
+  const carried = useDrawn((s) => s.edgeShapes[id]);
   const shape = carried ? formatShape(carried) : "";
   // Into a port with several inputs (Concat, Add, ...), edge order is operand order: number them.
-  const operand = useGraph((s) => operandIndex(s.edges).get(id));
-  const error = useGraph((s) => s.edgeErrors[id] ?? null);
+  const operand = useDrawn((s) => operandIndex(s.edges).get(id));
+  const error = useDrawn((s) => s.edgeErrors[id] ?? null);
   return (
     <>
       <BaseEdge
