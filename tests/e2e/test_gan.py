@@ -17,6 +17,10 @@ def test_the_dcgan_template_shows_a_sample_grid_updating_during_training(page: P
     expect(page.get_by_test_id("shape-g_up2")).to_have_text("1×8×8", timeout=10_000)
     page.get_by_test_id("tab-train").click()
     expect(page.get_by_test_id("dataset-select")).to_have_value("digits")
+    expect(page.get_by_test_id("gan-toggle")).to_be_checked()  # the template's config is a GAN
+    expect(page.get_by_test_id("gan-parts")).to_have_text(
+        "generator: z → fake (11 nodes) · discriminator: x → score (8 nodes)")
+    shot(page, "gan-settings")
     if not page.get_by_test_id("cfg-epochs").is_visible():
         page.get_by_test_id("train-settings").locator("summary").click()
     page.get_by_test_id("cfg-epochs").fill("6")

@@ -10,6 +10,7 @@ import { useWatchedRun } from "../stores/watchedRun";
 import { useRunList } from "../stores/runList";
 import { useTrain } from "../stores/train";
 import { RunView } from "./RunView";
+import { GanSettings } from "./train/GanSettings";
 import { StartFromRun } from "./train/StartFromRun";
 import { TrainSettings } from "./TrainSettings";
 
@@ -103,6 +104,7 @@ export function TrainPanel() {
         </pre>
       )}
       <StartFromRun />
+      <GanSettings />
       <RunView />
       <details
         className="settings"
