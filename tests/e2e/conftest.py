@@ -90,3 +90,11 @@ def server_with_token(tmp_path_factory: pytest.TempPathFactory, server_token: st
     """A second server, whose API needs server_token."""
     with running_server(tmp_path_factory.mktemp("data-token"), NETCANVAS_TOKEN=server_token) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def server_offline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose dataset mirror (NETCANVAS_DATASET_MIRROR) is a loopback port where nothing listens: offline."""
+    with running_server(tmp_path_factory.mktemp("data-offline"),
+                        NETCANVAS_DATASET_MIRROR=f"http://127.0.0.1:{free_port()}") as url:
+        yield url

@@ -141,3 +141,25 @@ def test_upload_an_image_zip_see_samples_and_augmentation_and_train_a_cnn(page: 
     page.get_by_test_id("btn-train").click()
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=TRAIN_MS)
     expect(page.get_by_test_id("test-metrics")).to_contain_text("accuracy")
+
+
+def test_offline_download_names_the_files_and_text_shows_its_tokens(page: Page, server_offline: str) -> None:
+    open_app(page, server_offline)
+    page.get_by_test_id("tab-data").click()
+    expect(page.get_by_test_id("source-mnist")).to_contain_text("MNIST", timeout=20_000)
+    page.get_by_test_id("download-mnist").click()
+    error = page.get_by_test_id("source-error-mnist")
+    expect(error).to_contain_text("cannot download MNIST: the connection was refused", timeout=30_000)
+    expect(error).to_contain_text("t10k-labels-idx1-ubyte.gz")
+    expect(error).to_contain_text("downloads/mnist")
+    expect(page.get_by_test_id("download-mnist")).to_be_enabled()
+
+    reviews = "review,label\n" + "".join(f"\"{'Great fun film' if i % 2 else 'dull slow plot'} number {i}\","
+                                         f"{'pos' if i % 2 else 'neg'}\n" for i in range(40))
+    drop_file(page, "drop-zone", "reviews.csv", reviews)
+    tokens = page.get_by_test_id("token-samples")
+    expect(tokens).to_contain_text("dull slow plot number 0", timeout=30_000)
+    expect(tokens.locator(".token-sample").nth(1).locator(".token").first).to_have_text("great")
+    shot(page, "data-sources")
+    tokens.scroll_into_view_if_needed()
+    shot(page, "data-tokens")

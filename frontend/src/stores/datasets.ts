@@ -6,6 +6,7 @@ import { persist } from "zustand/middleware";
 import { type Schemas, client, ok, upload } from "../api/client";
 import { type Fields, bindings } from "../lib/binding";
 import { useGraph } from "./graph";
+import { useTrain } from "./train";
 
 export type Upload = Schemas["UploadedDataset"];
 export type UploadDetail = Schemas["DatasetDetail"];
@@ -116,10 +117,13 @@ export const useDatasets = create<DatasetsState>()(
         if (!id) return;
         const request = ++detailRequest;
         const o = optionsOf(id);
+        const { seed, validation_split } = useTrain.getState().config; // the rows a run's tokenizer is trained on
         const query = {
           target: o.target ?? undefined,
           features: o.features ?? undefined,
           preprocessing: Object.keys(o.preprocessing).length ? JSON.stringify(o.preprocessing) : undefined,
+          seed,
+          validation_split,
         };
         try {
           const detail = await ok(client.GET("/api/datasets/{dataset_id}", { params: { path: { dataset_id: id }, query } }));
