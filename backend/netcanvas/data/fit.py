@@ -166,8 +166,6 @@ def token_samples(store: DatasetStore, desc: dict[str, Any], options: DatasetOpt
 
 def _fit_table(p: Any, desc: dict[str, Any], options: DatasetOptions, columns: dict[str, Any], rows: np.ndarray,
                train: np.ndarray, arrays: dict[str, np.ndarray], pipeline: Pipeline) -> None:
-    from .text import encode, train_tokenizer
-
     described = {c["name"]: c for c in desc["columns"]}
     pre = options.preprocessing
     parts: list[np.ndarray] = []
@@ -175,6 +173,8 @@ def _fit_table(p: Any, desc: dict[str, Any], options: DatasetOptions, columns: d
     for col in p.features:
         spec = described[col]
         if col in p.text:
+            from .text import encode, train_tokenizer  # tokenizers takes a while to import: only for text
+
             texts = ["" if v is None else v for v in (string_values(columns[col]))]
             texts = [texts[i] for i in rows]
             tok = train_tokenizer([texts[i] for i in train], pre.tokenizer, pre.vocab_size, pre.lowercase)
