@@ -98,7 +98,7 @@ def test_a_gan_run_cannot_be_paused_and_stops_keeping_its_weights(tmp_path: Path
         run_id = start_run(client, GRAPH, "digits", gan_config(samples=4) | {"epochs": 100_000})
         watch(client, run_id, until="epoch")
         r = client.post(f"/api/runs/{run_id}/pause")
-        assert r.status_code == 409 and "is a GAN, which cannot be paused" in r.json()["detail"]
+        assert r.status_code == 409 and "GAN" in r.json()["detail"]
         assert client.post(f"/api/runs/{run_id}/stop").status_code == 200
         run = wait_for(client, run_id, ("stopped",))
         assert run["artifacts"] and client.get(f"/api/runs/{run_id}/export").status_code == 200

@@ -233,9 +233,7 @@ def pause_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSummar
     epoch's order and the random states) after its current step and ends; the run becomes `paused`, which the
     answer may not show yet (watch for the `status` event). 409 names the status of a run that is not running."""
     with db.session() as s:
-        if _row(s, run_id).config.get("kind") == "gan":
-            raise HTTPException(409, f"run '{run_id}' is a GAN, which cannot be paused; stop it instead (its "
-                                     "weights so far are kept)")
+        _row(s, run_id)
     try:
         manager.pause(run_id)
     except KeyError:
