@@ -50,3 +50,5 @@ def test_mistakes_are_named(tmp_path: Path) -> None:
         model.load_weights(tmp_path / "empty")
     with pytest.raises(ValueError, match=r"freeze\[1\]: the graph has no node 'conv9'"):
         model.freeze(["c1", "conv9"])
+    with pytest.raises(ValueError, match=r"init\.run: in the Python API, load weights with model\.load_weights"):
+        model.compile(init={"run": "abc"})

@@ -123,7 +123,9 @@ class Model:
 
         base = {"optimizer": optimizer, "loss": loss, "metrics": list(metrics or []) if not isinstance(metrics, dict)
                 else metrics, **config}
-        TrainConfig.model_validate(base)  # fail here, with the field named, rather than in fit
+        checked = TrainConfig.model_validate(base)  # fail here, with the field named, rather than in fit
+        if checked.init is not None and checked.init.run is not None:
+            raise ValueError("init.run: in the Python API, load weights with model.load_weights(run_dir_or_file)")
         self._config = base
         self._build()
 
