@@ -25,3 +25,10 @@ def test_the_loss_shorthand_is_declared() -> None:
         config = TrainConfig.model_validate({"loss": given})
         losses = config.loss.values() if isinstance(config.loss, dict) else [config.loss]
         assert all(isinstance(one, LossSpec) for one in losses)
+
+
+def test_every_event_declares_its_seq() -> None:
+    """The server sends each event with the seq it was stored with: the generated types need no `seq ?? 0`."""
+    schemas = create_app().openapi()["components"]["schemas"]
+    for name in ("StatusEvent", "BatchEvent", "EpochEvent", "LogEvent", "ErrorEvent", "DoneEvent"):
+        assert schemas[name]["required"].count("seq") == 1, name

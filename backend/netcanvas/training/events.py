@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic.json_schema import JsonDict
+
+
+def _seq_is_sent(schema: JsonDict) -> None:
+    """Every event the server sends carries the seq it was stored with: required in the answer's schema."""
+    required = schema.get("required")
+    schema["required"] = ["seq", *(required if isinstance(required, list) else [])]
 
 
 class EventBase(BaseModel):
+    model_config = ConfigDict(json_schema_extra=_seq_is_sent)
+
     seq: int = Field(default=0, description="Monotonically increasing per run; set when stored")
 
 

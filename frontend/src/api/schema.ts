@@ -1028,7 +1028,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /** Step */
             step: number;
             /** Steps */
@@ -1463,7 +1463,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * Status
              * @enum {string}
@@ -1771,7 +1771,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -1810,7 +1810,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2338,7 +2338,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /** Step */
             step: number;
             /** Steps */
@@ -2424,7 +2424,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -2505,7 +2505,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3395,7 +3395,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * @description discriminator enum property added by openapi-typescript
              * @enum {string}
@@ -3438,7 +3438,7 @@ export interface components {
              * @description Monotonically increasing per run; set when stored
              * @default 0
              */
-            seq?: number;
+            seq: number;
             /**
              * Status
              * @enum {string}
@@ -5600,7 +5600,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["SamplesEvent"] | components["schemas"]["HealthEvent"])[];
+                    "application/json": (components["schemas"]["StatusEvent"] | components["schemas"]["BatchEvent"] | components["schemas"]["EpochEvent"] | components["schemas"]["LogEvent"] | components["schemas"]["ErrorEvent"] | components["schemas"]["DoneEvent"] | components["schemas"]["InitEvent"] | components["schemas"]["HealthEvent"] | components["schemas"]["SamplesEvent"])[];
                 };
             };
             /** @description A token is required and was missing or wrong */
