@@ -16,7 +16,8 @@ Threads and loops:
 - ``pause`` asks a running run's worker to write a checkpoint before its next step and end; the run becomes
   ``paused`` (its worker gone, its slot free). ``resume`` queues it again and the worker that takes it starts
   from the checkpoint, with the events numbered on from where they stopped. A server that starts leaves paused
-  runs paused: they are resumed by a request, on any server sharing the database and the data directory.
+  runs paused: they are resumed by a request, on any server sharing the database and the data directory. A pause
+  asked of a server that does not own the run leaves ``pause.request`` in the run directory for its owner.
 - Several servers may share one database (``cluster.py``): queued runs wait in the database
   and a server with a free slot claims the oldest; only a run's owner writes its events.
   A tending thread keeps the heartbeat, claims runs submitted elsewhere, passes on stop
@@ -73,6 +74,8 @@ RECOVER_S = 5.0
 """How often the runs of dead servers are looked for."""
 WATCHER_HARD_LIMIT = 20_000
 """Pending events at which a watcher is disconnected (it can resume with ``?after=``)."""
+PAUSE_REQUEST = "pause.request"
+"""A file in a run's directory by which a server asks the run's owner to pause it (servers share the data directory)."""
 ARTIFACT_FILES = {"best_weights": "best.safetensors", "last_weights": "last.safetensors",
                   "preprocessing": "preprocessing.json", "history": "history.json"}
 
@@ -350,16 +353,23 @@ class RunManager:
                 if handle.pause is None:
                     raise RunConflict(f"run '{run_id}' runs on Ray; pausing needs the local executor "
                                       "(NETCANVAS_EXECUTOR=local)")
-                if not handle.pause.is_set():
-                    handle.pause.set()
-                    self._record(run_id, [LogEvent(message="pause requested: the run pauses after its current "
-                                                           "step")])
+                self._pause_local(handle)
                 return
-        if status == "running" and handle is None:
-            raise RunConflict(f"run '{run_id}' trains on another server; pause it through that server")
+        if status == "running" and handle is None:  # another server trains it: it looks for this file
+            run_dir = self.run_dir(run_id).path
+            if not run_dir.is_dir():
+                raise RunConflict(f"run '{run_id}' trains on another server, which does not share this server's "
+                                  "data directory; pause it through that server")
+            (run_dir / PAUSE_REQUEST).touch()
+            return
         if status == "running":
             raise RunConflict(f"run '{run_id}' is stopping; only a running run can be paused")
         raise RunConflict(f"run '{run_id}' is {status}; only a running run can be paused")
+
+    def _pause_local(self, handle: RunHandle) -> None:
+        if handle.pause is not None and not handle.pause.is_set():
+            handle.pause.set()
+            self._record(handle.run_id, [LogEvent(message="pause requested: the run pauses after its current step")])
 
     def resume(self, run_id: str) -> None:
         """Queue a paused run again; the worker that takes it starts from its checkpoint. Raises KeyError for an
@@ -372,6 +382,7 @@ class RunManager:
             load_paused(self.run_dir(run_id).path / PAUSE_FILE)
         except CheckpointError as e:
             raise RunConflict(f"cannot resume run '{run_id}': {e}") from None
+        (self.run_dir(run_id).path / PAUSE_REQUEST).unlink(missing_ok=True)  # one that came too late
         with self._lock:
             if not self._record(run_id, [StatusEvent(status="queued", message="resumed: waiting for a free "
                                                                               "worker")], expect="paused"):
@@ -542,6 +553,11 @@ class RunManager:
                     handle.process.kill()
                 else:
                     self._stop_local(handle)
+            for run_id, handle in self._active.items():  # pauses asked through other servers
+                request = self.run_dir(run_id).path / PAUSE_REQUEST
+                if handle.pause is not None and handle.stop_requested_at is None and request.exists():
+                    request.unlink(missing_ok=True)
+                    self._pause_local(handle)
 
     def _launch(self, run_id: str) -> None:
         with self.db.session() as s:
@@ -562,6 +578,8 @@ class RunManager:
         spec = WorkerSpec(run_id=run_id, graph=graph, dataset=dataset, config=config,
                           run_dir=str(self.run_dir(run_id).path), threads=self.worker_threads, created_at=created,
                           datasets_dir=str(self.datasets_dir), resume=resume)
+        with contextlib.suppress(OSError):  # before "running": a server asked to pause it leaves its request there
+            Path(spec.run_dir).mkdir(parents=True, exist_ok=True)
         self._record(run_id, [StatusEvent(status="running", message="resumed" if resume else None)])
         try:
             if self.executor is not None:
