@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, expect
-from test_app import open_app, shot
+from test_app import PREDICT_MS, open_app, shot
 from test_canvas import open_file, settle_view
 
 
@@ -72,7 +72,8 @@ def test_a_linear_after_a_conv_without_flatten_gets_a_hint(page: Page, server: s
     choose_dataset(page, "digits")
     graph = {"format": "netcanvas.graph/1", "name": "forgot flatten", "nodes": [
         {"id": "img", "type": "Input", "params": {"shape": [1, 8, 8]}, "position": {"x": 0, "y": 0}},
-        {"id": "conv", "type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3}, "position": {"x": 240, "y": 0}},
+        {"id": "conv", "type": "Conv2d", "params": {"out_channels": 4, "kernel_size": 3},
+         "position": {"x": 240, "y": 0}},
         {"id": "fc", "type": "Linear", "params": {"out_features": 10}, "position": {"x": 480, "y": 0}},
         {"id": "y", "type": "Output", "position": {"x": 720, "y": 0}}],
         "edges": [{"source": "img", "target": "conv"}, {"source": "conv", "target": "fc"},
@@ -106,6 +107,13 @@ def status_of(server: str, run_id: str) -> int:
         return e.code
 
 
+SEE_CHECKING = """() => { window.__sawChecking = false;
+    const summary = document.querySelector('[data-testid=summary]');
+    new MutationObserver(() => { if (summary.textContent.includes('checking')) window.__sawChecking = true; })
+        .observe(summary, {subtree: true, characterData: true, childList: true}); }"""
+"""Records whether the header says 'checking…' from now on (the graph is being validated anew)."""
+
+
 def test_deleting_a_run_can_be_undone_and_keeps_its_files(page: Page, server: str) -> None:
     run = api(server, "POST", "/api/runs", {"graph": digits_graph(10), "dataset": {"name": "digits"},
                                            "config": {"epochs": 1}, "name": "keep me"})
@@ -123,10 +131,7 @@ def test_deleting_a_run_can_be_undone_and_keeps_its_files(page: Page, server: st
 
     # Item 2: opening a run always validates its graph, also when the same run is opened twice in a row.
     for _ in range(2):
-        page.evaluate("""() => { window.__sawChecking = false;
-            new MutationObserver(() => {
-                if (document.querySelector('[data-testid=summary]').textContent.includes('checking')) window.__sawChecking = true;
-            }).observe(document.querySelector('[data-testid=summary]'), {subtree: true, characterData: true, childList: true}); }""")
+        page.evaluate(SEE_CHECKING)
         page.get_by_test_id(f"open-{run['id']}").click()
         page.wait_for_function("window.__sawChecking", timeout=15_000)  # the graph was loaded again
         expect(page.get_by_test_id("summary")).to_contain_text("650 params", timeout=15_000)
@@ -140,6 +145,10 @@ def test_deleting_a_run_can_be_undone_and_keeps_its_files(page: Page, server: st
     expect(page.get_by_test_id("run-status")).to_have_count(0, timeout=10_000)
     page.get_by_test_id("undo-toast-undo").click()  # Undo brings the graph back, and its run
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=10_000)
+    # Item 8: Try it's answer is scrolled into view (it used to appear below the fold, under the drawing grid).
+    page.get_by_test_id("btn-predict").click()
+    expect(page.get_by_test_id("prediction")).to_contain_text("%", timeout=PREDICT_MS)
+    expect(page.get_by_test_id("prediction")).to_be_in_viewport()
     page.get_by_test_id("tab-runs").click()
     page.get_by_test_id(f"delete-{run['id']}").click()
     expect(row).to_have_count(0)

@@ -17,9 +17,9 @@ from ..catalog import TensorSpec
 from ..data import LOADERS, DataError, Dataset, bind, load
 from ..data.errors import UploadError
 from ..data.options import DatasetOptions
-from ..graph import Problem, field_errors, parse_graph
+from ..graph import Problem, field_errors
 from ..settings import Settings
-from ..shapes import Estimates, NodeInfo, ValidationReport
+from ..shapes import Estimates, NodeInfo, ValidationReport, parsed_graph
 from ..training import TrainConfig
 from ..training.gan import GanError
 from .datasets import upload_dataset
@@ -60,7 +60,7 @@ class GraphSignature:
 
 
 def signature(graph: dict[str, Any], report: ValidationReport) -> GraphSignature:
-    parsed = parse_graph(graph)
+    parsed = parsed_graph(graph)
 
     def spec(node_id: str) -> TensorSpec:
         info = report.nodes[node_id]
