@@ -37,6 +37,8 @@ def test_the_dcgan_template_shows_a_sample_grid_updating_during_training(page: P
     assert page.get_by_test_id("sample-image").get_attribute("src") != first_png
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=240_000)
     expect(epoch).to_have_text("epoch 6")
+    expect(page.get_by_test_id("download-onnx")).to_be_visible()  # the generator's export
+    expect(page.get_by_test_id("btn-predict")).to_have_count(0)  # the grid is what there is to try
 
     losses = page.get_by_test_id("chart-losses")
     expect(losses).to_contain_text("generator")

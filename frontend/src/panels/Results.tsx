@@ -21,6 +21,8 @@ function metricValue(v: number): string {
 export function Results({ runId }: { runId: string }) {
   const test = useWatchedRun((s) => s.testMetrics);
   const graph = useWatchedRun((s) => s.info?.graph);
+  // A GAN's model is its generator: its samples grid is what there is to try (docs/training-config.md#gans).
+  const gan = useWatchedRun((s) => s.info?.config?.kind === "gan");
   return (
     <div className="results" data-testid="results">
       {test && Object.keys(test).length > 0 && (
@@ -57,7 +59,7 @@ export function Results({ runId }: { runId: string }) {
           </a>
         ))}
       </div>
-      {graph && <Predict key={runId} runId={runId} graph={graph} />}
+      {graph && !gan && <Predict key={runId} runId={runId} graph={graph} />}
     </div>
   );
 }
