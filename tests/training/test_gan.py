@@ -197,3 +197,16 @@ def test_the_supervised_loop_refuses_a_gan_config_with_a_message() -> None:
     prepared = data.prepare(data.load("digits"), parts.data_signature, seed=0)
     result = train(compile_graph(GRAPH), prepared, cfg, lambda e: None)
     assert result.status == "failed" and "a GAN trains its two parts" in (result.error or "")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("loss", ["non_saturating", "wgan_gp"])
+def test_a_gan_trains_on_cuda_and_hands_back_cpu_weights(loss: str) -> None:
+    cfg = TrainConfig.model_validate({**config(loss=loss).model_dump(), "device": "cuda"})
+    result, events = trained(cfg)
+    assert result.status == "completed", result.error
+    assert [e.epoch for e in events if isinstance(e, SamplesEvent)] == [1, 2]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.runtime is not None and done.runtime.device == "cuda:0"
+    assert all(v.device.type == "cpu" for v in result.best_state.values())
