@@ -3,6 +3,8 @@ fetched once, trained on with a CNN; a checksum mismatch and an offline machine 
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,3 +102,50 @@ def test_offline_is_a_424_naming_the_files_and_the_folder(tmp_path: Path) -> Non
         assert "cifar-10-binary.tar.gz" in detail and "https://www.cs.toronto.edu/~kriz/" in detail
         assert str((tmp_path / "data" / "downloads" / "cifar10").resolve()) in detail
         assert client.post("/api/datasets/sources/imagenet/fetch").status_code == 404
+
+
+def test_progress_shows_while_a_fetch_runs_and_a_second_fetch_is_409(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    files, _, _ = mnist_files(train=400)
+    register(monkeypatch, "mnist", files)
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            data = files[self.path.rsplit("/", 1)[-1]]
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            for start in range(0, len(data), 1 << 16):
+                self.wfile.write(data[start:start + (1 << 16)])
+                self.wfile.flush()
+                time.sleep(0.4)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    answers: list[int] = []
+    try:
+        with app_client(tmp_path, f"http://127.0.0.1:{server.server_address[1]}") as client:
+            first = threading.Thread(target=lambda: answers.append(
+                client.post("/api/datasets/sources/mnist/fetch").status_code))
+            first.start()
+            seen = None
+            deadline = time.monotonic() + 30
+            while seen is None and time.monotonic() < deadline:
+                mnist = next(s for s in client.get("/api/datasets/sources").json() if s["name"] == "mnist")
+                if mnist["fetching"] and mnist["fetching"]["received"] > 0:
+                    seen = mnist["fetching"]
+                time.sleep(0.05)
+            assert seen is not None and seen["file"] == "train-images-idx3-ubyte.gz"
+            assert seen["total"] == len(files["train-images-idx3-ubyte.gz"]) > seen["received"]
+            second = client.post("/api/datasets/sources/mnist/fetch")
+            assert second.status_code == 409 and "being downloaded already" in second.json()["detail"]
+            first.join(60)
+            assert answers == [200]
+            mnist = next(s for s in client.get("/api/datasets/sources").json() if s["name"] == "mnist")
+            assert mnist["fetching"] is None and mnist["dataset_id"]
+    finally:
+        server.shutdown()
+        server.server_close()
