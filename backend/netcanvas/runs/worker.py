@@ -71,6 +71,7 @@ def warm_up() -> None:
     scikit-learn's, about half a second; the first step, metrics and events each pay for their kernels)."""
     import numpy as np
     import sklearn.datasets  # noqa: F401  (what the built-in datasets load with)
+    import torch.utils.tensorboard  # noqa: F401  (a run's event files: a third of a second the first time)
 
     from ..compiler import WARM_UP_GRAPH, compile_graph
     from ..data import from_arrays, prepare
