@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from ..data import LOADERS, DataError, Dataset, bind, load
 from ..data.errors import UploadError
 from ..graph import Graph
+from ..runs.execute import parallel_problem
 from ..runs.manager import RunConflict
 from ..settings import Settings
 from ..store import ArtifactRow, Database, RunRow
@@ -136,6 +137,9 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
     config = body.config
     if problem := device_problem(config.device, config.precision):
         raise unprocessable([{"loc": ["body", "config", problem[0]], "msg": problem[1], "type": "config",
+                              "node": None}])
+    if config.workers > 1 and (refused := parallel_problem(config, settings.executor == "ray")):
+        raise unprocessable([{"loc": ["body", "config", "workers"], "msg": refused, "type": "config",
                               "node": None}])
     if isinstance(config.loss, dict):
         unknown = sorted(set(config.loss) - set(outputs))

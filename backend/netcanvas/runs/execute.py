@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 from pydantic import ValidationError
@@ -37,12 +37,29 @@ from ..training import TrainConfig, train
 from ..training.config import Init
 from ..training.events import DoneEvent, ErrorEvent, Event, InitEvent, InitMismatch, LogEvent, StatusEvent
 from ..training.gan import GanError, GanParts, split_gan, train_gan
+from ..training.loop import Parallel
 from ..training.pause import PAUSE_FILE, CheckpointError, Pause, load_paused, save_paused
 from ..training.tensorboard import TensorBoardLog
 from ..training.transfer import Matched, check_freeze, match_weights, weights_file
 from ..weights import node_state_dict
 
 Emit = Callable[[Event], None]
+PARALLEL_NEEDS_RAY = "data-parallel training (workers > 1) needs NETCANVAS_EXECUTOR=ray"
+
+
+def parallel_problem(config: TrainConfig, on_ray: bool) -> str | None:
+    """Why ``config.workers`` > 1 cannot train here, or None."""
+    if not on_ray:
+        return PARALLEL_NEEDS_RAY
+    if config.gan is not None:
+        return "data-parallel training does not cover GAN runs; give a GAN 1 worker"
+    return None
+
+
+class Sharding(Parallel, Protocol):
+    """A data-parallel worker (runs/ray_train.py): its shard of the training split, and the loop's hooks."""
+
+    def shard(self, data: PreparedData) -> PreparedData: ...
 
 
 @dataclass
@@ -105,14 +122,15 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
             run_id: str | None = None, threads: int | None = None,
             created_at: datetime | None = None, datasets_dir: str | Path | None = None,
             should_pause: Callable[[], bool] | None = None, resume: bool = False,
-            runs_dir: str | Path | None = None) -> RunOutcome:
+            runs_dir: str | Path | None = None, parallel: Sharding | None = None) -> RunOutcome:
     """Train ``graph`` on a built-in ``dataset`` ({"name": ...}) or an upload ({"id": ...} in ``datasets_dir``)
     with ``config``; write the run into ``out``.
 
     ``should_pause`` is asked before each step: when it says so, the run's state goes to ``pause.pt`` in the run
     directory and the run ends ``paused`` (a ``status`` event, no ``done``). ``resume`` starts from that file;
     one that is missing or cannot be read fails the run with a message naming it. The file is removed when the
-    run ends."""
+    run ends. ``parallel``: this process is one worker of a data-parallel run (runs/ray_train.py), which trains
+    on its shard of the training split; without it a config asking for several ``workers`` fails."""
     run_dir = RunDir(out)
     graph_data = graph.model_dump(mode="json", exclude_unset=True) if isinstance(graph, Graph) else graph
     config_data = config.model_dump(mode="json") if isinstance(config, TrainConfig) else config
@@ -132,7 +150,8 @@ def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: Trai
             emit(event)
 
     outcome = _train(graph_data, dataset, config, run_dir, forward, should_stop, threads, datasets_dir,
-                     should_pause, resume, Path(runs_dir) if runs_dir is not None else run_dir.path.parent)
+                     should_pause, resume, Path(runs_dir) if runs_dir is not None else run_dir.path.parent,
+                     parallel)
     if outcome.status == "paused":
         info.status = "paused"
         run_dir.write_history(outcome.history)
@@ -162,7 +181,7 @@ def _seed(config: TrainConfig | dict[str, Any]) -> int | None:
 def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
            run_dir: RunDir, emit: Emit, should_stop: Callable[[], bool], threads: int | None,
            datasets_dir: str | Path | None = None, should_pause: Callable[[], bool] | None = None,
-           resume: bool = False, runs_dir: Path | None = None) -> RunOutcome:
+           resume: bool = False, runs_dir: Path | None = None, parallel: Sharding | None = None) -> RunOutcome:
     def fail(message: str, node: str | None = None) -> RunOutcome:
         emit(ErrorEvent(message=message, node=node))
         return RunOutcome(status="failed", error=message, node=node)
@@ -179,6 +198,8 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         cfg = config if isinstance(config, TrainConfig) else TrainConfig.model_validate(config)
     except ValidationError as e:
         return fail(validation_message(e, "config"))
+    if cfg.workers > 1 and (problem := parallel_problem(cfg, parallel is not None)):
+        return fail(f"config.workers: {problem}")
     if threads is not None and "num_threads" not in cfg.model_fields_set:
         cfg = cfg.model_copy(update={"num_threads": threads})
     torch.set_num_threads(cfg.num_threads)
@@ -213,6 +234,7 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
             data = prepare(ds, compiled, seed=seed, validation_split=cfg.validation_split,
                            overrides=dataset.get("binding") or None)
         data = resample(data, dataset)
+        data = parallel.shard(data) if parallel is not None else data
     except (DataError, UploadError) as e:
         return fail(str(e))
     run_dir.write_preprocessing(data.preprocessing)
@@ -226,7 +248,7 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
         return _train_gan(gan, data, cfg, run_dir, emit, should_stop)
     board = TensorBoardLog.for_run(run_dir.path, compiled, data, emit) if cfg.tensorboard else None
     result = train(compiled, data, cfg, board.wrap(emit) if board else emit, should_stop,
-                   Checkpoints(run_dir, compiled, emit), loaded=loaded, pause=pause)
+                   Checkpoints(run_dir, compiled, emit), loaded=loaded, pause=pause, parallel=parallel)
     if board is not None:
         board.close()
     if result.best_state is not None:

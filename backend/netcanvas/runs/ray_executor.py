@@ -25,6 +25,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from ..training.events import DoneEvent, ErrorEvent, Event, LogEvent, StatusEvent
 from .worker import WorkerSpec
 
 SEND_EVERY_S = 0.2
@@ -53,6 +54,7 @@ class Channel:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.stop = False
+        self.result: dict[str, Any] | None = None
 
     def push(self, events: list[dict[str, Any]]) -> bool:
         self.events.extend(events)
@@ -68,6 +70,57 @@ class Channel:
     def stopping(self) -> bool:
         return self.stop
 
+    def finish(self, result: dict[str, Any]) -> None:
+        """A data-parallel run's rank 0 leaves its files and ``done`` event here (runs/ray_train.py)."""
+        self.result = result
+
+    def finished(self) -> dict[str, Any] | None:
+        return self.result
+
+
+class Outbox:
+    """A task's side of its channel: events go out every SEND_EVERY_S (epochs and errors at once), the stop
+    request comes back with each push. The ``done`` event is kept for the task to return with the files."""
+
+    def __init__(self, channel: Any):
+        self.channel = channel
+        self.pending: list[dict[str, Any]] = []
+        self.done: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.sent_at = time.monotonic()
+
+    def flush(self) -> None:
+        import ray
+
+        with self.lock:
+            batch, self.pending[:] = list(self.pending), []
+        self.sent_at = time.monotonic()
+        if ray.get(self.channel.push.remote(batch)):
+            self.stop.set()
+
+    def send(self, event: Event) -> None:
+        if isinstance(event, StatusEvent) and event.status == "running":
+            return  # the server announced it when it sent the task
+        if isinstance(event, DoneEvent):
+            self.done.append(event.model_dump(mode="json"))  # handed over with the files
+            return
+        with self.lock:
+            self.pending.append(event.model_dump(mode="json"))
+        if time.monotonic() - self.sent_at >= SEND_EVERY_S or event.type in ("epoch", "error"):
+            self.flush()
+
+    def should_stop(self) -> bool:
+        if not self.stop.is_set() and time.monotonic() - self.sent_at >= SEND_EVERY_S:
+            self.flush()
+        return self.stop.is_set()
+
+    def result(self, run_dir: Path) -> dict[str, Any]:
+        """What the task returns: the run directory's files and the ``done`` event (None when there was none)."""
+        self.flush()
+        files = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} if run_dir.is_dir() else {}
+        return {"files": files, "done": self.done[-1] if self.done else None}
+
 
 def train_task(spec: WorkerSpec, channel: Any) -> dict[str, Any]:
     """The Ray task: train one run into a temporary directory; return its files and its ``done`` event."""
@@ -75,54 +128,23 @@ def train_task(spec: WorkerSpec, channel: Any) -> dict[str, Any]:
 
     import ray
 
-    from ..training.events import DoneEvent, ErrorEvent, Event, LogEvent, StatusEvent
     from .execute import execute
 
-    pending: list[dict[str, Any]] = []
-    done: list[dict[str, Any]] = []
-    lock = threading.Lock()
-    stop = threading.Event()
-    sent_at = time.monotonic()
-
-    def flush() -> None:
-        nonlocal sent_at
-        with lock:
-            batch, pending[:] = list(pending), []
-        sent_at = time.monotonic()
-        if ray.get(channel.push.remote(batch)):
-            stop.set()
-
-    def send(event: Event) -> None:
-        if isinstance(event, StatusEvent) and event.status == "running":
-            return  # the server announced it when it sent the task
-        if isinstance(event, DoneEvent):
-            done.append(event.model_dump(mode="json"))  # handed over with the files
-            return
-        with lock:
-            pending.append(event.model_dump(mode="json"))
-        if time.monotonic() - sent_at >= SEND_EVERY_S or event.type in ("epoch", "error"):
-            flush()
-
-    def should_stop() -> bool:
-        if not stop.is_set() and time.monotonic() - sent_at >= SEND_EVERY_S:
-            flush()
-        return stop.is_set()
-
+    outbox = Outbox(channel)
     node = ray.get_runtime_context().get_node_id()
     with tempfile.TemporaryDirectory(prefix="netcanvas-ray-") as tmp:
         run_dir = Path(tmp) / spec.run_id
-        send(LogEvent(message=f"training on Ray node {node[:12]} ({socket.gethostname()}), worker pid {os.getpid()}"))
+        outbox.send(LogEvent(message=f"training on Ray node {node[:12]} ({socket.gethostname()}), "
+                                     f"worker pid {os.getpid()}"))
         created = datetime.fromisoformat(spec.created_at) if spec.created_at else None
         try:
-            execute(spec.graph, spec.dataset, spec.config, run_dir, send, should_stop, run_id=spec.run_id,
-                    threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir,
+            execute(spec.graph, spec.dataset, spec.config, run_dir, outbox.send, outbox.should_stop,
+                    run_id=spec.run_id, threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir,
                     runs_dir=Path(spec.run_dir).parent)  # where config.init.run is (a shared file system)
         except Exception as e:  # a bug of ours still ends the run with a message, as in a local worker
-            send(ErrorEvent(message=f"the training process crashed: {type(e).__name__}: {e}"))
-            send(DoneEvent(status="failed"))
-        flush()
-        files = {p.name: p.read_bytes() for p in run_dir.iterdir() if p.is_file()} if run_dir.is_dir() else {}
-    return {"files": files, "done": done[-1] if done else None}
+            outbox.send(ErrorEvent(message=f"the training process crashed: {type(e).__name__}: {e}"))
+            outbox.send(DoneEvent(status="failed"))
+        return outbox.result(run_dir)
 
 
 class RayRun:
@@ -247,6 +269,10 @@ class RayExecutor:
 
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
         channel = ray.remote(num_cpus=0)(Channel).options(scheduling_strategy=here).remote()
+        if spec.config.workers > 1:  # the task only drives Ray Train's workers, which hold the CPUs (or GPUs)
+            from .ray_train import train_parallel
+
+            return RayRun(spec, channel, ray.remote(num_cpus=0, max_retries=0)(train_parallel).remote(spec, channel))
         task = ray.remote(num_cpus=1, max_retries=0)(train_task)
         return RayRun(spec, channel, task.remote(spec, channel))
 

@@ -330,6 +330,9 @@ class TrainConfig(Strict):
     schedule: Schedule | None = Field(default=None, description="Learning-rate schedule")
     grad_clip: float | None = Field(default=None, gt=0.0, description="Clip the gradient norm to this value")
     num_threads: int = Field(default=1, ge=1, le=256, description="torch threads for training")
+    workers: int = Field(default=1, ge=1, le=64, description="Data-parallel workers (Ray Train DDP, each on its "
+                                                             "shard of the training split); more than 1 needs "
+                                                             "NETCANVAS_EXECUTOR=ray")
     shuffle: bool = Field(default=True, description="Shuffle the training data every epoch")
     device: str = Field(default="auto", description=f"Where to train: {DEVICE_CHOICES}; auto takes the first "
                                                     "CUDA GPU when the server has one, else the CPU")

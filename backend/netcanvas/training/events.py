@@ -119,6 +119,7 @@ class Runtime(BaseModel):
     peak_memory_bytes: int = Field(description="The accelerator's peak allocation, or on the CPU the training "
                                                "process's peak resident memory")
     peak_memory_of: Literal["device", "process"]
+    workers: int = Field(default=1, description="Data-parallel workers that trained the run (config.workers)")
 
 
 class SamplesEvent(EventBase):

@@ -16,7 +16,7 @@ import math
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import fx, nn
@@ -67,6 +67,15 @@ class TrainingError(RuntimeError):
     def __init__(self, message: str, node: str | None = None):
         super().__init__(message)
         self.node = node
+
+
+class Parallel(Protocol):
+    """Data-parallel training (runs/ray_train.py): the module the steps run, wrapped (DDP), and each epoch's
+    metrics made the same on every worker (so that every worker takes the same decisions)."""
+
+    def wrap(self, module: nn.Module) -> nn.Module: ...
+
+    def reduce(self, metrics: dict[str, float]) -> dict[str, float]: ...
 
 
 # ---- outputs, losses and the module training runs ---------------------------------------------
@@ -336,7 +345,8 @@ def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
 
 def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool] = lambda: False, checkpoint: Checkpoint | None = None, *,
-          loaded: Collection[str] = (), pause: Pause | None = None) -> TrainResult:
+          loaded: Collection[str] = (), pause: Pause | None = None,
+          parallel: Parallel | None = None) -> TrainResult:
     """Train ``compiled.module`` in place, emitting events; return the outcome. Never raises for a failed run:
     a bad config/data pairing, a NaN loss or a failing layer end as ``failed`` with an error event.
 
@@ -351,14 +361,15 @@ def train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
     try:
-        return _train(compiled, data, config, emit, should_stop, checkpoint, loaded, pause)
+        return _train(compiled, data, config, emit, should_stop, checkpoint, loaded, pause, parallel)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
            should_stop: Callable[[], bool], checkpoint: Checkpoint | None,
-           loaded: Collection[str] = (), pause: Pause | None = None) -> TrainResult:
+           loaded: Collection[str] = (), pause: Pause | None = None,
+           parallel: Parallel | None = None) -> TrainResult:
     result = TrainResult(status="failed")
     evaluator: Evaluator | None = None
     model = compiled.module
@@ -376,7 +387,7 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
             model.to(device)
             with frozen(compiled, config.init) as held:
                 _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint, held, loaded,
-                      pause)
+                      pause, parallel)
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
@@ -469,7 +480,7 @@ def _first_line(error: Exception) -> str:
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult,
           checkpoint: Checkpoint | None, held: list[nn.Module] | None = None,
-          loaded: Collection[str] = (), pause: Pause | None = None) -> None:
+          loaded: Collection[str] = (), pause: Pause | None = None, parallel: Parallel | None = None) -> None:
     model = compiled.module
     device = evaluator.device
     generator = torch.Generator().manual_seed(config.seed)
@@ -487,10 +498,11 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     n = split_size(train_split)
     steps = max(1, math.ceil(n / config.batch_size))
     sync_each_step = device.type == "cpu"  # reading the loss costs a host sync on an accelerator
-    forward = _compiled(evaluator.module, emit) if config.compile else evaluator.module
+    stepped = parallel.wrap(evaluator.module) if parallel is not None else evaluator.module
+    forward = _compiled(stepped, emit) if config.compile else stepped
     result.runtime = Runtime(device=devices.device_label(device), device_name=devices.describe(device),
                              precision=config.precision, optimizer=implementation_of(optimizer),
-                             compiled=forward is not evaluator.module, peak_memory_bytes=0,
+                             compiled=forward is not stepped, peak_memory_bytes=0,
                              peak_memory_of=devices.peak_memory(device)[1])
     emit(StatusEvent(status="running"))
     emit(LogEvent(message=f"training on {result.runtime.device} ({result.runtime.device_name}), precision "
@@ -601,9 +613,9 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 try:
                     out, loss = forward_loss(forward, inputs, targets)
                 except Exception as e:
-                    if forward is evaluator.module or isinstance(e, TrainingError):
+                    if forward is stepped or isinstance(e, TrainingError):
                         raise
-                    forward = _fall_back(evaluator.module, e, emit, result)
+                    forward = _fall_back(stepped, e, emit, result)
                     out, loss = forward_loss(forward, inputs, targets)
             except Exception as e:
                 raise locate_failure(compiled, inputs, e) from e
@@ -646,6 +658,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
         metrics = evaluator.metrics(outs, _slice(train_targets, order))
         if val_split is not None:
             metrics.update(evaluator.evaluate(val_split, "val_"))
+        if parallel is not None:
+            metrics = parallel.reduce(metrics)
         lr = float(optimizer.param_groups[0]["lr"])
         seconds = time.perf_counter() - started
         result.history.append({"epoch": epoch, "metrics": metrics, "lr": lr, "seconds": seconds})

@@ -3271,6 +3271,12 @@ export interface components {
              * @description 32, bf16-mixed or 16-mixed
              */
             precision: string;
+            /**
+             * Workers
+             * @description Data-parallel workers that trained the run (config.workers)
+             * @default 1
+             */
+            workers?: number;
         };
         /**
          * SGD
@@ -3810,6 +3816,12 @@ export interface components {
              * @default 0.2
              */
             validation_split?: number;
+            /**
+             * Workers
+             * @description Data-parallel workers (Ray Train DDP, each on its shard of the training split); more than 1 needs NETCANVAS_EXECUTOR=ray
+             * @default 1
+             */
+            workers?: number;
         };
         /** TrialInfo */
         TrialInfo: {
