@@ -241,11 +241,24 @@ class RunManager:
             message = (f"the server stopped while this run was {status}; it was marked failed when the server "
                        "started again" if starting else
                        f"the server running this run stopped while it was {status}; another server marked it failed")
-            self._record(run_id, [ErrorEvent(message=message), DoneEvent(status="failed")])
-            failed.append(run_id)
+            if self._fail_orphan(run_id, message):
+                failed.append(run_id)
         if failed:
             log.warning("marked %d orphaned run(s) failed", len(failed))
         return failed
+
+    def _fail_orphan(self, run_id: str, message: str) -> bool:
+        """Fail a run that no server goes on with; True. A resumed run still waiting for a worker (queued, its
+        checkpoint on disk) is paused again instead, to be resumed later; False."""
+        with self.db.session() as s:
+            row = s.execute(select(RunRow.status, RunRow.started_at).where(RunRow.id == run_id)).first()
+        checkpoint = self.run_dir(run_id).path / PAUSE_FILE
+        if row is not None and row.status == "queued" and row.started_at is not None and checkpoint.is_file():
+            self._record(run_id, [StatusEvent(status="paused", message="the server stopped before this resumed run "
+                                                                      "got a worker; resume it again")])
+            return False
+        self._record(run_id, [ErrorEvent(message=message), DoneEvent(status="failed")])
+        return True
 
     async def close(self, grace: float = 5.0) -> None:
         """Stop every run (gracefully, then by force), fail the queued ones, release the watchers."""
@@ -275,8 +288,7 @@ class RunManager:
         try:
             if self.cluster.live_servers() == {self.cluster.id}:  # the last server: nobody else will run the queue
                 while (run_id := self.cluster.claim_next()) is not None:
-                    self._record(run_id, [ErrorEvent(message="the server shut down before this run started"),
-                                          DoneEvent(status="failed")])
+                    self._fail_orphan(run_id, "the server shut down before this run started")
             self.cluster.leave()
         except SQLAlchemyError as e:
             log.warning("could not hand over the queue on shutdown: %s", e)

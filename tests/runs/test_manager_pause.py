@@ -1,0 +1,107 @@
+"""Pause and resume through the run manager with real worker processes: a run paused, its server restarted, and
+resumed ends with the metrics of the same run never paused; its events go on with the same numbering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from helpers import chain
+from runhelpers import app_client, start_run, wait_for, watch
+
+GRAPH = chain([1, 8, 8], ("Flatten", {}), ("Linear", {"out_features": 32}), ("ReLU", {}), ("Dropout", {"p": 0.3}),
+              ("Linear", {"out_features": 10}), name="digits-dropout")
+CONFIG = {"epochs": 12, "batch_size": 8, "seed": 3, "optimizer": {"type": "adam", "lr": 0.003},
+          "schedule": {"type": "step", "step_size": 2, "gamma": 0.8}}
+
+
+def pause_after_epoch(client: TestClient, run_id: str, epoch: int) -> None:
+    """Ask for a pause once the run reports ``epoch``; wait until it is paused."""
+    with client.websocket_connect(f"/api/runs/{run_id}/events") as ws:
+        while True:
+            event = ws.receive_json()
+            assert event["type"] != "done", event
+            if event["type"] == "epoch" and event["epoch"] >= epoch:
+                break
+    r = client.post(f"/api/runs/{run_id}/pause")
+    assert r.status_code == 200, r.text
+    wait_for(client, run_id, ("paused",))
+
+
+def history(run: dict[str, Any]) -> list[dict[str, Any]]:
+    return [h["metrics"] for h in run["history"]]
+
+
+def test_a_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_path: Path) -> None:
+    with app_client(tmp_path / "once") as client:
+        whole_id = start_run(client, GRAPH, "digits", CONFIG)
+        whole = wait_for(client, whole_id, ("completed",), timeout=120)
+
+    with app_client(tmp_path / "paused") as client:
+        run_id = start_run(client, GRAPH, "digits", CONFIG)
+        pause_after_epoch(client, run_id, 2)
+        paused = client.get(f"/api/runs/{run_id}").json()
+        assert paused["status"] == "paused" and paused["epochs_done"] < CONFIG["epochs"]
+        assert (tmp_path / "paused" / "runs" / run_id / "pause.pt").is_file()
+        before = client.get(f"/api/runs/{run_id}/events").json()
+        assert before[-1]["type"] == "status" and before[-1]["status"] == "paused"
+        assert before[-1]["message"].startswith("paused at epoch")
+
+    with app_client(tmp_path / "paused") as client:  # a new server on the same database and data directory
+        run = client.get(f"/api/runs/{run_id}").json()
+        assert run["status"] == "paused", run  # not failed: a paused run waits for its resume
+        r = client.post(f"/api/runs/{run_id}/resume")
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] in ("queued", "running")
+        events = watch(client, run_id)
+        resumed = wait_for(client, run_id, ("completed",), timeout=120)
+
+    assert history(resumed) == history(whole)
+    assert resumed["test_metrics"] == whole["test_metrics"] and resumed["best"] == whole["best"]
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(1, len(events) + 1))  # one numbering across the pause and the restart
+    statuses = [(e["status"], e.get("message")) for e in events if e["type"] == "status"]
+    assert [s for s, _ in statuses] == ["queued", "running", "paused", "queued", "running"]
+    assert statuses[-1][1] == "resumed"
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, CONFIG["epochs"] + 1))
+    assert not (tmp_path / "paused" / "runs" / run_id / "pause.pt").exists()  # removed once the run ended
+
+
+def test_a_paused_run_can_be_stopped_or_deleted_and_frees_its_worker(tmp_path: Path) -> None:
+    with app_client(tmp_path) as client:
+        run_id = start_run(client, GRAPH, "digits", {**CONFIG, "epochs": 1000})
+        pause_after_epoch(client, run_id, 1)
+        other = start_run(client, GRAPH, "digits", {**CONFIG, "epochs": 1})  # the paused run holds no slot
+        wait_for(client, other, ("completed",), timeout=120)
+
+        r = client.post(f"/api/runs/{run_id}/stop")
+        assert r.status_code == 200 and r.json()["status"] == "stopped", r.text
+        run = client.get(f"/api/runs/{run_id}").json()
+        assert "best_weights" in {a["kind"] for a in run["artifacts"]}
+        assert not (tmp_path / "runs" / run_id / "pause.pt").exists()
+        assert client.get(f"/api/runs/{run_id}/export", params={"format": "weights"}).status_code == 200
+
+        second = start_run(client, GRAPH, "digits", {**CONFIG, "epochs": 1000})
+        pause_after_epoch(client, second, 1)
+        assert client.delete(f"/api/runs/{second}").status_code == 204
+        assert not (tmp_path / "runs" / second).exists()
+
+
+def test_a_resumed_run_still_queued_when_the_server_stops_is_paused_again(tmp_path: Path) -> None:
+    endless = {**CONFIG, "epochs": 1000}
+    with app_client(tmp_path, max_concurrent_runs=1) as client:
+        run_id = start_run(client, GRAPH, "digits", endless)
+        pause_after_epoch(client, run_id, 1)
+        busy = start_run(client, GRAPH, "digits", endless)  # takes the only worker slot
+        wait_for(client, busy, ("running",))
+        assert client.post(f"/api/runs/{run_id}/resume").json()["status"] == "queued"
+    with app_client(tmp_path, max_concurrent_runs=1) as client:
+        run = client.get(f"/api/runs/{run_id}").json()
+        assert run["status"] == "paused" and run["error"] is None, run
+        assert client.get(f"/api/runs/{busy}").json()["status"] == "stopped"
+        assert client.post(f"/api/runs/{run_id}/resume").status_code == 200
+        wait_for(client, run_id, ("running",))
+        client.post(f"/api/runs/{run_id}/stop")
+        wait_for(client, run_id, ("stopped",))
