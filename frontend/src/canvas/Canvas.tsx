@@ -19,6 +19,8 @@ import { useGraph } from "../stores/graph";
 import { notify } from "../stores/notice";
 import { useOverlay } from "../stores/overlay";
 import { useUi } from "../stores/ui";
+import { addBlockNode, groupSelected } from "../stores/blocks";
+import { BlockNodeComponent } from "./BlockNode";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
 import { withEstimates } from "./handles";
@@ -26,9 +28,11 @@ import { MIN_ZOOM, showGraph } from "./view";
 import "./canvas.css";
 
 // Module-level constants: defining them inside the component re-renders forever (xyflow #1620).
-const nodeTypes = { layer: LayerNodeComponent };
+const nodeTypes = { layer: LayerNodeComponent, block: BlockNodeComponent };
 const edgeTypes = { shape: ShapeEdgeComponent };
 export const DRAG_MIME = "application/netcanvas-layer";
+/** A block from the palette's "Blocks" (its name). */
+export const BLOCK_MIME = "application/netcanvas-block";
 /** Below this zoom the canvas hides small text (params, ids, edge shapes): unreadable, and costly on big graphs. */
 export const FAR_ZOOM = 0.42;
 /** From this many nodes on, nodes and edges out of view are not drawn. */
@@ -111,6 +115,12 @@ export function Canvas() {
   const onDrop = useCallback(
     (event: DragEvent) => {
       event.preventDefault();
+      const block = event.dataTransfer.getData(BLOCK_MIME);
+      if (block) {
+        const at = flow.screenToFlowPosition({ x: event.clientX, y: event.clientY });
+        addBlockNode(block, { x: at.x - 80, y: at.y - 30 });
+        return;
+      }
       const type = event.dataTransfer.getData(DRAG_MIME);
       const spec = useCatalog.getState().layers[type];
       if (!spec) return;
@@ -136,6 +146,9 @@ export function Canvas() {
       } else if (mod && e.key.toLowerCase() === "a") {
         e.preventDefault();
         g.onNodesChange(g.nodes.map((n) => ({ type: "select", id: n.id, selected: true })));
+      } else if (mod && e.key.toLowerCase() === "g") {
+        e.preventDefault();
+        groupSelected();
       } else if (mod && e.key.toLowerCase() === "c") g.copy();
       else if (mod && e.key.toLowerCase() === "v") g.paste(pointer.current ? flow.screenToFlowPosition(pointer.current) : undefined);
       else if (e.key === "Delete" || e.key === "Backspace") g.deleteSelected();

@@ -2,11 +2,13 @@
 import type { Edge, Node } from "@xyflow/react";
 import type { GraphJSON } from "../api/client";
 import { type SearchSpace, pruneSpace, readSpace, renameInSpace } from "./search";
+import { BLOCK, FORMAT_V2, hasBlocks } from "./blocks";
 
 export const FORMAT = "netcanvas.graph/1";
 
 export type LayerData = { type: string; params: Record<string, unknown> };
-export type LayerNode = Node<LayerData, "layer">;
+/** "block": a `Block` node (an instance of a repeat block, canvas/BlockNode.tsx); "layer": every other node. */
+export type LayerNode = Node<LayerData, "layer" | "block">;
 export type PortEdge = Edge<Record<string, never>, "shape">;
 
 /** Keys of the graph JSON we own; everything else (e.g. "ui") is kept as it came. */
@@ -57,7 +59,7 @@ export function edgeId(source: string, sourcePort: string, target: string, targe
 export function fromGraphJSON(graph: GraphJSON): FlowGraph {
   const nodes: LayerNode[] = (graph.nodes ?? []).map((n, i) => ({
     id: n.id,
-    type: "layer",
+    type: n.type === BLOCK ? "block" : "layer",
     position: n.position ? { x: n.position.x ?? 0, y: n.position.y ?? 0 } : { x: 240 * i, y: 80 },
     data: { type: n.type, params: { ...n.params } },
   }));
@@ -87,7 +89,8 @@ export function toGraphJSON(flow: FlowGraph): GraphJSON {
   return {
     ...flow.extra,
     ui,
-    format: FORMAT,
+    // A graph with blocks is netcanvas.graph/2; one without stays /1, readable by older servers.
+    format: hasBlocks(flow.extra, flow.nodes) ? FORMAT_V2 : FORMAT,
     name: flow.name,
     nodes: flow.nodes.map((n) => ({
       id: n.id,

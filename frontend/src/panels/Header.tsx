@@ -6,6 +6,7 @@ import { replaceCanvas } from "../canvas/replace";
 import { canvasSize, fitAll, openGraph, showGraph } from "../canvas/view";
 import { formatCount } from "../lib/graph";
 import { bestLayout } from "../lib/layout";
+import { groupSelected } from "../stores/blocks";
 import { useGraph } from "../stores/graph";
 import { useLibrary } from "../stores/library";
 import { notify } from "../stores/notice";
@@ -165,6 +166,9 @@ export function Header() {
           </button>
           <button onClick={() => fitAll(flow)} data-testid="btn-fit" title="Show the whole graph">
             Fit
+          </button>
+          <button onClick={() => groupSelected()} data-testid="btn-group" title="Group the selected nodes into a block (Ctrl+G)">
+            Group
           </button>
         </div>
         <div className="group">

@@ -5,6 +5,8 @@ import { type LayerNode, formatCount, formatShape } from "../lib/graph";
 import { categoryColor, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
 import { Doc } from "../ui/Doc";
+import { BLOCK } from "../lib/blocks";
+import { BlockInspector } from "./BlockInspector";
 import { type JsonSchema, SchemaForm } from "./SchemaForm";
 import { FreezeToggle } from "./train/StartFromRun";
 import { TuneMarks } from "./TuneMarks";
@@ -141,6 +143,7 @@ export function Inspector() {
       </div>
     );
   }
+  if (node.data.type === BLOCK) return <BlockInspector node={node} />;
   const fieldErrors: Record<string, string> = {};
   for (const e of errors) if (e.node === node.id && e.field) fieldErrors[e.field] = e.message;
   const rename = () => setIdError(useGraph.getState().rename(node.id, idText));

@@ -2,7 +2,9 @@
 import { useReactFlow } from "@xyflow/react";
 import { type CSSProperties, useMemo, useState } from "react";
 import type { LayerInfo } from "../api/client";
-import { DRAG_MIME } from "../canvas/Canvas";
+import { BLOCK_MIME, DRAG_MIME } from "../canvas/Canvas";
+import { readBlocks } from "../lib/blocks";
+import { addBlockNode } from "../stores/blocks";
 import { canvasSize } from "../canvas/view";
 import { NODE_SIZE, freeSpot } from "../lib/layout";
 import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
@@ -45,6 +47,11 @@ export function Palette() {
   const [query, setQuery] = useState("");
   const [hover, setHover] = useState<{ layer: LayerInfo; top: number } | null>(null);
   const flow = useReactFlow();
+  const extra = useGraph((s) => s.extra);
+  const blockNames = useMemo(() => {
+    const q = query.trim().toLowerCase();
+    return Object.keys(readBlocks(extra)).filter((name) => !q || name.toLowerCase().includes(q) || "blocks".includes(q));
+  }, [extra, query]);
   const groups = useMemo(() => {
     const q = query.trim().toLowerCase();
     const out = new Map<string, LayerInfo[]>();
@@ -133,7 +140,37 @@ export function Palette() {
             ))}
           </section>
         ))}
-        {groups.length === 0 && <p className="muted">No layer matches “{query}”.</p>}
+        {blockNames.length > 0 && (
+          <section data-testid="palette-blocks">
+            <h3>
+              Blocks <span className="count">{blockNames.length}</span>
+            </h3>
+            {blockNames.map((name) => (
+              <div
+                key={name}
+                className="palette-item"
+                draggable
+                onDragStart={(e) => {
+                  e.dataTransfer.setData(BLOCK_MIME, name);
+                  e.dataTransfer.effectAllowed = "move";
+                }}
+                onDoubleClick={() => {
+                  const graph = useGraph.getState();
+                  const { width, height } = canvasSize();
+                  const box = document.querySelector('[data-testid="canvas"]')?.getBoundingClientRect();
+                  const at = flow.screenToFlowPosition({ x: (box?.x ?? 0) + width / 2, y: (box?.y ?? 0) + height / 2 });
+                  const step = graph.direction === "TB" ? { x: NODE_SIZE.width + 32, y: 0 } : { x: 0, y: NODE_SIZE.height + 32 };
+                  keepInView(addBlockNode(name, freeSpot(graph.nodes, { x: at.x - NODE_SIZE.width / 2, y: at.y - NODE_SIZE.height / 2 }, step)));
+                }}
+                title={`Block '${name}': drag onto the canvas, or double-click, to use it again`}
+                data-testid={`palette-block-${name}`}
+              >
+                ▣ {name}
+              </div>
+            ))}
+          </section>
+        )}
+        {groups.length === 0 && blockNames.length === 0 && <p className="muted">No layer matches “{query}”.</p>}
       </div>
       {hover && <HoverCard layer={hover.layer} top={Math.min(hover.top, window.innerHeight - 260)} />}
     </aside>

@@ -24,6 +24,7 @@ import {
 import { NODE_SIZE, boundsOf, freeSpot } from "../lib/layout";
 import type { SearchDimension } from "../lib/search";
 import { withEstimates } from "../canvas/handles";
+import { blockEdgeShapes, readBlocks } from "../lib/blocks";
 
 type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction" | "search">;
 const HISTORY = 100;
@@ -295,6 +296,8 @@ export const useGraph = create<GraphState>((set, get) => ({
     }
     const edgeShapes: Record<string, (number | null)[] | null> = {};
     for (const e of validation?.edges ?? []) edgeShapes[edgeId(e.source, e.source_port ?? "out", e.target, e.target_port ?? "in")] = e.shape ?? null;
+    // Edges at a Block node: the validation names the expanded nodes instead (nothing to do without blocks).
+    Object.assign(edgeShapes, blockEdgeShapes(validation, readBlocks(get().extra), get().nodes, get().edges));
     const edgeErrors: Record<string, string> = {};
     const nodeErrorCounts: Record<string, number> = {};
     for (const p of validation?.errors ?? []) {

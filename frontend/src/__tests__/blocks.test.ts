@@ -1,0 +1,156 @@
+import { describe, expect, it } from "vitest";
+import type { GraphJSON, ValidationReport } from "../api/client";
+import { blockEdgeShapes, groupSelection, readBlocks, summarize, ungroup } from "../lib/blocks";
+import { fromGraphJSON, toGraphJSON } from "../lib/graph";
+
+const chain = {
+  format: "netcanvas.graph/1",
+  name: "chain",
+  nodes: [
+    { id: "x", type: "Input", params: { shape: [16, 8, 8] }, position: { x: 0, y: 0 } },
+    { id: "conv", type: "Conv2d", params: { out_channels: 16, kernel_size: 3, padding: 1 }, position: { x: 200, y: 0 } },
+    { id: "bn", type: "BatchNorm2d", params: {}, position: { x: 400, y: 0 } },
+    { id: "relu", type: "ReLU", params: {}, position: { x: 600, y: 0 } },
+    { id: "gap", type: "GlobalAvgPool2d", params: {}, position: { x: 800, y: 0 } },
+    { id: "y", type: "Output", params: {}, position: { x: 1000, y: 0 } },
+  ],
+  edges: [
+    { source: "x", target: "conv" },
+    { source: "conv", target: "bn" },
+    { source: "bn", target: "relu" },
+    { source: "relu", target: "gap" },
+    { source: "gap", target: "y" },
+  ],
+} as unknown as GraphJSON;
+
+function grouped() {
+  const flow = fromGraphJSON(chain);
+  const result = groupSelection(flow, {}, ["conv", "bn", "relu"]);
+  if ("error" in result) throw new Error(result.error);
+  return { flow, result };
+}
+
+describe("groupSelection", () => {
+  it("makes a block whose ports are the selection's incoming and outgoing edges", () => {
+    const { result } = grouped();
+    expect(result.name).toBe("block1");
+    expect(result.block.nodes.map((n) => [n.id, n.type])).toEqual([
+      ["in", "Input"],
+      ["conv", "Conv2d"],
+      ["bn", "BatchNorm2d"],
+      ["relu", "ReLU"],
+      ["out", "Output"],
+    ]);
+    expect(result.block.edges).toEqual([
+      { source: "in", target: "conv", source_port: "out", target_port: "in" },
+      { source: "conv", target: "bn", source_port: "out", target_port: "in" },
+      { source: "bn", target: "relu", source_port: "out", target_port: "in" },
+      { source: "relu", target: "out", source_port: "out", target_port: "in" },
+    ]);
+    expect(result.nodes.map((n) => n.id)).toEqual(["x", "gap", "y", "block1"]);
+    expect(result.instance.data).toEqual({ type: "Block", params: { block: "block1", repeat: 1, shared: false } });
+    expect(result.edges.map((e) => e.id)).toEqual(["x:out->block1:in", "block1:out->gap:in", "gap:out->y:in"]);
+  });
+
+  it("names several ports in1, in2 and keeps one input feeding two inner nodes as one port", () => {
+    const flow = fromGraphJSON({
+      ...chain,
+      nodes: [...chain.nodes, { id: "z", type: "Input", params: { shape: [16, 8, 8] } }, { id: "add", type: "Add" }],
+      edges: [
+        { source: "x", target: "conv" },
+        { source: "x", target: "add" },
+        { source: "z", target: "add" },
+        { source: "conv", target: "add" },
+        { source: "add", target: "gap" },
+        { source: "conv", target: "y" },
+      ],
+    } as unknown as GraphJSON);
+    const result = groupSelection(flow, {}, ["conv", "add"]);
+    if ("error" in result) throw new Error(result.error);
+    expect(result.block.nodes.filter((n) => n.type === "Input").map((n) => n.id)).toEqual(["in1", "in2"]);
+    expect(result.block.nodes.filter((n) => n.type === "Output").map((n) => n.id)).toEqual(["out1", "out2"]);
+    expect(result.edges.map((e) => e.id)).toContain("x:out->block1:in1");
+    expect(result.edges.map((e) => e.id)).toContain("z:out->block1:in2");
+    expect(result.edges.filter((e) => e.target === "block1")).toHaveLength(2);
+  });
+
+  it("refuses an empty selection, Input/Output nodes, and a grouping that makes a cycle", () => {
+    const flow = fromGraphJSON(chain);
+    expect(groupSelection(flow, {}, [])).toEqual({ error: "select the nodes to group first" });
+    expect(groupSelection(flow, {}, ["x", "conv"])).toMatchObject({ error: expect.stringContaining("'x' is an Input") });
+    expect(groupSelection(flow, {}, ["conv", "relu"])).toMatchObject({ error: expect.stringContaining("cycle") });
+  });
+
+  it("takes the next free block name", () => {
+    const flow = fromGraphJSON(chain);
+    const result = groupSelection(flow, { block1: { nodes: [], edges: [] } }, ["bn"]);
+    expect("error" in result ? result.error : result.name).toBe("block2");
+  });
+});
+
+describe("ungroup", () => {
+  it("puts the layers back in place of the Block node", () => {
+    const { result } = grouped();
+    const back = ungroup(result, { block1: result.block }, "block1");
+    if ("error" in back) throw new Error(back.error);
+    expect(back.nodes.map((n) => n.id).sort()).toEqual(["bn", "conv", "gap", "relu", "x", "y"]);
+    expect(back.edges.map((e) => e.id).sort()).toEqual(
+      ["x:out->conv:in", "conv:out->bn:in", "bn:out->relu:in", "relu:out->gap:in", "gap:out->y:in"].sort(),
+    );
+  });
+
+  it("refuses a repeated block", () => {
+    const { result } = grouped();
+    const nodes = result.nodes.map((n) => (n.id === "block1" ? { ...n, data: { ...n.data, params: { block: "block1", repeat: 3 } } } : n));
+    expect(ungroup({ nodes, edges: result.edges }, { block1: result.block }, "block1")).toEqual({
+      error: "Block 'block1' repeats ×3: set repeat to 1 to ungroup it",
+    });
+  });
+});
+
+describe("graph JSON", () => {
+  it("saves blocks as netcanvas.graph/2 and reads them back", () => {
+    const { flow, result } = grouped();
+    const json = toGraphJSON({ ...flow, nodes: result.nodes, edges: result.edges, extra: { blocks: { block1: result.block } } });
+    expect(json.format).toBe("netcanvas.graph/2");
+    const again = fromGraphJSON(json);
+    expect(again.nodes.find((n) => n.id === "block1")?.type).toBe("block");
+    expect(readBlocks(again.extra)).toEqual({ block1: result.block });
+    expect(toGraphJSON(again)).toEqual(json);
+  });
+
+  it("keeps a graph without blocks at /1", () => {
+    expect(toGraphJSON(fromGraphJSON(chain)).format).toBe("netcanvas.graph/1");
+  });
+});
+
+describe("validation of a Block node", () => {
+  it("shows the last copy's output shape, every copy's params and the errors inside", () => {
+    const { result } = grouped();
+    const node = (shape: number[], params = 0) => ({ output_shape: shape, params, dtype: "float32" });
+    const report = {
+      nodes: {
+        x: node([3, 8, 8]),
+        "block1.0.conv": node([16, 8, 8], 448),
+        "block1.0.bn": node([16, 8, 8], 32),
+        "block1.0.relu": node([16, 8, 8]),
+        "block1.1.conv": { output_shape: null, params: 0, error: "bad" },
+        "block1.1.relu": node([4, 4, 4]),
+        gap: node([4]),
+      },
+      edges: [],
+      errors: [{ node: "block1.1.conv", message: "Conv2d 'block1.1.conv': bad" }, { node: "gap", message: "other" }],
+    } as unknown as ValidationReport;
+    const instance = { ...result.instance, data: { type: "Block", params: { block: "block1", repeat: 2 } } };
+    const blocks = { block1: result.block };
+    const summary = summarize(report, blocks, instance);
+    expect(summary.shapes).toEqual({ out: [4, 4, 4] });
+    expect(summary.params).toBe(480);
+    expect(summary.errors.map((e) => e.message)).toEqual(["Conv2d 'block1.1.conv': bad"]);
+    const nodes = result.nodes.map((n) => (n.id === "block1" ? instance : n));
+    expect(blockEdgeShapes(report, blocks, nodes, result.edges)).toEqual({
+      "x:out->block1:in": [3, 8, 8],
+      "block1:out->gap:in": [4, 4, 4],
+    });
+  });
+});

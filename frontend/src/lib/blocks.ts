@@ -1,0 +1,331 @@
+// Repeat blocks (netcanvas.graph/2, docs/graph-format.md#blocks-and-repeats), as pure functions: group a selection
+// into a block definition and one `Block` node, the ports of a block, ungroup, and what the validation (which speaks
+// of expanded ids such as `block1.0.conv1`) says about a `Block` node. The store and the canvas only call these.
+import type { ValidationReport } from "../api/client";
+import { type LayerNode, type PortEdge, edgeId } from "./graph";
+
+export const BLOCK = "Block";
+export const FORMAT_V2 = "netcanvas.graph/2";
+
+export type BlockNodeJSON = { id: string; type: string; params?: Record<string, unknown>; position?: { x: number; y: number } };
+export type BlockEdgeJSON = { source: string; target: string; source_port?: string; target_port?: string };
+export type BlockDef = { nodes: BlockNodeJSON[]; edges: BlockEdgeJSON[] };
+export type Blocks = Record<string, BlockDef>;
+export type BlockParams = { block: string; repeat: number; shared: boolean };
+type Shape = (number | null)[] | null;
+type Problem = ValidationReport["errors"][number];
+
+const NO_BLOCKS: Blocks = {};
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The graph's `blocks` (kept in FlowGraph.extra as it came), those that have nodes and edges. */
+export function readBlocks(extra: Record<string, unknown>): Blocks {
+  const raw = extra.blocks;
+  if (!isObject(raw)) return NO_BLOCKS;
+  const out: Blocks = {};
+  for (const [name, def] of Object.entries(raw)) {
+    if (isObject(def) && Array.isArray(def.nodes) && Array.isArray(def.edges)) out[name] = def as BlockDef;
+  }
+  return out;
+}
+
+export function hasBlocks(extra: Record<string, unknown>, nodes: Pick<LayerNode, "data">[]): boolean {
+  return isObject(extra.blocks) || nodes.some((n) => n.data.type === BLOCK);
+}
+
+export function blockParams(params: Record<string, unknown>): BlockParams {
+  const repeat = typeof params.repeat === "number" ? params.repeat : 1;
+  return { block: typeof params.block === "string" ? params.block : "", repeat, shared: params.shared === true };
+}
+
+/** A block's ports: its Input nodes are its inputs, its Output nodes its outputs, named by their ids. */
+export function blockPorts(def: BlockDef | undefined): { inputs: string[]; outputs: string[] } {
+  if (!def) return { inputs: [], outputs: [] };
+  return {
+    inputs: def.nodes.filter((n) => n.type === "Input").map((n) => n.id),
+    outputs: def.nodes.filter((n) => n.type === "Output").map((n) => n.id),
+  };
+}
+
+/** The first name `base`, `base2`, `base3`, ... (or `base_2` ... when base ends in a digit) that is not taken. */
+function fresh(base: string, taken: Set<string>): string {
+  if (!taken.has(base)) return base;
+  const sep = /\d$/.test(base) ? "_" : "";
+  for (let i = 2; ; i++) if (!taken.has(`${base}${sep}${i}`)) return `${base}${sep}${i}`;
+}
+
+function hasCycle(nodes: string[], edges: { source: string; target: string }[]): boolean {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  const state = new Map<string, 1 | 2>();
+  const visit = (start: string): boolean => {
+    const stack: [string, number][] = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const out = next.get(top[0]) ?? [];
+      if (top[1] >= out.length) {
+        state.set(top[0], 2);
+        stack.pop();
+        continue;
+      }
+      const n = out[top[1]++];
+      if (state.get(n) === 1) return true;
+      if (!state.has(n)) {
+        state.set(n, 1);
+        stack.push([n, 0]);
+      }
+    }
+    return false;
+  };
+  return nodes.some((n) => !state.has(n) && visit(n));
+}
+
+export type Grouped = {
+  name: string;
+  block: BlockDef;
+  instance: LayerNode;
+  nodes: LayerNode[];
+  edges: PortEdge[];
+};
+
+/**
+ * Group the nodes `ids` into a new block and replace them by one `Block` node using it. Each distinct outside output
+ * that feeds the selection becomes an input port (an Input node inside), each inner output that feeds the outside an
+ * output port; one port of a kind is named `in` / `out`, several `in1`, `in2`, ... Returns the new graph, or why not.
+ */
+export function groupSelection(
+  graph: { nodes: LayerNode[]; edges: PortEdge[] },
+  blocks: Blocks,
+  ids: Iterable<string>,
+): Grouped | { error: string } {
+  const picked = new Set(ids);
+  const inside = graph.nodes.filter((n) => picked.has(n.id));
+  if (inside.length === 0) return { error: "select the nodes to group first" };
+  const io = inside.find((n) => n.data.type === "Input" || n.data.type === "Output");
+  if (io) return { error: `'${io.id}' is an ${io.data.type}: a block's ports come from its connections, leave Input and Output nodes out of the group` };
+  const incoming = graph.edges.filter((e) => picked.has(e.target) && !picked.has(e.source));
+  const outgoing = graph.edges.filter((e) => picked.has(e.source) && !picked.has(e.target));
+  if (!incoming.length) return { error: "nothing outside feeds the selected nodes: a block needs an input connection" };
+  if (!outgoing.length) return { error: "the selected nodes feed nothing outside: a block needs an output connection" };
+
+  const innerIds = new Set(inside.map((n) => n.id));
+  const portNames = (keys: string[], base: string) => {
+    const distinct = [...new Set(keys)];
+    const taken = new Set(innerIds);
+    const names = new Map<string, string>();
+    distinct.forEach((key, i) => {
+      const port = fresh(distinct.length === 1 ? base : `${base}${i + 1}`, taken);
+      taken.add(port);
+      names.set(key, port);
+    });
+    return names;
+  };
+  const sourceKey = (e: PortEdge) => `${e.source}\u0000${e.sourceHandle ?? "out"}`;
+  const inPorts = portNames(incoming.map(sourceKey), "in");
+  const outPorts = portNames(outgoing.map(sourceKey), "out");
+
+  const takenNames = new Set([...Object.keys(blocks), ...graph.nodes.map((n) => n.id)]);
+  let k = 1;
+  while (takenNames.has(`block${k}`)) k++;
+  const name = `block${k}`;
+
+  const left = Math.min(...inside.map((n) => n.position.x));
+  const top = Math.min(...inside.map((n) => n.position.y));
+  const right = Math.max(...inside.map((n) => n.position.x));
+  const at = (n: LayerNode) => ({ x: Math.round(n.position.x - left + 240), y: Math.round(n.position.y - top) });
+  const blockNodes: BlockNodeJSON[] = [
+    ...[...inPorts.values()].map((id, i) => ({ id, type: "Input", position: { x: 0, y: i * 120 } })),
+    ...inside.map((n) => ({ id: n.id, type: n.data.type, params: { ...n.data.params }, position: at(n) })),
+    ...[...outPorts.values()].map((id, i) => ({ id, type: "Output", position: { x: Math.round(right - left + 480), y: i * 120 } })),
+  ];
+  const blockEdges: BlockEdgeJSON[] = [];
+  for (const e of graph.edges) {
+    const sourcePort = e.sourceHandle ?? "out";
+    const targetPort = e.targetHandle ?? "in";
+    if (picked.has(e.source) && picked.has(e.target)) blockEdges.push({ source: e.source, target: e.target, source_port: sourcePort, target_port: targetPort });
+    else if (picked.has(e.target)) blockEdges.push({ source: inPorts.get(sourceKey(e))!, target: e.target, source_port: "out", target_port: targetPort });
+  }
+  for (const [key, port] of outPorts) {
+    const [source, sourcePort] = key.split("\u0000");
+    blockEdges.push({ source, target: port, source_port: sourcePort, target_port: "in" });
+  }
+
+  const instance: LayerNode = {
+    id: name,
+    type: "block",
+    position: { x: left, y: top },
+    data: { type: BLOCK, params: { block: name, repeat: 1, shared: false } },
+    selected: true,
+  };
+  const edges: PortEdge[] = [];
+  const seen = new Set<string>();
+  const push = (e: PortEdge) => {
+    if (seen.has(e.id)) return;
+    seen.add(e.id);
+    edges.push(e);
+  };
+  for (const e of graph.edges) {
+    if (picked.has(e.source) && picked.has(e.target)) continue;
+    if (picked.has(e.target)) {
+      const port = inPorts.get(sourceKey(e))!;
+      push({ ...e, selected: false, target: name, targetHandle: port, id: edgeId(e.source, e.sourceHandle ?? "out", name, port) });
+    } else if (picked.has(e.source)) {
+      const port = outPorts.get(sourceKey(e))!;
+      push({ ...e, selected: false, source: name, sourceHandle: port, id: edgeId(name, port, e.target, e.targetHandle ?? "in") });
+    } else push(e);
+  }
+  const nodes = [...graph.nodes.filter((n) => !picked.has(n.id)).map((n) => (n.selected ? { ...n, selected: false } : n)), instance];
+  if (hasCycle(nodes.map((n) => n.id), edges)) {
+    return { error: "grouping these nodes would make a cycle: a path leaves the selection and comes back into it; add the nodes on that path" };
+  }
+  return { name, block: { nodes: blockNodes, edges: blockEdges }, instance, nodes, edges };
+}
+
+/**
+ * Put a block's inner nodes back on the canvas in place of a `Block` node used once (repeat 1): the inverse of
+ * grouping. Inner ids are kept where free (else `conv1_2`); the definition stays for other uses and the palette.
+ */
+export function ungroup(
+  graph: { nodes: LayerNode[]; edges: PortEdge[] },
+  blocks: Blocks,
+  id: string,
+): { nodes: LayerNode[]; edges: PortEdge[] } | { error: string } {
+  const node = graph.nodes.find((n) => n.id === id);
+  if (!node || node.data.type !== BLOCK) return { error: `'${id}' is not a Block node` };
+  const { block, repeat } = blockParams(node.data.params);
+  const def = blocks[block];
+  if (!def) return { error: `Block '${id}': unknown block '${block}'` };
+  if (repeat !== 1) return { error: `Block '${id}' repeats ×${repeat}: set repeat to 1 to ungroup it` };
+  const ports = blockPorts(def);
+  const isPort = new Set([...ports.inputs, ...ports.outputs]);
+  const taken = new Set(graph.nodes.filter((n) => n.id !== id).map((n) => n.id));
+  const rename = new Map<string, string>();
+  for (const n of def.nodes) {
+    if (isPort.has(n.id)) continue;
+    const to = fresh(n.id, taken);
+    taken.add(to);
+    rename.set(n.id, to);
+  }
+  const innerLeft = Math.min(...def.nodes.filter((n) => !isPort.has(n.id)).map((n) => n.position?.x ?? 0));
+  const innerTop = Math.min(...def.nodes.filter((n) => !isPort.has(n.id)).map((n) => n.position?.y ?? 0));
+  const added: LayerNode[] = def.nodes
+    .filter((n) => !isPort.has(n.id))
+    .map((n) => ({
+      id: rename.get(n.id)!,
+      type: n.type === BLOCK ? "block" : "layer",
+      position: { x: node.position.x + (n.position?.x ?? 0) - innerLeft, y: node.position.y + (n.position?.y ?? 0) - innerTop },
+      data: { type: n.type, params: { ...n.params } },
+      selected: true,
+    }));
+  const edge = (source: string, sourcePort: string, target: string, targetPort: string): PortEdge => ({
+    id: edgeId(source, sourcePort, target, targetPort),
+    type: "shape",
+    source,
+    target,
+    sourceHandle: sourcePort,
+    targetHandle: targetPort,
+  });
+  const edges: PortEdge[] = [];
+  const fedBy = new Map<string, BlockEdgeJSON>();
+  for (const e of def.edges) if (ports.outputs.includes(e.target)) fedBy.set(e.target, e);
+  for (const e of graph.edges) {
+    if (e.target === id) {
+      // An edge into an input port: to every inner node that port feeds.
+      for (const inner of def.edges.filter((d) => d.source === e.targetHandle || (ports.inputs.length === 1 && d.source === ports.inputs[0] && e.targetHandle === "in"))) {
+        if (isPort.has(inner.target)) continue;
+        edges.push(edge(e.source, e.sourceHandle ?? "out", rename.get(inner.target)!, inner.target_port ?? "in"));
+      }
+    } else if (e.source === id) {
+      const port = e.sourceHandle === "out" && ports.outputs.length === 1 ? ports.outputs[0] : (e.sourceHandle ?? "out");
+      const from = fedBy.get(port);
+      if (from && rename.has(from.source)) edges.push(edge(rename.get(from.source)!, from.source_port ?? "out", e.target, e.targetHandle ?? "in"));
+    } else edges.push(e);
+  }
+  for (const e of def.edges) {
+    if (rename.has(e.source) && rename.has(e.target)) {
+      edges.push(edge(rename.get(e.source)!, e.source_port ?? "out", rename.get(e.target)!, e.target_port ?? "in"));
+    }
+  }
+  return { nodes: [...graph.nodes.filter((n) => n.id !== id).map((n) => (n.selected ? { ...n, selected: false } : n)), ...added], edges };
+}
+
+type NodeInfo = ValidationReport["nodes"][string];
+
+function outputOf(info: NodeInfo | undefined, port: string): Shape | undefined {
+  if (!info) return undefined;
+  const shapes = info.output_shapes as Record<string, Shape> | undefined | null;
+  return shapes && port in shapes ? shapes[port] : (info.output_shape as Shape | undefined);
+}
+
+/**
+ * The shape leaving output `port` of the block instance whose expanded ids start with `prefix` (`block1`, or
+ * `stage1.1.unit` for a block inside a block): that of the node feeding the block's Output, in the last copy.
+ */
+export function portShape(
+  report: ValidationReport | null,
+  blocks: Blocks,
+  prefix: string,
+  params: Record<string, unknown>,
+  port: string,
+  depth = 0,
+): Shape | undefined {
+  const { block, repeat } = blockParams(params);
+  const def = blocks[block];
+  if (!report || !def || depth > 32) return undefined;
+  const outputs = blockPorts(def).outputs;
+  const name = port === "out" && outputs.length === 1 ? outputs[0] : port;
+  const feed = def.edges.find((e) => e.target === name);
+  if (!feed) return undefined;
+  const inner = `${prefix}.${Math.max(0, repeat - 1)}.${feed.source}`;
+  const feeder = def.nodes.find((n) => n.id === feed.source);
+  if (feeder?.type === BLOCK) return portShape(report, blocks, inner, feeder.params ?? {}, feed.source_port ?? "out", depth + 1);
+  return outputOf(report.nodes[inner], feed.source_port ?? "out");
+}
+
+export type BlockSummary = {
+  /** Output port -> the shape it carries. */
+  shapes: Record<string, Shape | undefined>;
+  params: number;
+  /** The errors about the instance itself and about every node inside it (expanded ids). */
+  errors: Problem[];
+  /** Expanded id -> its info, the inner nodes of every copy. */
+  inner: [string, NodeInfo][];
+};
+
+/** What the latest validation says about a `Block` node and everything inside it. */
+export function summarize(report: ValidationReport | null, blocks: Blocks, node: Pick<LayerNode, "id" | "data">): BlockSummary {
+  const prefix = `${node.id}.`;
+  const def = blocks[blockParams(node.data.params).block];
+  const shapes: Record<string, Shape | undefined> = {};
+  for (const port of blockPorts(def).outputs) shapes[port] = portShape(report, blocks, node.id, node.data.params, port);
+  const inner = Object.entries(report?.nodes ?? {}).filter(([id]) => id.startsWith(prefix));
+  const errors = (report?.errors ?? []).filter(
+    (p) => p.node === node.id || p.node?.startsWith(prefix) || p.nodes?.some((n) => n === node.id || n.startsWith(prefix)),
+  );
+  const params = inner.reduce((sum, [, info]) => sum + (info.params ?? 0), 0);
+  return { shapes, params, errors, inner };
+}
+
+/**
+ * Shapes for the canvas edges that touch a `Block` node (the validation names the expanded nodes instead), keyed by
+ * edge id. Empty, at no cost, when the graph has no Block node.
+ */
+export function blockEdgeShapes(report: ValidationReport | null, blocks: Blocks, nodes: LayerNode[], edges: PortEdge[]): Record<string, Shape> {
+  const out: Record<string, Shape> = {};
+  if (!report) return out;
+  const instances = new Map(nodes.filter((n) => n.data.type === BLOCK).map((n) => [n.id, n]));
+  if (!instances.size) return out;
+  for (const e of edges) {
+    if (!instances.has(e.source) && !instances.has(e.target)) continue;
+    const from = instances.get(e.source);
+    const shape = from
+      ? portShape(report, blocks, from.id, from.data.params, e.sourceHandle ?? "out")
+      : outputOf(report.nodes[e.source], e.sourceHandle ?? "out");
+    if (shape !== undefined) out[e.id] = shape;
+  }
+  return out;
+}

@@ -1,0 +1,54 @@
+// Store actions for repeat blocks (lib/blocks.ts does the work): group the selection, ungroup a Block node, add a
+// Block node from the palette. Each is one undo step. Block definitions live in the graph's `blocks` (FlowGraph.extra)
+// and are never removed by an edit, so undo and redo of a grouping always find the block their nodes use.
+import type { XYPosition } from "@xyflow/react";
+import { type Blocks, BLOCK, groupSelection, readBlocks, ungroup } from "../lib/blocks";
+import type { LayerNode } from "../lib/graph";
+import { useGraph } from "./graph";
+import { notify } from "./notice";
+
+export function currentBlocks(): Blocks {
+  return readBlocks(useGraph.getState().extra);
+}
+
+/** Group the selected nodes into a new block (toolbar "Group", Ctrl+G). Returns the Block node's id, or null. */
+export function groupSelected(): string | null {
+  const g = useGraph.getState();
+  const blocks = currentBlocks();
+  const result = groupSelection(g, blocks, g.nodes.filter((n) => n.selected).map((n) => n.id));
+  if ("error" in result) {
+    notify(`Cannot group: ${result.error}`);
+    return null;
+  }
+  g.checkpoint();
+  useGraph.setState({
+    nodes: result.nodes,
+    edges: result.edges,
+    extra: { ...g.extra, blocks: { ...blocks, [result.name]: result.block } },
+  });
+  return result.instance.id;
+}
+
+/** Put a Block node's inner nodes back on the canvas (Inspector "Ungroup"). */
+export function ungroupNode(id: string): void {
+  const g = useGraph.getState();
+  const result = ungroup(g, currentBlocks(), id);
+  if ("error" in result) {
+    notify(`Cannot ungroup: ${result.error}`);
+    return;
+  }
+  g.checkpoint();
+  useGraph.setState({ nodes: result.nodes, edges: result.edges });
+}
+
+/** A new Block node using the block `name` (a palette entry under "Blocks"). */
+export function addBlockNode(name: string, position: XYPosition): string {
+  const g = useGraph.getState();
+  g.checkpoint();
+  const taken = new Set(g.nodes.map((n) => n.id));
+  let id = name;
+  for (let i = 2; taken.has(id); i++) id = `${name}_${i}`;
+  const node: LayerNode = { id, type: "block", position, data: { type: BLOCK, params: { block: name, repeat: 1, shared: false } }, selected: true };
+  useGraph.setState({ nodes: [...g.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node] });
+  return id;
+}
