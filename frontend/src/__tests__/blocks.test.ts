@@ -55,7 +55,7 @@ describe("groupSelection", () => {
   it("names several ports in1, in2 and keeps one input feeding two inner nodes as one port", () => {
     const flow = fromGraphJSON({
       ...chain,
-      nodes: [...chain.nodes, { id: "z", type: "Input", params: { shape: [16, 8, 8] } }, { id: "add", type: "Add" }],
+      nodes: [...(chain.nodes ?? []), { id: "z", type: "Input", params: { shape: [16, 8, 8] } }, { id: "add", type: "Add" }],
       edges: [
         { source: "x", target: "conv" },
         { source: "x", target: "add" },

@@ -68,10 +68,9 @@ export function BlockInspector({ node }: { node: LayerNode }) {
         />
         {repeatError && <span className="field-error">{repeatError}</span>}
       </label>
-      <label className="field check">
+      <label className="row" style={{ alignItems: "center", gap: 8 }} title="Shared: every copy runs the first copy's layers (one set of weights)">
         <input type="checkbox" checked={shared} onChange={(e) => set({ shared: e.target.checked }, "shared")} data-testid="block-shared" />
-        <span className="field-name">shared weights</span>
-        <span className="muted small">{shared ? "every copy runs the first copy's layers" : "each copy has its own weights"}</span>
+        <span>shared weights {shared ? "(one set for all copies)" : "(each copy has its own)"}</span>
       </label>
       <div className="shape-line" data-testid="inspector-shape">
         {ports.outputs.map((p) => (

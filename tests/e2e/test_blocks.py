@@ -1,0 +1,73 @@
+"""Repeat blocks on the canvas: group three nodes into a block, repeat it ×3, see the shapes, undo/redo, train."""
+
+from __future__ import annotations
+
+import json
+
+from playwright.sync_api import Page, expect
+from test_app import open_app, shot
+from test_canvas import settle_view
+
+
+def test_group_three_nodes_repeat_three_times_and_train(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-mlp-iris").click()
+    expect(page.get_by_test_id("shape-fc2")).to_have_text("3", timeout=10_000)
+    settle_view(page)
+
+    page.get_by_test_id("node-fc1").click()
+    page.get_by_test_id("node-act1").click(modifiers=["Shift"])
+    page.get_by_test_id("node-drop").click(modifiers=["Shift"])
+    expect(page.get_by_test_id("inspector")).to_contain_text("3 nodes selected")
+    page.keyboard.press("Control+g")
+    expect(page.get_by_test_id("node-block1")).to_be_visible()
+    expect(page.get_by_test_id("node-fc1")).to_have_count(0)
+    expect(page.get_by_test_id("shape-block1")).to_have_text("32", timeout=10_000)
+    expect(page.get_by_test_id("palette-block-block1")).to_be_visible()
+
+    # Undo brings the three nodes back, redo the block.
+    page.keyboard.press("Control+z")
+    expect(page.get_by_test_id("node-fc1")).to_be_visible()
+    expect(page.get_by_test_id("node-block1")).to_have_count(0)
+    page.keyboard.press("Control+Shift+z")
+    expect(page.get_by_test_id("node-block1")).to_be_visible()
+
+    page.get_by_test_id("node-block1").click()
+    expect(page.get_by_test_id("block-repeat")).to_be_visible()
+    page.get_by_test_id("block-repeat").fill("3")
+    expect(page.get_by_test_id("block-repeat-block1")).to_have_text("×3 own weights")
+    # The inner layers of the last copy were validated: 3 copies of Linear(32) after a 4-wide input.
+    expect(page.get_by_test_id("inspector-shape")).to_contain_text("2,272 params in 3 copies", timeout=10_000)
+    expect(page.get_by_test_id("block-inner")).to_contain_text("fc1")
+    expect(page.get_by_test_id("shape-fc2")).to_have_text("3")
+    page.get_by_test_id("block-shared").check()
+    expect(page.get_by_test_id("block-repeat-block1")).to_have_text("×3 shared weights")
+    page.get_by_test_id("block-shared").uncheck()
+
+    # Out of range: the server's error names the block, on the node and in the inspector.
+    page.get_by_test_id("block-repeat").fill("10000")
+    expect(page.get_by_test_id("error-block1")).to_contain_text("block1", timeout=10_000)
+    expect(page.get_by_test_id("error-block1")).to_contain_text("repeat")
+    page.get_by_test_id("block-repeat").fill("3")
+    expect(page.get_by_test_id("error-block1")).to_have_count(0, timeout=10_000)
+    expect(page.get_by_test_id("shape-block1")).to_have_text("32")
+
+    page.wait_for_timeout(600)  # the graph is mirrored to localStorage 400 ms after the last edit
+    saved = json.loads(page.evaluate("() => localStorage.getItem('netcanvas.graph')"))
+    assert saved["format"] == "netcanvas.graph/2"
+    assert [n["id"] for n in saved["blocks"]["block1"]["nodes"]] == ["in", "fc1", "act1", "drop", "out"]
+    assert {"id": "block1", "type": "Block"}.items() <= next(n for n in saved["nodes"] if n["id"] == "block1").items()
+    shot(page, "blocks-grouped")
+
+    page.get_by_test_id("tab-train").click()
+    if not page.get_by_test_id("cfg-epochs").is_visible():
+        page.get_by_test_id("train-settings").locator("summary").click()
+    page.get_by_test_id("cfg-epochs").fill("3")
+    before = page.get_by_test_id("run-id").inner_text() if page.get_by_test_id("run-id").count() else ""
+    page.get_by_test_id("btn-train").click()
+    expect(page.get_by_test_id("run-id")).not_to_have_text(before, timeout=30_000)
+    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=90_000)
+    run_id = page.get_by_test_id("run-id").inner_text()
+    run = page.request.get(f"{server}/api/runs/{run_id}").json()
+    assert run["epochs_done"] == 3
