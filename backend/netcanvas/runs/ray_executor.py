@@ -8,7 +8,8 @@ its pipe: it receives the events through ``poll``/``recv``, stops the run throug
 ends after its step, the run ends ``stopped`` with its best weights) and kills it with ``kill``
 (``ray.cancel(force=True)``). The files are written into the server's run directory before the ``done``
 event is handed over, so whoever sees ``done`` can export at once. A task that fails without a ``done`` (its
-worker process or node lost, the task cancelled) ends the run ``failed`` with Ray's reason.
+worker process or node lost, the task cancelled) ends the run ``failed`` with Ray's reason. A Ray run cannot
+pause (its ``RunHandle`` has no pause flag: the API answers 409); pausing needs a local worker process.
 
 Ray nodes need the same NetCanvas and torch installed; built-in datasets travel with the package, uploaded
 ones are read from the data directory, which Ray nodes must then mount at the same path.
