@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GraphJSON, ValidationReport } from "../api/client";
-import { blockEdgeShapes, groupSelection, readBlocks, summarize, ungroup } from "../lib/blocks";
+import { blockEdgeShapes, blockOwner, groupSelection, readBlocks, summarize, ungroup } from "../lib/blocks";
 import { fromGraphJSON, toGraphJSON } from "../lib/graph";
 
 const chain = {
@@ -152,5 +152,19 @@ describe("validation of a Block node", () => {
       "x:out->block1:in": [3, 8, 8],
       "block1:out->gap:in": [4, 4, 4],
     });
+  });
+});
+
+describe("blockOwner", () => {
+  it("finds the Block node an expanded id lies inside, ids with dots too", () => {
+    const nodes = [
+      { id: "block1", data: { type: "Block", params: {} } },
+      { id: "a.b", data: { type: "Block", params: {} } },
+      { id: "x.y", data: { type: "Linear", params: {} } },
+    ];
+    expect(blockOwner("block1.0.conv1", nodes)).toBe("block1");
+    expect(blockOwner("a.b.2.inner.0.fc", nodes)).toBe("a.b");
+    expect(blockOwner("x.y.0.fc", nodes)).toBeNull();
+    expect(blockOwner("gap", nodes)).toBeNull();
   });
 });

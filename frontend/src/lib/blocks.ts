@@ -329,3 +329,12 @@ export function blockEdgeShapes(report: ValidationReport | null, blocks: Blocks,
   }
   return out;
 }
+
+/** The `Block` node on the canvas that an expanded id (`block1.0.conv1`) lies inside, or null. */
+export function blockOwner(expanded: string, nodes: Pick<LayerNode, "id" | "data">[]): string | null {
+  for (let i = expanded.indexOf("."); i > 0; i = expanded.indexOf(".", i + 1)) {
+    const prefix = expanded.slice(0, i);
+    if (nodes.some((n) => n.id === prefix && n.data.type === BLOCK)) return prefix;
+  }
+  return null;
+}

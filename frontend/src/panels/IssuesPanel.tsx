@@ -5,6 +5,7 @@ import { useEffect } from "react";
 import type { Schemas } from "../api/client";
 import { focusOn } from "../canvas/view";
 import { edgeId } from "../lib/graph";
+import { blockOwner } from "../lib/blocks";
 import { useGraph } from "../stores/graph";
 import { notify } from "../stores/notice";
 import { useOverlay } from "../stores/overlay";
@@ -74,7 +75,10 @@ export function IssuesPanel() {
                 className={`issue ${issue.level}`}
                 disabled={!findable}
                 onClick={() => {
-                  if (!focusOn(flow, where)) notify(`'${where.label}' is not on the canvas`);
+                  if (focusOn(flow, where)) return;
+                  // An error inside a block (`block1.0.conv1`): show the Block node it is in.
+                  const owner = where.node ? blockOwner(where.node, useGraph.getState().nodes) : null;
+                  if (!owner || !focusOn(flow, { node: owner })) notify(`'${where.label}' is not on the canvas`);
                 }}
                 data-testid={`issue-${i}`}
                 title={findable ? `Show ${where.edge ? "the connection" : `'${where.node}'`} on the canvas` : "About the graph as a whole"}
