@@ -34,7 +34,9 @@ def test_template_is_complete_validates_and_binds_to_its_dataset(template_id: st
     template: dict[str, Any] = TEMPLATES[template_id]
     assert set(template) == {"id", "name", "description", "family", "graph", "dataset", "config"}
     assert (TEMPLATES_DIR / f"{template_id}.json").is_file()
-    assert template["name"] and template["description"] and template["graph"]["format"] == "netcanvas.graph/1"
+    assert template["name"] and template["description"]
+    # /2 only where the template uses blocks (docs/graph-format.md#blocks-and-repeats), /1 elsewhere
+    assert template["graph"]["format"] == ("netcanvas.graph/2" if "blocks" in template["graph"] else "netcanvas.graph/1")
     report = validate_graph(template["graph"])
     assert report.valid and report.warnings == [], (report.errors, report.warnings)
     TrainConfig.model_validate(template["config"])  # the config as written, not only the shortened one below
@@ -106,6 +108,16 @@ def test_capsule_network_beats_a_same_size_mlp_on_digits() -> None:
     mlp_size = sum(p.numel() for p in compile_graph(mlp).module.parameters())
     assert abs(mlp_size - size) < 0.01 * size
     assert full_training(template)["val_accuracy"] > full_training(template, mlp)["val_accuracy"]
+
+
+def test_resnet_template_builds_its_stage_from_a_repeated_block() -> None:
+    graph = TEMPLATES["resnet-digits"]["graph"]
+    stage = next(n for n in graph["nodes"] if n["type"] == "Block")
+    assert stage["params"] == {"block": "basic", "repeat": 2, "shared": False}
+    report = validate_graph(graph)
+    assert {"stage1.0.conv_a", "stage1.1.skip"} <= set(report.nodes)
+    names = {name for name, _ in compile_graph(graph).module.named_parameters()}
+    assert {"stage1_0_conv_a.weight", "stage1_1_conv_b.weight"} <= names
 
 
 def test_templates_endpoint(tmp_path: Any) -> None:
