@@ -71,3 +71,18 @@ def test_group_three_nodes_repeat_three_times_and_train(page: Page, server: str)
     run_id = page.get_by_test_id("run-id").inner_text()
     run = page.request.get(f"{server}/api/runs/{run_id}").json()
     assert run["epochs_done"] == 3
+
+
+def test_resnet_template_shows_its_stage_collapsed(page: Page, server: str) -> None:
+    open_app(page, server)
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-resnet-digits").click()
+    expect(page.get_by_test_id("shape-stage1")).to_have_text("16×8×8", timeout=10_000)
+    expect(page.get_by_test_id("block-repeat-stage1")).to_have_text("×2 own weights")
+    expect(page.get_by_test_id("shape-fc")).to_have_text("10")
+    expect(page.get_by_test_id("palette-block-basic")).to_be_visible()
+    settle_view(page)
+    page.get_by_test_id("node-stage1").click()
+    expect(page.get_by_test_id("block-inner")).to_contain_text("conv_a")
+    expect(page.get_by_test_id("inspector-shape")).to_contain_text("9,344 params in 2 copies")
+    shot(page, "blocks-resnet")

@@ -98,7 +98,9 @@ export function BlockInspector({ node }: { node: LayerNode }) {
           <div className="ports" data-testid="block-inner">
             {inner.map(([id, info]) => (
               <div key={id} className="port-row">
-                <span className="port-name mono">{id.slice(node.id.length + 3)}</span>
+                <span className="mono" style={{ minWidth: "9em" }}>
+                  {id.slice(node.id.length + 3)}
+                </span>
                 <span className="port-links mono muted">{info.output_shape ? formatShape(info.output_shape) : "—"}</span>
               </div>
             ))}
