@@ -1,8 +1,9 @@
 """Shape inference and validation.
 
-Every node is built from its inferred input shapes and run once on a batch of two.
-Small nodes run for real on the CPU (microseconds); nodes that could be big (many
-parameters or large activations) are built and run on the ``meta`` device, which
+Layers with a closed form (``Layer.closed_form``: Linear, activations, merges, norms, ...) give their
+output shapes and parameter counts without building anything. Every other node is built from its
+inferred input shapes and run once on a batch of two. Small nodes run for real on the CPU
+(microseconds); nodes that could be big (many parameters or large activations) are built and run on the ``meta`` device, which
 allocates nothing but runs its kernels in Python (~0.3 ms a node). Layers whose cost
 grows with an input size (RNNs) compute their output shape instead. Results are cached
 per (type, params, input specs), so re-validating after an edit recomputes only the
@@ -108,6 +109,13 @@ def _infer_uncached(layer: Layer, inputs: Inputs) -> NodeResult:
                 port_text = "" if port == "in" else f" on port '{port}'"
                 return NodeResult(None, 0, f"expects {' or '.join(layer.accepts)} input{port_text}, "
                                            f"got {spec.dtype}{hint}")
+    try:
+        closed = layer.closed_form(inputs)
+    except ShapeError as e:
+        return NodeResult(None, 0, str(e))
+    if closed is not None:
+        dtype = layer.output_dtype(inputs)
+        return NodeResult(tuple(TensorSpec(shape, dtype) for shape in closed[0]), closed[1])
     device = "cpu" if cost_bound(layer, inputs) <= CPU_COST_LIMIT else "meta"
     try:
         if device == "meta":

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field
 from torch import nn
 
-from .registry import Inputs, Layer, ShapeError, layer
+from .registry import Inputs, Layer, Shape, ShapeError, layer
 
 
 def _check_dim(inputs: Inputs, dim: int) -> None:
@@ -20,6 +20,8 @@ def _check_dim(inputs: Inputs, dim: int) -> None:
 class ReLU(Layer):
     """Rectified linear unit: max(0, x)."""
 
+    shape_preserving = True
+
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.ReLU()
 
@@ -28,6 +30,8 @@ class ReLU(Layer):
 class ReLU6(Layer):
     """ReLU capped at 6: min(max(0, x), 6). Used in MobileNets."""
 
+    shape_preserving = True
+
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.ReLU6()
 
@@ -35,6 +39,8 @@ class ReLU6(Layer):
 @layer("activation")
 class LeakyReLU(Layer):
     """Leaky ReLU: x if x > 0 else negative_slope * x; keeps a small gradient for negative inputs."""
+
+    shape_preserving = True
 
     negative_slope: float = Field(default=0.01, ge=0.0, le=1.0, description="Slope for negative inputs")
 
@@ -46,6 +52,8 @@ class LeakyReLU(Layer):
 class Sigmoid(Layer):
     """Logistic sigmoid 1 / (1 + exp(-x)); squashes to (0, 1) for binary outputs."""
 
+    shape_preserving = True
+
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.Sigmoid()
 
@@ -53,6 +61,8 @@ class Sigmoid(Layer):
 @layer("activation")
 class Tanh(Layer):
     """Hyperbolic tangent; squashes to (-1, 1)."""
+
+    shape_preserving = True
 
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.Tanh()
@@ -68,6 +78,10 @@ class Softmax(Layer):
         _check_dim(inputs, self.dim)
         return nn.Softmax(dim=self.dim)
 
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        _check_dim(inputs, self.dim)
+        return [inputs.shape()], 0
+
 
 @layer("activation")
 class LogSoftmax(Layer):
@@ -79,10 +93,16 @@ class LogSoftmax(Layer):
         _check_dim(inputs, self.dim)
         return nn.LogSoftmax(dim=self.dim)
 
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        _check_dim(inputs, self.dim)
+        return [inputs.shape()], 0
+
 
 @layer("activation")
 class GELU(Layer):
     """Gaussian error linear unit, the Transformer activation."""
+
+    shape_preserving = True
 
     approximate: Literal["none", "tanh"] = Field(
         default="none", description="'tanh' uses the faster tanh approximation")
@@ -95,6 +115,8 @@ class GELU(Layer):
 class ELU(Layer):
     """Exponential linear unit: x if x > 0 else alpha * (exp(x) - 1)."""
 
+    shape_preserving = True
+
     alpha: float = Field(default=1.0, gt=0.0, description="Scale of the negative part")
 
     def build(self, inputs: Inputs) -> nn.Module:
@@ -105,6 +127,8 @@ class ELU(Layer):
 class SiLU(Layer):
     """Sigmoid linear unit (swish): x * sigmoid(x)."""
 
+    shape_preserving = True
+
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.SiLU()
 
@@ -112,6 +136,8 @@ class SiLU(Layer):
 @layer("activation")
 class Hardswish(Layer):
     """Hard swish, the cheap swish of MobileNetV3: x * relu6(x + 3) / 6."""
+
+    shape_preserving = True
 
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.Hardswish()

@@ -10,7 +10,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from . import modules
-from .registry import DType, Inputs, Layer, ShapeError, fmt_shape, layer
+from .registry import DType, Inputs, Layer, Shape, ShapeError, fmt_shape, layer
 
 ANY_DTYPE: tuple[DType, ...] = ("float32", "int64")
 
@@ -33,9 +33,18 @@ class Linear(Layer):
     weight_norm: bool = Field(default=False, description=WEIGHT_NORM_DOC)
 
     def build(self, inputs: Inputs) -> nn.Module:
-        inputs.rank(range(1, 7), "[..., features]")
-        linear = nn.Linear(inputs.dim(-1, "input features"), self.out_features, bias=self.bias)
+        linear = nn.Linear(self._in_features(inputs), self.out_features, bias=self.bias)
         return with_weight_norm(linear, self.weight_norm)
+
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        in_features = self._in_features(inputs)
+        weights = self.out_features * (in_features + (1 if self.weight_norm else 0))  # weight norm: v and g
+        return [(*inputs.shape()[:-1], self.out_features)], weights + (self.out_features if self.bias else 0)
+
+    @staticmethod
+    def _in_features(inputs: Inputs) -> int:
+        inputs.rank(range(1, 7), "[..., features]")
+        return inputs.dim(-1, "input features")
 
 
 @layer("core")
@@ -48,13 +57,25 @@ class Flatten(Layer):
     end_dim: int = Field(default=-1, description="Last axis to flatten (-1 = the last axis)")
 
     def build(self, inputs: Inputs) -> nn.Module:
+        self._axes(inputs)
+        return nn.Flatten(self.start_dim, self.end_dim)
+
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        start, end = self._axes(inputs)
+        shape = inputs.shape()
+        joined = shape[start - 1:end]
+        size = None if None in joined else math.prod(s for s in joined if s is not None)
+        return [(*shape[:start - 1], size, *shape[end:])], 0
+
+    def _axes(self, inputs: Inputs) -> tuple[int, int]:
+        """The first and last axis flattened (the batch axis is 0)."""
         rank = len(inputs.shape()) + 1
         if self.start_dim >= rank:
             raise ShapeError(f"start_dim {self.start_dim} is out of range for an input of rank {rank}")
         end = self.end_dim % rank if -rank <= self.end_dim < rank else None
         if end is None or end < self.start_dim:
             raise ShapeError(f"end_dim {self.end_dim} does not fit start_dim {self.start_dim} and rank {rank}")
-        return nn.Flatten(self.start_dim, self.end_dim)
+        return self.start_dim, end
 
 
 @layer("core")
@@ -132,6 +153,8 @@ class Upsample(Layer):
 class Identity(Layer):
     """Passes its input through unchanged (a named junction in the graph)."""
 
+    shape_preserving = True
+
     accepts = ANY_DTYPE
     keeps_dtype = True
 
@@ -142,6 +165,8 @@ class Identity(Layer):
 @layer("core")
 class Dropout(Layer):
     """Zeroes each element with probability p during training (scaled by 1/(1-p)); identity at inference."""
+
+    shape_preserving = True
 
     p: float = Field(default=0.5, ge=0.0, lt=1.0, description="Probability of zeroing an element")
 

@@ -6,9 +6,17 @@ from pydantic import Field
 from torch import nn
 
 from . import modules
-from .registry import Inputs, Layer, Port, ShapeError, fmt_shape, layer
+from .registry import Inputs, Layer, Port, Shape, ShapeError, fmt_shape, layer
 
 MANY = (Port("in", variadic=True, doc="two or more tensors of the same shape"),)
+
+
+def same_shape_form(inputs: Inputs) -> tuple[list[Shape], int] | None:
+    """An element-wise merge's output: its inputs' shape (None where a dynamic axis meets a fixed one: the module
+    decides)."""
+    same_shapes(inputs)
+    shapes = inputs.shapes()
+    return ([shapes[0]], 0) if all(shape == shapes[0] for shape in shapes) else None
 
 
 def same_shapes(inputs: Inputs) -> None:
@@ -31,6 +39,9 @@ class Add(Layer):
         same_shapes(inputs)
         return modules.Add()
 
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int] | None:
+        return same_shape_form(inputs)
+
 
 @layer("merge", inputs=MANY)
 class Multiply(Layer):
@@ -39,6 +50,9 @@ class Multiply(Layer):
     def build(self, inputs: Inputs) -> nn.Module:
         same_shapes(inputs)
         return modules.Multiply()
+
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int] | None:
+        return same_shape_form(inputs)
 
 
 @layer("merge", inputs=MANY)
@@ -49,6 +63,9 @@ class Average(Layer):
         same_shapes(inputs)
         return modules.Average()
 
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int] | None:
+        return same_shape_form(inputs)
+
 
 @layer("merge", inputs=(Port("in", variadic=True, doc="tensors equal in every axis but dim"),))
 class Concat(Layer):
@@ -58,6 +75,20 @@ class Concat(Layer):
     dim: int = Field(default=1, description="Axis to join along (1 = first axis after the batch; -1 = last)")
 
     def build(self, inputs: Inputs) -> nn.Module:
+        self._axis(inputs)
+        return modules.Concat(self.dim)
+
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int] | None:
+        axis = self._axis(inputs)
+        shapes = inputs.shapes()
+        if any(shape[:axis] + shape[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:] for shape in shapes):
+            return None  # a dynamic axis meets a fixed one: the module decides
+        sizes = [shape[axis] for shape in shapes]
+        joined = None if None in sizes else sum(s for s in sizes if s is not None)
+        return [(*shapes[0][:axis], joined, *shapes[0][axis + 1:])], 0
+
+    def _axis(self, inputs: Inputs) -> int:
+        """The axis joined along, without the batch axis."""
         shapes = inputs.shapes()
         if len(shapes) < 2:
             raise ShapeError(f"needs at least two inputs, got {len(shapes)}")
@@ -73,4 +104,4 @@ class Concat(Layer):
                 raise ShapeError(
                     f"input shapes {fmt_shape(shapes[0])} and {fmt_shape(other)} differ outside dim {self.dim}"
                 )
-        return modules.Concat(self.dim)
+        return axis

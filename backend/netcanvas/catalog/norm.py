@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from torch import nn
 
-from .registry import Inputs, Layer, ShapeError, layer
+from .registry import Inputs, Layer, Shape, ShapeError, layer
 
 EPS = "Added to the variance for numerical stability"
 MOMENTUM = "Weight of the current batch in the running mean and variance"
@@ -24,6 +24,11 @@ class BatchNorm1d(Layer):
         inputs.rank((1, 2), "[features] or [channels, length]")
         return nn.BatchNorm1d(inputs.dim(0, "features"), self.eps, self.momentum, self.affine)
 
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        inputs.rank((1, 2), "[features] or [channels, length]")
+        features = inputs.dim(0, "features")
+        return [inputs.shape()], 2 * features if self.affine else 0
+
 
 @layer("normalization")
 class BatchNorm2d(Layer):
@@ -37,6 +42,11 @@ class BatchNorm2d(Layer):
         inputs.rank(3, "[channels, height, width]")
         return nn.BatchNorm2d(inputs.dim(0, "channels"), self.eps, self.momentum, self.affine)
 
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        inputs.rank(3, "[channels, height, width]")
+        channels = inputs.dim(0, "channels")
+        return [inputs.shape()], 2 * channels if self.affine else 0
+
 
 @layer("normalization")
 class LayerNorm(Layer):
@@ -48,6 +58,10 @@ class LayerNorm(Layer):
 
     def build(self, inputs: Inputs) -> nn.Module:
         return nn.LayerNorm(inputs.dim(-1, "features"), self.eps, self.elementwise_affine)
+
+    def closed_form(self, inputs: Inputs) -> tuple[list[Shape], int]:
+        features = inputs.dim(-1, "features")
+        return [inputs.shape()], 2 * features if self.elementwise_affine else 0
 
 
 @layer("normalization")
