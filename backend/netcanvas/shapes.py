@@ -3,10 +3,10 @@
 Layers with a closed form (``Layer.closed_form``: Linear, activations, merges, norms, ...) give their
 output shapes and parameter counts without building anything. Every other node is built from its
 inferred input shapes and run once on a batch of two. Small nodes run for real on the CPU
-(microseconds); nodes that could be big (many parameters or large activations) are built and run on the ``meta`` device, which
-allocates nothing but runs its kernels in Python (~0.3 ms a node). Layers whose cost
-grows with an input size (RNNs) compute their output shape instead. Results are cached
-per (type, params, input specs), so re-validating after an edit recomputes only the
+(microseconds); nodes that could be big (many parameters or large activations) are built
+and run on the ``meta`` device, which allocates nothing but runs its kernels in Python
+(~0.3 ms a node). Layers whose cost grows with an input size (RNNs) compute their output
+shape instead. Results are cached per (type, params, input specs), so re-validating after an edit recomputes only the
 changed node and what lies downstream of it — everything else is a cache hit.
 """
 
