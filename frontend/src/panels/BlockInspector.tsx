@@ -97,11 +97,9 @@ export function BlockInspector({ node }: { node: LayerNode }) {
           <h3>Inside (first copy)</h3>
           <div className="ports" data-testid="block-inner">
             {inner.map(([id, info]) => (
-              <div key={id} className="port-row">
-                <span className="mono" style={{ minWidth: "9em" }}>
-                  {id.slice(node.id.length + 3)}
-                </span>
-                <span className="port-links mono muted">{info.output_shape ? formatShape(info.output_shape) : "—"}</span>
+              <div key={id} className="mono small" style={{ display: "flex", justifyContent: "space-between", gap: 12 }}>
+                <span>{id.slice(node.id.length + 3)}</span>
+                <span className="muted">{info.output_shape ? formatShape(info.output_shape) : "—"}</span>
               </div>
             ))}
           </div>
