@@ -13,7 +13,9 @@ import onnxruntime as ort
 import torch
 
 from netcanvas.artifacts import RunDir
+from netcanvas.runs.execute import execute
 from netcanvas.runs.ray_train import Shard
+from netcanvas.training.events import Event
 from runhelpers import DIGITS_MLP, LONG, app_client, start_run, wait_for, watch
 
 TWO_WORKERS = {"epochs": 2, "batch_size": 32, "workers": 2, "optimizer": {"type": "adam", "lr": 0.01},
@@ -26,6 +28,14 @@ def test_shards_cover_the_split_evenly() -> None:
         assert len({len(s) for s in shards}) == 1
         assert set(torch.cat(shards).tolist()) == set(range(n))
     assert Shard(0, 2, seed=7, device=torch.device("cpu")).indices(9).tolist() != list(range(0, 9, 2))
+
+
+def test_several_workers_without_ray_fail_the_run_with_the_reason(tmp_path: Path) -> None:
+    events: list[Event] = []
+    outcome = execute(DIGITS_MLP, {"name": "digits"}, {"epochs": 1, "workers": 2}, tmp_path / "run", events.append)
+    assert outcome.status == "failed"
+    assert outcome.error == "config.workers: data-parallel training (workers > 1) needs NETCANVAS_EXECUTOR=ray"
+    assert [e.type for e in events][-2:] == ["error", "done"]
 
 
 def test_a_two_worker_run_trains_data_parallel_and_exports(tmp_path: Path, ray_address: str) -> None:
@@ -59,13 +69,26 @@ def test_a_lost_train_worker_fails_the_run_with_the_reason(tmp_path: Path, ray_a
         seen = 0
         while True:
             event = watch(client, run_id, after=seen, until="log")[-1]
+            assert event["type"] == "log", client.get(f"/api/runs/{run_id}").json()["error"]
             seen, log = event["seq"], event.get("message", "")
             if log.startswith("data-parallel training"):
                 break
         os.kill(int(re.findall(r"rank 1 on \S+ pid (\d+)", log)[0]), signal.SIGKILL)
-        assert watch(client, run_id)[-1]["status"] == "failed"
+        assert watch(client, run_id, after=seen)[-1]["status"] == "failed"
         run = wait_for(client, run_id, ("failed",))
         assert run["error"].startswith("data-parallel training failed: worker 1 was lost"), run["error"]
+
+
+def test_a_stopped_two_worker_run_keeps_its_best_weights(tmp_path: Path, ray_address: str) -> None:
+    with app_client(tmp_path, executor="ray", ray_address=ray_address) as client:
+        run_id = start_run(client, DIGITS_MLP, "digits", {**LONG, "workers": 2, "health": None,
+                                                          "tensorboard": False})
+        watch(client, run_id, until="epoch")
+        assert client.post(f"/api/runs/{run_id}/stop").status_code == 200
+        assert watch(client, run_id)[-1]["status"] == "stopped"
+        run = wait_for(client, run_id, ("stopped",))
+        assert run["best"] is not None and {"best_weights", "last_weights"} <= {a["kind"] for a in run["artifacts"]}
+        assert RunDir(tmp_path / "runs" / run_id).info().runtime["workers"] == 2  # type: ignore[index]
 
 
 def test_the_local_executor_refuses_several_workers(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@ ends after its step, the run ends ``stopped`` with its best weights) and kills i
 (``ray.cancel(force=True)``). The files are written into the server's run directory before the ``done``
 event is handed over, so whoever sees ``done`` can export at once. A task that fails without a ``done`` (its
 worker process or node lost, the task cancelled) ends the run ``failed`` with Ray's reason. A Ray run cannot
-pause (its ``RunHandle`` has no pause flag: the API answers 409); pausing needs a local worker process.
+pause (its ``RunHandle`` has no pause flag: the API answers 409); pausing needs a local worker process. A run
+asking for several ``workers`` is a task of another kind (runs/ray_train.py): it drives Ray Train's workers, and
+rank 0 leaves the files and ``done`` event on the channel for it to return.
 
 Ray nodes need the same NetCanvas and torch installed; built-in datasets travel with the package, uploaded
 ones are read from the data directory, which Ray nodes must then mount at the same path.

@@ -38,6 +38,9 @@ from ..training.events import DoneEvent, ErrorEvent, Event, LogEvent
 from .ray_executor import Outbox
 from .worker import WorkerSpec
 
+START_TIMEOUT_S = 300
+"""How long the workers of a run may take to start (Ray Train's default is 60 s)."""
+
 
 class WorkerFailed(RuntimeError):
     """A worker's run ended ``failed``: raised so that Ray Train stops the others (which would wait for it)."""
@@ -136,18 +139,30 @@ def use_gpu(device: str) -> bool:
     return device == "auto" and ray.cluster_resources().get("GPU", 0) > 0
 
 
+def _lines(error: BaseException) -> list[str]:
+    return [line.strip() for line in str(error).splitlines() if line.strip()]
+
+
 def failure_reason(error: Exception) -> str:
-    """One line from Ray Train's ``TrainingFailedError``: the first failed worker's own message when it has one."""
+    """One line from Ray Train's ``TrainingFailedError``: a worker's own message when one failed (``WorkerFailed``),
+    else the worker that was lost (its process or node), else the first error; ranks in order."""
+    from ray.exceptions import RayError
+    from ray.train.v2._internal.exceptions import RayTrainError, UserExceptionWithTraceback
+
     failures: dict[int, Exception] = getattr(error, "worker_failures", {}) or {}
     for rank in sorted(failures):
-        text = str(failures[rank])
-        ours = [line.strip() for line in text.splitlines() if "WorkerFailed: " in line]
+        ours = [line for line in _lines(failures[rank]) if "WorkerFailed: " in line]
         if ours:
             return ours[-1].split("WorkerFailed: ", 1)[1]
-        first = next((line.strip() for line in text.splitlines() if line.strip()), type(failures[rank]).__name__)
-        return f"worker {rank} was lost: {type(failures[rank]).__name__}: {first}"
-    first = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
-    return f"{type(error).__name__}: {first}"
+    lost = [rank for rank in sorted(failures) if isinstance(failures[rank], RayError | RayTrainError)
+            and not isinstance(failures[rank], UserExceptionWithTraceback)]
+    for rank in lost:
+        lines = _lines(failures[rank]) or [""]
+        return f"worker {rank} was lost: {type(failures[rank]).__name__}: {lines[0]}"[:2000]
+    for rank in sorted(failures):
+        lines = _lines(failures[rank]) or [type(failures[rank]).__name__]
+        return f"worker {rank} failed: {lines[-1]}"[:2000]  # a traceback's last line is the error
+    return f"{type(error).__name__}: {(_lines(error) or [''])[0]}"[:2000]
 
 
 def train_parallel(spec: WorkerSpec, channel: Any) -> dict[str, Any]:
@@ -158,6 +173,9 @@ def train_parallel(spec: WorkerSpec, channel: Any) -> dict[str, Any]:
     from ray.train.torch import TorchTrainer
 
     gpu = use_gpu(spec.config.device)
+    # Ray Train gives its workers 60 s to start, and fails the run after; a loaded machine needs more (each
+    # worker imports torch). The controller takes this from the environment of the process that calls fit.
+    os.environ.setdefault("RAY_TRAIN_WORKER_GROUP_START_TIMEOUT_S", str(START_TIMEOUT_S))
     with tempfile.TemporaryDirectory(prefix="netcanvas-ray-train-") as storage:
         trainer = TorchTrainer(
             worker_loop, train_loop_config={"spec": spec, "channel": channel, "use_gpu": gpu},
