@@ -36,7 +36,8 @@ def test_template_is_complete_validates_and_binds_to_its_dataset(template_id: st
     assert (TEMPLATES_DIR / f"{template_id}.json").is_file()
     assert template["name"] and template["description"]
     # /2 only where the template uses blocks (docs/graph-format.md#blocks-and-repeats), /1 elsewhere
-    assert template["graph"]["format"] == ("netcanvas.graph/2" if "blocks" in template["graph"] else "netcanvas.graph/1")
+    version = "2" if "blocks" in template["graph"] else "1"
+    assert template["graph"]["format"] == f"netcanvas.graph/{version}"
     report = validate_graph(template["graph"])
     assert report.valid and report.warnings == [], (report.errors, report.warnings)
     TrainConfig.model_validate(template["config"])  # the config as written, not only the shortened one below
