@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -29,12 +30,19 @@ log = logging.getLogger("netcanvas")
 
 def warm_up() -> None:
     """The first shape inference in a process pays for imports and kernels, the catalog for
-    loading the datasets: pay both at start, not on the first request."""
+    loading the datasets: pay both at start, not on the first request.
+
+    Then everything loaded so far (torch's and pydantic's hundreds of thousands of objects) is
+    moved out of the garbage collector's sight: a request that allocates much (validating a
+    5,000-node graph) would otherwise trigger full collections that walk them all, more than
+    half of that validation's time."""
     from ..compiler import WARM_UP_GRAPH
     from ..shapes import validate_graph
 
     catalog.catalog()
     validate_graph(WARM_UP_GRAPH)
+    gc.collect()
+    gc.freeze()
 
 
 class OneLineStartupErrors:
