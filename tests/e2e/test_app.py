@@ -104,7 +104,7 @@ def test_save_to_a_file_and_open_it_again(page: Page, server: str, tmp_path: Pat
     page.get_by_test_id("btn-templates").click()
     page.get_by_test_id("template-lenet-digits").click()
     expect(page.get_by_test_id("shape-fc2")).to_have_text("10", timeout=5000)
-    with page.expect_download() as info:
+    with page.expect_download(timeout=120_000) as info:  # the export runs its checks first: slow on a loaded machine
         page.get_by_test_id("btn-save").click()
     saved = tmp_path / "graph.json"
     info.value.save_as(saved)
@@ -130,7 +130,7 @@ def test_train_from_a_template_watch_it_download_onnx_and_predict(page: Page, se
     expect(page.get_by_test_id("test-metrics")).to_contain_text("accuracy")
     shot(page, "trained")
 
-    with page.expect_download() as info:
+    with page.expect_download(timeout=120_000) as info:  # the export runs its checks first: slow on a loaded machine
         page.get_by_test_id("download-onnx").click()
     model = tmp_path / "model.onnx"
     info.value.save_as(model)

@@ -40,7 +40,7 @@ def test_the_app_asks_for_the_token_keeps_it_and_trains_with_it(page: Page, serv
     expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=60_000)
     assert int(page.get_by_test_id("chart-loss").get_attribute("data-points") or 0) > 0
 
-    with page.expect_download() as info:
+    with page.expect_download(timeout=120_000) as info:
         page.get_by_test_id("download-weights").click()
     assert info.value.suggested_filename.endswith(".safetensors")
     saved = tmp_path / "weights.safetensors"
