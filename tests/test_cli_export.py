@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,10 @@ def test_a_run_directory_exports_in_every_format(tmp_path: Path) -> None:
         result = CliRunner().invoke(app, ["export", str(run.path), "-f", fmt, "-o", str(tmp_path / name)])
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).stat().st_size > 100 and f"wrote {tmp_path / name}" in result.output
+        if fmt == "onnx-int8":  # the method and why, the speed against the float file, and a kept float's reason
+            assert "recurrent layers: dynamic quantization; ran in onnxruntime (batch 1, length 9" in result.output
+            assert re.search(r"[\d.]+x its speed at batch 64", result.output)
+            assert ("kept float: dynamic int8 ran at" in result.output) == ("int8: the float model" in result.output)
     assert "class TokenClassifier(nn.Module)" in (tmp_path / "m.py").read_text()
 
 

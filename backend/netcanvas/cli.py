@@ -227,12 +227,16 @@ def export(
         typer.echo(f"checked with onnx.checker and onnxruntime ({', '.join(report.checked)}): max abs diff "
                    f"{report.max_abs_diff or 0:.2g}, max rel diff {report.max_rel_diff or 0:.2g}, opset {report.opset}")
     elif report.format == "onnx-int8":
-        typer.echo(f"ran in onnxruntime ({', '.join(report.checked)}): max abs diff to the float model "
-                   f"{report.max_abs_diff_vs_float or 0:.2g}")
+        typer.echo(f"{report.int8_method_reason}; ran in onnxruntime ({', '.join(report.checked)}): max abs diff "
+                   f"to the float model {report.max_abs_diff_vs_float or 0:.2g}, {report.int8_speedup}x its speed "
+                   "at batch 64")
+        if report.kept_float is not None:
+            typer.echo(report.kept_float)
     elif report.checked:
         typer.echo(f"checked against the PyTorch model ({', '.join(report.checked)})")
     if report.size_ratio is not None:
-        typer.echo(f"int8: {report.size_ratio:.0%} of the float size" + (
+        size = "the float model" if report.kept_float else f"{report.size_ratio:.0%} of the float size"
+        typer.echo(f"int8: {size}" + (
             f", validation accuracy {report.float_accuracy:.4f} -> {report.int8_accuracy:.4f}"
             if report.float_accuracy is not None and report.int8_accuracy is not None else ""))
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import torch
@@ -40,6 +41,28 @@ def test_every_format_downloads_with_a_sensible_name_and_type(client: TestClient
     assert r.headers["content-type"].split(";")[0] == media_type
 
 
+@pytest.mark.parametrize("min_speedup", [0.0, 1000.0])
+def test_int8_download_says_in_a_header_when_it_is_the_float_model(client: TestClient, min_speedup: float,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcanvas.export import int8
+
+    monkeypatch.setattr(int8, "MIN_SPEEDUP", min_speedup)
+    run_id = f"int8min{int(min_speedup)}"
+    runs.hand_made_run(run_id, chain([4], ("Linear", {"out_features": 16}), ("ReLU", {}),
+                                     ("Linear", {"out_features": 3})))
+    r = client.get(f"/api/runs/{run_id}/export", params={"format": "onnx-int8"})
+    report = client.get(f"/api/runs/{run_id}/export/report", params={"format": "onnx-int8"}).json()
+    assert r.status_code == 200 and report["int8_method"] == "dynamic"
+    ops = {node.op_type for node in onnx.load_from_string(r.content).graph.node}
+    if min_speedup == 0:
+        assert "x-netcanvas-int8" not in r.headers and "kept_float" not in report and "DynamicQuantizeLinear" in ops
+    else:
+        assert r.headers["x-netcanvas-int8"] == report["kept_float"]
+        assert report["kept_float"].startswith("kept float: dynamic int8 ran at ") and "(needs 1000x)" in report[
+            "kept_float"]
+        assert "DynamicQuantizeLinear" not in ops and ops & {"MatMul", "Gemm"}
+
+
 def test_downloaded_onnx_runs_in_onnxruntime(client: TestClient, tmp_path: Path) -> None:
     (tmp_path / "m.onnx").write_bytes(client.get(f"/api/runs/{DIGITS_RUN}/export").content)
     session = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
@@ -54,7 +77,9 @@ def test_reports_say_how_each_export_was_checked(client: TestClient) -> None:
     assert onnx["opset"] >= 18 and onnx["max_abs_diff"] < 1e-4 and onnx["size_bytes"] > 1000
     assert onnx["dynamic_axes"]["x"] == ["batch", "1", "8", "8"] and "size_ratio" not in onnx  # nulls left out
     int8 = client.get(f"/api/runs/{DIGITS_RUN}/export/report", params={"format": "onnx-int8"}).json()
-    assert int8["size_ratio"] < 1 and abs(int8["accuracy_change"]) <= 0.02 and int8["float_size_bytes"] > 0
+    assert int8["int8_method"] == "static" and int8["accuracy_change"] >= -0.01 and int8["float_size_bytes"] > 0
+    # int8 is delivered when it pays off (how fast it runs depends on the machine), else the float model and why
+    assert int8["size_ratio"] < 0.8 if "kept_float" not in int8 else int8["kept_float"].startswith("kept float: ")
     seq = client.get(f"/api/runs/{SEQUENCE_RUN}/export/report").json()
     assert seq["dynamic_axes"] == {"tokens": ["batch", "tokens_axis1"], "label": ["batch", "4"]}
     assert client.get(f"/api/runs/{DIGITS_RUN}/export/report", params={"format": "tflite"}).status_code == 422

@@ -98,26 +98,6 @@ def test_pytorch_code_report_says_what_was_checked(tmp_path: Path) -> None:
     assert report.checked == ["batch 1, length 9", "batch 7, length 9", "batch 7, length 17"]
 
 
-def test_int8_of_a_trained_digits_cnn_keeps_accuracy_within_two_points() -> None:
-    run = trained_digits_run()
-    path, report = export_run(run, "onnx-int8")
-    float_path, _ = export_run(run, "onnx")
-    assert report.size_ratio is not None and report.size_ratio < 0.8
-    assert report.size_bytes == path.stat().st_size and report.float_size_bytes == float_path.stat().st_size
-    assert report.float_accuracy is not None and report.float_accuracy > 0.9
-    assert report.accuracy_change is not None and abs(report.accuracy_change) <= 0.02
-    assert report.validation_samples is not None and report.validation_samples > 200
-    assert report.checked[:2] == ["batch 1", "batch 7"]
-    # and on the held-out test split, measured here independently of the report
-    ds = data.load("digits")
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    float_session = ort.InferenceSession(str(float_path), providers=["CPUExecutionProvider"])
-    x, y = ds.arrays["x"], ds.arrays["y"]
-    int8_acc = (session.run(None, {"x": x})[0].argmax(1) == y).mean()
-    float_acc = (float_session.run(None, {"x": x})[0].argmax(1) == y).mean()
-    assert abs(int8_acc - float_acc) <= 0.02
-
-
 def test_int8_of_a_recurrent_model_runs_at_any_length() -> None:
     run = sequence_run()
     path, report = export_run(run, "onnx-int8")

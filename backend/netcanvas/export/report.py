@@ -24,4 +24,11 @@ class ExportReport(BaseModel):
     int8_accuracy: float | None = Field(default=None, description="int8: int8 model's validation accuracy")
     accuracy_change: float | None = Field(default=None, description="int8: int8_accuracy - float_accuracy")
     validation_samples: int | None = Field(default=None, description="Validation samples the accuracies used")
+    int8_method: str | None = Field(default=None, description="int8: 'static' (calibrated QDQ, for convolutions) "
+                                                              "or 'dynamic' (linear and recurrent layers)")
+    int8_method_reason: str | None = Field(default=None, description="int8: why that method was chosen")
+    int8_speedup: float | None = Field(default=None, description="int8: float time / int8 time per call at batch 64 "
+                                                                 "in ONNX Runtime (one thread)")
+    kept_float: str | None = Field(default=None, description="int8: set when int8 did not pay off (too slow or too "
+                                                             "inaccurate): the file is the float model, this says why")
     files: list[str] | None = Field(default=None, description="bundle: the files in the zip")

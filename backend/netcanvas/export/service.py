@@ -24,7 +24,7 @@ from ..compiler import CompiledGraph
 from .bundle import model_card, write_bundle
 from .checks import ExportError, require_finite_weights
 from .files import replacing
-from .int8 import quantize_int8
+from .int8 import CALIBRATION_SAMPLES, quantize_int8
 from .onnx import export_onnx
 from .pytorch_code import export_pytorch_code
 from .report import ExportReport
@@ -41,7 +41,9 @@ class Format:
 FORMATS: dict[str, Format] = {
     "onnx": Format(".onnx", "application/octet-stream",
                    "ONNX, dynamic batch (and length) axes, checked with onnx.checker and ONNX Runtime"),
-    "onnx-int8": Format(".int8.onnx", "application/octet-stream", "ONNX with dynamic int8 quantization, for the edge"),
+    "onnx-int8": Format(".int8.onnx", "application/octet-stream",
+                        "int8 ONNX (static for convolutions, else dynamic); the float model, with the reason, "
+                        "when int8 is not faster or loses accuracy"),
     "pytorch": Format(".py", "text/x-python", "one standalone PyTorch file: the nn.Module and load_weights()"),
     "torchscript": Format(".pt", "application/octet-stream", "TorchScript, loads with torch.jit.load"),
     "weights": Format(".safetensors", "application/octet-stream", "the weights (safetensors), keyed by node id"),
@@ -77,9 +79,9 @@ def metadata(run: RunDir) -> dict[str, Any]:
     }
 
 
-def validation_data(run: RunDir, compiled: CompiledGraph) -> tuple[list[np.ndarray], dict[str, np.ndarray]] | None:
-    """The run's validation split (else its test split) as the model sees it (standardized), with its targets;
-    None when the run was not trained on a dataset NetCanvas can load."""
+def _prepared(run: RunDir, compiled: CompiledGraph) -> tuple[Any, int] | None:
+    """The run's dataset split and preprocessed as in training (PreparedData) and its seed; None when the run
+    was not trained on a dataset NetCanvas can load."""
     dataset = run.info().dataset or {}
     name = dataset.get("name")
     if not isinstance(name, str):
@@ -95,12 +97,37 @@ def validation_data(run: RunDir, compiled: CompiledGraph) -> tuple[list[np.ndarr
                                 overrides=dataset.get("binding") or None)
     except (KeyError, ValueError):
         return None
+    return prepared, config.seed
+
+
+def validation_data(run: RunDir, compiled: CompiledGraph) -> tuple[list[np.ndarray], dict[str, np.ndarray]] | None:
+    """The run's validation split (else its test split) as the model sees it (standardized), with its targets;
+    None when the run was not trained on a dataset NetCanvas can load."""
+    found = _prepared(run, compiled)
+    if found is None:
+        return None
+    prepared = found[0]
     split = prepared.val or prepared.test
     if split is None:
         return None
     inputs = [split[prepared.binding.inputs[n]].numpy() for n in compiled.input_names]
     targets = {k: v.numpy() for k, v in prepared.targets(split).items()}
     return inputs, targets
+
+
+def calibration_data(run: RunDir, compiled: CompiledGraph,
+                     samples: int = CALIBRATION_SAMPLES) -> list[np.ndarray] | None:
+    """Up to ``samples`` training samples per Input, preprocessed as in training (no augmentation), picked with
+    the run's seed: what static int8 quantization calibrates its activation ranges on."""
+    found = _prepared(run, compiled)
+    if found is None:
+        return None
+    prepared, seed = found
+    inputs = [prepared.train[prepared.binding.inputs[n]].numpy() for n in compiled.input_names]
+    if len(inputs[0]) == 0:
+        return None
+    pick = np.sort(np.random.default_rng(seed).permutation(len(inputs[0]))[:samples])
+    return [a[pick] for a in inputs]
 
 
 def export_run(run: RunDir, fmt: str) -> tuple[Path, ExportReport]:
@@ -146,7 +173,8 @@ def _make(run: RunDir, fmt: str, target: Path) -> ExportReport:
         return export_onnx(compiled, target, metadata(run), samples)
     if fmt == "onnx-int8":
         float_path, _ = export_run(run, "onnx")
-        return quantize_int8(compiled, float_path, target, validation_data(run, compiled))
+        return quantize_int8(compiled, float_path, target, validation_data(run, compiled),
+                             calibration_data(run, compiled))
     if fmt == "torchscript":
         return export_torchscript(compiled, target)
     if fmt == "weights":
