@@ -42,7 +42,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Inside the app's own lifespan: the run manager is up before ensembles resume and still up when they let go."""
     service = EnsembleService(app.state.db, app.state.runs)
     app.state.ensembles = service
-    await run_in_threadpool(service.resume)
+    await run_in_threadpool(service.tend)
     try:
         yield
     finally:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..graph import field_errors
+from ..runs.cluster import HEARTBEAT_S
 from ..search.console import describe
 from ..settings import Settings
 from ..store import Database, new_id
@@ -52,6 +56,18 @@ def run_ensemble(body: dict[str, Any], settings: Settings, echo: Callable[[str],
     manager = RunManager(db, settings.data_dir / "runs", max_concurrent=settings.max_concurrent_runs,
                          worker_threads=settings.worker_threads, standby=False)
     manager.runs_dir.mkdir(parents=True, exist_ok=True)
+    # Present as a live server (with a heartbeat) while it runs: a server on the same database then neither takes
+    # the ensemble over nor fails the member runs this process trains.
+    manager.cluster.join()
+    beating = threading.Event()
+
+    def heartbeat() -> None:
+        while not beating.wait(HEARTBEAT_S):
+            with contextlib.suppress(SQLAlchemyError):
+                manager.cluster.heartbeat()
+
+    beat = threading.Thread(target=heartbeat, name="netcanvas-heartbeat", daemon=True)
+    beat.start()
     service = EnsembleService(db, manager)
     row = EnsembleRow(id=new_id(), name=request.name or f"{request.method}: {request.graph.name}", graph=graph,
                       dataset=dataset, config=config.model_dump(mode="json"), method=request.method,
@@ -79,7 +95,9 @@ def run_ensemble(body: dict[str, Any], settings: Settings, echo: Callable[[str],
         echo("stopping the ensemble...")
         service.stop(ensemble_id)
         service.wait(ensemble_id, 30)
-    asyncio.run(manager.close())
+    beating.set()
+    beat.join(10)
+    asyncio.run(manager.close())  # and leave the cluster
     with db.session() as s:
         final = s.get(EnsembleRow, ensemble_id)
         status = final.status if final is not None else "failed"

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..compiler import CompiledGraph, GraphInvalid, compile_graph
 from ..data import DataError, PreparedData, load, prepare
@@ -36,6 +37,8 @@ from .methods import bootstrap, fit_meta, folds, samme, weighted_sample
 
 log = logging.getLogger(__name__)
 POLL_SECONDS = 0.5
+TEND_S = 5.0
+"""How often a server looks for running ensembles that no live server drives."""
 
 
 class EnsembleFailed(Exception):
@@ -158,6 +161,8 @@ class Driver(threading.Thread):
                                         samples=len(indices)))
             else:
                 member.run_id = run_id
+        if self.status() != "running":  # stopped meanwhile: whoever stopped it may not have seen this member yet
+            self.manager.stop(run_id)
         return run_id
 
     def run_state(self, run_id: str) -> tuple[str | None, str | None, dict[str, Any] | None]:
@@ -227,7 +232,7 @@ class Driver(threading.Thread):
             parts = folds(size, self.count, self.seed, labels)
         started = {m.number for m in self.members() if m.run_id is not None}
         for number in range(self.count):
-            if number in started:
+            if number in started or self.status() != "running":
                 continue
             if parts:
                 indices = np.setdiff1d(np.arange(size), parts[number]).tolist()
@@ -351,6 +356,23 @@ class EnsembleService:
         self.db, self.manager = db, manager
         self._lock = threading.Lock()
         self._drivers: dict[str, Driver] = {}
+        self._halt = threading.Event()
+        self._tender: threading.Thread | None = None
+
+    def tend(self, every: float = TEND_S) -> None:
+        """Take over the running ensembles whose server is gone: now, then every ``every`` seconds (a server that
+        died is seen as gone only once its heartbeat is old; another server may die while this one runs)."""
+        self.resume()
+
+        def loop() -> None:
+            while not self._halt.wait(every):
+                try:
+                    self.resume()
+                except SQLAlchemyError as e:
+                    log.warning("could not look for ensembles to take over: %s", str(e).splitlines()[0])
+
+        self._tender = threading.Thread(target=loop, name="netcanvas-ensembles", daemon=True)
+        self._tender.start()
 
     def start(self, ensemble_id: str) -> None:
         with self._lock:
@@ -413,6 +435,9 @@ class EnsembleService:
 
     def close(self) -> None:
         """Let go of the ensembles (they stay running in the database and resume with the next server)."""
+        self._halt.set()
+        if self._tender is not None:
+            self._tender.join(10)
         with self._lock:
             drivers = list(self._drivers.values())
         for driver in drivers:
