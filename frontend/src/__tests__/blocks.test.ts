@@ -108,6 +108,28 @@ describe("ungroup", () => {
   });
 });
 
+describe("expand and collapse", () => {
+  it("shows one copy's layers whatever the repeat, and collapses them back into the same block and node", () => {
+    const { result } = grouped();
+    const nodes = result.nodes.map((n) => (n.id === "block1" ? { ...n, data: { ...n.data, params: { block: "block1", repeat: 3, shared: true } } } : n));
+    const open = ungroup({ nodes, edges: result.edges }, { block1: result.block }, "block1", true);
+    if ("error" in open) throw new Error(open.error);
+    expect(open.added).toEqual(["conv", "bn", "relu"]);
+    // An edit while expanded: the ReLU's params change; collapsing writes the definition and keeps ×3 shared.
+    const edited = open.nodes.map((n) => (n.id === "relu" ? { ...n, data: { ...n.data, params: { inplace: true } } } : n));
+    const back = groupSelection({ nodes: edited, edges: open.edges }, { block1: result.block }, open.added, {
+      name: "block1",
+      id: "block1",
+      params: { block: "block1", repeat: 3, shared: true },
+    });
+    if ("error" in back) throw new Error(back.error);
+    expect(back.instance.data.params).toEqual({ block: "block1", repeat: 3, shared: true });
+    expect(back.block.edges).toEqual(result.block.edges);
+    expect(back.block.nodes.find((n) => n.id === "relu")?.params).toEqual({ inplace: true });
+    expect(back.edges.map((e) => e.id)).toEqual(result.edges.map((e) => e.id));
+  });
+});
+
 describe("graph JSON", () => {
   it("saves blocks as netcanvas.graph/2 and reads them back", () => {
     const { flow, result } = grouped();

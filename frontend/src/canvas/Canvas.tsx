@@ -21,6 +21,7 @@ import { useOverlay } from "../stores/overlay";
 import { useUi } from "../stores/ui";
 import { addBlockNode, groupSelected } from "../stores/blocks";
 import { BlockNodeComponent } from "./BlockNode";
+import { ExpandedBlocks } from "./ExpandedBlocks";
 import { LayerNodeComponent } from "./LayerNode";
 import { ShapeEdgeComponent } from "./ShapeEdge";
 import { withEstimates } from "./handles";
@@ -200,6 +201,7 @@ export function Canvas() {
             .
           </div>
         )}
+        <ExpandedBlocks />
         <Controls showInteractive={false} position="bottom-left" />
         {nodes.length > 0 && (
           <MiniMap

@@ -101,6 +101,8 @@ export function groupSelection(
   graph: { nodes: LayerNode[]; edges: PortEdge[] },
   blocks: Blocks,
   ids: Iterable<string>,
+  /** Collapse back into an existing block: its name (its definition is replaced), the node's id and params. */
+  into?: { name: string; id: string; params: Record<string, unknown> },
 ): Grouped | { error: string } {
   const picked = new Set(ids);
   const inside = graph.nodes.filter((n) => picked.has(n.id));
@@ -130,8 +132,10 @@ export function groupSelection(
 
   const takenNames = new Set([...Object.keys(blocks), ...graph.nodes.map((n) => n.id)]);
   let k = 1;
-  while (takenNames.has(`block${k}`)) k++;
-  const name = `block${k}`;
+  while (!into && takenNames.has(`block${k}`)) k++;
+  const name = into?.name ?? `block${k}`;
+  const instanceId = into?.id ?? name;
+  if (into && graph.nodes.some((n) => n.id === instanceId && !picked.has(n.id))) return { error: `'${instanceId}' is already used by another node` };
 
   const left = Math.min(...inside.map((n) => n.position.x));
   const top = Math.min(...inside.map((n) => n.position.y));
@@ -155,10 +159,10 @@ export function groupSelection(
   }
 
   const instance: LayerNode = {
-    id: name,
+    id: instanceId,
     type: "block",
     position: { x: left, y: top },
-    data: { type: BLOCK, params: { block: name, repeat: 1, shared: false } },
+    data: { type: BLOCK, params: into ? { ...into.params, block: name } : { block: name, repeat: 1, shared: false } },
     selected: true,
   };
   const edges: PortEdge[] = [];
@@ -172,10 +176,10 @@ export function groupSelection(
     if (picked.has(e.source) && picked.has(e.target)) continue;
     if (picked.has(e.target)) {
       const port = inPorts.get(sourceKey(e))!;
-      push({ ...e, selected: false, target: name, targetHandle: port, id: edgeId(e.source, e.sourceHandle ?? "out", name, port) });
+      push({ ...e, selected: false, target: instanceId, targetHandle: port, id: edgeId(e.source, e.sourceHandle ?? "out", instanceId, port) });
     } else if (picked.has(e.source)) {
       const port = outPorts.get(sourceKey(e))!;
-      push({ ...e, selected: false, source: name, sourceHandle: port, id: edgeId(name, port, e.target, e.targetHandle ?? "in") });
+      push({ ...e, selected: false, source: instanceId, sourceHandle: port, id: edgeId(instanceId, port, e.target, e.targetHandle ?? "in") });
     } else push(e);
   }
   const nodes = [...graph.nodes.filter((n) => !picked.has(n.id)).map((n) => (n.selected ? { ...n, selected: false } : n)), instance];
@@ -193,13 +197,15 @@ export function ungroup(
   graph: { nodes: LayerNode[]; edges: PortEdge[] },
   blocks: Blocks,
   id: string,
-): { nodes: LayerNode[]; edges: PortEdge[] } | { error: string } {
+  /** Expand for editing: one copy's layers whatever the repeat (collapsing puts the repeat back). */
+  anyRepeat = false,
+): { nodes: LayerNode[]; edges: PortEdge[]; added: string[] } | { error: string } {
   const node = graph.nodes.find((n) => n.id === id);
   if (!node || node.data.type !== BLOCK) return { error: `'${id}' is not a Block node` };
   const { block, repeat } = blockParams(node.data.params);
   const def = blocks[block];
   if (!def) return { error: `Block '${id}': unknown block '${block}'` };
-  if (repeat !== 1) return { error: `Block '${id}' repeats ×${repeat}: set repeat to 1 to ungroup it` };
+  if (repeat !== 1 && !anyRepeat) return { error: `Block '${id}' repeats ×${repeat}: set repeat to 1 to ungroup it` };
   const ports = blockPorts(def);
   const isPort = new Set([...ports.inputs, ...ports.outputs]);
   const taken = new Set(graph.nodes.filter((n) => n.id !== id).map((n) => n.id));
@@ -250,7 +256,8 @@ export function ungroup(
       edges.push(edge(rename.get(e.source)!, e.source_port ?? "out", rename.get(e.target)!, e.target_port ?? "in"));
     }
   }
-  return { nodes: [...graph.nodes.filter((n) => n.id !== id).map((n) => (n.selected ? { ...n, selected: false } : n)), ...added], edges };
+  const nodes = [...graph.nodes.filter((n) => n.id !== id).map((n) => (n.selected ? { ...n, selected: false } : n)), ...added];
+  return { nodes, edges, added: added.map((n) => n.id) };
 }
 
 type NodeInfo = ValidationReport["nodes"][string];

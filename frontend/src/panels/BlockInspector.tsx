@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState } from "react";
 import { blockParams, blockPorts, readBlocks, summarize } from "../lib/blocks";
 import { type LayerNode, formatCount, formatShape } from "../lib/graph";
-import { ungroupNode } from "../stores/blocks";
+import { expandNode, ungroupNode } from "../stores/blocks";
 import { useGraph } from "../stores/graph";
 
 const MAX_REPEAT = 1000;
@@ -106,6 +106,9 @@ export function BlockInspector({ node }: { node: LayerNode }) {
         </>
       )}
       <div className="row">
+        <button onClick={() => expandNode(node.id)} data-testid="btn-expand" title="Show the block's layers on the canvas to edit them; Collapse (above the canvas) makes it one node again">
+          Expand
+        </button>
         <button onClick={() => ungroupNode(node.id)} disabled={repeat !== 1} data-testid="btn-ungroup" title={repeat === 1 ? "Put the block's layers back on the canvas" : "Set repeat to 1 to ungroup"}>
           Ungroup
         </button>
