@@ -86,3 +86,13 @@ def test_resnet_template_shows_its_stage_collapsed(page: Page, server: str) -> N
     expect(page.get_by_test_id("block-inner")).to_contain_text("conv_a")
     expect(page.get_by_test_id("inspector-shape")).to_contain_text("9,344 params in 2 copies")
     shot(page, "blocks-resnet")
+
+    # Expand to edit the block's layers on the canvas, then collapse it back into one node.
+    page.get_by_test_id("btn-expand").click()
+    expect(page.get_by_test_id("node-conv_a")).to_be_visible()
+    expect(page.get_by_test_id("node-stage1")).to_have_count(0)
+    expect(page.get_by_test_id("shape-relu_out")).to_have_text("16×8×8", timeout=10_000)
+    page.get_by_test_id("btn-collapse-stage1").click()
+    expect(page.get_by_test_id("node-conv_a")).to_have_count(0)
+    expect(page.get_by_test_id("block-repeat-stage1")).to_have_text("×2 own weights")
+    expect(page.get_by_test_id("shape-stage1")).to_have_text("16×8×8", timeout=10_000)
