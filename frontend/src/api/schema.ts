@@ -504,7 +504,9 @@ export interface paths {
         /**
          * Download
          * @description The trained model as ONNX (checked against onnxruntime), int8 ONNX, PyTorch code, TorchScript,
-         *     weights (safetensors keyed by node id) or a bundle (zip with a model card).
+         *     weights (safetensors keyed by node id) or a bundle (zip with a model card). When int8 does not pay off
+         *     (slower than 1.3x the float file at batch 64, or a validation accuracy loss above 1 point), `onnx-int8`
+         *     answers with the float model and the header `X-NetCanvas-Int8: kept float: <reason>`.
          */
         get: operations["download_api_runs__run_id__export_get"];
         put?: never;
@@ -2075,6 +2077,26 @@ export interface components {
              * @description int8: int8 model's validation accuracy
              */
             int8_accuracy?: number | null;
+            /**
+             * Int8 Method
+             * @description int8: 'static' (calibrated QDQ, for convolutions) or 'dynamic' (linear and recurrent layers)
+             */
+            int8_method?: string | null;
+            /**
+             * Int8 Method Reason
+             * @description int8: why that method was chosen
+             */
+            int8_method_reason?: string | null;
+            /**
+             * Int8 Speedup
+             * @description int8: float time / int8 time per call at batch 64 in ONNX Runtime (one thread)
+             */
+            int8_speedup?: number | null;
+            /**
+             * Kept Float
+             * @description int8: set when int8 did not pay off (too slow or too inaccurate): the file is the float model, this says why
+             */
+            kept_float?: string | null;
             /**
              * Max Abs Diff
              * @description Largest |export - PyTorch| over the checks
