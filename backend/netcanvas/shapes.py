@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from torch import nn
 
 from .blocks import sharing_problems
@@ -294,6 +294,12 @@ class ValidationReport(BaseModel):
     hints: list[Problem] = Field(default_factory=list, description="Legal but often unintended (a Linear on a "
                                                                    "tensor of several axes): not warnings")
     estimates: Estimates | None = Field(default=None, description="The pre-flight estimates (the API's answer)")
+    _parsed: ParsedGraph | None = PrivateAttr(default=None)
+
+    def parsed_graph(self) -> ParsedGraph | None:
+        """The parsed graph this report is of, when ``validate_graph`` made it (never sent): the pre-flight reads
+        the Inputs and Outputs from it instead of reading a 5,000-node graph again."""
+        return self._parsed
 
 
 def shape_problems(parsed: ParsedGraph, results: dict[str, NodeResult]) -> list[Problem]:
@@ -423,8 +429,10 @@ def validate_graph(raw: dict[str, Any] | Graph) -> ValidationReport:
             _recent.move_to_end(texts[0])
             while sum(len(v.node_texts) for v in _recent.values()) > RECENT_NODES and len(_recent) > 1:
                 _recent.popitem(last=False)
-    return report.model_copy(update={"nodes": dict(report.nodes), "edges": list(report.edges),
-                                     "errors": list(report.errors), "warnings": list(report.warnings)})
+    answer = report.model_copy(update={"nodes": dict(report.nodes), "edges": list(report.edges),
+                                       "errors": list(report.errors), "warnings": list(report.warnings)})
+    answer._parsed = parsed
+    return answer
 
 
 def _report(parsed: ParsedGraph, results: dict[str, NodeResult], previous: ValidationReport | None,

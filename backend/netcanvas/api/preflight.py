@@ -60,7 +60,7 @@ class GraphSignature:
 
 
 def signature(graph: dict[str, Any], report: ValidationReport) -> GraphSignature:
-    parsed = parsed_graph(graph)
+    parsed = report.parsed_graph() or parsed_graph(graph)
 
     def spec(node_id: str) -> TensorSpec:
         info = report.nodes[node_id]
@@ -106,11 +106,14 @@ def linear_hints(report: ValidationReport) -> list[Problem]:
     image that is usually a forgotten Flatten. A sequence ([time, features], its first axis dynamic or fed through a
     recurrent or attention layer) is left alone: a Linear per step is what it wants."""
     hints = []
+    upstream: dict[str, str] | None = None
     for edge in report.edges:
         node = report.nodes.get(edge.target)
         if node is None or node.type != "Linear" or edge.shape is None or len(edge.shape) < 2:
             continue
-        if len(edge.shape) == 2 and not _spatial(report, edge.source):
+        if upstream is None:  # once, not per Linear: a 5,000-node graph has thousands
+            upstream = {e.target: e.source for e in report.edges}
+        if len(edge.shape) == 2 and not _spatial(report, upstream, edge.source):
             continue
         shape = "×".join("?" if axis is None else str(axis) for axis in edge.shape)
         hints.append(Problem(node=edge.target, edge=edge, message=(
@@ -127,9 +130,9 @@ _PASS_THROUGH = ("ReLU", "ReLU6", "LeakyReLU", "Sigmoid", "Tanh", "GELU", "ELU",
                  "Identity", "BatchNorm1d", "GroupNorm")
 
 
-def _spatial(report: ValidationReport, node_id: str) -> bool:
-    """Does a 2-D tensor come from a convolution (through activations and the like), or from a 2-D Input?"""
-    upstream = {edge.target: edge.source for edge in report.edges}
+def _spatial(report: ValidationReport, upstream: dict[str, str], node_id: str) -> bool:
+    """Does a 2-D tensor come from a convolution (through activations and the like), or from a 2-D Input?
+    ``upstream``: each node's source (the last edge into it)."""
     for _ in range(len(report.nodes)):
         node = report.nodes.get(node_id)
         if node is None:
