@@ -56,7 +56,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Inside the app's own lifespan: the run manager is up before studies resume and still up when they let go."""
     service = StudyService(app.state.db, app.state.runs, preparer(app.state.settings))
     app.state.studies = service
-    await run_in_threadpool(service.resume)
+    await run_in_threadpool(service.tend)  # takes over the running studies no live server drives, now and later
     try:
         yield
     finally:
@@ -200,7 +200,8 @@ def create_study(body: StudyCreate, settings: SettingsDep, db: DatabaseDep, serv
     graph, dataset, config, space, objective, direction, trials = check_study(body, settings)
     row = StudyRow(id=new_id(), name=body.name or f"search: {body.graph.name}", graph=graph, dataset=dataset,
                    config=config, space=space, sampler=body.sampler, pruner=body.pruner, objective=objective,
-                   direction=direction, trials=trials, parallel=body.parallel, seed=body.seed, status="running")
+                   direction=direction, trials=trials, parallel=body.parallel, seed=body.seed, status="running",
+                   owner=service.server)
     with db.session() as s:
         s.add(row)
         study_id = row.id

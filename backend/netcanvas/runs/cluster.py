@@ -9,7 +9,8 @@ within a second and stops its worker.
 
 A server is dead when its heartbeat is older than ``dead_after`` seconds, or at once when it ran on this
 machine and its process is gone. Its runs are failed by the first live server that notices (the failing
-server claims them first, so they are failed once).
+server claims them first, so they are failed once). A study that a dead server drove is taken over by one
+live server: ``ownerless`` is the condition of the one ``UPDATE`` that claims it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import os
 import socket
 from datetime import timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ..store import Database, RunRow, ServerRow, new_id, utcnow
 
@@ -79,6 +81,11 @@ class Cluster:
             if dead:
                 s.execute(delete(ServerRow).where(ServerRow.id.in_(dead)))
         return live
+
+    def ownerless(self, owner: InstrumentedAttribute[str | None]) -> ColumnElement[bool]:
+        """SQL for "``owner`` is nobody, or a server that is gone" (by ``live_servers``' rule): the condition of an
+        ``UPDATE ... SET owner = me`` that takes over a row no live server drives; of servers racing, one wins."""
+        return or_(owner.is_(None), owner.not_in(self.live_servers()))
 
     def claim_next(self) -> str | None:
         """Take the oldest queued run nobody runs yet; None when there is none."""

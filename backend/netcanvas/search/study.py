@@ -1,10 +1,11 @@
 """Studies: an optuna sampler and pruner driving ordinary runs (docs/search.md).
 
-Each study has one driver thread in the server that started (or resumed) it. The driver asks optuna for a
-trial, writes its values into the graph and config, submits the run through the run manager like any other
-run, and follows the run's stored epoch events: each epoch's objective is reported to the pruner, and a
-pruned trial's run is stopped and says so. A study and its trials live in the database (``store/studies.py``);
-when a server starts again it replays them into optuna and carries on.
+Each study has one driver thread, in the server that owns it (``search_studies.owner``): the one that started it,
+or took it over once its owner was gone (several servers may share one database, ``runs/cluster.py``). The
+driver asks optuna for a trial, writes its values into the graph and config, submits the run through the run
+manager like any other run, and follows the run's stored epoch events: each epoch's objective is reported to
+the pruner, and a pruned trial's run is stopped and says so. A study and its trials live in the database
+(``store/studies.py``); when a server takes a study over it replays them into optuna and carries on.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import optuna
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 from pydantic import TypeAdapter
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..runs import RunManager
 from ..store import FINISHED, Database, RunRow, utcnow
@@ -33,6 +35,8 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 Sampler = Literal["grid", "random", "tpe"]
 Direction = Literal["minimize", "maximize"]
 POLL_SECONDS = 0.5
+TEND_S = 5.0
+"""How often a server looks for running studies that no live server drives."""
 SPACE_ADAPTER: TypeAdapter[Space] = TypeAdapter(Space)
 
 
@@ -159,6 +163,9 @@ class Driver(threading.Thread):
         self.study = optuna.create_study(direction=self.direction, sampler=sampler, pruner=pruner)
         self.resume(rows)
         while not self.closing.is_set():
+            if self.owner() != self.service.server:  # another server took it over (took this one for dead)
+                log.warning("study %s is driven by another server now: letting go", self.study_id)
+                return
             if self.status() != "running":
                 self.stop_live("the study was stopped")
                 return
@@ -174,18 +181,21 @@ class Driver(threading.Thread):
     # ---- trials ------------------------------------------------------------------------------------------------
 
     def resume(self, rows: list[TrialRow]) -> None:
-        """Replay finished trials into optuna; follow again the runs of unfinished ones."""
+        """Replay finished trials into optuna; follow again the runs of unfinished ones, but those cut off with their
+        server (a trial whose run ended with it, was never submitted, or trains on a server that is gone)."""
         for row in rows:
             trial = frozen(row, self.dists)
             if trial is not None:
                 self.study.add_trial(trial)
+        live_servers = self.service.manager.cluster.live_servers()
         for row in rows:
-            if row.state != "running" or row.run_id is None:
+            if row.state != "running":
                 continue
             with self.db.session() as s:
-                run = s.get(RunRow, row.run_id)
-                status = run.status if run is not None else None
-            if status is None or (status in FINISHED and status != "completed"):
+                run = s.get(RunRow, row.run_id) if row.run_id is not None else None
+                status, owner = (run.status, run.owner) if run is not None else (None, None)
+            orphaned = status in ("queued", "running") and owner is not None and owner not in live_servers
+            if row.run_id is None or status is None or orphaned or (status in FINISHED and status != "completed"):
                 self.update(row.number, state="interrupted", finished_at=utcnow(),
                             message="the server stopped while this trial ran; another trial takes its place")
                 continue
@@ -201,6 +211,10 @@ class Driver(threading.Thread):
         with self.db.session() as s:
             row = s.get(StudyRow, self.study_id)
             return row.status if row is not None else None
+
+    def owner(self) -> str | None:
+        with self.db.session() as s:
+            return s.scalar(select(StudyRow.owner).where(StudyRow.id == self.study_id))
 
     def start_trial(self) -> None:
         trial = self.study.ask(self.dists)
@@ -298,28 +312,68 @@ class Driver(threading.Thread):
 
 
 class StudyService:
-    """The studies this process drives."""
+    """The studies this process drives: those this server owns."""
 
     def __init__(self, db: Database, manager: RunManager, prepare: Prepare):
         self.db, self.manager, self.prepare = db, manager, prepare
         self._lock = threading.Lock()
         self._drivers: dict[str, Driver] = {}
+        self._halt = threading.Event()
+        self._tender: threading.Thread | None = None
 
-    def start(self, study_id: str) -> None:
+    @property
+    def server(self) -> str:
+        """This server's id (``servers.id``), the owner of the studies it drives."""
+        return self.manager.cluster.id
+
+    def claim(self, study_id: str) -> bool:
+        """Make this server the owner of a running study that no live server owns (or this one already does), with
+        one atomic UPDATE: of two servers racing for one study, exactly one gets it."""
+        cluster = self.manager.cluster
+        with self.db.session() as s:
+            result = s.execute(update(StudyRow)
+                               .where(StudyRow.id == study_id, StudyRow.status == "running",
+                                      or_(cluster.ownerless(StudyRow.owner), StudyRow.owner == cluster.id))
+                               .values(owner=cluster.id).execution_options(synchronize_session=False))
+            return bool(getattr(result, "rowcount", 0) == 1)
+
+    def start(self, study_id: str) -> bool:
+        """Drive a running study if this server owns it or can claim it; False when another live server drives it."""
         with self._lock:
             if study_id in self._drivers:
-                return
+                return True
+        if not self.claim(study_id):
+            return False
+        with self._lock:
+            if study_id in self._drivers:  # claimed twice at once by this server (a request and the tender)
+                return True
             driver = Driver(self, study_id)
             self._drivers[study_id] = driver
         driver.start()
+        return True
 
     def resume(self) -> list[str]:
-        """Drive again the studies that were running when the server stopped."""
+        """Take over the running studies that no live server drives (their server stopped, or died); the ids of
+        those this server drives now."""
         with self.db.session() as s:
-            ids = list(s.scalars(select(StudyRow.id).where(StudyRow.status == "running")))
-        for study_id in ids:
-            self.start(study_id)
-        return ids
+            ids = list(s.scalars(select(StudyRow.id).where(StudyRow.status == "running",
+                                                           StudyRow.owner.is_distinct_from(self.server))))
+        return [study_id for study_id in ids if self.start(study_id)]
+
+    def tend(self, every: float = TEND_S) -> None:
+        """Resume now, then every ``every`` seconds: a server that dies while this one runs is seen as gone only once
+        its heartbeat is old (or at once when it ran on this machine)."""
+        self.resume()
+
+        def loop() -> None:
+            while not self._halt.wait(every):
+                try:
+                    self.resume()
+                except SQLAlchemyError as e:
+                    log.warning("could not look for studies to take over: %s", str(e).splitlines()[0])
+
+        self._tender = threading.Thread(target=loop, name="netcanvas-studies", daemon=True)
+        self._tender.start()
 
     def stop(self, study_id: str) -> bool:
         """Stop a running study and its trials' runs; False when it was not running."""
@@ -356,13 +410,27 @@ class StudyService:
                 del self._drivers[driver.study_id]
 
     def close(self) -> None:
-        """Let go of the studies (they stay running in the database and resume with the next server)."""
+        """Let go of the studies: they stay running in the database, for another server (or the next one) to take
+        over. A study whose trial still trains on this server is let go when this server leaves, after the run
+        manager has stopped that run, so that whoever takes it over finds the trial interrupted, not running."""
+        self._halt.set()
+        if self._tender is not None:
+            self._tender.join(10)
         with self._lock:
             drivers = list(self._drivers.values())
         for driver in drivers:
             driver.closing.set()
         for driver in drivers:
             driver.join(10)
+        training_here = (select(TrialRow.study_id).join(RunRow, RunRow.id == TrialRow.run_id)
+                         .where(TrialRow.state == "running", RunRow.owner == self.server,
+                                RunRow.status.in_(("queued", "running"))))
+        try:
+            with self.db.session() as s:
+                s.execute(update(StudyRow).where(StudyRow.owner == self.server, StudyRow.id.not_in(training_here))
+                          .values(owner=None).execution_options(synchronize_session=False))
+        except SQLAlchemyError as e:  # they are let go all the same when this server leaves
+            log.warning("could not let go of the studies: %s", str(e).splitlines()[0])
 
 
 def importances(study: StudyRow, trials: list[TrialRow]) -> dict[str, float] | None:

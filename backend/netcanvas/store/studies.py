@@ -39,6 +39,8 @@ class StudyRow(Base):
     seed: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    owner: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The server that drives the study (``servers.id``); None once it let go."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
 
