@@ -43,6 +43,7 @@ def test_group_three_nodes_repeat_three_times_and_train(page: Page, server: str)
     expect(page.get_by_test_id("shape-fc2")).to_have_text("3")
     page.get_by_test_id("block-shared").check()
     expect(page.get_by_test_id("block-repeat-block1")).to_have_text("×3 shared weights")
+    expect(page.get_by_test_id("inspector-shape")).to_contain_text("shared by 3 copies")
     page.get_by_test_id("block-shared").uncheck()
 
     # Out of range: the server's error names the block, on the node and in the inspector.

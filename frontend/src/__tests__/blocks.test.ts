@@ -157,6 +157,7 @@ describe("validation of a Block node", () => {
         "block1.0.bn": node([16, 8, 8], 32),
         "block1.0.relu": node([16, 8, 8]),
         "block1.1.conv": { output_shape: null, params: 0, error: "bad" },
+        "block1.1.bn": node([4, 4, 4], 8),
         "block1.1.relu": node([4, 4, 4]),
         gap: node([4]),
       },
@@ -167,8 +168,10 @@ describe("validation of a Block node", () => {
     const blocks = { block1: result.block };
     const summary = summarize(report, blocks, instance);
     expect(summary.shapes).toEqual({ out: [4, 4, 4] });
-    expect(summary.params).toBe(480);
+    expect(summary.params).toBe(488);
     expect(summary.errors.map((e) => e.message)).toEqual(["Conv2d 'block1.1.conv': bad"]);
+    // Shared: every copy runs the first copy's layers, counted once.
+    expect(summarize(report, blocks, { ...instance, data: { type: "Block", params: { block: "block1", repeat: 2, shared: true } } }).params).toBe(480);
     const nodes = result.nodes.map((n) => (n.id === "block1" ? instance : n));
     expect(blockEdgeShapes(report, blocks, nodes, result.edges)).toEqual({
       "x:out->block1:in": [3, 8, 8],

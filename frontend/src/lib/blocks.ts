@@ -313,7 +313,9 @@ export function summarize(report: ValidationReport | null, blocks: Blocks, node:
   const errors = (report?.errors ?? []).filter(
     (p) => p.node === node.id || p.node?.startsWith(prefix) || p.nodes?.some((n) => n === node.id || n.startsWith(prefix)),
   );
-  const params = inner.reduce((sum, [, info]) => sum + (info.params ?? 0), 0);
+  // Shared copies all run the first copy's layers: its weights are counted once (the validation lists them per copy).
+  const counted = blockParams(node.data.params).shared ? inner.filter(([id]) => id.startsWith(`${prefix}0.`)) : inner;
+  const params = counted.reduce((sum, [, info]) => sum + (info.params ?? 0), 0);
   return { shapes, params, errors, inner };
 }
 

@@ -78,7 +78,7 @@ export function BlockInspector({ node }: { node: LayerNode }) {
             {ports.outputs.length > 1 ? p : "output"} <b>{summary.shapes[p] ? formatShape(summary.shapes[p]) : "—"}</b>
           </div>
         ))}
-        <span className="muted">{formatCount(summary.params)} params in {repeat} {repeat === 1 ? "copy" : "copies"}</span>
+        <span className="muted">{formatCount(summary.params)} params {shared && repeat > 1 ? `shared by ${repeat} copies` : `in ${repeat} ${repeat === 1 ? "copy" : "copies"}`}</span>
       </div>
       {summary.errors.length > 0 && (
         <div data-testid="block-errors">
