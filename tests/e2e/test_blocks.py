@@ -97,3 +97,10 @@ def test_resnet_template_shows_its_stage_collapsed(page: Page, server: str) -> N
     expect(page.get_by_test_id("node-conv_a")).to_have_count(0)
     expect(page.get_by_test_id("block-repeat-stage1")).to_have_text("×2 own weights")
     expect(page.get_by_test_id("shape-stage1")).to_have_text("16×8×8", timeout=10_000)
+
+    # Reuse from the palette: a second node of the same block, undone with Ctrl+Z.
+    page.get_by_test_id("palette-block-basic").dblclick()
+    expect(page.get_by_test_id("node-basic")).to_be_visible()
+    expect(page.get_by_test_id("block-repeat-basic")).to_have_text("×1")
+    page.keyboard.press("Control+z")
+    expect(page.get_by_test_id("node-basic")).to_have_count(0)
