@@ -123,3 +123,28 @@ def test_a_body_that_is_neither_still_gets_a_200(client: TestClient) -> None:
     body = client.post(URL, json={"graph": "not a graph"}).json()
     assert body["valid"] is False and body["errors"]
     assert client.post(URL, json=[1, 2]).status_code == 422
+
+
+def test_the_pre_flight_reads_the_graph_once(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Binding the dataset takes the parsed graph from the validation's report: a 5,000-node graph is neither
+    parsed nor re-encoded a second time."""
+    from netcanvas import shapes
+
+    calls = {"parse": 0, "encode": 0}
+    parse, texts = shapes.parse_graph, shapes._texts
+
+    def counted_parse(raw: Any) -> Any:
+        calls["parse"] += 1
+        return parse(raw)
+
+    def counted_texts(raw: Any) -> Any:
+        calls["encode"] += 1
+        return texts(raw)
+
+    monkeypatch.setattr(shapes, "parse_graph", counted_parse)
+    monkeypatch.setattr(shapes, "_texts", counted_texts)
+    graph = digits_mlp(7)
+    graph["name"] = "read once"  # not a graph validated before
+    body = client.post(URL, json={"graph": graph, "dataset": {"name": "digits"}}).json()
+    assert "7 class scores" in body["warnings"][0]["message"]  # the dataset was bound
+    assert calls == {"parse": 1, "encode": 1}
