@@ -11,10 +11,17 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from netcanvas.artifacts import RunDir
+from netcanvas.compiler import compile_graph
+from netcanvas.data import load, prepare
 from netcanvas.runs.execute import execute
 from netcanvas.runs.ray_train import Shard
+from netcanvas.training import TrainConfig, train
+from netcanvas.training.config import Health
 from netcanvas.training.events import Event
 from runhelpers import DIGITS_MLP, LONG, app_client, start_run, wait_for, watch
 
@@ -28,6 +35,40 @@ def test_shards_cover_the_split_evenly() -> None:
         assert len({len(s) for s in shards}) == 1
         assert set(torch.cat(shards).tolist()) == set(range(n))
     assert Shard(0, 2, seed=7, device=torch.device("cpu")).indices(9).tolist() != list(range(0, 9, 2))
+
+
+class OneProcessDDP(Shard):
+    """The loop's hooks on a one-process gloo group, with torch's DDP instead of Ray Train's prepare_model."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 1, seed=0, device=torch.device("cpu"))
+        self.wrapped: list[nn.Module] = []
+        self.reduced = 0
+
+    def wrap(self, module: nn.Module) -> nn.Module:
+        self.wrapped.append(DistributedDataParallel(module))
+        return self.wrapped[-1]
+
+    def reduce(self, metrics: dict[str, float]) -> dict[str, float]:
+        self.reduced += 1
+        return super().reduce(metrics)
+
+
+def test_the_loop_trains_a_ddp_module_with_its_health_probes(tmp_path: Path) -> None:
+    dist.init_process_group("gloo", store=dist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    try:
+        compiled = compile_graph(DIGITS_MLP)
+        data = prepare(load("digits"), compiled, seed=0, validation_split=0.2)
+        hooks = OneProcessDDP()
+        events: list[Event] = []
+        result = train(compiled, hooks.shard(data), TrainConfig(epochs=2, batch_size=32, health=Health(every=5)),
+                       events.append, lambda: hooks.any(False), parallel=hooks)
+    finally:
+        dist.destroy_process_group()
+    assert result.status == "completed", result.error
+    assert len(hooks.wrapped) == 1 and hooks.reduced == 2
+    assert [e.type for e in events].count("epoch") == 2 and "health" in [e.type for e in events]
+    assert result.metrics["val_accuracy"] > 0.5
 
 
 def test_several_workers_without_ray_fail_the_run_with_the_reason(tmp_path: Path) -> None:
