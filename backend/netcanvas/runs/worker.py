@@ -13,6 +13,7 @@ step and end ``paused`` (``WorkerSpec.resume`` starts a run from that checkpoint
 
 from __future__ import annotations
 
+import tempfile
 import traceback
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -76,12 +77,15 @@ def warm_up() -> None:
     from ..compiler import WARM_UP_GRAPH, compile_graph
     from ..data import from_arrays, prepare
     from ..training import TrainConfig, train
+    from ..training.tensorboard import TensorBoardLog
 
     compiled = compile_graph(WARM_UP_GRAPH)
     rng = np.random.default_rng(0)
     samples = from_arrays(rng.normal(size=(16, 1, 4, 4)).astype(np.float32), rng.integers(0, 2, 16), compiled)
     data = prepare(samples, compiled, seed=0, validation_split=0.25)
     train(compiled, data, TrainConfig(epochs=1, batch_size=8, device="cpu"), lambda event: None)
+    with tempfile.TemporaryDirectory() as logs:  # the first graph traced for TensorBoard in a process: about 1 s
+        TensorBoardLog(logs, compiled).add_graph(data.inputs(data.train), lambda event: None)
 
 
 def standby_worker(specs: Connection, conn: Connection, stop: StopFlag, pause: StopFlag | None = None) -> None:

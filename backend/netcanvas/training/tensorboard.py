@@ -30,7 +30,7 @@ from .events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent
 Emit = Callable[[Event], None]
 LOG_DIR = "tensorboard"
 """The event files' folder inside a run directory."""
-SHARE = 0.05
+SHARE = 0.02
 """Histograms are written after an epoch unless that would make them more than this share of the time."""
 BINS = 64
 MAX_VALUES = 1 << 18
