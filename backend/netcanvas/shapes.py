@@ -301,6 +301,10 @@ class ValidationReport(BaseModel):
         the Inputs and Outputs from it instead of reading a 5,000-node graph again."""
         return self._parsed
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when they say the same: the parsed graph a report came with is no part of that."""
+        return type(other) is type(self) and self.__dict__ == other.__dict__
+
 
 def shape_problems(parsed: ParsedGraph, results: dict[str, NodeResult]) -> list[Problem]:
     return [Problem(node=node_id, message=f"{describe(parsed.node(node_id))}: {r.error}")
