@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import HTTPException
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..graph import field_errors
-from ..runs.cluster import HEARTBEAT_S
 from ..search.console import describe
 from ..settings import Settings
 from ..store import Database, new_id
@@ -56,47 +52,37 @@ def run_ensemble(body: dict[str, Any], settings: Settings, echo: Callable[[str],
     manager = RunManager(db, settings.data_dir / "runs", max_concurrent=settings.max_concurrent_runs,
                          worker_threads=settings.worker_threads, standby=False)
     manager.runs_dir.mkdir(parents=True, exist_ok=True)
-    # Present as a live server (with a heartbeat) while it runs: a server on the same database then neither takes
-    # the ensemble over nor fails the member runs this process trains.
-    manager.cluster.join()
-    beating = threading.Event()
-
-    def heartbeat() -> None:
-        while not beating.wait(HEARTBEAT_S):
-            with contextlib.suppress(SQLAlchemyError):
-                manager.cluster.heartbeat()
-
-    beat = threading.Thread(target=heartbeat, name="netcanvas-heartbeat", daemon=True)
-    beat.start()
-    service = EnsembleService(db, manager)
-    row = EnsembleRow(id=new_id(), name=request.name or f"{request.method}: {request.graph.name}", graph=graph,
-                      dataset=dataset, config=config.model_dump(mode="json"), method=request.method,
-                      members=request.members, seed=config.seed, status="running", owner=manager.cluster.id)
-    with db.session() as s:
-        s.add(row)
-        ensemble_id = row.id
-    echo(f"ensemble {ensemble_id}: {request.method}, {request.members} members")
-    service.start(ensemble_id)
-    shown: set[int] = set()
-    try:
-        while True:
-            ended = service.wait(ensemble_id, 0.5)
-            with db.session() as s:
-                for member in _members(s, ensemble_id):
-                    scored = request.method != "boosting" or member.weight is not None or ended
-                    if member.number not in shown and member.status in ("completed", "failed", "stopped") and scored:
-                        shown.add(member.number)
-                        weight = f"  weight {member.weight:.4f}" if member.weight is not None else ""
-                        echo(f"member {member.number}  run {member.run_id}  {member.status}{weight}  "
-                             f"{metrics_text(member.test_metrics)}")
-            if ended:
-                break
-    except KeyboardInterrupt:
-        echo("stopping the ensemble...")
-        service.stop(ensemble_id)
-        service.wait(ensemble_id, 30)
-    beating.set()
-    beat.join(10)
+    # Present as a live server while it runs: a server on the same database then neither takes the ensemble over
+    # nor fails the member runs this process trains.
+    with manager.cluster.member():
+        service = EnsembleService(db, manager)
+        row = EnsembleRow(id=new_id(), name=request.name or f"{request.method}: {request.graph.name}", graph=graph,
+                          dataset=dataset, config=config.model_dump(mode="json"), method=request.method,
+                          members=request.members, seed=config.seed, status="running", owner=manager.cluster.id)
+        with db.session() as s:
+            s.add(row)
+            ensemble_id = row.id
+        echo(f"ensemble {ensemble_id}: {request.method}, {request.members} members")
+        service.start(ensemble_id)
+        shown: set[int] = set()
+        try:
+            while True:
+                ended = service.wait(ensemble_id, 0.5)
+                with db.session() as s:
+                    for member in _members(s, ensemble_id):
+                        scored = request.method != "boosting" or member.weight is not None or ended
+                        ended_now = member.status in ("completed", "failed", "stopped")
+                        if member.number not in shown and ended_now and scored:
+                            shown.add(member.number)
+                            weight = f"  weight {member.weight:.4f}" if member.weight is not None else ""
+                            echo(f"member {member.number}  run {member.run_id}  {member.status}{weight}  "
+                                 f"{metrics_text(member.test_metrics)}")
+                if ended:
+                    break
+        except KeyboardInterrupt:
+            echo("stopping the ensemble...")
+            service.stop(ensemble_id)
+            service.wait(ensemble_id, 30)
     asyncio.run(manager.close())  # and leave the cluster
     with db.session() as s:
         final = s.get(EnsembleRow, ensemble_id)

@@ -15,11 +15,15 @@ live server: ``ownerless`` is the condition of the one ``UPDATE`` that claims it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
 
 from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ..store import Database, RunRow, ServerRow, new_id, utcnow
@@ -64,6 +68,29 @@ class Cluster:
     def leave(self) -> None:
         with self.db.session() as s:
             s.execute(delete(ServerRow).where(ServerRow.id == self.id))
+
+    @contextlib.contextmanager
+    def member(self) -> Iterator[None]:
+        """Count as a live server while the block runs, with a heartbeat from a thread: for a command-line process
+        (``netcanvas search``, ``netcanvas ensemble``) that drives runs on a server's database, so a server there
+        neither takes its study or ensemble over nor fails the runs it trains."""
+        self.join()
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(HEARTBEAT_S):
+                with contextlib.suppress(SQLAlchemyError):
+                    self.heartbeat()
+
+        thread = threading.Thread(target=beat, name="netcanvas-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join(10)
+            with contextlib.suppress(SQLAlchemyError):
+                self.leave()
 
     def live_servers(self) -> set[str]:
         """The ids of the servers alive now, this one included; the rows of dead ones are removed."""

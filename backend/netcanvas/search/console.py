@@ -55,31 +55,34 @@ def run_search(body: dict[str, Any], settings: Settings, echo: Callable[[str], N
     manager = RunManager(db, settings.data_dir / "runs", max_concurrent=request.parallel,
                          worker_threads=settings.worker_threads, standby=False)
     manager.runs_dir.mkdir(parents=True, exist_ok=True)
-    service = StudyService(db, manager, preparer(settings))
-    row = StudyRow(id=new_id(), name=request.name or f"search: {request.graph.name}", graph=graph, dataset=dataset,
-                   config=config, space=space, sampler=request.sampler, pruner=request.pruner, objective=objective,
-                   direction=direction, trials=trials, parallel=request.parallel, seed=request.seed)
-    with db.session() as s:
-        s.add(row)
-        study_id = row.id
-    echo(f"study {study_id}: {trials} trials ({request.sampler}), objective {objective} ({direction})")
-    service.start(study_id)
-    shown: set[int] = set()
-    try:
-        while True:
-            ended = service.wait(study_id, 0.5)
-            with db.session() as s:
-                for trial in s.scalars(select(TrialRow).where(TrialRow.study_id == study_id,
-                                                              TrialRow.state != "running")):
-                    if trial.number not in shown:
-                        shown.add(trial.number)
-                        echo(trial_line(trial))
-            if ended:
-                break
-    except KeyboardInterrupt:
-        echo("stopping the study...")
-        service.stop(study_id)
-        service.wait(study_id, 30)
+    # Present as a live server while it runs: a server on the same database then neither takes the study over nor
+    # fails the trial runs this process trains.
+    with manager.cluster.member():
+        service = StudyService(db, manager, preparer(settings))
+        row = StudyRow(id=new_id(), name=request.name or f"search: {request.graph.name}", graph=graph, dataset=dataset,
+                       config=config, space=space, sampler=request.sampler, pruner=request.pruner, objective=objective,
+                       direction=direction, trials=trials, parallel=request.parallel, seed=request.seed)
+        with db.session() as s:
+            s.add(row)
+            study_id = row.id
+        echo(f"study {study_id}: {trials} trials ({request.sampler}), objective {objective} ({direction})")
+        service.start(study_id)
+        shown: set[int] = set()
+        try:
+            while True:
+                ended = service.wait(study_id, 0.5)
+                with db.session() as s:
+                    for trial in s.scalars(select(TrialRow).where(TrialRow.study_id == study_id,
+                                                                  TrialRow.state != "running")):
+                        if trial.number not in shown:
+                            shown.add(trial.number)
+                            echo(trial_line(trial))
+                if ended:
+                    break
+        except KeyboardInterrupt:
+            echo("stopping the study...")
+            service.stop(study_id)
+            service.wait(study_id, 30)
     asyncio.run(manager.close())
     with db.session() as s:
         study = s.get(StudyRow, study_id)
