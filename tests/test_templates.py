@@ -21,7 +21,8 @@ TEMPLATES = {t["id"]: t for t in list_templates()}
 FAMILIES = {"MLP", "CNN", "ResNet", "Inception", "MobileNet", "RNN", "LSTM", "GRU", "Transformer",
             "Multi-input / multi-output", "Autoencoder", "Capsule network", "GAN"}
 STATED = {"capsnet-digits": ("val_accuracy", 0.975, "~98% validation accuracy"),
-          "rnn-timeseries": ("val_mae", 0.13, "validation MAE ~0.10")}
+          "rnn-timeseries": ("val_mae", 0.13, "validation MAE ~0.10"),
+          "transformer-blocks-text": ("val_accuracy", 0.95, "~100% validation accuracy")}
 """Templates whose full training is checked against the metric their description states (a bound a little below it)."""
 
 
@@ -119,6 +120,16 @@ def test_resnet_template_builds_its_stage_from_a_repeated_block() -> None:
     assert {"stage1.0.conv_a", "stage1.1.skip"} <= set(report.nodes)
     names = {name for name, _ in compile_graph(graph).module.named_parameters()}
     assert {"stage1_0_conv_a.weight", "stage1_1_conv_b.weight"} <= names
+
+
+def test_transformer_template_repeats_an_encoder_layer_drawn_from_layers() -> None:
+    graph = TEMPLATES["transformer-blocks-text"]["graph"]
+    layers = next(n for n in graph["nodes"] if n["type"] == "Block")
+    assert layers["params"] == {"block": "encoder_layer", "repeat": 2, "shared": False}
+    report = validate_graph(graph)
+    assert report.valid and report.nodes["layers.1.norm2"].output_shape == [24, 32]
+    names = {name for name, _ in compile_graph(graph).module.named_parameters()}
+    assert {"layers_0_attn.in_proj_weight", "layers_1_ff2.weight"} <= names
 
 
 def test_templates_endpoint(tmp_path: Any) -> None:
