@@ -1,6 +1,6 @@
 // "Try it": send inputs to the predict API. Image inputs are drawn on a grid, tabular ones typed in a form, others
 // edited as JSON; any input can be filled from one of the dataset's samples. Shows class probabilities.
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { type GraphJSON, type Schemas, client, ok } from "../api/client";
 import { useCatalog } from "../stores/catalog";
 import { shapeParam, strParam } from "../lib/params";
@@ -66,8 +66,13 @@ function DrawGrid({ value, onChange }: { value: number[][]; onChange: (v: number
 
 /** What a prediction answered (each Output drawn as its kind of value), or why it failed. */
 export function PredictionView({ result, error }: { result: Prediction | null; error: string | null }) {
+  // Each new answer is scrolled into view: below a drawing grid it would otherwise appear below the fold.
+  const shown = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (result || error) shown.current?.scrollIntoView({ block: "nearest", behavior: "smooth" });
+  }, [result, error]);
   return (
-    <>
+    <div ref={shown}>
       {error && <pre className="node-error">{error}</pre>}
       {result && (
         <div className="prediction" data-testid="prediction">
@@ -76,7 +81,7 @@ export function PredictionView({ result, error }: { result: Prediction | null; e
           ))}
         </div>
       )}
-    </>
+    </div>
   );
 }
 

@@ -9,6 +9,7 @@ import { useOverlay } from "../stores/overlay";
 import { useWatchedRun } from "../stores/watchedRun";
 import { useRunList } from "../stores/runList";
 import { useTrain } from "../stores/train";
+import { Preflight } from "./Preflight";
 import { RunView } from "./RunView";
 import { GanSettings } from "./train/GanSettings";
 import { StartFromRun } from "./train/StartFromRun";
@@ -98,6 +99,7 @@ export function TrainPanel() {
           </button>
         </p>
       )}
+      {!running && <Preflight />}
       {error && (
         <pre className="node-error" data-testid="train-error">
           {error}
