@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -236,16 +237,7 @@ def pause_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSummar
     """Pause a running run: its worker writes a checkpoint (weights, optimizer, schedule, early stopping, the
     epoch's order and the random states) after its current step and ends; the run becomes `paused`, which the
     answer may not show yet (watch for the `status` event). 409 names the status of a run that is not running."""
-    with db.session() as s:
-        _row(s, run_id)
-    try:
-        manager.pause(run_id)
-    except KeyError:
-        raise HTTPException(404, f"no run with id '{run_id}'") from None
-    except RunConflict as e:
-        raise HTTPException(409, str(e)) from None
-    with db.session() as s:
-        return summary(_row(s, run_id))
+    return _change(run_id, db, manager.pause)
 
 
 @router.post("/{run_id}/resume", response_model=RunSummary, responses=error_responses(404, 409))
@@ -253,8 +245,15 @@ def resume_run(run_id: str, db: DatabaseDep, manager: RunManagerDep) -> RunSumma
     """Resume a paused run, also one paused before the server restarted: it is queued and goes on from its
     checkpoint as if it had never paused. 409 when the run is not paused, or its checkpoint is missing or cannot
     be read (the run stays paused)."""
+    return _change(run_id, db, manager.resume)
+
+
+def _change(run_id: str, db: Database, change: Callable[[str], object]) -> RunSummary:
+    """Pause or resume: 404 for an unknown run, 409 with the manager's reason, else the run as it is now."""
+    with db.session() as s:
+        _row(s, run_id)
     try:
-        manager.resume(run_id)
+        change(run_id)
     except KeyError:
         raise HTTPException(404, f"no run with id '{run_id}'") from None
     except RunConflict as e:
