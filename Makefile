@@ -64,7 +64,7 @@ docs: install
 	$(BIN)/python -m netcanvas.catalog.docs > docs/layers.md
 
 pytest: install frontend chromium postgres
-	NETCANVAS_TEST_POSTGRES=required $(BIN)/pytest
+	NETCANVAS_TEST_POSTGRES=required $(BIN)/pytest --durations=25
 
 # pytest runs last: its closing line is the summary CI reads.
 test: lint typecheck frontend-test pytest

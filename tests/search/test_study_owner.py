@@ -125,7 +125,12 @@ def test_two_servers_drive_a_running_study_once_and_the_survivor_takes_it_over(t
             wait_running_trial(1)  # the new owner starts the next trial
             r = httpx.post(f"{survivor}/api/studies/{study_id}/stop", timeout=30)
             assert r.status_code == 200 and r.json()["status"] == "stopped", r.text
-        rows = trials()
+            deadline = time.monotonic() + 60  # the driver marks its running trial stopped as it ends
+            rows = trials()
+            while any(t.state == "running" for t in rows):
+                assert time.monotonic() < deadline, [(t.state, t.message) for t in rows]
+                time.sleep(0.2)
+                rows = trials()
         # A trial that ran on the killed server ends 'interrupted' when the study is taken over first, 'failed' when
         # the survivor's run recovery failed its run first (both say why); one that trained on the survivor 'stopped'.
         cut_off = {"stopped"} if trains_first == survivor_id else {"interrupted", "failed"}

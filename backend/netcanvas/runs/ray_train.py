@@ -46,6 +46,18 @@ class WorkerFailed(RuntimeError):
     """A worker's run ended ``failed``: raised so that Ray Train stops the others (which would wait for it)."""
 
 
+class PeerLost(RuntimeError):
+    """A collective failed because another worker went away: the lost worker is the reason, not this error."""
+
+
+PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe")
+"""What gloo (and NCCL) say in the surviving workers when a peer process dies mid-collective."""
+
+
+def peer_lost(message: str) -> bool:
+    return any(sign in message for sign in PEER_LOST)
+
+
 class Shard:
     """One worker's part of a data-parallel run: its shard of the training split and the loop's hooks."""
 
@@ -106,10 +118,16 @@ def worker_loop(config: dict[str, Any]) -> None:
                                      f"({dist.get_backend()}, {cfg.batch_size} samples per worker and step): "
                                      + ", ".join(f"rank {r} on {w}" for r, w in enumerate(where))))
 
+    lost: list[str] = []  # rank 0's error when a peer went away: Ray Train names the lost worker instead
+
     def emit(event: Event) -> None:
         if event.type == "epoch":
             ray.train.report({"epoch": event.epoch, **event.metrics})  # type: ignore[attr-defined]
         if outbox is None:
+            return
+        if isinstance(event, ErrorEvent) and peer_lost(event.message):
+            lost.append(event.message)
+        if lost and isinstance(event, ErrorEvent | DoneEvent):
             return
         if isinstance(event, DoneEvent) and event.runtime is not None:
             event = event.model_copy(update={"runtime": event.runtime.model_copy(update={"workers": world})})
@@ -124,9 +142,13 @@ def worker_loop(config: dict[str, Any]) -> None:
         outcome = execute(spec.graph, spec.dataset, cfg, run_dir, emit, should_stop, run_id=spec.run_id,
                           threads=spec.threads, created_at=created, datasets_dir=spec.datasets_dir,
                           runs_dir=Path(spec.run_dir).parent, parallel=shard)
-        if outbox is not None:
+        if outbox is not None and lost:
+            outbox.flush()  # the events so far; the driver ends the run with the lost worker's reason
+        elif outbox is not None:
             ray.get(channel.finish.remote(outbox.result(run_dir)))
     if outcome.status == "failed":
+        if lost or peer_lost(outcome.error or ""):
+            raise PeerLost(f"worker {rank} of {world}: {outcome.error}")
         raise WorkerFailed(f"worker {rank} of {world}: {outcome.error}")
 
 
