@@ -85,7 +85,9 @@ def warm_up() -> None:
     data = prepare(samples, compiled, seed=0, validation_split=0.25)
     train(compiled, data, TrainConfig(epochs=1, batch_size=8, device="cpu"), lambda event: None)
     with tempfile.TemporaryDirectory() as logs:  # the first graph traced for TensorBoard in a process: about 1 s
-        TensorBoardLog(logs, compiled).add_graph(data.inputs(data.train), lambda event: None)
+        log = TensorBoardLog(logs, compiled)
+        log.add_graph(data.inputs(data.train), lambda event: None)
+        log.close()  # before the folder goes: its writer thread would write into a folder that is gone
 
 
 def standby_worker(specs: Connection, conn: Connection, stop: StopFlag, pause: StopFlag | None = None) -> None:
