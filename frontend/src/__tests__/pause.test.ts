@@ -1,16 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { FINAL, type RunEvent, reduceEvents } from "../stores/watchedRun";
+import { empty } from "./emptyRun";
 
-const empty = () => ({
-  lastSeq: 0,
-  status: null,
-  series: { epochs: [], metrics: {}, batchX: [], batchLoss: [] },
-  logs: [],
-  error: null,
-  errorNode: null,
-  testMetrics: null,
-  progress: null,
-});
 
 describe("a paused run", () => {
   it("shows paused, keeps its charts and progress, and goes on after resume in one numbering", () => {

@@ -1,16 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Progress, type RunEvent, fractionDone, reduceEvents, secondsLeft, useWatchedRun } from "../stores/watchedRun";
+import { empty } from "./emptyRun";
 
-const empty = () => ({
-  lastSeq: 0,
-  status: null,
-  series: { epochs: [], metrics: {}, batchX: [], batchLoss: [] },
-  logs: [],
-  error: null,
-  errorNode: null,
-  testMetrics: null,
-  progress: null,
-});
 
 describe("run events", () => {
   it("fold into series, progress and results; a metric missing in an epoch is a gap", () => {
