@@ -106,3 +106,33 @@ def test_model_summary_of_an_invalid_graph_lists_the_errors(tmp_path: Path) -> N
     path.write_text(json.dumps(chain([None], ("Linear", {}))))
     text = Model.from_json(path).summary(print_fn=None)
     assert "error: Linear 'n0': needs a fixed number of input features" in text
+
+
+def test_validate_prints_the_servers_hints_without_failing(tmp_path: Path) -> None:
+    conv = ("Conv2d", {"out_channels": 4, "kernel_size": 3})
+    path = tmp_path / "hint.json"
+    path.write_text(json.dumps(chain([1, 8, 8], conv, ("Linear", {"out_features": 2}))))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    hints = [line for line in result.output.splitlines() if line.startswith("hint: ")]
+    assert hints == ["hint: Linear 'n1' gets a 4×6×6 tensor and acts on its last axis (6 features) only; to see the "
+                     "whole tensor, put a Flatten before it"]
+    assert "error" not in result.output
+    flattened = tmp_path / "flattened.json"
+    flattened.write_text(json.dumps(chain([1, 8, 8], conv, ("Flatten", {}), ("Linear", {"out_features": 2}))))
+    result = runner.invoke(app, ["validate", str(flattened)])
+    assert result.exit_code == 0 and "hint:" not in result.output, result.output
+
+
+def test_validate_warns_of_a_graph_past_the_servers_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(chain([4], ("Linear", {"out_features": 8}))))
+    monkeypatch.setenv("NETCANVAS_MAX_PARAMS", "10")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output  # a warning, as in the canvas: only POST /api/runs refuses it
+    warnings = [line for line in result.output.splitlines() if line.startswith("warning: ")]
+    assert warnings == ["warning: the graph has 40 parameters, more than the limit of 10 (NETCANVAS_MAX_PARAMS). "
+                        "Linear 'n0' takes the most: about 0 MB (40 parameters)"]
+    monkeypatch.setenv("NETCANVAS_MAX_PARAMS", "0")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "error: NETCANVAS_MAX_PARAMS:" in result.output, result.output

@@ -74,13 +74,19 @@ def serve(
 
 @app.command()
 def validate(graph: Annotated[Path, typer.Argument(help="A graph JSON file")]) -> None:
-    """Check a graph and print every node's output shape and parameter count."""
+    """Check a graph and print every node's output shape and parameter count, then what the server's validation
+    says of it: `warning:` lines (also a model past the server's limits), `error:` lines, and `hint:` lines (legal
+    but often a slip, such as a Linear fed a convolution's output without a Flatten). Exits 1 on errors only."""
+    from .api.preflight import preflight
     from .shapes import validate_graph
     from .summary import summary_table
+    from .training import TrainConfig
 
     data = read_json(graph)
-    report = validate_graph(data)
+    report = preflight(data, validate_graph(data), None, TrainConfig(), load_settings())
     typer.echo(summary_table(report, str(data.get("name", graph.stem))))
+    for hint in report.hints:
+        typer.echo(f"hint: {hint.message}")
     if not report.valid:
         raise typer.Exit(1)
 
