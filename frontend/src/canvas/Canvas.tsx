@@ -12,7 +12,7 @@ import {
   useStore,
   useUpdateNodeInternals,
 } from "@xyflow/react";
-import { type DragEvent, type MouseEvent, useCallback, useEffect, useRef } from "react";
+import { type DragEvent, type MouseEvent, useCallback, useEffect, useMemo, useRef } from "react";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { categoryColor, defaultParams, useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
@@ -23,6 +23,7 @@ import { addBlockNode, groupSelected } from "../stores/blocks";
 import { BlockNodeComponent } from "./BlockNode";
 import { ExpandedBlocks } from "./ExpandedBlocks";
 import { LayerNodeComponent } from "./LayerNode";
+import { LodLayer } from "./LodLayer";
 import { ShapeEdgeComponent } from "./ShapeEdge";
 import { withEstimates } from "./handles";
 import { MIN_ZOOM, showGraph } from "./view";
@@ -48,6 +49,21 @@ const showInspector = () => useUi.getState().setTab("inspector");
 const onInit = (instance: Parameters<typeof showGraph>[0]) => showGraph(instance, 0);
 const onError = (code: string, message: string) => console.warn(`react-flow ${code}: ${message}`);
 
+const NO_EDGES: PortEdge[] = [];
+// Zoomed far out on a big graph, React Flow is given the nodes hidden (it keeps their measurements, and draws
+// none) and no edges: LodLayer draws them. A node's hidden copy is made once, while the node is unchanged.
+const hiddenCopies = new WeakMap<LayerNode, LayerNode>();
+function hidden(nodes: LayerNode[]): LayerNode[] {
+  return nodes.map((n) => {
+    let copy = hiddenCopies.get(n);
+    if (!copy) {
+      copy = { ...n, hidden: true };
+      hiddenCopies.set(n, copy);
+    }
+    return copy;
+  });
+}
+
 function minimapColor(node: Node): string {
   return categoryColor(useCatalog.getState().layers[(node as LayerNode).data.type]?.category);
 }
@@ -63,6 +79,8 @@ export function Canvas() {
   // On a big graph only what is in view is in the DOM: 5,000 nodes draw and drag like a few hundred. A small one
   // is drawn whole (nothing to gain, and the browser's find and screen readers see every node).
   const big = useGraph((s) => s.nodes.length >= CULL_FROM);
+  const lod = far && big;
+  const flowNodes = useMemo(() => (lod ? hidden(nodes) : nodes), [lod, nodes]);
   const direction = useGraph((s) => s.direction);
   const updateNodeInternals = useUpdateNodeInternals();
   // Handles sit left/right or top/bottom by direction: when it changes (Auto layout, undo, opening a graph),
@@ -161,7 +179,7 @@ export function Canvas() {
   return (
     <div
       ref={root}
-      className={far ? "canvas far" : "canvas"}
+      className={lod ? "canvas far lod" : far ? "canvas far" : "canvas"}
       data-testid="canvas"
       onDragOver={(e) => e.preventDefault()}
       onDrop={onDrop}
@@ -169,8 +187,8 @@ export function Canvas() {
       onMouseLeave={onPointerLeave}
     >
       <ReactFlow
-        nodes={nodes}
-        edges={edges}
+        nodes={flowNodes}
+        edges={lod ? NO_EDGES : edges}
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
         onNodesChange={onNodesChange}
@@ -202,6 +220,7 @@ export function Canvas() {
           </div>
         )}
         <ExpandedBlocks />
+        {lod && <LodLayer />}
         <Controls showInteractive={false} position="bottom-left" />
         {nodes.length > 0 && (
           <MiniMap

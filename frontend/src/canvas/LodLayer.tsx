@@ -1,0 +1,236 @@
+// Zoomed far out on a big graph, nodes and edges are drawn on one <canvas> (lod.ts) and React Flow draws none: the
+// browser then lays out, layers and hit-tests one element instead of thousands. Nodes are still selected and
+// dragged here (moved in the graph store, one undo step a drag, as React Flow's own drag does); panning and zooming
+// stay React Flow's. Zooming in brings React Flow's nodes back (Canvas.tsx).
+import { Panel, useStoreApi } from "@xyflow/react";
+import { useEffect, useRef, useState } from "react";
+import type { LayerNode } from "../lib/graph";
+import { blockParams, blockPorts, readBlocks } from "../lib/blocks";
+import { categoryColor, useCatalog } from "../stores/catalog";
+import { useInputProblems } from "../stores/datasets";
+import { useGraph } from "../stores/graph";
+import { useHealth } from "../stores/health";
+import { useUi } from "../stores/ui";
+import { useDrawn } from "./drawn";
+import { type PortNames, type Scene, type Viewport, nodeAt, paint, plan, toFlow, visibleArea } from "./lod";
+
+const BLOCK_COLOR = "#9aa7c7";
+
+/** The graph as the stores hold it now, for lod.plan. */
+function currentScene(): Scene {
+  const { nodes, edges, direction, extra } = useGraph.getState();
+  const { validation, nodeErrorCounts, nodeWarnings, edgeErrors } = useDrawn.getState();
+  const layers = useCatalog.getState().layers;
+  const problems = useInputProblems.getState();
+  const health = useHealth.getState().latest;
+  const blocks = nodes.some((n) => n.type === "block") ? readBlocks(extra) : {};
+  // A block node's errors name its inlined layers (`b1.0.fc`): the part before the first dot is the node.
+  const failing = new Set<string>();
+  for (const [id, count] of Object.entries(nodeErrorCounts)) if (count > 0) failing.add(id.split(".")[0]);
+  for (const [id, info] of Object.entries(validation?.nodes ?? {})) if (info.error) failing.add(id.split(".")[0]);
+  const portsOf = (node: LayerNode): PortNames => {
+    if (node.type === "block") {
+      const ports = blockPorts(blocks[blockParams(node.data.params).block]);
+      return { inputs: ports.inputs.length === 1 ? ["in"] : ports.inputs, outputs: ports.outputs.length === 1 ? ["out"] : ports.outputs };
+    }
+    const spec = layers[node.data.type];
+    return { inputs: spec?.inputs.map((p) => p.name) ?? [], outputs: spec?.outputs.map((p) => p.name) ?? [] };
+  };
+  return {
+    nodes,
+    edges,
+    direction,
+    portsOf,
+    colorOf: (node) => (node.type === "block" ? BLOCK_COLOR : categoryColor(layers[node.data.type]?.category)),
+    hasError: (id) => failing.has(id),
+    hasWarning: (id) => id in nodeWarnings || id in problems,
+    healthOf: (id) => (health[id] ? (health[id].flag ? "flagged" : "ok") : null),
+    edgeErrors,
+  };
+}
+
+type Drag = { start: { x: number; y: number }; origins: Map<string, { x: number; y: number }>; moved: boolean; delta: { x: number; y: number } | null };
+
+/** Select `hit` as a click on a node does: alone, or (with Shift, Ctrl or Cmd) added to the selection or taken out. */
+export function selectByClick(hit: LayerNode, additive: boolean): void {
+  const g = useGraph.getState();
+  if (additive) {
+    g.onNodesChange([{ type: "select", id: hit.id, selected: !hit.selected }]);
+    return;
+  }
+  if (hit.selected) return; // keep the selection: dragging one of several selected nodes moves them all
+  g.onNodesChange([
+    ...g.nodes.filter((n) => n.selected && n.id !== hit.id).map((n) => ({ type: "select" as const, id: n.id, selected: false })),
+    { type: "select", id: hit.id, selected: true },
+  ]);
+  const edges = g.edges.filter((e) => e.selected).map((e) => ({ type: "select" as const, id: e.id, selected: false }));
+  if (edges.length) g.onEdgesChange(edges);
+}
+
+/** The node the pointer is over, or else the first selected one: named in the corner (labels are unreadable here). */
+function describeNode(nodes: readonly LayerNode[], hovered: string | null): { id: string; type: string; x: number; y: number } | null {
+  const node = (hovered ? nodes.find((n) => n.id === hovered) : undefined) ?? nodes.find((n) => n.selected);
+  return node ? { id: node.id, type: node.data.type, x: Math.round(node.position.x), y: Math.round(node.position.y) } : null;
+}
+
+export function LodLayer() {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const store = useStoreApi();
+  const [hovered, setHovered] = useState<string | null>(null);
+  const shown = useGraph((s) => {
+    const d = describeNode(s.nodes, hovered);
+    return d ? `${d.id}\u0000${d.type}\u0000${d.x}\u0000${d.y}` : "";
+  });
+
+  useEffect(() => {
+    const el = canvas.current;
+    const host = el?.parentElement;
+    if (!el || !host) return;
+    const ctx = el.getContext("2d");
+    if (!ctx) return;
+    const viewport = (): Viewport => {
+      const [x, y, zoom] = store.getState().transform;
+      return { x, y, zoom };
+    };
+    let frame = 0;
+    let drag: Drag | null = null;
+    let swallowClick = false;
+
+    const moveDragged = () => {
+      if (!drag?.delta) return;
+      const { delta } = drag;
+      drag.delta = null;
+      if (!drag.moved) {
+        drag.moved = true;
+        useGraph.getState().checkpoint(); // one undo step for the whole drag, as React Flow's drag records it
+      }
+      useGraph.getState().onNodesChange(
+        [...drag.origins].map(([id, at]) => ({ type: "position", id, position: { x: at.x + delta.x, y: at.y + delta.y }, dragging: true })),
+      );
+    };
+    const draw = () => {
+      frame = 0;
+      moveDragged();
+      const width = host.clientWidth;
+      const height = host.clientHeight;
+      const ratio = window.devicePixelRatio || 1;
+      if (el.width !== Math.round(width * ratio) || el.height !== Math.round(height * ratio)) {
+        el.width = Math.round(width * ratio);
+        el.height = Math.round(height * ratio);
+      }
+      const view = viewport();
+      paint(ctx, plan(currentScene(), visibleArea(view, width, height), view.zoom), view, width, height, ratio);
+    };
+    const schedule = () => {
+      if (!frame) frame = requestAnimationFrame(draw);
+    };
+
+    const local = (e: MouseEvent) => {
+      const r = host.getBoundingClientRect();
+      return { x: e.clientX - r.left, y: e.clientY - r.top };
+    };
+    const onPane = (e: Event) => e.target instanceof Element && e.target.closest(".react-flow__pane") !== null;
+    const hitAt = (e: MouseEvent) => nodeAt(useGraph.getState().nodes, toFlow(viewport(), local(e)));
+
+    const onMove = (e: PointerEvent) => {
+      if (!drag) return;
+      const zoom = viewport().zoom;
+      drag.delta = { x: (e.clientX - drag.start.x) / zoom, y: (e.clientY - drag.start.y) / zoom };
+      schedule();
+    };
+    const onUp = () => {
+      window.removeEventListener("pointermove", onMove);
+      window.removeEventListener("pointerup", onUp);
+      if (!drag) return;
+      moveDragged();
+      if (drag.moved) {
+        useGraph.getState().onNodesChange([...drag.origins.keys()].map((id) => ({ type: "position", id, dragging: false })));
+      }
+      drag = null;
+      host.classList.remove("lod-dragging");
+    };
+    // Capture phase on React Flow's wrapper: a press on a node never reaches the pane (which would pan the view).
+    const onDown = (e: PointerEvent) => {
+      swallowClick = false;
+      if (e.button !== 0 || !onPane(e)) return;
+      const hit = hitAt(e);
+      if (!hit) return;
+      e.stopPropagation();
+      e.preventDefault(); // no mousedown follows: d3-zoom does not start a pan either
+      swallowClick = true;
+      selectByClick(hit, e.shiftKey || e.ctrlKey || e.metaKey);
+      const selected = useGraph.getState().nodes.filter((n) => n.selected);
+      drag = { start: { x: e.clientX, y: e.clientY }, origins: new Map(selected.map((n) => [n.id, { ...n.position }])), moved: false, delta: null };
+      host.classList.add("lod-dragging");
+      window.addEventListener("pointermove", onMove);
+      window.addEventListener("pointerup", onUp);
+    };
+    // The click after a press on a node is not the pane's (React Flow would clear the selection); a click on the
+    // empty pane clears the edges' selection too (React Flow holds no edges while zoomed out).
+    const onClick = (e: MouseEvent) => {
+      if (swallowClick) {
+        swallowClick = false;
+        e.stopPropagation();
+        return;
+      }
+      if (!onPane(e) || hitAt(e)) return;
+      const g = useGraph.getState();
+      const edges = g.edges.filter((x) => x.selected).map((x) => ({ type: "select" as const, id: x.id, selected: false }));
+      if (edges.length) g.onEdgesChange(edges);
+    };
+    // A double click on a node opens its settings (and does not zoom in, as it would on the pane).
+    const onDoubleClick = (e: MouseEvent) => {
+      if (!onPane(e) || !hitAt(e)) return;
+      e.stopPropagation();
+      useUi.getState().setTab("inspector");
+    };
+    const onHover = (e: PointerEvent) => {
+      if (drag) return;
+      const hit = onPane(e) ? hitAt(e) : null;
+      host.classList.toggle("lod-over-node", hit !== null);
+      setHovered(hit ? hit.id : null);
+    };
+    const onLeave = () => {
+      host.classList.remove("lod-over-node");
+      setHovered(null);
+    };
+
+    host.addEventListener("pointerdown", onDown, true);
+    host.addEventListener("click", onClick, true);
+    host.addEventListener("dblclick", onDoubleClick, true);
+    host.addEventListener("pointermove", onHover);
+    host.addEventListener("pointerleave", onLeave);
+    const resized = new ResizeObserver(schedule);
+    resized.observe(host);
+    const stops = [useGraph, useDrawn, useCatalog, useInputProblems, useHealth, store].map((s) => s.subscribe(schedule));
+    schedule();
+    return () => {
+      for (const stop of stops) stop();
+      resized.disconnect();
+      host.removeEventListener("pointerdown", onDown, true);
+      host.removeEventListener("click", onClick, true);
+      host.removeEventListener("dblclick", onDoubleClick, true);
+      host.removeEventListener("pointermove", onHover);
+      host.removeEventListener("pointerleave", onLeave);
+      host.classList.remove("lod-over-node", "lod-dragging");
+      onUp();
+      cancelAnimationFrame(frame);
+    };
+  }, [store]);
+
+  const [id, type, x, y] = shown ? shown.split("\u0000") : [];
+  return (
+    <>
+      <canvas ref={canvas} className="lod-canvas" data-testid="lod-canvas" aria-hidden="true" />
+      <Panel position="top-left" className="lod-status" data-testid="lod-status" data-node={id ?? ""} data-x={x ?? ""} data-y={y ?? ""}>
+        {id ? (
+          <>
+            <b>{id}</b> {type} at {x}, {y}
+          </>
+        ) : (
+          "Zoomed out: layers drawn as plain boxes. Point at one to name it; zoom in to see its ports and settings."
+        )}
+      </Panel>
+    </>
+  );
+}

@@ -1,0 +1,202 @@
+// The zoomed-out view of a big graph: nodes and edges as plain shapes on one <canvas> (LodLayer.tsx) instead of
+// thousands of DOM nodes, each of which the browser would lay out, put in a layer and hit-test on every frame.
+// What is drawn (plan) and where a point falls (nodeAt) are computed here, apart from the DOM, so they can be tested.
+import type { XYPosition } from "@xyflow/react";
+import type { Direction, LayerNode, PortEdge } from "../lib/graph";
+import { NODE_SIZE } from "../lib/layout";
+
+/** React Flow's viewport: screen = flow * zoom + (x, y). */
+export type Viewport = { x: number; y: number; zoom: number };
+export type Box = { x: number; y: number; width: number; height: number };
+/** A cubic Bézier edge: from, the two control points, to. */
+export type Curve = [number, number, number, number, number, number, number, number];
+export type PortNames = { inputs: string[]; outputs: string[] };
+
+/** What the scene needs to know about each node besides its place: its ports, colour and state. */
+export type Scene = {
+  nodes: readonly LayerNode[];
+  edges: readonly PortEdge[];
+  direction: Direction;
+  portsOf: (node: LayerNode) => PortNames;
+  colorOf: (node: LayerNode) => string;
+  hasError: (id: string) => boolean;
+  hasWarning: (id: string) => boolean;
+  /** The watched run's health of a node: a strip under it, green or amber; null when the run reports none. */
+  healthOf: (id: string) => "ok" | "flagged" | null;
+  edgeErrors: Readonly<Record<string, string>>;
+};
+
+/** The colours of styles.css (--panel-2, --line, --accent, --bad, --warn, --ok, the edge stroke). */
+export const COLORS = {
+  body: "#2e364a",
+  errorBody: "#3a1f2a",
+  edge: "#56607a",
+  selected: "#6d8cff",
+  bad: "#ef5a6f",
+  warn: "#f5a524",
+  ok: "#30c48d",
+};
+
+/** Strokes and strips in screen pixels, whatever the zoom. */
+const PX = { edge: 1, markedEdge: 2, outline: 2, stripe: 3, health: 3 };
+
+export type Plan = {
+  /** Stroke colour and width (flow units) -> the edges drawn with it, in drawing order. */
+  edges: Map<string, { width: number; curves: Curve[] }>;
+  /** Fill colour and its boxes, in drawing order: bodies, then the category stripes, then the health strips. */
+  fills: [string, Box[]][];
+  /** Outline colour -> boxes (selection, error, warning), drawn last. */
+  outlines: Map<string, { width: number; boxes: Box[] }>;
+};
+
+export function nodeBox(node: LayerNode): Box {
+  const width = node.measured?.width ?? node.width ?? NODE_SIZE.width;
+  const height = node.measured?.height ?? node.height ?? NODE_SIZE.height;
+  return { x: node.position.x, y: node.position.y, width, height };
+}
+
+export function toFlow(view: Viewport, screen: XYPosition): XYPosition {
+  return { x: (screen.x - view.x) / view.zoom, y: (screen.y - view.y) / view.zoom };
+}
+
+/** The part of the flow in view of a canvas of this size. */
+export function visibleArea(view: Viewport, width: number, height: number): Box {
+  const { x, y } = toFlow(view, { x: 0, y: 0 });
+  return { x, y, width: width / view.zoom, height: height / view.zoom };
+}
+
+function overlaps(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/** The node under a point (flow coordinates): the topmost, i.e. the last drawn of those that hold it. */
+export function nodeAt(nodes: readonly LayerNode[], point: XYPosition): LayerNode | null {
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const b = nodeBox(nodes[i]);
+    if (point.x >= b.x && point.x <= b.x + b.width && point.y >= b.y && point.y <= b.y + b.height) return nodes[i];
+  }
+  return null;
+}
+
+/**
+ * Where an edge meets a node: on the side its direction puts ports (inputs left or top, outputs right or bottom),
+ * the i-th of n ports at (i + 1) / (n + 1) along it, as the node's handles are; an unknown port at the middle.
+ */
+export function portPoint(box: Box, ports: string[], port: string | null | undefined, kind: "in" | "out", direction: Direction): XYPosition {
+  const index = ports.indexOf(port ?? kind);
+  const along = index < 0 ? 0.5 : (index + 1) / (ports.length + 1);
+  if (direction === "TB") return { x: box.x + along * box.width, y: kind === "in" ? box.y : box.y + box.height };
+  return { x: kind === "in" ? box.x : box.x + box.width, y: box.y + along * box.height };
+}
+
+/** An edge's curve, bent as React Flow's Bézier edges are (a backward edge loops out of the node and back). */
+export function edgeCurve(from: XYPosition, to: XYPosition, direction: Direction): Curve {
+  const offset = (distance: number) => (distance >= 0 ? 0.5 * distance : 6.25 * Math.sqrt(-distance));
+  if (direction === "TB") {
+    const d = offset(to.y - from.y);
+    return [from.x, from.y, from.x, from.y + d, to.x, to.y - d, to.x, to.y];
+  }
+  const d = offset(to.x - from.x);
+  return [from.x, from.y, from.x + d, from.y, to.x - d, to.y, to.x, to.y];
+}
+
+function curveBox(c: Curve): Box {
+  const xs = [c[0], c[2], c[4], c[6]];
+  const ys = [c[1], c[3], c[5], c[7]];
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  return { x, y, width: Math.max(...xs) - x || 1, height: Math.max(...ys) - y || 1 };
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** What to draw of the scene in `area` (flow coordinates) at `zoom`, grouped by colour: a few paths per frame. */
+export function plan(scene: Scene, area: Box, zoom: number): Plan {
+  const boxes = new Map<string, Box>();
+  for (const node of scene.nodes) boxes.set(node.id, nodeBox(node));
+  const byId = new Map(scene.nodes.map((n) => [n.id, n]));
+
+  const plain: Curve[] = [];
+  const failing: Curve[] = [];
+  const chosen: Curve[] = [];
+  for (const edge of scene.edges) {
+    const source = byId.get(edge.source);
+    const target = byId.get(edge.target);
+    if (!source || !target) continue;
+    const from = portPoint(boxes.get(source.id)!, scene.portsOf(source).outputs, edge.sourceHandle, "out", scene.direction);
+    const to = portPoint(boxes.get(target.id)!, scene.portsOf(target).inputs, edge.targetHandle, "in", scene.direction);
+    const curve = edgeCurve(from, to, scene.direction);
+    if (!overlaps(curveBox(curve), area)) continue;
+    (edge.selected ? chosen : scene.edgeErrors[edge.id] ? failing : plain).push(curve);
+  }
+  const edges = new Map<string, { width: number; curves: Curve[] }>();
+  if (plain.length) edges.set(COLORS.edge, { width: PX.edge / zoom, curves: plain });
+  if (failing.length) edges.set(COLORS.bad, { width: PX.markedEdge / zoom, curves: failing });
+  if (chosen.length) edges.set(COLORS.selected, { width: PX.markedEdge / zoom, curves: chosen });
+
+  const bodies = new Map<string, Box[]>();
+  const stripes = new Map<string, Box[]>();
+  const strips = new Map<string, Box[]>();
+  const outlines = new Map<string, { width: number; boxes: Box[] }>();
+  const outline = (color: string, box: Box) => {
+    const entry = outlines.get(color);
+    if (entry) entry.boxes.push(box);
+    else outlines.set(color, { width: PX.outline / zoom, boxes: [box] });
+  };
+  for (const node of scene.nodes) {
+    const box = boxes.get(node.id)!;
+    if (!overlaps(box, area)) continue;
+    const error = scene.hasError(node.id);
+    const health = scene.healthOf(node.id);
+    push(bodies, error ? COLORS.errorBody : COLORS.body, box);
+    push(stripes, error ? COLORS.bad : scene.colorOf(node), { ...box, width: Math.min(box.width / 2, PX.stripe / zoom) });
+    if (health) {
+      const height = Math.min(box.height / 3, PX.health / zoom);
+      push(strips, health === "flagged" ? COLORS.warn : COLORS.ok, { ...box, y: box.y + box.height - height, height });
+    }
+    if (node.selected) outline(COLORS.selected, box);
+    else if (error) outline(COLORS.bad, box);
+    else if (scene.hasWarning(node.id) || health === "flagged") outline(COLORS.warn, box);
+  }
+  return { edges, fills: [...bodies, ...stripes, ...strips], outlines };
+}
+
+/** The few calls of a 2D context that paint uses (a test records them). */
+export type Painter = Pick<
+  CanvasRenderingContext2D,
+  "setTransform" | "clearRect" | "beginPath" | "rect" | "moveTo" | "bezierCurveTo" | "fill" | "stroke" | "fillStyle" | "strokeStyle" | "lineWidth"
+>;
+
+/** Paint a plan on a canvas of `width` x `height` CSS pixels at `ratio` device pixels each, seen through `view`. */
+export function paint(ctx: Painter, drawn: Plan, view: Viewport, width: number, height: number, ratio: number): void {
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+  ctx.clearRect(0, 0, width * ratio, height * ratio);
+  ctx.setTransform(view.zoom * ratio, 0, 0, view.zoom * ratio, view.x * ratio, view.y * ratio);
+  for (const [color, { width: line, curves }] of drawn.edges) {
+    ctx.beginPath();
+    for (const c of curves) {
+      ctx.moveTo(c[0], c[1]);
+      ctx.bezierCurveTo(c[2], c[3], c[4], c[5], c[6], c[7]);
+    }
+    ctx.strokeStyle = color;
+    ctx.lineWidth = line;
+    ctx.stroke();
+  }
+  for (const [color, boxes] of drawn.fills) {
+    ctx.beginPath();
+    for (const b of boxes) ctx.rect(b.x, b.y, b.width, b.height);
+    ctx.fillStyle = color;
+    ctx.fill();
+  }
+  for (const [color, { width: line, boxes }] of drawn.outlines) {
+    ctx.beginPath();
+    for (const b of boxes) ctx.rect(b.x, b.y, b.width, b.height);
+    ctx.strokeStyle = color;
+    ctx.lineWidth = line;
+    ctx.stroke();
+  }
+}
