@@ -45,6 +45,8 @@ export const CULL_FROM = 300;
 const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
 const PRO_OPTIONS = { hideAttribution: true };
 const MINIMAP_STYLE = { width: 168, height: 112 };
+// The Controls' fit button counts nodes not drawn (out of view, or all of them zoomed far out) at their estimated size.
+const FIT_ALL = { includeHiddenNodes: true };
 const showInspector = () => useUi.getState().setTab("inspector");
 const onInit = (instance: Parameters<typeof showGraph>[0]) => showGraph(instance, 0);
 const onError = (code: string, message: string) => console.warn(`react-flow ${code}: ${message}`);
@@ -221,8 +223,9 @@ export function Canvas() {
         )}
         <ExpandedBlocks />
         {lod && <LodLayer />}
-        <Controls showInteractive={false} position="bottom-left" />
-        {nodes.length > 0 && (
+        <Controls showInteractive={false} position="bottom-left" fitViewOptions={FIT_ALL} />
+        {/* Zoomed far out on a big graph, LodLayer draws the minimap too (React Flow's would show no hidden node). */}
+        {nodes.length > 0 && !lod && (
           <MiniMap
             pannable
             zoomable

@@ -2,7 +2,7 @@
 // browser then lays out, layers and hit-tests one element instead of thousands. Nodes are still selected and
 // dragged here (moved in the graph store, one undo step a drag, as React Flow's own drag does); panning and zooming
 // stay React Flow's. Zooming in brings React Flow's nodes back (Canvas.tsx).
-import { Panel, useStoreApi } from "@xyflow/react";
+import { Panel, useReactFlow, useStoreApi } from "@xyflow/react";
 import { useEffect, useRef, useState } from "react";
 import type { LayerNode } from "../lib/graph";
 import { blockParams, blockPorts, readBlocks } from "../lib/blocks";
@@ -12,9 +12,12 @@ import { useGraph } from "../stores/graph";
 import { useHealth } from "../stores/health";
 import { useUi } from "../stores/ui";
 import { useDrawn } from "./drawn";
-import { type PortNames, type Scene, type Viewport, nodeAt, paint, plan, toFlow, visibleArea } from "./lod";
+import { type PortNames, type Scene, type Viewport, nodeAt, nodesBox, overview, paint, plan, toFlow, union, visibleArea } from "./lod";
 
 const BLOCK_COLOR = "#9aa7c7";
+/** The minimap's size (Canvas.tsx's MINIMAP_STYLE) and its frame of the view. */
+const MINI = { width: 168, height: 112 };
+const MINI_VIEW = "#e4e8f1";
 
 /** The graph as the stores hold it now, for lod.plan. */
 function currentScene(): Scene {
@@ -75,7 +78,9 @@ function describeNode(nodes: readonly LayerNode[], hovered: string | null): { id
 
 export function LodLayer() {
   const canvas = useRef<HTMLCanvasElement>(null);
+  const mini = useRef<HTMLCanvasElement>(null);
   const store = useStoreApi();
+  const flow = useReactFlow();
   const [hovered, setHovered] = useState<string | null>(null);
   const shown = useGraph((s) => {
     const d = describeNode(s.nodes, hovered);
@@ -85,9 +90,12 @@ export function LodLayer() {
   useEffect(() => {
     const el = canvas.current;
     const host = el?.parentElement;
-    if (!el || !host) return;
+    const miniCtx = mini.current?.getContext("2d");
+    if (!el || !host || !mini.current || !miniCtx) return;
+    const miniEl = mini.current;
     const ctx = el.getContext("2d");
     if (!ctx) return;
+    let miniView: Viewport = { x: 0, y: 0, zoom: 1 };
     const viewport = (): Viewport => {
       const [x, y, zoom] = store.getState().transform;
       return { x, y, zoom };
@@ -119,7 +127,20 @@ export function LodLayer() {
         el.height = Math.round(height * ratio);
       }
       const view = viewport();
-      paint(ctx, plan(currentScene(), visibleArea(view, width, height), view.zoom), view, width, height, ratio);
+      const scene = currentScene();
+      const area = visibleArea(view, width, height);
+      paint(ctx, plan(scene, area, view.zoom), view, width, height, ratio);
+      // The minimap: every node (no edges) and a frame round what the canvas shows.
+      if (miniEl.width !== MINI.width * ratio) {
+        miniEl.width = MINI.width * ratio;
+        miniEl.height = MINI.height * ratio;
+      }
+      const all = union(nodesBox(scene.nodes), area);
+      miniView = overview(all, MINI.width, MINI.height);
+      paint(miniCtx, plan({ ...scene, edges: [] }, all, miniView.zoom), miniView, MINI.width, MINI.height, ratio);
+      miniCtx.strokeStyle = MINI_VIEW;
+      miniCtx.lineWidth = 1 / miniView.zoom;
+      miniCtx.strokeRect(area.x, area.y, area.width, area.height);
     };
     const schedule = () => {
       if (!frame) frame = requestAnimationFrame(draw);
@@ -184,6 +205,20 @@ export function LodLayer() {
       e.stopPropagation();
       useUi.getState().setTab("inspector");
     };
+    // Pressing or dragging on the minimap centres the view there.
+    const centreAt = (e: PointerEvent) => {
+      const r = miniEl.getBoundingClientRect();
+      const at = toFlow(miniView, { x: e.clientX - r.left, y: e.clientY - r.top });
+      void flow.setCenter(at.x, at.y, { zoom: viewport().zoom });
+    };
+    const onMiniDown = (e: PointerEvent) => {
+      if (e.button !== 0) return;
+      miniEl.setPointerCapture(e.pointerId);
+      centreAt(e);
+    };
+    const onMiniMove = (e: PointerEvent) => {
+      if (miniEl.hasPointerCapture(e.pointerId)) centreAt(e);
+    };
     const onHover = (e: PointerEvent) => {
       if (drag) return;
       const hit = onPane(e) ? hitAt(e) : null;
@@ -200,6 +235,8 @@ export function LodLayer() {
     host.addEventListener("dblclick", onDoubleClick, true);
     host.addEventListener("pointermove", onHover);
     host.addEventListener("pointerleave", onLeave);
+    miniEl.addEventListener("pointerdown", onMiniDown);
+    miniEl.addEventListener("pointermove", onMiniMove);
     const resized = new ResizeObserver(schedule);
     resized.observe(host);
     const stops = [useGraph, useDrawn, useCatalog, useInputProblems, useHealth, store].map((s) => s.subscribe(schedule));
@@ -212,11 +249,13 @@ export function LodLayer() {
       host.removeEventListener("dblclick", onDoubleClick, true);
       host.removeEventListener("pointermove", onHover);
       host.removeEventListener("pointerleave", onLeave);
+      miniEl.removeEventListener("pointerdown", onMiniDown);
+      miniEl.removeEventListener("pointermove", onMiniMove);
       host.classList.remove("lod-over-node", "lod-dragging");
       onUp();
       cancelAnimationFrame(frame);
     };
-  }, [store]);
+  }, [store, flow]);
 
   const [id, type, x, y] = shown ? shown.split("\u0000") : [];
   return (
@@ -230,6 +269,9 @@ export function LodLayer() {
         ) : (
           "Zoomed out: layers drawn as plain boxes. Point at one to name it; zoom in to see its ports and settings."
         )}
+      </Panel>
+      <Panel position="bottom-right" className="lod-minimap">
+        <canvas ref={mini} style={MINI} data-testid="lod-minimap" aria-label="Minimap: press or drag to move the view" />
       </Panel>
     </>
   );

@@ -200,3 +200,21 @@ export function paint(ctx: Painter, drawn: Plan, view: Viewport, width: number, 
     ctx.stroke();
   }
 }
+
+/** The union of two boxes. */
+export function union(a: Box, b: Box): Box {
+  const x = Math.min(a.x, b.x);
+  const y = Math.min(a.y, b.y);
+  return { x, y, width: Math.max(a.x + a.width, b.x + b.width) - x, height: Math.max(a.y + a.height, b.y + b.height) - y };
+}
+
+/** The view of a minimap `width` x `height` px that shows all of `box`, centred, with `margin` px around it. */
+export function overview(box: Box, width: number, height: number, margin = 4): Viewport {
+  const zoom = Math.min((width - 2 * margin) / (box.width || 1), (height - 2 * margin) / (box.height || 1));
+  return { x: (width - box.width * zoom) / 2 - box.x * zoom, y: (height - box.height * zoom) / 2 - box.y * zoom, zoom };
+}
+
+/** The box round all the nodes (an empty box at the origin when there are none). */
+export function nodesBox(nodes: readonly LayerNode[]): Box {
+  return nodes.length ? nodes.map(nodeBox).reduce(union) : { x: 0, y: 0, width: 0, height: 0 };
+}
