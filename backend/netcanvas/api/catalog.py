@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from ..catalog import catalog_layers
+from .deps import SettingsDep
 
 router = APIRouter(prefix="/api", tags=["catalog"])
 
@@ -91,13 +92,16 @@ class Catalog(BaseModel):
     config_schema: dict[str, Any]
     datasets: list[DatasetInfo]
     devices: list[DeviceEntry]
+    executor: Literal["local", "ray"] = Field(description="Where this server's runs train (NETCANVAS_EXECUTOR): "
+                                                          "local worker processes, or Ray, which alone accepts a "
+                                                          "config's data-parallel `workers` above 1")
 
 
 @router.get("/catalog", response_model=Catalog)
-def get_catalog() -> dict[str, Any]:
+def get_catalog(settings: SettingsDep) -> dict[str, Any]:
     """Layers (type, category, doc, params JSON Schema, ports), optimizers, schedules, losses, metrics, datasets,
-    and the devices this server trains on."""
-    return catalog()
+    the devices this server trains on, and its executor."""
+    return {**catalog(), "executor": settings.executor}
 
 
 @lru_cache(maxsize=1)

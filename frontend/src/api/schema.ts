@@ -14,7 +14,7 @@ export interface paths {
         /**
          * Get Catalog
          * @description Layers (type, category, doc, params JSON Schema, ports), optimizers, schedules, losses, metrics, datasets,
-         *     and the devices this server trains on.
+         *     the devices this server trains on, and its executor.
          */
         get: operations["get_catalog_api_catalog_get"];
         put?: never;
@@ -1096,6 +1096,12 @@ export interface components {
             datasets: components["schemas"]["DatasetInfo"][];
             /** Devices */
             devices: components["schemas"]["DeviceEntry"][];
+            /**
+             * Executor
+             * @description Where this server's runs train (NETCANVAS_EXECUTOR): local worker processes, or Ray, which alone accepts a config's data-parallel `workers` above 1
+             * @enum {string}
+             */
+            executor: "local" | "ray";
             /** Layers */
             layers: components["schemas"]["LayerInfo"][];
             /** Losses */

@@ -1,5 +1,6 @@
 // The training config (docs/training-config.md) as a form: dataset, optimizer from the catalog's schemas, schedule, loss and
-// metrics per output, epochs, batch size, validation split, seed, L1/L2, gradient clipping, early stopping.
+// metrics per output, epochs, batch size, validation split, seed, L1/L2, gradient clipping, device, precision,
+// data-parallel workers (on a Ray server), early stopping.
 import { useMemo } from "react";
 import type { Catalog, Schemas } from "../api/client";
 import { bindings } from "../lib/binding";
@@ -68,6 +69,7 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
   const devices = catalog.devices ?? [];
   const autoDevice = devices.find((d) => d.auto);
   const device = config.device ?? "auto";
+  const workers = workersField(catalog);
 
   const setLoss = (out: string, type: string, weight: number) => {
     if (!multi) return patch({ loss: type });
@@ -266,6 +268,11 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
               )}
             </select>
           </label>
+          {/* Only a Ray server trains data-parallel; elsewhere the field shows only to fix a config that asks for it. */}
+          {(catalog.executor === "ray" || (config.workers ?? 1) > 1) && (
+            <NumberField label="workers" value={config.workers ?? 1} min={workers.minimum} max={workers.maximum}
+              hint={workers.description} onChange={(n) => patch({ workers: n })} />
+          )}
         </div>
       </section>
 
@@ -326,6 +333,12 @@ export function TrainSettings({ catalog }: { catalog: Catalog }) {
       </section>
     </div>
   );
+}
+
+/** The bounds and description of the config's `workers` (data-parallel runs) from the catalog's config schema. */
+function workersField(catalog: Catalog): JsonSchema {
+  const schema = catalog.config_schema as JsonSchema;
+  return schema.properties?.workers ?? { minimum: 1 };
 }
 
 /** Which field each Input and Output will read, as the server binds them; problems in amber. */
