@@ -92,3 +92,33 @@ def test_the_logs_download_as_a_zip_and_open_by_run_name(tmp_path: Path) -> None
     assert spec == f"abc123:{(tmp_path / 'runs' / 'abc123' / LOG_DIR).resolve()}"
     with pytest.raises(typer.Exit):
         logdir_spec([tmp_path])  # no event files there
+
+
+def test_histograms_count_like_numpy_and_skip_nan(tmp_path: Path) -> None:
+    import numpy as np
+    import torch
+
+    from netcanvas.compiler import compile_graph
+    from netcanvas.training.tensorboard import BINS, TensorBoardLog
+
+    log = TensorBoardLog(tmp_path, compile_graph(json.loads(LENET.read_text())))
+    values = torch.randn(1000, generator=torch.Generator().manual_seed(0)) * 3 + 1
+    log.histogram("h", values, 1)
+    log.histogram("constant", torch.full((7,), 2.5), 1)
+    log.histogram("nan", torch.tensor([1.0, float("nan")]), 1)
+    log.histogram("inf", torch.tensor([1.0, float("inf")]), 1)
+    log.close()
+    board = EventAccumulator(str(tmp_path), size_guidance={"histograms": 0})
+    board.Reload()
+    assert set(board.Tags()["histograms"]) == {"h", "constant"}
+    written = board.Histograms("h")[0].histogram_value
+    counts, edges = np.histogram(values.numpy(), bins=BINS)
+    assert written.num == 1000 and written.min == pytest.approx(float(values.min()))
+    assert written.max == pytest.approx(float(values.max()))
+    assert written.sum == pytest.approx(float(values.double().sum()))
+    assert written.sum_squares == pytest.approx(float((values.double() ** 2).sum()))
+    assert list(written.bucket_limit) == pytest.approx(list(edges[1:]), abs=1e-5)  # numpy: float32 edges
+    assert sum(written.bucket) == 1000
+    assert np.abs(np.array(written.bucket) - counts).sum() <= 2  # a value on an edge may fall either side
+    constant = board.Histograms("constant")[0].histogram_value
+    assert constant.num == 7 and sum(constant.bucket) == 7 and constant.min == constant.max == 2.5

@@ -17,7 +17,7 @@ Flags (one per node, the first that applies):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -59,15 +59,16 @@ class _Layer:
 
     def record_output(self, output: torch.Tensor) -> None:
         values = output.detach().float()
-        self.stats["mean"] = values.mean()
+        self.stats["mean"] = values.mean()  # (torch.std_mean is slower than the two on the CPU)
         self.stats["std"] = values.std() if values.numel() > 1 else torch.zeros((), device=values.device)
         if self.kind in RECTIFIERS and values.dim() > 0 and len(values) > 0:
-            self.stats["dead"] = (values.reshape(len(values), -1) == 0).all(0).float().mean()
+            # a rectifier's output is never negative: a unit is 0 for the whole batch when its largest value is
+            self.stats["dead"] = (values.reshape(len(values), -1).amax(0) == 0).float().mean()
         if output.requires_grad and not self.params:  # a layer without weights: the gradient at its output
             output.register_hook(self.record_gradient)
 
     def record_gradient(self, grad: torch.Tensor) -> None:
-        self.stats["grad_norm"] = grad.detach().float().norm()
+        self.stats["grad_norm"] = torch.linalg.vector_norm(grad.detach(), dtype=torch.float32)
 
 
 class Probe:
@@ -100,34 +101,46 @@ class Probe:
         self.handles = []
 
     def finish(self) -> HealthEvent:
-        """After the optimizer step: the weight gradients and updates, then every value read in one transfer."""
+        """After the optimizer step: the weight gradients and updates, then every value read in one transfer.
+        Each parameter's norms come from three multi-tensor norms (over all the probed parameters at once); a
+        layer's norm is combined from its parameters' on the host."""
         self._unhook()
-        names: list[tuple[_Layer, str]] = []
-        values: list[torch.Tensor] = []
-        for layer in self.layers:
-            if layer.params:
-                grads = [p.grad for p in layer.params if p.grad is not None]
-                if grads:
-                    layer.stats["grad_norm"] = torch.linalg.vector_norm(
-                        torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads])) / self.grad_scale
-                weight = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(b.float())
-                                                               for b in layer.before]))
-                change = torch.linalg.vector_norm(torch.stack([
-                    torch.linalg.vector_norm(p.detach().float() - b.float())
-                    for p, b in zip(layer.params, layer.before, strict=True)]))
-                layer.stats["weight_norm"] = weight
-                layer.stats["update_ratio"] = change / weight.clamp_min(1e-12)
-            layer.before = []
-            for key, value in layer.stats.items():
-                names.append((layer, key))
-                values.append(value.reshape(()).to(torch.float32))
+        weighted = [layer for layer in self.layers if layer.params]
+        params = [p.detach() for layer in weighted for p in layer.params]
+        before = [b for layer in weighted for b in layer.before]
+        grads = [p.grad.detach() for layer in weighted for p in layer.params if p.grad is not None]
+        norms: list[torch.Tensor] = []
+        if params:
+            norms += torch._foreach_norm(before, 2, dtype=torch.float32)
+            norms += torch._foreach_norm(torch._foreach_sub(params, before), 2, dtype=torch.float32)
+        if grads:
+            norms += torch._foreach_norm(grads, 2, dtype=torch.float32)
+        stats = [(layer, key, value) for layer in self.layers for key, value in layer.stats.items()]
+        values = norms + [value.reshape(()).to(torch.float32) for _, _, value in stats]
         read = torch.stack(values).cpu().tolist() if values else []
         found: dict[str, dict[str, float]] = {}
-        for (layer, key), value in zip(names, read, strict=True):
+        for (layer, key, _), value in zip(stats, read[len(norms):], strict=True):
             found.setdefault(layer.node_id, {})[key] = value
+        count = len(params)
+        weights, changes = iter(read[:count]), iter(read[count:2 * count])
+        grad_norms = iter(read[2 * count:len(norms)])
+        for layer in weighted:
+            node = found.setdefault(layer.node_id, {})
+            weight = _combined(next(weights) for _ in layer.params)
+            node["weight_norm"] = weight
+            node["update_ratio"] = _combined(next(changes) for _ in layer.params) / max(weight, 1e-12)
+            present = sum(1 for p in layer.params if p.grad is not None)
+            if present:
+                node["grad_norm"] = _combined(next(grad_norms) for _ in range(present)) / self.grad_scale
+            layer.before = []
         nodes = {layer.node_id: judge(layer.kind, found[layer.node_id])
                  for layer in self.layers if layer.node_id in found}
         return HealthEvent(epoch=self.epoch, step=self.step, steps=self.steps, nodes=nodes)
+
+
+def _combined(norms: Iterable[float]) -> float:
+    """The 2-norm of several tensors together, from each one's 2-norm."""
+    return math.sqrt(sum(n * n for n in norms))
 
 
 def judge(kind: str, stats: dict[str, float]) -> NodeHealth:

@@ -7,7 +7,10 @@
   ``lr``, at the epoch;
 - histograms of every weight (``weights/<node>.<param>``) and of its last gradient (``gradients/<node>.<param>``)
   after an epoch — never per batch, and after fewer epochs when writing them would take more than ``SHARE`` of the
-  training time (a small model's epoch can be quicker than its histograms); the last epoch's always;
+  training time (a small model's epoch can be quicker than its histograms); the last epoch's always. Their bins
+  and sums are counted by torch (``histc``), with the training's threads: ``add_histogram`` counts with numpy,
+  whose BLAS threads (one per core, ignoring ``num_threads``) cost more than the training step on a busy machine.
+  Their cost includes writing them (the writer thread checksums each record in pure Python);
 - the test metrics as ``<metric>/test`` at the best epoch when the run ends;
 - the graph, once, traced on two training samples (a graph that cannot be traced is logged and skipped).
 
@@ -17,6 +20,7 @@ run while it trains.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +36,8 @@ LOG_DIR = "tensorboard"
 """The event files' folder inside a run directory."""
 SHARE = 0.02
 """Histograms are written after an epoch unless that would make them more than this share of the time."""
-BINS = 64
+BINS = 30
+"""TensorBoard's own default bucket count (``tf.summary.histogram``)."""
 MAX_VALUES = 1 << 18
 """A bigger tensor's histogram is made from an evenly strided sample of this many values."""
 FLUSH_S = 2.0
@@ -123,17 +128,32 @@ class TensorBoardLog:
             attr, _, rest = name.partition(".")
             label = f"{self.compiled.node_of_module(attr)}.{rest}" if rest else self.compiled.node_of_module(attr)
             for kind, values in (("weights", param), ("gradients", param.grad)):
-                if values is None:
-                    continue
-                values = values.detach().reshape(-1)
-                if values.numel() > MAX_VALUES:
-                    values = values[::values.numel() // MAX_VALUES]
-                values = values.float().cpu()
-                if values.numel() and bool(torch.isfinite(values).all()):  # a NaN has no bin
-                    self.writer.add_histogram(f"{kind}/{label}", values, epoch, bins=BINS)
+                if values is not None:
+                    self.histogram(f"{kind}/{label}", values, epoch)
+        self.writer.flush()  # waits for the writer thread: the records' checksums count in the cost
         self.histogram_epoch = epoch
         self.histograms_at = time.perf_counter()
         self.histograms_cost = self.histograms_at - started
+
+    def histogram(self, tag: str, tensor: torch.Tensor, step: int) -> None:
+        """One tensor's histogram: ``BINS`` equal bins between its min and max (a tensor with a NaN or an infinity
+        is skipped: it has no bin)."""
+        values = tensor.detach().reshape(-1)
+        if values.numel() > MAX_VALUES:
+            values = values[::values.numel() // MAX_VALUES]
+        values = values.float().cpu()
+        if not values.numel():
+            return
+        wide = values.double()  # float32 values cannot overflow these sums: an infinite one means a NaN or inf
+        total, squares = float(wide.sum()), float((wide * wide).sum())
+        if not (math.isfinite(total) and math.isfinite(squares)):
+            return
+        low, high = float(values.min()), float(values.max())
+        lower, upper = (low - 0.5, high + 0.5) if low == high else (low, high)  # numpy's bins for constant values
+        counts = torch.histc(values, BINS, lower, upper).tolist()
+        uppers = torch.linspace(lower, upper, BINS + 1, dtype=torch.float64)[1:].tolist()  # each bin's upper edge
+        self.writer.add_histogram_raw(tag, low, high, values.numel(), total, squares, uppers, counts,
+                                      global_step=step)
 
     def close(self) -> None:
         self.writer.close()
