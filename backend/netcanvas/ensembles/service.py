@@ -11,7 +11,6 @@ again drives its running ensembles on, training again the members whose runs end
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,6 @@ import numpy as np
 import torch
 from pydantic import ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..compiler import CompiledGraph, GraphInvalid, compile_graph
 from ..data import DataError, PreparedData, load, prepare
@@ -27,6 +25,8 @@ from ..data.errors import UploadError
 from ..data.fit import prepare_upload
 from ..data.uploads import DatasetStore
 from ..runs import RunManager
+from ..runs.drivers import POLL_SECONDS, DriverService
+from ..runs.drivers import Driver as BaseDriver
 from ..runs.manager import finite
 from ..store import FINISHED, Database, RunRow, utcnow
 from ..store.ensembles import EnsembleMemberRow, EnsembleRow
@@ -36,9 +36,6 @@ from .combine import Combiner, OutputKind, combine, output_kinds
 from .methods import bootstrap, fit_meta, folds, samme, weighted_sample
 
 log = logging.getLogger(__name__)
-POLL_SECONDS = 0.5
-TEND_S = 5.0
-"""How often a server looks for running ensembles that no live server drives."""
 
 
 class EnsembleFailed(Exception):
@@ -86,13 +83,12 @@ def subset(split: dict[str, torch.Tensor], positions: np.ndarray) -> dict[str, t
     return {name: values[index] for name, values in split.items()}
 
 
-class Driver(threading.Thread):
+class Driver(BaseDriver):
     """Drives one ensemble until it is complete, fails, is stopped, or the server closes."""
 
     def __init__(self, service: EnsembleService, ensemble_id: str):
-        super().__init__(name=f"netcanvas-ensemble-{ensemble_id}", daemon=True)
+        super().__init__(service, ensemble_id, "ensemble")
         self.service, self.ensemble_id = service, ensemble_id
-        self.closing = threading.Event()
 
     @property
     def db(self) -> Database:
@@ -102,16 +98,12 @@ class Driver(threading.Thread):
     def manager(self) -> RunManager:
         return self.service.manager
 
-    def run(self) -> None:
-        try:
-            self.drive()
-        except EnsembleFailed as e:
-            self.finish("failed", error=str(e))
-        except Exception as e:
+    def failed(self, error: Exception) -> None:
+        if isinstance(error, EnsembleFailed):
+            self.finish("failed", error=str(error))
+        else:
             log.exception("ensemble %s failed", self.ensemble_id)
-            self.finish("failed", error=f"the ensemble stopped on an internal error: {e}")
-        finally:
-            self.service.forget(self)
+            self.finish("failed", error=f"the ensemble stopped on an internal error: {error}")
 
     def drive(self) -> None:
         with self.db.session() as s:
@@ -349,38 +341,18 @@ class Driver(threading.Thread):
             self.service.stop_members(self.ensemble_id)
 
 
-class EnsembleService:
-    """The ensembles this process drives."""
+class EnsembleService(DriverService[Driver]):
+    """The ensembles this process drives (``tend`` takes over those whose server is gone; ``close`` lets go of them:
+    they stay running in the database and resume with the next server)."""
 
     def __init__(self, db: Database, manager: RunManager):
-        self.db, self.manager = db, manager
-        self._lock = threading.Lock()
-        self._drivers: dict[str, Driver] = {}
-        self._halt = threading.Event()
-        self._tender: threading.Thread | None = None
+        super().__init__(db, manager, "ensembles")
 
-    def tend(self, every: float = TEND_S) -> None:
-        """Take over the running ensembles whose server is gone: now, then every ``every`` seconds (a server that
-        died is seen as gone only once its heartbeat is old; another server may die while this one runs)."""
-        self.resume()
-
-        def loop() -> None:
-            while not self._halt.wait(every):
-                try:
-                    self.resume()
-                except SQLAlchemyError as e:
-                    log.warning("could not look for ensembles to take over: %s", str(e).splitlines()[0])
-
-        self._tender = threading.Thread(target=loop, name="netcanvas-ensembles", daemon=True)
-        self._tender.start()
+    def new_driver(self, key: str) -> Driver:
+        return Driver(self, key)
 
     def start(self, ensemble_id: str) -> None:
-        with self._lock:
-            if ensemble_id in self._drivers:
-                return
-            driver = Driver(self, ensemble_id)
-            self._drivers[ensemble_id] = driver
-        driver.start()
+        self.launch(ensemble_id)
 
     def resume(self) -> list[str]:
         """Drive again the running ensembles whose server is gone (it stopped, or died); several servers on one
@@ -418,30 +390,3 @@ class EnsembleService:
         for run_id in runs:
             if run_id is not None:
                 self.manager.stop(run_id)
-
-    def wait(self, ensemble_id: str, timeout: float | None = None) -> bool:
-        """Wait until the ensemble's driver ends; True when it has."""
-        with self._lock:
-            driver = self._drivers.get(ensemble_id)
-        if driver is not None:
-            driver.join(timeout)
-            return not driver.is_alive()
-        return True
-
-    def forget(self, driver: Driver) -> None:
-        with self._lock:
-            if self._drivers.get(driver.ensemble_id) is driver:
-                del self._drivers[driver.ensemble_id]
-
-    def close(self) -> None:
-        """Let go of the ensembles (they stay running in the database and resume with the next server)."""
-        self._halt.set()
-        if self._tender is not None:
-            self._tender.join(10)
-        with self._lock:
-            drivers = list(self._drivers.values())
-        for driver in drivers:
-            driver.closing.set()
-        for driver in drivers:
-            driver.join(10)
-

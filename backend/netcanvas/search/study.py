@@ -11,7 +11,6 @@ the pruner, and a pruned trial's run is stopped and says so. A study and its tri
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +23,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..runs import RunManager
+from ..runs.drivers import POLL_SECONDS, DriverService
+from ..runs.drivers import Driver as BaseDriver
 from ..store import FINISHED, Database, RunRow, utcnow
 from ..store.studies import StudyRow, TrialRow
 from ..training import TrainConfig
@@ -34,9 +35,6 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 Sampler = Literal["grid", "random", "tpe"]
 Direction = Literal["minimize", "maximize"]
-POLL_SECONDS = 0.5
-TEND_S = 5.0
-"""How often a server looks for running studies that no live server drives."""
 SPACE_ADAPTER: TypeAdapter[Space] = TypeAdapter(Space)
 
 
@@ -117,27 +115,21 @@ class Live:
     """The last event seq read."""
 
 
-class Driver(threading.Thread):
+class Driver(BaseDriver):
     """Runs one study until its budget is spent, it is stopped, or the server closes."""
 
     def __init__(self, service: StudyService, study_id: str):
-        super().__init__(name=f"netcanvas-study-{study_id}", daemon=True)
+        super().__init__(service, study_id, "study")
         self.service, self.study_id = service, study_id
-        self.closing = threading.Event()
         self.live: dict[int, Live] = {}
 
     @property
     def db(self) -> Database:
         return self.service.db
 
-    def run(self) -> None:
-        try:
-            self.drive()
-        except Exception as e:
-            log.exception("study %s failed", self.study_id)
-            self.finish("failed", f"the study stopped on an internal error: {e}")
-        finally:
-            self.service.forget(self)
+    def failed(self, error: Exception) -> None:
+        log.exception("study %s failed", self.study_id)
+        self.finish("failed", f"the study stopped on an internal error: {error}")
 
     def drive(self) -> None:
         with self.db.session() as s:
@@ -311,15 +303,15 @@ class Driver(threading.Thread):
                 row.status, row.error, row.finished_at = status, error, utcnow()
 
 
-class StudyService:
-    """The studies this process drives: those this server owns."""
+class StudyService(DriverService[Driver]):
+    """The studies this process drives: those this server owns (``tend`` takes over those no live server drives)."""
 
     def __init__(self, db: Database, manager: RunManager, prepare: Prepare):
-        self.db, self.manager, self.prepare = db, manager, prepare
-        self._lock = threading.Lock()
-        self._drivers: dict[str, Driver] = {}
-        self._halt = threading.Event()
-        self._tender: threading.Thread | None = None
+        super().__init__(db, manager, "studies")
+        self.prepare = prepare
+
+    def new_driver(self, key: str) -> Driver:
+        return Driver(self, key)
 
     @property
     def server(self) -> str:
@@ -339,17 +331,11 @@ class StudyService:
 
     def start(self, study_id: str) -> bool:
         """Drive a running study if this server owns it or can claim it; False when another live server drives it."""
-        with self._lock:
-            if study_id in self._drivers:
-                return True
+        if self.driving(study_id):
+            return True
         if not self.claim(study_id):
             return False
-        with self._lock:
-            if study_id in self._drivers:  # claimed twice at once by this server (a request and the tender)
-                return True
-            driver = Driver(self, study_id)
-            self._drivers[study_id] = driver
-        driver.start()
+        self.launch(study_id)  # claimed twice at once by this server (a request and the tender): one driver
         return True
 
     def resume(self) -> list[str]:
@@ -360,21 +346,6 @@ class StudyService:
                                                            StudyRow.owner.is_distinct_from(self.server))))
         return [study_id for study_id in ids if self.start(study_id)]
 
-    def tend(self, every: float = TEND_S) -> None:
-        """Resume now, then every ``every`` seconds: a server that dies while this one runs is seen as gone only once
-        its heartbeat is old (or at once when it ran on this machine)."""
-        self.resume()
-
-        def loop() -> None:
-            while not self._halt.wait(every):
-                try:
-                    self.resume()
-                except SQLAlchemyError as e:
-                    log.warning("could not look for studies to take over: %s", str(e).splitlines()[0])
-
-        self._tender = threading.Thread(target=loop, name="netcanvas-studies", daemon=True)
-        self._tender.start()
-
     def stop(self, study_id: str) -> bool:
         """Stop a running study and its trials' runs; False when it was not running."""
         with self.db.session() as s:
@@ -382,9 +353,7 @@ class StudyService:
             if row is None or row.status != "running":
                 return False
             row.status, row.finished_at = "stopped", utcnow()
-        with self._lock:
-            driver = self._drivers.get(study_id)
-        if driver is None:  # driven by no one here: stop what its trials still run
+        if not self.driving(study_id):  # driven by no one here: stop what its trials still run
             with self.db.session() as s:
                 trials = list(s.scalars(select(TrialRow).where(TrialRow.study_id == study_id,
                                                                TrialRow.state == "running")))
@@ -395,33 +364,11 @@ class StudyService:
                 self.manager.stop(run_id)
         return True
 
-    def wait(self, study_id: str, timeout: float | None = None) -> bool:
-        """Wait until the study's driver ends; True when it has."""
-        with self._lock:
-            driver = self._drivers.get(study_id)
-        if driver is not None:
-            driver.join(timeout)
-            return not driver.is_alive()
-        return True
-
-    def forget(self, driver: Driver) -> None:
-        with self._lock:
-            if self._drivers.get(driver.study_id) is driver:
-                del self._drivers[driver.study_id]
-
     def close(self) -> None:
         """Let go of the studies: they stay running in the database, for another server (or the next one) to take
         over. A study whose trial still trains on this server is let go when this server leaves, after the run
         manager has stopped that run, so that whoever takes it over finds the trial interrupted, not running."""
-        self._halt.set()
-        if self._tender is not None:
-            self._tender.join(10)
-        with self._lock:
-            drivers = list(self._drivers.values())
-        for driver in drivers:
-            driver.closing.set()
-        for driver in drivers:
-            driver.join(10)
+        super().close()
         training_here = (select(TrialRow.study_id).join(RunRow, RunRow.id == TrialRow.run_id)
                          .where(TrialRow.state == "running", RunRow.owner == self.server,
                                 RunRow.status.in_(("queued", "running"))))
