@@ -28,7 +28,7 @@ from .pipeline import (
     target_array,
 )
 from .prepare import PreparedData, assemble, bind, split_indices
-from .tables import numeric_values, read_table, read_table_cache, string_values
+from .tables import label, numeric_values, read_table, read_table_cache, string_values, to_numpy
 from .uploads import DatasetStore, read_cache
 
 
@@ -107,30 +107,27 @@ def targets_and_split(p: Plan, desc: dict[str, Any], options: DatasetOptions, co
                                  TargetStep | None]:
     """The rows that have a target value, their target arrays, the seeded split of those rows (train, validation,
     test: positions in ``rows``) and the class target it is stratified by."""
-    kind = desc["kind"]
-    raw_targets: dict[str, list[Any] | np.ndarray] = {}
     keep = np.ones(n, dtype=bool)
     for t in p.targets:
         col = columns[t.column]
-        values: list[Any] | np.ndarray = (col if isinstance(col, np.ndarray) else
-                                          string_values(col) if t.task == "classification" and kind != "images"
-                                          else col.to_pylist() if hasattr(col, "to_pylist") else list(col))
-        raw_targets[t.column] = values
         if isinstance(col, pa.ChunkedArray | pa.Array):  # nulls (and NaN) found by Arrow, not value by value
-            missing = pc.is_null(col, nan_is_null=True)
-            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-                missing = pc.or_(missing, pc.equal(col, ""))
-            keep &= ~np.asarray(missing.to_numpy(zero_copy_only=False), dtype=bool)
-        elif not isinstance(values, np.ndarray):
-            keep &= np.array([not _missing(v) for v in values], dtype=bool)
+            keep &= ~to_numpy(pc.is_null(col, nan_is_null=True), np.bool_)
+            if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):  # an empty string is missing
+                keep &= to_numpy(pc.utf8_length(col), np.int64, missing=0) > 0
+        elif not isinstance(col, np.ndarray):
+            keep &= np.array([not _missing(v) for v in col], dtype=bool)
     rows = np.nonzero(keep)[0]
     if len(rows) < 2:
         raise UploadError(f"{desc['name']}: fewer than two rows have a value in the target column(s)", 422)
     arrays: dict[str, np.ndarray] = {}
     for t in p.targets:
-        values = raw_targets[t.column]
-        picked = values[rows] if isinstance(values, np.ndarray) else [values[i] for i in rows]
+        col = columns[t.column]
         try:
+            if isinstance(col, pa.ChunkedArray | pa.Array):
+                arrays[t.field] = _arrow_target(t, col, rows)
+                continue
+            values: list[Any] | np.ndarray = col if isinstance(col, np.ndarray) else list(col)
+            picked = values[rows] if isinstance(values, np.ndarray) else [values[i] for i in rows]
             arrays[t.field] = target_array(t, picked if not isinstance(picked, np.ndarray) or t.task == "regression"
                                            else [str(v) for v in picked.tolist()])
         except (KeyError, ValueError) as e:
@@ -139,6 +136,29 @@ def targets_and_split(p: Plan, desc: dict[str, Any], options: DatasetOptions, co
     stratify = arrays[classification.field] if classification else None
     splits = split_indices(len(rows), seed, validation_split, stratify, options.test_split)
     return rows, arrays, splits, classification
+
+
+def _arrow_target(step: TargetStep, col: pa.ChunkedArray | pa.Array, rows: np.ndarray) -> np.ndarray:
+    """``target_array`` of a table column's ``rows`` (which all have a value), computed on the column's distinct
+    values: each is labelled once and the rows take their class index by position."""
+    if step.task == "regression":
+        if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type):
+            values = numeric_values(col, "numeric")
+            return (values if len(rows) == len(values) else values[rows]).astype(np.float32)[:, None]
+        values = col.to_pylist()
+        return target_array(step, [values[i] for i in rows])
+    encoded = pc.dictionary_encode(col)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    index = {c: i for i, c in enumerate(step.classes or [])}
+    dictionary = encoded.dictionary.to_pylist()
+    lookup = np.array([index.get(label(v), -1) for v in dictionary] + [-1], dtype=np.int64)  # last: a null
+    positions = to_numpy(encoded.indices, np.intp, missing=len(dictionary))
+    positions = positions if len(rows) == len(positions) else positions[rows]
+    codes = lookup[positions]
+    if len(codes) and codes.min() < 0:
+        raise KeyError(label(([*dictionary, None])[int(positions[int(np.argmin(codes))])]))
+    return codes
 
 
 def token_samples(store: DatasetStore, desc: dict[str, Any], options: DatasetOptions, count: int = 5, seed: int = 0,
@@ -168,7 +188,11 @@ def _fit_table(p: Any, desc: dict[str, Any], options: DatasetOptions, columns: d
                train: np.ndarray, arrays: dict[str, np.ndarray], pipeline: Pipeline) -> None:
     described = {c["name"]: c for c in desc["columns"]}
     pre = options.preprocessing
-    parts: list[np.ndarray] = []
+    width = p.fields[p.x_name]["shape"][0] if p.x_name in p.fields else 0
+    # Every number and one-hot column, filled in place column by column: column-major, so that each column is
+    # contiguous (a column of a row-major matrix strides through all of it). Gathering a split's rows from it
+    # (``assemble``) gives row-major tensors at no extra cost.
+    x = np.empty((len(rows), width), dtype=np.float32, order="F")
     offset = 0
     for col in p.features:
         spec = described[col]
@@ -195,18 +219,20 @@ def _fit_table(p: Any, desc: dict[str, Any], options: DatasetOptions, columns: d
             else:
                 block = onehot(step, values)
                 step.offset, step.width = offset, block.shape[1]
+                x[:, offset:offset + block.shape[1]] = block
                 offset += block.shape[1]
-                parts.append(block)
         else:
-            numbers = numeric_values(columns[col], spec["dtype"])[rows]
+            numbers = numeric_values(columns[col], spec["dtype"])
+            if len(rows) != len(numbers):  # rows without a target are left out
+                numbers = numbers[rows]
             step = fit_numeric(col, spec["dtype"], numbers, train, op, pre.impute)
             step.offset = offset
+            apply_numeric(step, numbers, out=x[:, offset])
             offset += 1
-            parts.append(apply_numeric(step, numbers)[:, None])
         step.field = step.field if op == "codes" else p.x_name
         pipeline.columns.append(step)
-    if parts:
-        arrays[p.x_name] = np.ascontiguousarray(np.concatenate(parts, axis=1), dtype=np.float32)
+    if width:
+        arrays[p.x_name] = x
 
 
 def augmenter(options: AugmentationOptions, positions: list[int]) -> Any:

@@ -8,6 +8,7 @@ vocabulary) come from the training rows only. Category lists are the file's own 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,16 +151,19 @@ def plan(desc: dict[str, Any], options: DatasetOptions) -> Plan:
 # ---- fitting and transforming -------------------------------------------------------------------------------------
 
 
-def _impute_value(values: np.ndarray, how: str) -> float:
-    finite = values[np.isfinite(values)]
+def _impute_value(finite: np.ndarray, how: str) -> float:
+    """The value that stands for a missing number, from the finite training values."""
     if how == "zero" or finite.size == 0:
         return 0.0
     return float(np.median(finite) if how == "median" else finite.mean())
 
 
 def fit_numeric(col: str, kind: str, values: np.ndarray, train: np.ndarray, op: str, impute: str) -> ColumnStep:
-    fill = _impute_value(values[train], impute)
-    filled = np.where(np.isfinite(values[train]), values[train], fill)
+    seen = values[train]
+    finite = np.isfinite(seen)
+    whole = bool(finite.all())  # the usual case: nothing to impute, no masked copies
+    fill = _impute_value(seen if whole else seen[finite], impute)
+    filled = seen if whole else np.where(finite, seen, fill)
     step = ColumnStep(column=col, dtype=kind, op=op, impute=fill)
     if op == "standardize":
         std = float(filled.std()) if filled.size else 1.0
@@ -170,20 +174,28 @@ def fit_numeric(col: str, kind: str, values: np.ndarray, train: np.ndarray, op: 
     return step
 
 
-def apply_numeric(step: ColumnStep, values: np.ndarray) -> np.ndarray:
-    out = np.where(np.isfinite(values), values, float(step.impute or 0.0))
+def apply_numeric(step: ColumnStep, values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The step applied to float64 ``values`` (missing ones imputed), as float32; written into ``out`` (say, one
+    column of a feature matrix) when given."""
+    finite = np.isfinite(values)
+    result = values if finite.all() else np.where(finite, values, float(step.impute or 0.0))
     if step.op == "standardize":
-        out = (out - (step.mean or 0.0)) / (step.std or 1.0)
+        result = np.subtract(result, step.mean or 0.0)
+        np.divide(result, step.std or 1.0, out=result)
     elif step.op == "minmax":
         lo = step.min or 0.0
-        out = (out - lo) / ((step.max if step.max is not None else lo + 1.0) - lo)
-    return out.astype(np.float32)
+        result = np.subtract(result, lo)
+        np.divide(result, (step.max if step.max is not None else lo + 1.0) - lo, out=result)
+    if out is None:
+        return result.astype(np.float32)
+    out[...] = result
+    return out
 
 
 def fit_categorical(col: str, kind: str, values: Sequence[str | None], train: np.ndarray, op: str,
                     categories: list[str]) -> ColumnStep:
-    seen = [values[i] for i in train if values[i] is not None]
-    mode = max(set(seen), key=seen.count) if seen else None
+    counts = Counter(values[i] for i in train if values[i] is not None)
+    mode = max(sorted(counts), key=counts.__getitem__) if counts else None  # a tie goes to the first in order
     return ColumnStep(column=col, dtype=kind, op=op, impute=mode, categories=categories)
 
 

@@ -12,13 +12,13 @@ the mean and std of the training split only; they are returned as plain lists in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from ..artifacts import Preprocessing, Standardization
 from ..catalog import TensorSpec, fmt_shape
@@ -114,22 +114,81 @@ def bind(compiled: Signature, dataset: Dataset, overrides: dict[str, str] | None
 
 def split_indices(n: int, seed: int, validation_split: float, stratify: np.ndarray | None,
                   test_split: float = TEST_SPLIT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Seeded (and stratified, for classification) train / validation / test indices."""
+    """Seeded (and stratified, for classification) train / validation / test indices, each sorted."""
     idx = np.arange(n)
 
     def cut(pool: np.ndarray, fraction: float) -> tuple[np.ndarray, np.ndarray]:
         if fraction <= 0 or len(pool) < 4:
             return pool, pool[:0]
-        labels = stratify[pool] if stratify is not None else None
-        counts = np.unique(labels, return_counts=True)[1] if labels is not None else None
-        if counts is not None and (counts.min() < 2 or round(len(pool) * fraction) < len(counts)):
-            labels = None
-        a, b = train_test_split(pool, test_size=fraction, random_state=seed, stratify=labels)
-        return np.sort(a), np.sort(b)
+        held = holdout(stratify[pool] if stratify is not None else None, len(pool), fraction, seed)
+        keep = np.ones(len(pool), dtype=bool)
+        keep[held] = False
+        return pool[keep], pool[~keep]
 
     rest, test = cut(idx, test_split)
     train, val = cut(rest, validation_split)
     return train, val, test
+
+
+def holdout(labels: np.ndarray | None, n: int, fraction: float, seed: int) -> np.ndarray:
+    """Positions (in ``range(n)``) of the ``ceil(n * fraction)`` samples held out of ``n``.
+
+    The draws are scikit-learn's ``train_test_split(..., test_size=fraction, random_state=seed,
+    stratify=labels)``, made with the same ``np.random.RandomState(seed)`` calls in the same order, so a seed
+    splits a dataset as it always has; only the bookkeeping is numpy's (scikit-learn gathers the kept indices
+    in Python lists). Stratified when ``labels`` is given, every class has two samples or more and each
+    split can hold one sample of every class; otherwise a plain seeded permutation.
+    """
+    if not 0 < fraction < 1:
+        raise DataError(f"a split fraction must lie between 0 and 1 (got {fraction})")
+    n_test = math.ceil(fraction * n)
+    n_train = n - n_test
+    if n_train == 0:
+        raise DataError(f"holding out {fraction} of {n} samples leaves no training samples")
+    rng = np.random.RandomState(seed)
+    members = None if labels is None else class_members(labels)
+    if members is not None:
+        counts = np.array([len(m) for m in members])
+        if counts.min() < 2 or round(n * fraction) < len(counts) or n_train < len(counts):
+            members = None
+    if members is None:
+        return rng.permutation(n)[:n_test]
+    train_counts = _apportion(counts, n_train, rng)
+    test_counts = _apportion(counts - train_counts, n_test, rng)
+    held = [m[rng.permutation(len(m))[k:k + t]] for m, k, t in zip(members, train_counts, test_counts, strict=True)]
+    return np.concatenate(held)
+
+
+def class_members(labels: np.ndarray) -> list[np.ndarray]:
+    """The positions of each class's samples in ascending order, classes in sorted order."""
+    labels = np.asarray(labels)
+    if labels.ndim == 1 and labels.dtype.kind in "iu" and len(labels) and labels.min() >= 0 \
+            and labels.max() < 4 * len(labels) + 1024:  # small codes: counted, not sorted
+        present = np.flatnonzero(np.bincount(labels))
+        return [np.flatnonzero(labels == c) for c in present]
+    if labels.ndim == 2:  # one class per distinct row (a multi-label target)
+        labels = np.array([" ".join(row.astype(str)) for row in labels])
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    order = np.argsort(inverse.reshape(-1), kind="stable")
+    return np.split(order, np.cumsum(counts)[:-1])
+
+
+def _apportion(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of ``draws`` samples each class gives: its share rounded down, then one more for the classes
+    with the largest remainders, ties broken by ``rng`` (scikit-learn's approximate mode of the multivariate
+    hypergeometric, drawn the same way so that the same seed gives the same split)."""
+    exact = counts / counts.sum() * draws
+    out = np.floor(exact)
+    missing = int(draws - out.sum())
+    remainder = exact - out
+    for value in np.sort(np.unique(remainder))[::-1]:
+        if missing <= 0:
+            break
+        tied = np.flatnonzero(remainder == value)
+        add = min(len(tied), missing)
+        out[rng.choice(tied, size=add, replace=False)] += 1
+        missing -= add
+    return out.astype(np.int64)
 
 
 def prepare(dataset: Dataset, compiled: CompiledGraph, *, seed: int = 0, validation_split: float = 0.2,

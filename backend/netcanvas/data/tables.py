@@ -51,6 +51,9 @@ def _encoding(path: Path, name: str) -> str:
             if b"\x00" in chunk:
                 at = offset + chunk.index(b"\x00")
                 raise UploadError(f"{name}: byte {at} is a NUL byte: this is not a text file (CSV or TSV)")
+            if chunk.isascii() and not decoder.getstate()[0]:  # plain ASCII is UTF-8: nothing to decode
+                offset += len(chunk)
+                continue
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError:
@@ -196,7 +199,8 @@ def read_table(path: Path, name: str) -> TableFile:
 # ---- column types ------------------------------------------------------------------------------------------------
 
 
-def column_type(col: pa.ChunkedArray, rows: int) -> ColumnType:
+def column_type(col: pa.ChunkedArray, rows: int, distinct: pa.Array | None = None) -> ColumnType:
+    """The column's kind; ``distinct`` (its distinct non-null values) saves a pass when the caller has them."""
     t = col.type
     if pa.types.is_boolean(t):
         return "boolean"
@@ -205,23 +209,48 @@ def column_type(col: pa.ChunkedArray, rows: int) -> ColumnType:
     if pa.types.is_temporal(t):
         return "date"
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_dictionary(t):
-        distinct = pc.unique(col.drop_null())
+        if distinct is None:
+            distinct = pc.unique(col).drop_null()
+        if pa.types.is_dictionary(distinct.type):  # Parquet's dictionary-encoded strings: their words
+            distinct = pc.cast(distinct.dictionary_decode(), pa.string())
         words = pc.mean(pc.list_value_length(pc.utf8_split_whitespace(distinct))).as_py() if len(distinct) else 0
         few = len(distinct) <= CATEGORICAL_MAX and len(distinct) <= max(2, rows // 2)
         return "categorical" if few and (words or 0) < TEXT_WORDS else "text"
     return "text"
 
 
+def to_numpy(col: pa.ChunkedArray | pa.Array, dtype: type[np.generic], missing: Any = None) -> np.ndarray:
+    """A column of numbers or booleans as a numpy array of ``dtype`` (``np.bool_`` or a number type), copied
+    once from its Arrow buffers, with ``missing`` where a value is null (refused when None).
+
+    pyarrow's own ``to_numpy`` (and any Python value handed to pyarrow, even a fill value) goes through its
+    pandas conversion, which imports pandas the first time: a second or more that an upload has no use for.
+    """
+    raw = np.dtype(np.uint8 if dtype is np.bool_ else dtype)  # booleans: Arrow packs them in bits; bytes here
+    target = pa.from_numpy_dtype(raw)
+    out = np.empty(len(col), raw)
+    at = 0
+    for chunk in col.chunks if isinstance(col, pa.ChunkedArray) else [col]:
+        n = len(chunk)
+        chunk = pc.cast(chunk, target)
+        part = out[at:at + n]
+        part[:] = np.frombuffer(chunk.buffers()[1], raw, count=n, offset=chunk.offset * raw.itemsize)
+        if chunk.null_count:
+            if missing is None:
+                raise ValueError("to_numpy: the column has missing values and no value to put in their place")
+            bits = np.frombuffer(chunk.buffers()[0], np.uint8)
+            valid = np.unpackbits(bits, count=chunk.offset + n, bitorder="little")[chunk.offset:].view(np.bool_)
+            part[~valid] = missing
+        at += n
+    return out.view(np.bool_) if dtype is np.bool_ else out
+
+
 def numeric_values(col: pa.ChunkedArray, kind: ColumnType) -> np.ndarray:
     """float64 values with NaN for missing: numbers, booleans as 0/1, dates as days since 1970-01-01."""
     if kind == "date":
-        col = pc.cast(col, pa.timestamp("s"))
-        arr = pc.cast(col, pa.int64()).to_numpy(zero_copy_only=False).astype(np.float64) / 86400.0
-        mask = col.is_null().to_numpy(zero_copy_only=False)
-        arr[mask] = np.nan
-        return arr
-    cast = pc.cast(col, pa.float64())
-    return np.asarray(cast.to_numpy(zero_copy_only=False), dtype=np.float64)
+        seconds = pc.cast(pc.cast(col, pa.timestamp("s")), pa.int64())
+        return to_numpy(seconds, np.float64, missing=np.nan) / 86400.0
+    return to_numpy(col, np.float64, missing=np.nan)
 
 
 def label(value: Any) -> str:
@@ -237,11 +266,8 @@ def string_values(col: pa.ChunkedArray) -> list[str | None]:
     """Every value as its label (None where missing): each distinct value is labelled once."""
     encoded = pc.dictionary_encode(col).combine_chunks()
     labels = np.array([label(v) for v in encoded.dictionary.to_pylist()] + [None], dtype=object)
-    indices = encoded.indices
-    codes = indices.to_numpy(zero_copy_only=False)
-    if indices.null_count:  # missing values come back as NaN: point them at the trailing None
-        codes = np.where(indices.is_null().to_numpy(zero_copy_only=False), len(labels) - 1, np.nan_to_num(codes))
-    return labels[codes.astype(np.intp)].tolist()  # type: ignore[no-any-return]
+    codes = to_numpy(encoded.indices, np.intp, missing=len(labels) - 1)  # missing: the trailing None
+    return labels[codes].tolist()  # type: ignore[no-any-return]
 
 
 def describe_columns(table: pa.Table) -> list[dict[str, Any]]:
@@ -250,24 +276,49 @@ def describe_columns(table: pa.Table) -> list[dict[str, Any]]:
     rows = table.num_rows
     for name in table.column_names:
         col = table.column(name)
-        kind = column_type(col, rows)
+        counts: pa.StructArray | None = None  # distinct values and their counts, when they could be classes
+        if _countable(col.type) and _distinct(col) <= CATEGORICAL_MAX:
+            every = pc.value_counts(col)
+            counts = every.filter(pc.is_valid(every.field("values")))
+        kind = column_type(col, rows, None if counts is None else counts.field("values"))
         entry: dict[str, Any] = {"name": name, "dtype": kind, "missing": int(col.null_count)}
         if kind in ("numeric", "date", "boolean"):
             values = numeric_values(col, kind)
-            finite = values[np.isfinite(values)]
-            if finite.size:
-                entry.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
-            entry["missing"] = int(values.size - finite.size)
+            low, high = (values.min(), values.max()) if values.size else (np.nan, np.nan)
+            if np.isfinite(low) and np.isfinite(high):  # no NaN (a NaN is the min and the max), no infinity
+                entry.update(min=float(low), max=float(high), mean=float(values.mean()))
+            else:
+                finite = values[np.isfinite(values)]
+                if finite.size:
+                    entry.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
+                entry["missing"] = int(values.size - finite.size)
         if kind in ("categorical", "boolean") or (kind == "numeric" and pa.types.is_integer(col.type)):
-            counts = pc.value_counts(col.drop_null())
-            pairs = sorted(((label(v["values"]), int(v["counts"])) for v in counts.to_pylist()), key=lambda p: p[0])
-            entry["distinct"] = len(pairs)
-            if len(pairs) <= CATEGORICAL_MAX:
+            if counts is None:
+                entry["distinct"] = _distinct(col)
+            else:
+                pairs = sorted(((label(v["values"]), int(v["counts"])) for v in counts.to_pylist()),
+                               key=lambda p: p[0])
+                entry["distinct"] = len(pairs)
                 entry["classes"] = dict(pairs)
         elif kind == "text":
-            entry["distinct"] = len(pc.unique(col.drop_null()))
+            entry["distinct"] = _distinct(col)
         out.append(entry)
     return out
+
+
+def _countable(t: pa.DataType) -> bool:
+    """Whether a column of this type can be classes (booleans, integers, strings)."""
+    return (pa.types.is_integer(t) or pa.types.is_boolean(t) or pa.types.is_string(t) or pa.types.is_large_string(t)
+            or pa.types.is_dictionary(t))
+
+
+def _distinct(col: pa.ChunkedArray) -> int:
+    """How many distinct values (missing ones aside) the column has."""
+    if pa.types.is_null(col.type):
+        return 0
+    if pa.types.is_dictionary(col.type):
+        col = pc.cast(col, col.type.value_type)
+    return int(pc.count_distinct(col, mode="only_valid").as_py())
 
 
 def preview_rows(table: pa.Table, count: int = PREVIEW_ROWS) -> list[dict[str, Any]]:

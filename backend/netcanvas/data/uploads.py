@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -52,6 +53,17 @@ def display_name(filename: str) -> str:
     return "".join(c for c in base if c.isprintable())[:200] or "upload"
 
 
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _copy_and_hash(source: Path, target: Path) -> str:
+    """Copy ``source`` to ``target`` (in the kernel: no bytes through Python) and return its SHA-256."""
+    shutil.copyfile(source, target)
+    return _sha256(target)
+
+
 class DatasetStore:
     def __init__(self, root: str | Path, max_upload_mb: int = 500):
         self.root = Path(root)
@@ -73,40 +85,61 @@ class DatasetStore:
                 for chunk in chunks:
                     size += len(chunk)
                     if size > self.max_bytes:
-                        raise UploadError(f"{filename}: larger than the {self.max_bytes // (1024 * 1024)} MB limit "
-                                          "(NETCANVAS_MAX_UPLOAD_MB)", 413)
+                        raise self._too_large(filename)
                     digest.update(chunk)
                     out.write(chunk)
-            if size == 0:
-                raise UploadError(f"{filename}: the file is empty")
             with raw.open("rb") as f:
-                fmt = detect(f.read(8), filename)
-            dataset_id = uuid.uuid4().hex[:12]
-            original = tmp / f"original{SUFFIXES[fmt]}"
+                fmt = detect(f.read(8), filename) if size else ""
+            original = tmp / f"original{SUFFIXES.get(fmt, '')}"
             raw.replace(original)
-            desc = describe(original, fmt, filename, tmp)
-            desc.update(id=dataset_id, name=(name or filename)[:200], file=filename, size_bytes=size,
-                        sha256=digest.hexdigest(), created_at=datetime.now(UTC).isoformat())
-            desc["fields"], desc["problem"] = default_fields(desc)
-            (tmp / "description.json").write_text(json.dumps(desc))
-            tmp.replace(self.root / dataset_id)
-            return desc
+            return self._finish(tmp, original, fmt, filename, name, size, digest.hexdigest)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def add_path(self, path: Path, name: str | None = None) -> dict[str, Any]:
-        """Add a local file (the CLI); the same content and name already stored is reused, not copied again."""
+        """Add a local file (the CLI); the same content and name already stored is reused, not copied again.
+
+        The file is read where it lies while a second thread copies it into the store and hashes it."""
         same_name = [d for d in self.all() if d.get("name") == (name or path.name)]
         if same_name:  # hashed only when an upload of that name could be the same file
-            digest = hashlib.sha256()
-            with path.open("rb") as f:
-                for chunk in iter(lambda: f.read(CHUNK), b""):
-                    digest.update(chunk)
+            digest = _sha256(path)
             for desc in same_name:
-                if desc.get("sha256") == digest.hexdigest():
+                if desc.get("sha256") == digest:
                     return desc
+        filename = display_name(path.name)
+        size = path.stat().st_size
+        if size > self.max_bytes:
+            raise self._too_large(filename)
         with path.open("rb") as f:
-            return self.add(f, path.name, name)
+            fmt = detect(f.read(8), filename) if size else ""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".upload-", dir=self.root))
+        try:
+            original = tmp / f"original{SUFFIXES.get(fmt, '')}"
+            with ThreadPoolExecutor(max_workers=1) as pool:  # left only once the copy is done, even on an error
+                copied = pool.submit(_copy_and_hash, path, original)
+                return self._finish(tmp, path, fmt, filename, name, size, copied.result)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _too_large(self, filename: str) -> UploadError:
+        return UploadError(f"{filename}: larger than the {self.max_bytes // (1024 * 1024)} MB limit "
+                           "(NETCANVAS_MAX_UPLOAD_MB)", 413)
+
+    def _finish(self, tmp: Path, source: Path, fmt: str, filename: str, name: str | None, size: int,
+                sha256: Callable[[], str]) -> dict[str, Any]:
+        """Describe ``source`` (the upload's bytes) into the staging directory ``tmp``, which holds the original's
+        copy once ``sha256`` has answered, and move it into the store under a new id."""
+        if size == 0:
+            raise UploadError(f"{filename}: the file is empty")
+        desc = describe(source, fmt, filename, tmp)
+        dataset_id = uuid.uuid4().hex[:12]
+        desc.update(id=dataset_id, name=(name or filename)[:200], file=filename, size_bytes=size, sha256=sha256(),
+                    created_at=datetime.now(UTC).isoformat())
+        desc["fields"], desc["problem"] = default_fields(desc)
+        (tmp / "description.json").write_text(json.dumps(desc))
+        tmp.replace(self.root / dataset_id)
+        return desc
 
     def add_images(self, images: np.ndarray, labels: list[str], members: list[str], *, name: str, file: str,
                    fmt: str, size_bytes: int, source: str) -> dict[str, Any]:
@@ -193,8 +226,10 @@ class DatasetStore:
 def describe(path: Path, fmt: str, filename: str, directory: Path) -> dict[str, Any]:
     if fmt in ("csv", "parquet"):
         tf = read_table(path, filename)
-        write_table_cache(tf.table, directory)
-        columns = describe_columns(tf.table)
+        with ThreadPoolExecutor(max_workers=1) as pool:  # the Arrow copy is written while the columns are described
+            cached = pool.submit(write_table_cache, tf.table, directory)
+            columns = describe_columns(tf.table)
+            cached.result()
         kind = "text" if any(c["dtype"] == "text" for c in columns) else "table"
         warnings = []
         if tf.encoding == "latin-1":
