@@ -232,7 +232,8 @@ def to_numpy(col: pa.ChunkedArray | pa.Array, dtype: type[np.generic], missing: 
     at = 0
     for chunk in col.chunks if isinstance(col, pa.ChunkedArray) else [col]:
         n = len(chunk)
-        chunk = pc.cast(chunk, target)
+        if chunk.type != target:
+            chunk = pc.cast(chunk, target)
         part = out[at:at + n]
         part[:] = np.frombuffer(chunk.buffers()[1], raw, count=n, offset=chunk.offset * raw.itemsize)
         if chunk.null_count:
@@ -283,15 +284,7 @@ def describe_columns(table: pa.Table) -> list[dict[str, Any]]:
         kind = column_type(col, rows, None if counts is None else counts.field("values"))
         entry: dict[str, Any] = {"name": name, "dtype": kind, "missing": int(col.null_count)}
         if kind in ("numeric", "date", "boolean"):
-            values = numeric_values(col, kind)
-            low, high = (values.min(), values.max()) if values.size else (np.nan, np.nan)
-            if np.isfinite(low) and np.isfinite(high):  # no NaN (a NaN is the min and the max), no infinity
-                entry.update(min=float(low), max=float(high), mean=float(values.mean()))
-            else:
-                finite = values[np.isfinite(values)]
-                if finite.size:
-                    entry.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
-                entry["missing"] = int(values.size - finite.size)
+            entry.update(_number_summary(col, kind))
         if kind in ("categorical", "boolean") or (kind == "numeric" and pa.types.is_integer(col.type)):
             if counts is None:
                 entry["distinct"] = _distinct(col)
@@ -304,6 +297,19 @@ def describe_columns(table: pa.Table) -> list[dict[str, Any]]:
             entry["distinct"] = _distinct(col)
         out.append(entry)
     return out
+
+
+def _number_summary(col: pa.ChunkedArray, kind: ColumnType) -> dict[str, Any]:
+    """min, max and mean of the finite values, and ``missing``: nulls, NaN and infinities."""
+    values = numeric_values(col, kind)
+    low, high = (values.min(), values.max()) if values.size else (np.nan, np.nan)
+    if np.isfinite(low) and np.isfinite(high):  # the usual case (a NaN would be the min and the max): no mask
+        return {"min": float(low), "max": float(high), "mean": float(values.mean()), "missing": 0}
+    finite = values[np.isfinite(values)]
+    summary: dict[str, Any] = {"missing": int(values.size - finite.size)}
+    if finite.size:
+        summary.update(min=float(finite.min()), max=float(finite.max()), mean=float(finite.mean()))
+    return summary
 
 
 def _countable(t: pa.DataType) -> bool:
