@@ -1,4 +1,4 @@
-"""TensorBoard event files for a run (docs/training-config.md#tensorboard), written with ``torch.utils.tensorboard``.
+"""TensorBoard event files for a run (docs/training-config.md#tensorboard).
 
 ``TensorBoardLog`` watches the run's events on their way out (``wrap(emit)``) and writes:
 
@@ -8,22 +8,28 @@
 - histograms of every weight (``weights/<node>.<param>``) and of its last gradient (``gradients/<node>.<param>``)
   after an epoch — never per batch, and after fewer epochs when writing them would take more than ``SHARE`` of the
   training time (a small model's epoch can be quicker than its histograms); the last epoch's always. Their bins
-  and sums are counted by torch (``histc``), with the training's threads: ``add_histogram`` counts with numpy,
-  whose BLAS threads (one per core, ignoring ``num_threads``) cost more than the training step on a busy machine.
-  Their cost includes writing them (the writer thread checksums each record in pure Python);
+  and sums are counted by torch (``histc``) with the training's threads (``SummaryWriter.add_histogram`` counts
+  with numpy, whose BLAS threads, one per core, cost more than a small training step on a busy machine);
 - the test metrics as ``<metric>/test`` at the best epoch when the run ends;
 - the graph, once, traced on two training samples (a graph that cannot be traced is logged and skipped).
 
-The files are flushed every ``FLUSH_S`` seconds at an epoch's end, and when the run ends, so TensorBoard shows a
-run while it trains.
+The records go into one event file through ``torch.utils.tensorboard``'s summaries and TensorBoard's own record
+format (``RecordWriter``), written by the training thread into a buffered file: ``SummaryWriter`` hands each record
+to a thread of its own that opens, appends to and closes the file once per record, which on a small model's quick
+epochs cost more than the records themselves. The file is flushed every ``FLUSH_S`` seconds at an epoch's end, and
+when the run ends, so TensorBoard shows a run while it trains.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -34,13 +40,15 @@ from .events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent
 Emit = Callable[[Event], None]
 LOG_DIR = "tensorboard"
 """The event files' folder inside a run directory."""
-SHARE = 0.02
+SHARE = 0.01
 """Histograms are written after an epoch unless that would make them more than this share of the time."""
 BINS = 30
 """TensorBoard's own default bucket count (``tf.summary.histogram``)."""
 MAX_VALUES = 1 << 18
 """A bigger tensor's histogram is made from an evenly strided sample of this many values."""
 FLUSH_S = 2.0
+_FILES = itertools.count()
+"""Tells apart the event files one process opens in the same second."""
 
 
 def tag_of(metric: str) -> str:
@@ -51,14 +59,41 @@ def tag_of(metric: str) -> str:
     return f"{metric}/train"
 
 
+class EventFile:
+    """One TensorBoard event file, its records written in this thread through a buffer (flushed by ``flush``)."""
+
+    def __init__(self, log_dir: Path):
+        from tensorboard.compat.proto.event_pb2 import Event as Record  # here: the server imports this module too
+        from tensorboard.summary.writer.record_writer import RecordWriter
+
+        log_dir.mkdir(parents=True, exist_ok=True)
+        name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.{next(_FILES)}"
+        self.record = Record
+        self.records = RecordWriter(open(log_dir / name, "wb"))  # noqa: SIM115 (closed by close)
+        self.add(file_version="brain.Event:2")
+        self.flush()
+
+    def add(self, **fields: Any) -> None:
+        """One record: an ``Event`` with ``fields`` (``summary`` and ``step``, ``graph_def``...) and the wall time."""
+        self.records.write(self.record(wall_time=time.time(), **fields).SerializeToString())
+
+    def flush(self) -> None:
+        self.records.flush()
+
+    def close(self) -> None:
+        if not self.records.closed:
+            self.records.close()
+
+
 class TensorBoardLog:
     """Writes a run's events and weights into ``log_dir`` while passing every event on unchanged."""
 
     def __init__(self, log_dir: str | Path, compiled: CompiledGraph):
-        from torch.utils.tensorboard import SummaryWriter  # here: the server imports this module for LOG_DIR only
+        from torch.utils.tensorboard import summary  # here: the server imports this module for LOG_DIR only
 
         self.compiled = compiled
-        self.writer = SummaryWriter(log_dir=str(log_dir), flush_secs=30)
+        self.summary = summary
+        self.file = EventFile(Path(log_dir))
         self.steps = 0
         self.last_epoch = 0
         self.histogram_epoch = 0
@@ -79,18 +114,28 @@ class TensorBoardLog:
         return log
 
     def add_graph(self, inputs: Sequence[torch.Tensor], emit: Emit) -> None:
-        """The module's graph, traced once on ``inputs`` (a few samples)."""
+        """The module's graph, traced once on ``inputs`` (a few samples), as ``SummaryWriter.add_graph`` writes it."""
+        from tensorboard.compat.proto.event_pb2 import TaggedRunMetadata
+        from torch.utils.tensorboard._pytorch_graph import graph
+
         module = self.compiled.module
         was_training = module.training
         try:
             module.eval()
             with torch.no_grad():
-                self.writer.add_graph(module, tuple(inputs))
+                graph_def, step_stats = graph(module, tuple(inputs))
         except Exception as e:  # tracing is best effort: the scalars and histograms do not depend on it
             first = (str(e).strip().splitlines() or [""])[0][:200]
             emit(LogEvent(level="warning", message=f"tensorboard: the graph could not be traced ({first})"))
+            return
         finally:
             module.train(was_training)
+        self.file.add(graph_def=graph_def.SerializeToString())
+        self.file.add(tagged_run_metadata=TaggedRunMetadata(tag="step1", run_metadata=step_stats.SerializeToString()))
+        self.file.flush()
+
+    def scalar(self, tag: str, value: float, step: int) -> None:
+        self.file.add(summary=self.summary.scalar(tag, value), step=step)
 
     def wrap(self, emit: Emit) -> Emit:
         """``emit`` that also writes each event into the log."""
@@ -103,24 +148,24 @@ class TensorBoardLog:
     def write(self, event: Event) -> None:
         if isinstance(event, BatchEvent):
             self.steps = max(self.steps, event.steps)
-            self.writer.add_scalar("batch/loss", event.loss, (event.epoch - 1) * event.steps + event.step)
+            self.scalar("batch/loss", event.loss, (event.epoch - 1) * event.steps + event.step)
         elif isinstance(event, EpochEvent):
             for name, value in event.metrics.items():
-                self.writer.add_scalar(tag_of(name), value, event.epoch)
-            self.writer.add_scalar("lr", event.lr, event.epoch)
+                self.scalar(tag_of(name), value, event.epoch)
+            self.scalar("lr", event.lr, event.epoch)
             self.last_epoch = event.epoch
             if time.perf_counter() - self.histograms_at >= self.histograms_cost / SHARE:
                 self.histograms(event.epoch)
             if time.perf_counter() - self.flushed_at >= FLUSH_S:
-                self.writer.flush()
+                self.file.flush()
                 self.flushed_at = time.perf_counter()
         elif isinstance(event, DoneEvent):
             if self.last_epoch and self.histogram_epoch != self.last_epoch:
                 self.histograms(self.last_epoch)
             step = event.best_epoch or self.last_epoch
             for name, value in event.test_metrics.items():
-                self.writer.add_scalar(tag_of(name), value, step)
-            self.writer.flush()
+                self.scalar(tag_of(name), value, step)
+            self.file.flush()
 
     def histograms(self, epoch: int) -> None:
         started = time.perf_counter()
@@ -130,7 +175,6 @@ class TensorBoardLog:
             for kind, values in (("weights", param), ("gradients", param.grad)):
                 if values is not None:
                     self.histogram(f"{kind}/{label}", values, epoch)
-        self.writer.flush()  # waits for the writer thread: the records' checksums count in the cost
         self.histogram_epoch = epoch
         self.histograms_at = time.perf_counter()
         self.histograms_cost = self.histograms_at - started
@@ -152,8 +196,8 @@ class TensorBoardLog:
         lower, upper = (low - 0.5, high + 0.5) if low == high else (low, high)  # numpy's bins for constant values
         counts = torch.histc(values, BINS, lower, upper).tolist()
         uppers = torch.linspace(lower, upper, BINS + 1, dtype=torch.float64)[1:].tolist()  # each bin's upper edge
-        self.writer.add_histogram_raw(tag, low, high, values.numel(), total, squares, uppers, counts,
-                                      global_step=step)
+        self.file.add(summary=self.summary.histogram_raw(tag, low, high, values.numel(), total, squares, uppers,
+                                                         counts), step=step)
 
     def close(self) -> None:
-        self.writer.close()
+        self.file.close()
