@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +91,7 @@ def test_an_upload_and_its_preparation_do_not_import_pandas(tmp_path: Path) -> N
                                                       for i in range(60)))
     code = f"""
 import sys
+import threading
 from pathlib import Path
 from netcanvas.compiler import compile_graph
 from netcanvas.data.fit import prepare_upload
@@ -154,3 +157,13 @@ def test_the_imputed_category_of_a_tie_is_the_first_in_order() -> None:
     for _ in range(3):
         step = fit_categorical("c", "categorical", values, np.arange(5), "onehot", ["a", "b"])
         assert step.impute == "a"
+
+
+def test_add_path_streams_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    pipe = tmp_path / "rows.csv"
+    os.mkfifo(pipe)
+    writer = threading.Thread(target=pipe.write_bytes, args=(b"a,b\n1,x\n2,y\n3,x\n",))
+    writer.start()
+    desc = DatasetStore(tmp_path / "datasets").add_path(pipe)
+    writer.join()
+    assert desc["rows"] == 3 and desc["file"] == "rows.csv"

@@ -106,6 +106,9 @@ class DatasetStore:
             for desc in same_name:
                 if desc.get("sha256") == digest:
                     return desc
+        if not path.is_file():  # a pipe, say: streamed in as an upload is
+            with path.open("rb") as f:
+                return self.add(f, path.name, name)
         filename = display_name(path.name)
         size = path.stat().st_size
         if size > self.max_bytes:
