@@ -133,12 +133,15 @@ def measure(page: Page, url: str, data_dir: str, size: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, action="append", help="graph size (repeat for several; default 500)")
-    sizes = parser.parse_args().nodes or [500]
+    parser.add_argument("--static-dir", type=Path, default=ROOT / "frontend" / "dist",
+                        help="the built app to serve (another build, to compare two versions)")
+    args = parser.parse_args()
+    sizes = args.nodes or [500]
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     data_dir = tempfile.mkdtemp()
-    env = {**os.environ, "NETCANVAS_DATA_DIR": data_dir, "NETCANVAS_STATIC_DIR": str(ROOT / "frontend" / "dist")}
+    env = {**os.environ, "NETCANVAS_DATA_DIR": data_dir, "NETCANVAS_STATIC_DIR": str(args.static_dir)}
     server = subprocess.Popen([sys.executable, "-m", "netcanvas.cli", "serve", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

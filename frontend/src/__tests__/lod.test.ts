@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { selectByClick } from "../canvas/LodLayer";
-import { COLORS, type Painter, type Scene, edgeCurve, nodeAt, paint, plan, portPoint, toFlow, visibleArea } from "../canvas/lod";
+import { COLORS, type Painter, type Scene, edgeCurve, nodeAt, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 
@@ -116,6 +116,34 @@ describe("the zoomed-out canvas: what is drawn", () => {
     expect(calls.indexOf("stroke()")).toBeLessThan(calls.indexOf("fill()"));
     expect(calls.filter((c) => c === "fill()")).toHaveLength(2); // the bodies, the stripes
     expect(calls.filter((c) => c.startsWith("rect("))).toHaveLength(4);
+  });
+});
+
+describe("the zoomed-out canvas: dragging", () => {
+  it("draws what stays still once, and the dragged nodes with their edges (to nodes that stay) each frame", () => {
+    const nodes = [node("a", 0, 0), node("b", 300, 0), node("c", 600, 0)];
+    const { still, moving } = splitScene(scene(nodes, [edge("a", "b"), edge("b", "c"), edge("a", "c")]), new Set(["b"]));
+    expect(still.nodes.map((n) => n.id)).toEqual(["a", "c"]);
+    expect(still.edges.map((e) => e.id)).toEqual(["a->c"]);
+    expect(moving.nodes.map((n) => n.id)).toEqual(["b"]);
+    const curves = plan(moving, EVERYWHERE, 1).edges.get(COLORS.edge)?.curves ?? [];
+    expect(curves.map((c) => [c[0], c[6]])).toEqual([[188, 300], [488, 600]]); // a's output to b, b's to c
+    expect(plan(moving, EVERYWHERE, 1).fills[0][1].map((b) => b.x)).toEqual([300]);
+  });
+
+  it("paints over the still layer without clearing it", () => {
+    const calls: string[] = [];
+    const ctx = new Proxy({}, { get: (_, name) => (...args: unknown[]) => calls.push(`${String(name)}(${args.join(",")})`), set: () => true });
+    paint(ctx as Painter, plan(scene([node("a", 0, 0)]), EVERYWHERE, 1), { x: 0, y: 0, zoom: 1 }, 10, 10, 1, true);
+    expect(calls.some((c) => c.startsWith("clearRect"))).toBe(false);
+    expect(calls.filter((c) => c.startsWith("rect("))).toHaveLength(2);
+  });
+
+  it("fits the whole graph and the view in the minimap", () => {
+    const view = overview({ x: 0, y: 0, width: 1000, height: 200 }, 168, 112);
+    expect(view.zoom).toBeCloseTo(0.16);
+    expect(view.x).toBeCloseTo(4); // a margin of 4 px each side
+    expect(view.y).toBeCloseTo(56 - 16); // centred vertically
   });
 });
 

@@ -11,13 +11,26 @@ import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { useHealth } from "../stores/health";
 import { useUi } from "../stores/ui";
-import { useDrawn } from "./drawn";
-import { type PortNames, type Scene, type Viewport, nodeAt, nodesBox, overview, paint, plan, toFlow, union, visibleArea } from "./lod";
+import { type Drawn, useDrawn } from "./drawn";
+import { type PortNames, type Scene, type Viewport, nodeAt, nodesBox, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
 
 const BLOCK_COLOR = "#9aa7c7";
 /** The minimap's size (Canvas.tsx's MINIMAP_STYLE) and its frame of the view. */
 const MINI = { width: 168, height: 112 };
 const MINI_VIEW = "#e4e8f1";
+
+let failingMemo: { counts: object; validation: object | null; ids: Set<string> } | null = null;
+
+/** The nodes with errors (kept while the validation is: a scene is made on every frame of a drag). A block node's
+ * errors name its inlined layers (`b1.0.fc`): the part before the first dot is the node. */
+function failingNodes(counts: Drawn["nodeErrorCounts"], validation: Drawn["validation"]): Set<string> {
+  if (failingMemo?.counts === counts && failingMemo.validation === validation) return failingMemo.ids;
+  const ids = new Set<string>();
+  for (const [id, count] of Object.entries(counts)) if (count > 0) ids.add(id.split(".")[0]);
+  for (const [id, info] of Object.entries(validation?.nodes ?? {})) if (info.error) ids.add(id.split(".")[0]);
+  failingMemo = { counts, validation, ids };
+  return ids;
+}
 
 /** The graph as the stores hold it now, for lod.plan. */
 function currentScene(): Scene {
@@ -27,17 +40,20 @@ function currentScene(): Scene {
   const problems = useInputProblems.getState();
   const health = useHealth.getState().latest;
   const blocks = nodes.some((n) => n.type === "block") ? readBlocks(extra) : {};
-  // A block node's errors name its inlined layers (`b1.0.fc`): the part before the first dot is the node.
-  const failing = new Set<string>();
-  for (const [id, count] of Object.entries(nodeErrorCounts)) if (count > 0) failing.add(id.split(".")[0]);
-  for (const [id, info] of Object.entries(validation?.nodes ?? {})) if (info.error) failing.add(id.split(".")[0]);
+  const failing = failingNodes(nodeErrorCounts, validation);
+  const layerPorts = new Map<string, PortNames>(); // by layer type: asked for both ends of every edge
   const portsOf = (node: LayerNode): PortNames => {
     if (node.type === "block") {
       const ports = blockPorts(blocks[blockParams(node.data.params).block]);
       return { inputs: ports.inputs.length === 1 ? ["in"] : ports.inputs, outputs: ports.outputs.length === 1 ? ["out"] : ports.outputs };
     }
-    const spec = layers[node.data.type];
-    return { inputs: spec?.inputs.map((p) => p.name) ?? [], outputs: spec?.outputs.map((p) => p.name) ?? [] };
+    let ports = layerPorts.get(node.data.type);
+    if (!ports) {
+      const spec = layers[node.data.type];
+      ports = { inputs: spec?.inputs.map((p) => p.name) ?? [], outputs: spec?.outputs.map((p) => p.name) ?? [] };
+      layerPorts.set(node.data.type, ports);
+    }
+    return ports;
   };
   return {
     nodes,
@@ -50,6 +66,12 @@ function currentScene(): Scene {
     healthOf: (id) => (health[id] ? (health[id].flag ? "flagged" : "ok") : null),
     edgeErrors,
   };
+}
+
+/** What the scene's look depends on besides node positions: while these hold, a still layer can be reused. */
+function looks(): unknown[] {
+  const g = useGraph.getState();
+  return [useDrawn.getState(), g.edges, g.direction, g.extra, useCatalog.getState().layers, useInputProblems.getState(), useHealth.getState().latest];
 }
 
 type Drag = { start: { x: number; y: number }; origins: Map<string, { x: number; y: number }>; moved: boolean; delta: { x: number; y: number } | null };
@@ -96,6 +118,10 @@ export function LodLayer() {
     const ctx = el.getContext("2d");
     if (!ctx) return;
     let miniView: Viewport = { x: 0, y: 0, zoom: 1 };
+    // While nodes are dragged, all else is drawn once on this canvas, copied each frame under the dragged nodes.
+    const stillEl = document.createElement("canvas");
+    const stillCtx = stillEl.getContext("2d");
+    let still: { key: string; looks: unknown[] } | null = null;
     const viewport = (): Viewport => {
       const [x, y, zoom] = store.getState().transform;
       return { x, y, zoom };
@@ -129,6 +155,23 @@ export function LodLayer() {
       const view = viewport();
       const scene = currentScene();
       const area = visibleArea(view, width, height);
+      if (drag?.moved && stillCtx) {
+        const parts = splitScene(scene, new Set(drag.origins.keys()));
+        const key = `${view.x} ${view.y} ${view.zoom} ${el.width} ${el.height}`;
+        const now = looks();
+        if (!still || still.key !== key || still.looks.some((x, i) => x !== now[i])) {
+          stillEl.width = el.width;
+          stillEl.height = el.height;
+          paint(stillCtx, plan(parts.still, area, view.zoom), view, width, height, ratio);
+          still = { key, looks: now };
+        }
+        ctx.setTransform(1, 0, 0, 1, 0, 0);
+        ctx.clearRect(0, 0, el.width, el.height);
+        ctx.drawImage(stillEl, 0, 0);
+        paint(ctx, plan(parts.moving, area, view.zoom), view, width, height, ratio, true);
+        return; // the minimap is drawn again at the drop
+      }
+      still = null;
       paint(ctx, plan(scene, area, view.zoom), view, width, height, ratio);
       // The minimap: every node (no edges) and a frame round what the canvas shows.
       if (miniEl.width !== MINI.width * ratio) {
@@ -267,7 +310,7 @@ export function LodLayer() {
             <b>{id}</b> {type} at {x}, {y}
           </>
         ) : (
-          "Zoomed out: layers drawn as plain boxes. Point at one to name it; zoom in to see its ports and settings."
+          "Zoomed out: point at a layer to name it; zoom in to edit it."
         )}
       </Panel>
       <Panel position="bottom-right" className="lod-minimap">

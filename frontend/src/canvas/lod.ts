@@ -24,6 +24,8 @@ export type Scene = {
   /** The watched run's health of a node: a strip under it, green or amber; null when the run reports none. */
   healthOf: (id: string) => "ok" | "flagged" | null;
   edgeErrors: Readonly<Record<string, string>>;
+  /** Where edges' ends are looked up, when they may be nodes not drawn (the nodes still under a dragged one). */
+  ends?: ReadonlyMap<string, LayerNode>;
 };
 
 /** The colours of styles.css (--panel-2, --line, --accent, --bad, --warn, --ok, the edge stroke). */
@@ -118,7 +120,7 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
 export function plan(scene: Scene, area: Box, zoom: number): Plan {
   const boxes = new Map<string, Box>();
   for (const node of scene.nodes) boxes.set(node.id, nodeBox(node));
-  const byId = new Map(scene.nodes.map((n) => [n.id, n]));
+  const byId = scene.ends ?? new Map(scene.nodes.map((n) => [n.id, n]));
 
   const plain: Curve[] = [];
   const failing: Curve[] = [];
@@ -127,8 +129,8 @@ export function plan(scene: Scene, area: Box, zoom: number): Plan {
     const source = byId.get(edge.source);
     const target = byId.get(edge.target);
     if (!source || !target) continue;
-    const from = portPoint(boxes.get(source.id)!, scene.portsOf(source).outputs, edge.sourceHandle, "out", scene.direction);
-    const to = portPoint(boxes.get(target.id)!, scene.portsOf(target).inputs, edge.targetHandle, "in", scene.direction);
+    const from = portPoint(boxes.get(source.id) ?? nodeBox(source), scene.portsOf(source).outputs, edge.sourceHandle, "out", scene.direction);
+    const to = portPoint(boxes.get(target.id) ?? nodeBox(target), scene.portsOf(target).inputs, edge.targetHandle, "in", scene.direction);
     const curve = edgeCurve(from, to, scene.direction);
     if (!overlaps(curveBox(curve), area)) continue;
     (edge.selected ? chosen : scene.edgeErrors[edge.id] ? failing : plain).push(curve);
@@ -165,16 +167,36 @@ export function plan(scene: Scene, area: Box, zoom: number): Plan {
   return { edges, fills: [...bodies, ...stripes, ...strips], outlines };
 }
 
+/**
+ * A scene split for a drag: what stays still (drawn once, then copied each frame) and what moves with the pointer
+ * (the dragged nodes and their edges, drawn over it each frame).
+ */
+export function splitScene(scene: Scene, moving: ReadonlySet<string>): { still: Scene; moving: Scene } {
+  const touches = (e: PortEdge) => moving.has(e.source) || moving.has(e.target);
+  return {
+    still: { ...scene, nodes: scene.nodes.filter((n) => !moving.has(n.id)), edges: scene.edges.filter((e) => !touches(e)) },
+    moving: {
+      ...scene,
+      nodes: scene.nodes.filter((n) => moving.has(n.id)),
+      edges: scene.edges.filter(touches),
+      ends: new Map(scene.nodes.map((n) => [n.id, n])),
+    },
+  };
+}
+
 /** The few calls of a 2D context that paint uses (a test records them). */
 export type Painter = Pick<
   CanvasRenderingContext2D,
   "setTransform" | "clearRect" | "beginPath" | "rect" | "moveTo" | "bezierCurveTo" | "fill" | "stroke" | "fillStyle" | "strokeStyle" | "lineWidth"
 >;
 
-/** Paint a plan on a canvas of `width` x `height` CSS pixels at `ratio` device pixels each, seen through `view`. */
-export function paint(ctx: Painter, drawn: Plan, view: Viewport, width: number, height: number, ratio: number): void {
+/**
+ * Paint a plan on a canvas of `width` x `height` CSS pixels at `ratio` device pixels each, seen through `view`;
+ * cleared first, unless `over` (painting over what is there).
+ */
+export function paint(ctx: Painter, drawn: Plan, view: Viewport, width: number, height: number, ratio: number, over = false): void {
   ctx.setTransform(1, 0, 0, 1, 0, 0);
-  ctx.clearRect(0, 0, width * ratio, height * ratio);
+  if (!over) ctx.clearRect(0, 0, width * ratio, height * ratio);
   ctx.setTransform(view.zoom * ratio, 0, 0, view.zoom * ratio, view.x * ratio, view.y * ratio);
   for (const [color, { width: line, curves }] of drawn.edges) {
     ctx.beginPath();

@@ -9,8 +9,11 @@ import { useGraph } from "../stores/graph";
 type Flow = ReactFlowInstance<any, any>;
 
 const MAX_ZOOM = 1.1;
-/** The canvas's own minimum zoom (Canvas.tsx's minZoom). */
-export const MIN_ZOOM = 0.05;
+/**
+ * The canvas's own minimum zoom (Canvas.tsx's minZoom): low enough for Fit to show a graph of 5,000 nodes whole
+ * (drawn then on one canvas, LodLayer.tsx).
+ */
+export const MIN_ZOOM = 0.02;
 const MARGIN = 28;
 
 export function canvasSize(): Size {
