@@ -1,9 +1,10 @@
 """A big graph zoomed far out (canvas/LodLayer.tsx): its nodes are drawn on one canvas, not as React Flow's elements,
 and are still named on hover, selected, dragged (one undo step) and shown on the minimap; zooming in brings React
-Flow's nodes back where the drag left them."""
+Flow's nodes back where the drag left them, and an issue clicked in the issues panel zooms in on its node."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,11 @@ def test_a_big_graph_zoomed_out_is_drawn_on_one_canvas_and_its_nodes_still_drag(
                                                                                tmp_path: Path) -> None:
     open_app(page, server)
     graph = residual_mlp(110)  # 332 nodes: big enough to be drawn in part, and zoomed out, on one canvas
+    bad = next(n for n in graph["nodes"] if n["id"] == "fc100")
+    bad["params"] = {"out_features": 0}  # one error, far from where the graph opens
     open_file(page, graph, tmp_path, "big.json")
     expect(page.get_by_test_id("node-x")).to_be_visible(timeout=20_000)
-    expect(page.get_by_test_id("summary")).to_contain_text("valid", timeout=30_000)
+    expect(page.get_by_test_id("summary")).to_contain_text("1 error", timeout=30_000)
     settle_view(page)
     assert page.get_by_test_id("lod-canvas").count() == 0  # at a readable zoom: React Flow's own nodes
 
@@ -112,3 +115,12 @@ def test_a_big_graph_zoomed_out_is_drawn_on_one_canvas_and_its_nodes_still_drag(
         const n = document.querySelector('.react-flow__node[data-id="fc50"]');
         const m = n && new DOMMatrixReadOnly(getComputedStyle(n).transform);
         return m && Math.abs(m.e - x) < 0.5 && Math.abs(m.f - y) < 0.5; }""", arg=list(moved))
+
+    # The issues panel, zoomed out again: its error is a click away from its node, shown at a readable zoom.
+    page.get_by_test_id("btn-fit").click()
+    expect(page.get_by_test_id("lod-canvas")).to_be_visible()
+    page.get_by_test_id("summary-button").click()
+    page.get_by_test_id("issues").get_by_text("out_features").first.click()
+    expect(page.get_by_test_id("node-fc100")).to_be_visible()
+    expect(page.get_by_test_id("node-fc100")).to_have_class(re.compile(r"\bselected\b"))
+    expect(page.get_by_test_id("lod-canvas")).to_have_count(0)
