@@ -20,10 +20,15 @@ $(NODE_STAMP): frontend/package-lock.json
 
 install: $(PY_STAMP) $(if $(HAS_FRONTEND),$(NODE_STAMP))
 
-frontend: install
-ifneq ($(HAS_FRONTEND),)
+# The built app, rebuilt only when a source, the config or the dependencies changed.
+DIST := frontend/dist/index.html
+FRONTEND_SOURCES = $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts \
+  frontend/tsconfig.json frontend/package.json
+
+$(DIST): $(NODE_STAMP) $(FRONTEND_SOURCES)
 	cd frontend && npm run build
-endif
+
+frontend: install $(if $(HAS_FRONTEND),$(DIST))
 
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium) \
@@ -66,8 +71,11 @@ docs: install
 pytest: install frontend chromium postgres
 	NETCANVAS_TEST_POSTGRES=required $(BIN)/pytest --durations=25
 
-# pytest runs last: its closing line is the summary CI reads.
-test: lint typecheck frontend-test pytest
+# The static checks run side by side (each mostly uses one core; their output is printed per target), then
+# pytest runs alone and last: its closing line is the summary CI reads.
+test:
+	$(MAKE) --no-print-directory -j3 --output-sync=target lint typecheck frontend-test
+	$(MAKE) --no-print-directory pytest
 
 # The CUDA path on a machine with a GPU: the tests marked gpu (skipped, with the reason, without one) and the
 # training benchmark on the GPU (it stops with the reason where there is no CUDA).
