@@ -110,6 +110,9 @@ def measure(page: Page, url: str, data_dir: str, size: int) -> dict[str, Any]:
     graph_file.write_text(json.dumps(graph))
     start = time.perf_counter()
     page.get_by_test_id("file-input").set_input_files(str(graph_file))
+    # The new graph loaded (the previous one, restored by the reload, would meet the conditions below at once).
+    page.wait_for_function("(name) => document.querySelector('[data-testid=graph-name]').value === name",
+                           arg=graph["name"], timeout=120_000)
     # Drawn: the nodes in view are on screen, measured (React Flow shows a node once it has measured it).
     page.wait_for_function("[...document.querySelectorAll('.react-flow__node')]"
                            ".some((n) => getComputedStyle(n).visibility === 'visible')", timeout=120_000)
