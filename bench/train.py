@@ -16,6 +16,12 @@ loops move the data there once) and adds NetCanvas on the CPU for the GPU/CPU ra
 The watcher comparison trains the same run with 20 websocket watchers (in another
 process, like browsers) against none. A benchmark prints ratios; it asserts nothing.
 
+Beside the wall-clock ratio each row shows a CPU ratio: samples per CPU second of the training
+process (the worker's CPU time read from /proc between its first and last epoch events, against
+the hand loop's own process time). Both train on one thread, so the CPU ratio moves far less
+with the load of a shared machine; it does not see time spent off the CPU (waiting for a disk
+or for the server). ``--overhead`` compares health and TensorBoard on and off the same two ways.
+
 Keras 3 and Lightning are optional and compared only when importable, for example after
 ``pip install --target /tmp/peers --no-deps keras absl-py namex h5py optree lightning
 lightning-utilities torchmetrics tqdm`` and ``PYTHONPATH=/tmp/peers`` (``--no-deps`` keeps
@@ -26,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import os
@@ -113,8 +120,9 @@ def prepared(work: dict[str, Any]) -> tuple[Any, Any]:
 # ---- the hand-written loop -------------------------------------------------------------------------------------
 
 
-def hand_written(work: dict[str, Any], tuned: bool = False) -> float:
-    """Samples per second of the hand loop; ``tuned``: with the optimizer implementation NetCanvas picks."""
+def hand_written(work: dict[str, Any], tuned: bool = False) -> tuple[float, float]:
+    """Samples per second of the hand loop, wall-clock and per CPU second of this process (the loop is its only
+    busy thread); ``tuned``: with the optimizer implementation NetCanvas picks."""
     import torch
     from torch import nn
 
@@ -130,9 +138,9 @@ def hand_written(work: dict[str, Any], tuned: bool = False) -> float:
     options: dict[str, Any] = {choice: True} if tuned and choice != "for-loop" else {}
     optimizer = torch.optim.Adam(model.parameters(), lr=0.001, **options)
     loss_fn = nn.CrossEntropyLoss()
-    times = []
+    times, cpu_times = [], []
     for _ in range(work["epochs"]):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         model.train()
         order = torch.randperm(n, device=device)
         total, correct = torch.zeros((), device=device), torch.zeros((), dtype=torch.int64, device=device)
@@ -147,7 +155,8 @@ def hand_written(work: dict[str, Any], tuned: bool = False) -> float:
             correct += (out.detach().argmax(1) == y[idx]).sum()
         float(total), int(correct)  # one sync per epoch, as a logging user does
         times.append(time.perf_counter() - started)
-    return n * (len(times) - 1) / sum(times[1:])
+        cpu_times.append(time.process_time() - cpu_started)
+    return n * (len(times) - 1) / sum(times[1:]), n * (len(times) - 1) / sum(cpu_times[1:])
 
 
 # ---- optional peers --------------------------------------------------------------------------------------------
@@ -306,9 +315,57 @@ def watch_many(port: int, run_id: str, count: int, ready: Any, result: Any) -> N
     result.put(asyncio.run(all_of_them()))
 
 
-def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0, **extra: Any) -> tuple[float, int]:
-    """Samples per second of one run, and the messages each watcher received (0 without watchers); ``extra``:
-    config fields (device, compile)."""
+class WorkerCpu:
+    """The CPU time of a run's worker process (all its threads), sampled every ``EVERY`` seconds from /proc while it
+    trains (Linux only: elsewhere ``between`` gives None). ``between(t0, t1)`` interpolates the CPU seconds the
+    worker used between two wall-clock times (``time.time()``), such as the arrivals of two epoch events."""
+
+    EVERY = 0.005
+
+    def __init__(self, server: Server, run_id: str):
+        self.manager, self.run_id = server.app.state.runs, run_id
+        self.samples: list[tuple[float, float]] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def cpu_seconds(pid: int) -> float:
+        """The first field of each thread's schedstat: nanoseconds on a CPU (the ticks of /proc/PID/stat are 10 ms)."""
+        total = 0
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                total += int((task / "schedstat").read_text().split()[0])
+        return total / 1e9
+
+    def sample(self) -> None:
+        pid = None
+        while pid is None and not self.done.is_set():
+            pid = self.manager.worker_pid(self.run_id)
+            time.sleep(self.EVERY)
+        while pid is not None and not self.done.is_set():
+            try:
+                self.samples.append((time.time(), self.cpu_seconds(pid)))
+            except OSError:  # the worker ended
+                return
+            time.sleep(self.EVERY)
+
+    def stop(self) -> None:
+        self.done.set()
+        self.thread.join(5)
+
+    def between(self, start: float, end: float) -> float | None:
+        if not self.samples or self.samples[0][0] > start or self.samples[-1][0] < end:
+            return None
+        times = [t for t, _ in self.samples]
+        cpus = [c for _, c in self.samples]
+        return float(np.interp(end, times, cpus) - np.interp(start, times, cpus))
+
+
+def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0,
+                  **extra: Any) -> tuple[float, int, float | None]:
+    """Samples per second of one run, the messages each watcher received (0 without watchers), and the worker's
+    CPU seconds per epoch (None where /proc cannot tell); ``extra``: config fields (device, compile)."""
     import httpx
     from sqlalchemy import select
 
@@ -326,6 +383,7 @@ def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0, **ext
                                                   "config": config})
     r.raise_for_status()
     run_id = r.json()["id"]
+    cpu = WorkerCpu(server, run_id)
     if watchers:
         ctx = multiprocessing.get_context("spawn")
         ready, result = ctx.Semaphore(0), ctx.Queue()
@@ -336,6 +394,7 @@ def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0, **ext
         httpx.delete(server.url(f"/api/runs/{blocker}"), timeout=60)
     while httpx.get(server.url(f"/api/runs/{run_id}")).json()["status"] in ("queued", "running"):
         time.sleep(0.2)
+    cpu.stop()
     if watchers:
         counts = result.get(timeout=60)
         proc.join(30)
@@ -347,7 +406,8 @@ def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0, **ext
     with db.session() as s:
         times = [at.timestamp() for at in s.scalars(select(EventRow.at).where(
             EventRow.run_id == run_id, EventRow.type == "epoch").order_by(EventRow.seq))]
-    return n * (len(times) - 1) / (times[-1] - times[0]), messages
+    used = cpu.between(times[0], times[-1])
+    return n * (len(times) - 1) / (times[-1] - times[0]), messages, used / (len(times) - 1) if used else None
 
 
 def main() -> None:
@@ -374,38 +434,51 @@ def main() -> None:
     print(f"torch {torch.__version__}, {THREADS} thread(s) per trainer, {os.cpu_count()} CPU(s), training on "
           f"{DEVICE} ({where}); samples/s, median of {args.repeats}; ratio = NetCanvas / other (>= 1 means NetCanvas "
           "is faster)\n")
-    rows = []
+    rows: list[tuple[str, str, float, float, float | None]] = []
     with tempfile.TemporaryDirectory() as tmp, Server(Path(tmp)) as server:
         if args.overhead:
             overhead(server, args.repeats)
             return
         for work in WORKLOADS:
             # Interleaved, so that a change in the machine's load over time touches each alike.
-            speeds: dict[str, list[float]] = {"ours": [], "hand loop, defaults": [], "hand loop, tuned": []}
+            walls: dict[str, list[float]] = {"ours": [], "hand loop, defaults": [], "hand loop, tuned": []}
+            cpus: dict[str, list[float]] = {name: [] for name in walls}
+            n = len(prepared(work)[1].train["x"])
             for _ in range(args.repeats):
-                speeds["ours"].append(netcanvas_run(server, work)[0])
-                speeds["hand loop, defaults"].append(hand_written(work))
-                speeds["hand loop, tuned"].append(hand_written(work, tuned=True))
-            ours = statistics.median(speeds.pop("ours"))
-            peers = {label: statistics.median(values) for label, values in speeds.items()}
+                speed, _, cpu = netcanvas_run(server, work)
+                walls["ours"].append(speed)
+                if cpu:
+                    cpus["ours"].append(n / cpu)
+                for label, tuned in (("hand loop, defaults", False), ("hand loop, tuned", True)):
+                    speed, per_cpu = hand_written(work, tuned)
+                    walls[label].append(speed)
+                    cpus[label].append(per_cpu)
+            ours = statistics.median(walls.pop("ours"))
+            ours_cpu = statistics.median(cpus.pop("ours")) if cpus["ours"] else None
+            peers: dict[str, tuple[float, float | None]] = {
+                label: (statistics.median(values), statistics.median(cpus[label])) for label, values in walls.items()}
             if DEVICE != "cpu":
-                peers["NetCanvas on the CPU"] = statistics.median(netcanvas_run(server, work, device="cpu")[0]
-                                                                  for _ in range(args.repeats))
+                peers["NetCanvas on the CPU"] = (statistics.median(netcanvas_run(server, work, device="cpu")[0]
+                                                                   for _ in range(args.repeats)), None)
             for label, fn in (("Keras 3 fit (torch)", keras_fit), ("Lightning Trainer", lightning_fit)):
                 if DEVICE != "cpu":
                     continue
                 try:
-                    speed = fn(work)
+                    peer = fn(work)
                 except Exception as e:  # an optional peer must not end the benchmark
                     print(f"  {label} failed on {work['name']}: {type(e).__name__}: {e}")
-                    speed = None
-                if speed is not None:
-                    peers[label] = speed
-            for label, speed in peers.items():
-                rows.append((work["name"], label, ours, speed))
-        print(f"{'workload':26} {'vs':24} {'NetCanvas':>11} {'other':>11} {'ratio':>7}")
-        for name, label, ours, other in rows:
-            print(f"{name:26} {label:24} {ours:11.0f} {other:11.0f} {ours / other:7.2f}")
+                    peer = None
+                if peer is not None:
+                    peers[label] = (peer, None)
+            for label, (other, cpu_speed) in peers.items():
+                cpu_ratio = ours_cpu / cpu_speed if ours_cpu and cpu_speed else None
+                rows.append((work["name"], label, ours, other, cpu_ratio))
+        print("(CPU ratio: samples per CPU second of the training process, NetCanvas's worker against the hand "
+              "loop;\n steadier than wall-clock on a busy machine, blind to time spent off the CPU)")
+        print(f"{'workload':26} {'vs':24} {'NetCanvas':>11} {'other':>11} {'ratio':>7} {'CPU ratio':>10}")
+        for name, label, ours, other, cpu_ratio in rows:
+            shown = f"{cpu_ratio:10.2f}" if cpu_ratio is not None else f"{'':10}"
+            print(f"{name:26} {label:24} {ours:11.0f} {other:11.0f} {ours / other:7.2f} {shown}")
         missing = [p for p, m in (("keras", "keras"), ("lightning", "lightning")) if not _importable(m)]
         if missing:
             print(f"(not installed, skipped: {', '.join(missing)})")
@@ -431,20 +504,34 @@ def main() -> None:
 
 def overhead(server: Server, repeats: int) -> None:
     """What the default layer health (one step in 50 probed) and TensorBoard files (scalars, histograms per epoch)
-    cost: each workload trained with both on (the defaults), with health off and with TensorBoard off,
-    interleaved. The best of the repeats is compared (not the median): a cost of a few percent is smaller than what
-    the load of a shared machine changes between two runs, and the fastest run is the one least disturbed."""
-    print(f"\n{'workload':26} {'defaults':>9} {'no health':>10} {'no tensorboard':>15} {'health cost':>12} "
-          f"{'tensorboard cost':>17}")
+    cost: each workload trained with both on (the defaults), with health off and with TensorBoard off, interleaved
+    (the order turning each round, so that none always runs first), at least 5 rounds, medians compared. Two
+    measures: the wall-clock samples per second, and the worker's CPU time per epoch. The worker trains on one
+    thread, so its CPU time hardly moves with the load of a shared machine, while its wall-clock time does."""
+    variants: dict[str, dict[str, Any]] = {"defaults": {}, "no health": {"health": None},
+                                           "no tensorboard": {"tensorboard": False}}
+    rounds = max(5, repeats)
+    print(f"\nhealth and TensorBoard on vs off: medians of {rounds} interleaved runs; samples/s wall-clock and the "
+          "worker's CPU ms per epoch; cost = how much slower the defaults are")
+    print(f"{'workload':26} {'measure':12} {'defaults':>9} {'no health':>10} {'no tensorboard':>15} "
+          f"{'health cost':>12} {'tensorboard cost':>17}")
     for work in WORKLOADS:
-        speeds: dict[str, list[float]] = {"on": [], "no health": [], "no tensorboard": []}
-        for _ in range(max(3, repeats)):
-            speeds["on"].append(netcanvas_run(server, work)[0])
-            speeds["no health"].append(netcanvas_run(server, work, health=None)[0])
-            speeds["no tensorboard"].append(netcanvas_run(server, work, tensorboard=False)[0])
-        on, no_health, no_board = (max(v) for v in speeds.values())
-        print(f"{work['name']:26} {on:9.0f} {no_health:10.0f} {no_board:15.0f} {1 - on / no_health:11.1%} "
-              f"{1 - on / no_board:16.1%}")
+        walls: dict[str, list[float]] = {name: [] for name in variants}
+        cpus: dict[str, list[float]] = {name: [] for name in variants}
+        names = list(variants)
+        for i in range(rounds):
+            for name in names[i % len(names):] + names[:i % len(names)]:
+                speed, _, cpu = netcanvas_run(server, work, **variants[name])
+                walls[name].append(speed)
+                if cpu is not None:
+                    cpus[name].append(cpu)
+        on, no_health, no_board = (statistics.median(v) for v in walls.values())
+        print(f"{work['name']:26} {'samples/s':12} {on:9.0f} {no_health:10.0f} {no_board:15.0f} "
+              f"{no_health / on - 1:11.1%} {no_board / on - 1:16.1%}")
+        if all(cpus.values()):
+            on, no_health, no_board = (statistics.median(v) * 1e3 for v in cpus.values())
+            print(f"{'':26} {'CPU ms/epoch':12} {on:9.2f} {no_health:10.2f} {no_board:15.2f} "
+                  f"{on / no_health - 1:11.1%} {on / no_board - 1:16.1%}")
 
 
 def _importable(module: str) -> bool:

@@ -86,13 +86,14 @@ def graph_message(error: GraphInvalid) -> str:
 class Checkpoints:
     """Writes the best and last weights into the run directory while training (each file atomically).
 
-    The best weights are written whenever the monitored metric improves (the last ones then link to the
-    same file); the last ones after other epochs, unless that write would cost more than a tenth of the
-    time since the previous one (a big model with quick epochs), then less often. A write that fails (a
-    full disk) is reported once and training goes on.
+    The best weights are written whenever the monitored metric improves (before the epoch's event: its
+    ``best`` is on disk). The last ones are written (or linked to the best file, when they are the best)
+    after an epoch unless that would make their writes more than ``SHARE`` of the time since the previous
+    one (a small model's quick epochs, or a big model), then less often. A write that fails (a full disk) is
+    reported once and training goes on.
     """
 
-    SHARE = 0.1
+    SHARE = 0.02
 
     def __init__(self, run_dir: RunDir, compiled: CompiledGraph, emit: Emit):
         self.run_dir, self.compiled, self.emit = run_dir, compiled, emit
@@ -102,19 +103,26 @@ class Checkpoints:
 
     def __call__(self, state: dict[str, torch.Tensor], best: bool) -> None:
         started = time.perf_counter()
-        if self.broken or (not best and started - self.written_at < self.cost / self.SHARE):
+        last = started - self.written_at >= self.cost / self.SHARE
+        if self.broken or not (best or last):
             return
         try:
-            self.run_dir.write_weights(node_state_dict(self.compiled, state), "best" if best else "last")
             if best:
-                self.run_dir.copy_weights("best", "last")
+                self.run_dir.write_weights(node_state_dict(self.compiled, state), "best")
+            if last:
+                last_started = time.perf_counter()
+                if best:
+                    self.run_dir.copy_weights("best", "last")
+                else:
+                    self.run_dir.write_weights(node_state_dict(self.compiled, state), "last")
         except OSError as e:
             self.broken = True
             self.emit(LogEvent(level="warning", message=f"could not write the weights during training ({e}); "
                                                         "they are written again when the run ends"))
             return
-        self.written_at = time.perf_counter()
-        self.cost = self.written_at - started
+        if last:
+            self.written_at = time.perf_counter()
+            self.cost = self.written_at - last_started
 
 
 def execute(graph: Graph | dict[str, Any], dataset: dict[str, Any], config: TrainConfig | dict[str, Any],
