@@ -22,7 +22,7 @@ install: $(PY_STAMP) $(if $(HAS_FRONTEND),$(NODE_STAMP))
 
 # The built app, rebuilt only when a source, the config or the dependencies changed.
 DIST := frontend/dist/index.html
-FRONTEND_SOURCES = $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts \
+FRONTEND_SOURCES = $(shell find frontend/src -type f 2>/dev/null) frontend/index.html frontend/vite.config.ts \
   frontend/tsconfig.json frontend/package.json
 
 $(DIST): $(NODE_STAMP) $(FRONTEND_SOURCES)

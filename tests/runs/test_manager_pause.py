@@ -13,7 +13,7 @@ from runhelpers import app_client, start_run, wait_for, watch
 
 GRAPH = chain([1, 8, 8], ("Flatten", {}), ("Linear", {"out_features": 32}), ("ReLU", {}), ("Dropout", {"p": 0.3}),
               ("Linear", {"out_features": 10}), name="digits-dropout")
-CONFIG: dict[str, Any] = {"epochs": 12, "batch_size": 8, "seed": 3, "optimizer": {"type": "adam", "lr": 0.003},
+CONFIG: dict[str, Any] = {"epochs": 6, "batch_size": 8, "seed": 3, "optimizer": {"type": "adam", "lr": 0.003},
           "schedule": {"type": "step", "step_size": 2, "gamma": 0.8}}
 
 
