@@ -1,6 +1,7 @@
 """A big graph zoomed far out (canvas/LodLayer.tsx): its nodes are drawn on one canvas, not as React Flow's elements,
-and are still named on hover, selected, dragged (one undo step) and shown on the minimap; zooming in brings React
-Flow's nodes back where the drag left them, and an issue clicked in the issues panel zooms in on its node."""
+and are still named on hover, selected (a click, a selection box), dragged (one undo step) and shown on the minimap;
+zooming in brings React Flow's nodes back where the drag left them, and an issue clicked in the issues panel zooms
+in on its node."""
 
 from __future__ import annotations
 
@@ -96,6 +97,16 @@ def test_a_big_graph_zoomed_out_is_drawn_on_one_canvas_and_its_nodes_still_drag(
     status_at(page, "fc50", *start)
     page.keyboard.press("Control+Shift+z")
     status_at(page, "fc50", *moved)
+
+    # Shift+drag draws a selection box: the nodes wholly inside it are selected (fc0, relu0, add0; not x, not fc1).
+    page.keyboard.down("Shift")
+    page.mouse.move(*on_screen(page, 280, -20))
+    page.mouse.down()
+    page.mouse.move(*on_screen(page, 895, 150), steps=5)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    expect(page.get_by_test_id("lod-status")).to_have_attribute("data-selected", "3")
+    expect(page.get_by_test_id("lod-status")).to_have_attribute("data-node", "fc0")
 
     # A click on the empty pane (above the graph) clears the selection.
     page.mouse.click(*on_screen(page, 3600, -600))

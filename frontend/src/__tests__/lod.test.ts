@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { selectByClick } from "../canvas/LodLayer";
-import { COLORS, type Painter, type Scene, edgeCurve, nodeAt, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
+import { COLORS, type Painter, type Scene, edgeCurve, nodeAt, nodesWithin, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 
@@ -36,6 +36,12 @@ describe("the zoomed-out canvas: where a point falls", () => {
     expect(nodeAt(nodes, { x: 150, y: 50 })?.id).toBe("b"); // inside both: b is drawn last, on top
     expect(nodeAt(nodes, { x: 1050, y: 250 })?.id).toBe("tall"); // below the default height of 74
     expect(nodeAt(nodes, { x: 500, y: 500 })).toBeNull();
+  });
+
+  it("takes into a selection box the nodes wholly inside it", () => {
+    const nodes = [node("a", 0, 0), node("b", 100, 20), node("c", 1000, 0)];
+    expect(nodesWithin(nodes, { x: -10, y: -10, width: 300, height: 110 }).map((n) => n.id)).toEqual(["a", "b"]);
+    expect(nodesWithin(nodes, { x: -10, y: -10, width: 250, height: 110 }).map((n) => n.id)).toEqual(["a"]); // b sticks out
   });
 
   it("turns screen points into flow points through the viewport", () => {

@@ -12,7 +12,7 @@ import { useGraph } from "../stores/graph";
 import { useHealth } from "../stores/health";
 import { useUi } from "../stores/ui";
 import { type Drawn, useDrawn } from "./drawn";
-import { type PortNames, type Scene, type Viewport, nodeAt, nodesBox, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
+import { type Box, type PortNames, type Scene, type Viewport, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
 
 const BLOCK_COLOR = "#9aa7c7";
 /** The minimap's size (Canvas.tsx's MINIMAP_STYLE) and its frame of the view. */
@@ -92,10 +92,18 @@ export function selectByClick(hit: LayerNode, additive: boolean): void {
   if (edges.length) g.onEdgesChange(edges);
 }
 
-/** The node the pointer is over, or else the first selected one: named in the corner (labels are unreadable here). */
-function describeNode(nodes: readonly LayerNode[], hovered: string | null): { id: string; type: string; x: number; y: number } | null {
-  const node = (hovered ? nodes.find((n) => n.id === hovered) : undefined) ?? nodes.find((n) => n.selected);
-  return node ? { id: node.id, type: node.data.type, x: Math.round(node.position.x), y: Math.round(node.position.y) } : null;
+/** The node the pointer is over, or else the first selected one, and how many are selected: said in the corner
+ * (labels are unreadable here), as one string so that the corner re-renders only when it changes. */
+function describeNodes(nodes: readonly LayerNode[], hovered: string | null): string {
+  let selected = 0;
+  let first: LayerNode | undefined;
+  for (const n of nodes) {
+    if (!n.selected) continue;
+    selected++;
+    first ??= n;
+  }
+  const node = (hovered ? nodes.find((n) => n.id === hovered) : undefined) ?? first;
+  return node ? [node.id, node.data.type, Math.round(node.position.x), Math.round(node.position.y), selected].join("\u0000") : "";
 }
 
 export function LodLayer() {
@@ -104,10 +112,7 @@ export function LodLayer() {
   const store = useStoreApi();
   const flow = useReactFlow();
   const [hovered, setHovered] = useState<string | null>(null);
-  const shown = useGraph((s) => {
-    const d = describeNode(s.nodes, hovered);
-    return d ? `${d.id}\u0000${d.type}\u0000${d.x}\u0000${d.y}` : "";
-  });
+  const shown = useGraph((s) => describeNodes(s.nodes, hovered));
 
   useEffect(() => {
     const el = canvas.current;
@@ -193,7 +198,7 @@ export function LodLayer() {
       const r = host.getBoundingClientRect();
       return { x: e.clientX - r.left, y: e.clientY - r.top };
     };
-    const onPane = (e: Event) => e.target instanceof Element && e.target.closest(".react-flow__pane") !== null;
+    const onPane = (e: Event) => e.target instanceof Element && host.contains(e.target) && e.target.closest(".react-flow__pane") !== null;
     const hitAt = (e: MouseEvent) => nodeAt(useGraph.getState().nodes, toFlow(viewport(), local(e)));
 
     const onMove = (e: PointerEvent) => {
@@ -213,7 +218,8 @@ export function LodLayer() {
       drag = null;
       host.classList.remove("lod-dragging");
     };
-    // Capture phase on React Flow's wrapper: a press on a node never reaches the pane (which would pan the view).
+    // Capture phase on the window, before React's own listeners: a press on a node never reaches the pane (which would
+    // pan the view, or with Shift start a selection box).
     const onDown = (e: PointerEvent) => {
       swallowClick = false;
       if (e.button !== 0 || !onPane(e)) return;
@@ -262,6 +268,22 @@ export function LodLayer() {
     const onMiniMove = (e: PointerEvent) => {
       if (miniEl.hasPointerCapture(e.pointerId)) centreAt(e);
     };
+    // A selection box (Shift+drag on the pane) is React Flow's, which skips hidden nodes: when it closes, the nodes
+    // wholly inside it are selected here.
+    let box: Box | null = null;
+    const onSelectionBox = () => {
+      const { userSelectionRect: rect, userSelectionActive } = store.getState();
+      if (rect && userSelectionActive) {
+        box = { x: rect.x, y: rect.y, width: rect.width, height: rect.height };
+        return;
+      }
+      if (rect || !box) return;
+      const view = viewport();
+      const corner = toFlow(view, box);
+      const inside = nodesWithin(useGraph.getState().nodes, { ...corner, width: box.width / view.zoom, height: box.height / view.zoom });
+      box = null;
+      if (inside.length) useGraph.getState().onNodesChange(inside.map((n) => ({ type: "select", id: n.id, selected: true })));
+    };
     const onHover = (e: PointerEvent) => {
       if (drag) return;
       const hit = onPane(e) ? hitAt(e) : null;
@@ -273,9 +295,9 @@ export function LodLayer() {
       setHovered(null);
     };
 
-    host.addEventListener("pointerdown", onDown, true);
-    host.addEventListener("click", onClick, true);
-    host.addEventListener("dblclick", onDoubleClick, true);
+    window.addEventListener("pointerdown", onDown, true);
+    window.addEventListener("click", onClick, true);
+    window.addEventListener("dblclick", onDoubleClick, true);
     host.addEventListener("pointermove", onHover);
     host.addEventListener("pointerleave", onLeave);
     miniEl.addEventListener("pointerdown", onMiniDown);
@@ -283,13 +305,14 @@ export function LodLayer() {
     const resized = new ResizeObserver(schedule);
     resized.observe(host);
     const stops = [useGraph, useDrawn, useCatalog, useInputProblems, useHealth, store].map((s) => s.subscribe(schedule));
+    stops.push(store.subscribe(onSelectionBox));
     schedule();
     return () => {
       for (const stop of stops) stop();
       resized.disconnect();
-      host.removeEventListener("pointerdown", onDown, true);
-      host.removeEventListener("click", onClick, true);
-      host.removeEventListener("dblclick", onDoubleClick, true);
+      window.removeEventListener("pointerdown", onDown, true);
+      window.removeEventListener("click", onClick, true);
+      window.removeEventListener("dblclick", onDoubleClick, true);
       host.removeEventListener("pointermove", onHover);
       host.removeEventListener("pointerleave", onLeave);
       miniEl.removeEventListener("pointerdown", onMiniDown);
@@ -300,14 +323,15 @@ export function LodLayer() {
     };
   }, [store, flow]);
 
-  const [id, type, x, y] = shown ? shown.split("\u0000") : [];
+  const [id, type, x, y, selected] = shown ? shown.split("\u0000") : [];
   return (
     <>
       <canvas ref={canvas} className="lod-canvas" data-testid="lod-canvas" aria-hidden="true" />
-      <Panel position="top-left" className="lod-status" data-testid="lod-status" data-node={id ?? ""} data-x={x ?? ""} data-y={y ?? ""}>
+      <Panel position="top-left" className="lod-status" data-testid="lod-status" data-node={id ?? ""} data-x={x ?? ""} data-y={y ?? ""} data-selected={selected ?? "0"}>
         {id ? (
           <>
             <b>{id}</b> {type} at {x}, {y}
+            {Number(selected) > 1 && ` · ${selected} selected`}
           </>
         ) : (
           "Zoomed out: point at a layer to name it; zoom in to edit it."

@@ -240,3 +240,11 @@ export function overview(box: Box, width: number, height: number, margin = 4): V
 export function nodesBox(nodes: readonly LayerNode[]): Box {
   return nodes.length ? nodes.map(nodeBox).reduce(union) : { x: 0, y: 0, width: 0, height: 0 };
 }
+
+/** The nodes wholly inside a box (flow coordinates): what a selection box drawn over them selects. */
+export function nodesWithin(nodes: readonly LayerNode[], box: Box): LayerNode[] {
+  return nodes.filter((n) => {
+    const b = nodeBox(n);
+    return b.x >= box.x && b.y >= box.y && b.x + b.width <= box.x + box.width && b.y + b.height <= box.y + box.height;
+  });
+}
