@@ -10,7 +10,7 @@ from test_app import open_app, select, set_field
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 STUDY_MS = 400_000
-"""Six 1-2 epoch trials of a small CNN on digits, one at a time, on a busy 2-core machine."""
+"""Three 1-2 epoch trials of a small CNN on digits, one at a time, on a busy 2-core machine."""
 
 
 def set_range(page: Page, test_id: str, low: str, high: str) -> None:
@@ -49,7 +49,7 @@ def test_mark_lr_and_out_features_run_a_random_search_and_open_the_best(page: Pa
     # A bad range is refused next to its field; nothing starts.
     set_range(page, "tune-config.optimizer.lr", "0.5", "0.05")
     page.get_by_test_id("search-sampler").select_option("random")
-    page.get_by_test_id("search-trials").fill("6")
+    page.get_by_test_id("search-trials").fill("3")
     page.get_by_test_id("search-objective").select_option("val_accuracy")
     page.get_by_test_id("search-start").click()
     expect(page.get_by_test_id("tune-config.optimizer.lr-error")).to_contain_text("greater than high")
@@ -60,7 +60,7 @@ def test_mark_lr_and_out_features_run_a_random_search_and_open_the_best(page: Pa
     view = page.get_by_test_id("study-view")
     expect(view).to_have_attribute("data-status", "running", timeout=30_000)
     expect(view).to_have_attribute("data-status", "completed", timeout=STUDY_MS)
-    expect(page.get_by_test_id("trials-table").locator("tbody tr")).to_have_count(6)
+    expect(page.get_by_test_id("trials-table").locator("tbody tr")).to_have_count(3)
     expect(page.get_by_test_id("chart-best")).to_be_visible()
     expect(page.get_by_test_id("parallel-coordinates")).to_be_visible()
     best = page.get_by_test_id("study-best").inner_text()
