@@ -89,10 +89,11 @@ class TensorBoardLog:
     """Writes a run's events and weights into ``log_dir`` while passing every event on unchanged."""
 
     def __init__(self, log_dir: str | Path, compiled: CompiledGraph):
-        from torch.utils.tensorboard import summary  # here: the server imports this module for LOG_DIR only
+        from tensorboard.compat.proto.summary_pb2 import Summary  # here: the server imports this module too
+        from torch.utils.tensorboard import summary
 
         self.compiled = compiled
-        self.summary = summary
+        self.summary, self.proto = summary, Summary
         self.file = EventFile(Path(log_dir))
         self.steps = 0
         self.last_epoch = 0
@@ -135,7 +136,8 @@ class TensorBoardLog:
         self.file.flush()
 
     def scalar(self, tag: str, value: float, step: int) -> None:
-        self.file.add(summary=self.summary.scalar(tag, value), step=step)
+        """As ``SummaryWriter.add_scalar`` writes one, without its trip through numpy."""
+        self.file.add(summary=self.proto(value=[self.proto.Value(tag=tag, simple_value=value)]), step=step)
 
     def wrap(self, emit: Emit) -> Emit:
         """``emit`` that also writes each event into the log."""
