@@ -295,13 +295,19 @@ export function LodLayer() {
       setHovered(null);
     };
 
-    window.addEventListener("pointerdown", onDown, true);
-    window.addEventListener("click", onClick, true);
-    window.addEventListener("dblclick", onDoubleClick, true);
-    host.addEventListener("pointermove", onHover);
-    host.addEventListener("pointerleave", onLeave);
-    miniEl.addEventListener("pointerdown", onMiniDown);
-    miniEl.addEventListener("pointermove", onMiniMove);
+    // Presses on nodes are taken on the window's capture phase, before React Flow's own handlers.
+    const listeners: [EventTarget, string, (e: never) => void, boolean][] = [
+      [window, "pointerdown", onDown, true],
+      [window, "click", onClick, true],
+      [window, "dblclick", onDoubleClick, true],
+      [host, "pointermove", onHover, false],
+      [host, "pointerleave", onLeave, false],
+      [miniEl, "pointerdown", onMiniDown, false],
+      [miniEl, "pointermove", onMiniMove, false],
+    ];
+    for (const [target, type, listener, capture] of listeners) {
+      target.addEventListener(type, listener as EventListener, capture);
+    }
     const resized = new ResizeObserver(schedule);
     resized.observe(host);
     const stops = [useGraph, useDrawn, useCatalog, useInputProblems, useHealth, store].map((s) => s.subscribe(schedule));
@@ -310,13 +316,9 @@ export function LodLayer() {
     return () => {
       for (const stop of stops) stop();
       resized.disconnect();
-      window.removeEventListener("pointerdown", onDown, true);
-      window.removeEventListener("click", onClick, true);
-      window.removeEventListener("dblclick", onDoubleClick, true);
-      host.removeEventListener("pointermove", onHover);
-      host.removeEventListener("pointerleave", onLeave);
-      miniEl.removeEventListener("pointerdown", onMiniDown);
-      miniEl.removeEventListener("pointermove", onMiniMove);
+      for (const [target, type, listener, capture] of listeners) {
+        target.removeEventListener(type, listener as EventListener, capture);
+      }
       host.classList.remove("lod-over-node", "lod-dragging");
       onUp();
       cancelAnimationFrame(frame);
