@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { GraphJSON, ValidationReport } from "../api/client";
 import { blockEdgeShapes, blockOwner, groupSelection, readBlocks, summarize, ungroup } from "../lib/blocks";
-import { fromGraphJSON, toGraphJSON } from "../lib/graph";
+import { type PortEdge, fromGraphJSON, toGraphJSON } from "../lib/graph";
 
 const chain = {
   format: "netcanvas.graph/1",
@@ -191,5 +191,85 @@ describe("blockOwner", () => {
     expect(blockOwner("a.b.2.inner.0.fc", nodes)).toBe("a.b");
     expect(blockOwner("x.y.0.fc", nodes)).toBeNull();
     expect(blockOwner("gap", nodes)).toBeNull();
+  });
+});
+
+// A block with named ports, as a user gets one from a file or the Blocks palette: inputs `x` and `skip` (in that
+// order), output `y`; inside, `fc` feeds an Add with the skip.
+const twoInputs = {
+  format: "netcanvas.graph/2",
+  name: "two inputs",
+  blocks: {
+    res: {
+      nodes: [
+        { id: "x", type: "Input" },
+        { id: "skip", type: "Input" },
+        { id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 240, y: 0 } },
+        { id: "add", type: "Add", params: {}, position: { x: 480, y: 0 } },
+        { id: "y", type: "Output" },
+      ],
+      edges: [
+        { source: "x", target: "fc" },
+        { source: "fc", target: "add" },
+        { source: "skip", target: "add", target_port: "in" },
+        { source: "add", target: "y" },
+      ],
+    },
+  },
+  nodes: [
+    { id: "a", type: "Input", params: { shape: [8] }, position: { x: 0, y: 0 } },
+    { id: "b", type: "Input", params: { shape: [8] }, position: { x: 0, y: 200 } },
+    { id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 0, y: 400 } }, // takes the inner fc's name
+    { id: "r1", type: "Block", params: { block: "res", repeat: 2, shared: false }, position: { x: 300, y: 0 } },
+    { id: "out", type: "Output", position: { x: 900, y: 0 } },
+  ],
+  // The skip's edge listed first: ports must not be named by the order of the edges.
+  edges: [
+    { source: "b", target: "r1", target_port: "skip" },
+    { source: "a", target: "r1", target_port: "x" },
+    { source: "r1", target: "out" },
+    { source: "b", target: "fc" },
+  ],
+} as unknown as GraphJSON;
+
+describe("collapse after expand keeps the ports", () => {
+  it("gives the block back its port names, order and layer names, and the edges their handles", () => {
+    const flow = fromGraphJSON(twoInputs);
+    const blocks = readBlocks(flow.extra);
+    const open = ungroup(flow, blocks, "r1", true);
+    if ("error" in open) throw new Error(open.error);
+    expect(open.added.sort()).toEqual(["add", "fc2"]); // fc is taken on the canvas
+    // Edit a layer while expanded, then collapse.
+    const edited = open.nodes.map((n) => (n.id === "fc2" ? { ...n, data: { ...n.data, params: { out_features: 16 } } } : n));
+    const back = groupSelection({ nodes: edited, edges: open.edges }, blocks, open.added, {
+      name: "res",
+      id: "r1",
+      params: { block: "res", repeat: 2, shared: false },
+      ports: open.ports,
+    });
+    if ("error" in back) throw new Error(back.error);
+    const ports = (type: string) => back.block.nodes.filter((n) => n.type === type).map((n) => n.id);
+    expect(ports("Input")).toEqual(["x", "skip"]);
+    expect(ports("Output")).toEqual(["y"]);
+    expect(back.block.nodes.filter((n) => n.type !== "Input" && n.type !== "Output").map((n) => n.id).sort()).toEqual(["add", "fc"]);
+    expect(back.block.nodes.find((n) => n.id === "fc")?.params).toEqual({ out_features: 16 });
+    expect(new Set(back.block.edges.map((e) => `${e.source}->${e.target}`))).toEqual(new Set(["x->fc", "fc->add", "skip->add", "add->y"]));
+    // The Block node's edges are on the handles they were on: x and skip by name, the one output as `out`.
+    expect(back.edges.map((e) => e.id).sort()).toEqual(flow.edges.map((e) => e.id).sort());
+    expect(back.edges.find((e) => e.source === "b" && e.target === "r1")?.targetHandle).toBe("skip");
+    expect(back.edges.find((e) => e.source === "r1")?.sourceHandle).toBe("out");
+  });
+
+  it("names the ports of new connections after the kept ones", () => {
+    const flow = fromGraphJSON(twoInputs);
+    const blocks = readBlocks(flow.extra);
+    const open = ungroup(flow, blocks, "r1", true);
+    if ("error" in open) throw new Error(open.error);
+    // While expanded, the outside fc is connected into the Add: a third input.
+    const edges: PortEdge[] = [...open.edges, { id: "fc:out->add:in", type: "shape", source: "fc", target: "add", sourceHandle: "out", targetHandle: "in" }];
+    const back = groupSelection({ nodes: open.nodes, edges }, blocks, open.added, { name: "res", id: "r1", params: {}, ports: open.ports });
+    if ("error" in back) throw new Error(back.error);
+    expect(back.block.nodes.filter((n) => n.type === "Input").map((n) => n.id)).toEqual(["x", "skip", "in1"]);
+    expect(back.edges.find((e) => e.source === "fc")?.targetHandle).toBe("in1");
   });
 });

@@ -32,6 +32,52 @@ export function readBlocks(extra: Record<string, unknown>): Blocks {
   return out;
 }
 
+/** A Block node expanded for editing: its block, its params and the ids of its layers on the canvas, and the ports its
+ * border edges were made for. Kept in the graph's `ui.expanded` (node id -> this): saved, reloaded and undone with
+ * the graph, so an expanded block can always be collapsed. */
+export type ExpandedBlock = { block: string; params: Record<string, unknown>; ids: string[]; ports: ExpandedPorts };
+export type Expanded = Record<string, ExpandedBlock>;
+
+const NO_EXPANDED: Expanded = {};
+const expandedMemo = new WeakMap<object, Expanded>();
+
+function strings(v: unknown): Record<string, string> {
+  return isObject(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
+}
+
+/** The graph's expanded blocks (`ui.expanded`), those well formed; the same object while `extra.ui` is unchanged. */
+export function readExpanded(extra: Record<string, unknown>): Expanded {
+  const ui = extra.ui;
+  if (!isObject(ui) || !isObject(ui.expanded)) return NO_EXPANDED;
+  const raw = ui.expanded;
+  const memo = expandedMemo.get(raw);
+  if (memo) return memo;
+  const out: Expanded = {};
+  for (const [id, r] of Object.entries(raw)) {
+    if (!isObject(r) || typeof r.block !== "string" || !isObject(r.params) || !Array.isArray(r.ids)) continue;
+    const ports = isObject(r.ports) ? r.ports : {};
+    out[id] = {
+      block: r.block,
+      params: r.params,
+      ids: r.ids.filter((x): x is string => typeof x === "string"),
+      ports: { inputs: strings(ports.inputs), outputs: strings(ports.outputs), names: strings(ports.names) },
+    };
+  }
+  expandedMemo.set(raw, out);
+  return out;
+}
+
+/** `extra` with the Block node `id` recorded as expanded (or, with null, no longer). */
+export function withExpanded(extra: Record<string, unknown>, id: string, record: ExpandedBlock | null): Record<string, unknown> {
+  const ui = isObject(extra.ui) ? extra.ui : {};
+  const expanded: Expanded = { ...readExpanded(extra) };
+  if (record) expanded[id] = record;
+  else delete expanded[id];
+  const rest = { ...ui };
+  delete rest.expanded;
+  return { ...extra, ui: Object.keys(expanded).length ? { ...rest, expanded } : rest };
+}
+
 export function hasBlocks(extra: Record<string, unknown>, nodes: Pick<LayerNode, "data">[]): boolean {
   return isObject(extra.blocks) || nodes.some((n) => n.data.type === BLOCK);
 }
@@ -92,17 +138,63 @@ export type Grouped = {
   edges: PortEdge[];
 };
 
+/** The port of the block each edge across an expanded block's border was made for (edge id -> port name), and the
+ * block's name of each layer renamed on the canvas because its name was taken (canvas id -> id in the block). */
+export type ExpandedPorts = { inputs: Record<string, string>; outputs: Record<string, string>; names: Record<string, string> };
+
+/** Collapse back into an existing block: its name (its definition is replaced), the node's id and params, and the
+ * ports the edges were made for when it was expanded (so that the ports keep their names). */
+export type Into = { name: string; id: string; params: Record<string, unknown>; ports?: ExpandedPorts };
+
+/**
+ * The port names of a group's edges across its border (edge id -> port): an edge made for a port of the block being
+ * collapsed keeps it, an edge from the same outside output (or inner output) joins that port; the rest get one
+ * port per distinct output, named `base` when it is the only port of its kind, else `base1`, `base2`, ...
+ * Ports are listed in the block's former order, new ones after.
+ */
+function nameBorderPorts(
+  border: PortEdge[],
+  key: (e: PortEdge) => string,
+  base: string,
+  known: Record<string, string>,
+  former: string[],
+  taken: Set<string>,
+): { byEdge: Map<string, string>; ports: string[] } {
+  const byKey = new Map<string, string>();
+  for (const e of border) if (known[e.id] && !byKey.has(key(e))) byKey.set(key(e), known[e.id]);
+  const byEdge = new Map<string, string>();
+  const unnamed: string[] = [];
+  for (const e of border) {
+    const port = known[e.id] ?? byKey.get(key(e));
+    if (port) byEdge.set(e.id, port);
+    else if (!unnamed.includes(key(e))) unnamed.push(key(e));
+  }
+  const kept = new Set(byEdge.values());
+  const used = new Set([...taken, ...kept]);
+  const single = kept.size === 0 && unnamed.length === 1;
+  const fresh_ = new Map<string, string>();
+  unnamed.forEach((k, i) => {
+    const port = fresh(single ? base : `${base}${i + 1}`, used);
+    used.add(port);
+    fresh_.set(k, port);
+  });
+  for (const e of border) if (!byEdge.has(e.id)) byEdge.set(e.id, fresh_.get(key(e))!);
+  const rank = (p: string) => (former.includes(p) ? former.indexOf(p) : former.length);
+  const ports = [...kept].sort((a, b) => rank(a) - rank(b)).concat([...fresh_.values()]);
+  return { byEdge, ports };
+}
+
 /**
  * Group the nodes `ids` into a new block and replace them by one `Block` node using it. Each distinct outside output
  * that feeds the selection becomes an input port (an Input node inside), each inner output that feeds the outside an
- * output port; one port of a kind is named `in` / `out`, several `in1`, `in2`, ... Returns the new graph, or why not.
+ * output port; one port of a kind is named `in` / `out`, several `in1`, `in2`, ... Collapsing an expanded block
+ * (`into`) keeps its ports' names and order and the layers' names in it. Returns the new graph, or why not.
  */
 export function groupSelection(
   graph: { nodes: LayerNode[]; edges: PortEdge[] },
   blocks: Blocks,
   ids: Iterable<string>,
-  /** Collapse back into an existing block: its name (its definition is replaced), the node's id and params. */
-  into?: { name: string; id: string; params: Record<string, unknown> },
+  into?: Into,
 ): Grouped | { error: string } {
   const picked = new Set(ids);
   const inside = graph.nodes.filter((n) => picked.has(n.id));
@@ -114,21 +206,18 @@ export function groupSelection(
   if (!incoming.length) return { error: "nothing outside feeds the selected nodes: a block needs an input connection" };
   if (!outgoing.length) return { error: "the selected nodes feed nothing outside: a block needs an output connection" };
 
-  const innerIds = new Set(inside.map((n) => n.id));
-  const portNames = (keys: string[], base: string) => {
-    const distinct = [...new Set(keys)];
-    const taken = new Set(innerIds);
-    const names = new Map<string, string>();
-    distinct.forEach((key, i) => {
-      const port = fresh(distinct.length === 1 ? base : `${base}${i + 1}`, taken);
-      taken.add(port);
-      names.set(key, port);
-    });
-    return names;
-  };
+  // The layers' ids in the block: as on the canvas, or (collapsing) as they were in the block, where still unique.
+  const wanted = inside.map((n) => into?.ports?.names[n.id] ?? n.id);
+  const unique = new Set(wanted).size === wanted.length;
+  const innerId = new Map(inside.map((n, i) => [n.id, unique ? wanted[i] : n.id]));
+  const innerIds = new Set(innerId.values());
   const sourceKey = (e: PortEdge) => `${e.source}\u0000${e.sourceHandle ?? "out"}`;
-  const inPorts = portNames(incoming.map(sourceKey), "in");
-  const outPorts = portNames(outgoing.map(sourceKey), "out");
+  const former = blockPorts(into ? blocks[into.name] : undefined);
+  const ins = nameBorderPorts(incoming, sourceKey, "in", into?.ports?.inputs ?? {}, former.inputs, innerIds);
+  const outs = nameBorderPorts(outgoing, sourceKey, "out", into?.ports?.outputs ?? {}, former.outputs, new Set([...innerIds, ...ins.ports]));
+  // The Block node's handles: one port of a kind answers to `in` / `out` (what BlockNode draws), several by name.
+  const inHandle = (port: string) => (ins.ports.length === 1 ? "in" : port);
+  const outHandle = (port: string) => (outs.ports.length === 1 ? "out" : port);
 
   const takenNames = new Set([...Object.keys(blocks), ...graph.nodes.map((n) => n.id)]);
   let k = 1;
@@ -142,20 +231,23 @@ export function groupSelection(
   const right = Math.max(...inside.map((n) => n.position.x));
   const at = (n: LayerNode) => ({ x: Math.round(n.position.x - left + 240), y: Math.round(n.position.y - top) });
   const blockNodes: BlockNodeJSON[] = [
-    ...[...inPorts.values()].map((id, i) => ({ id, type: "Input", position: { x: 0, y: i * 120 } })),
-    ...inside.map((n) => ({ id: n.id, type: n.data.type, params: { ...n.data.params }, position: at(n) })),
-    ...[...outPorts.values()].map((id, i) => ({ id, type: "Output", position: { x: Math.round(right - left + 480), y: i * 120 } })),
+    ...ins.ports.map((id, i) => ({ id, type: "Input", position: { x: 0, y: i * 120 } })),
+    ...inside.map((n) => ({ id: innerId.get(n.id)!, type: n.data.type, params: { ...n.data.params }, position: at(n) })),
+    ...outs.ports.map((id, i) => ({ id, type: "Output", position: { x: Math.round(right - left + 480), y: i * 120 } })),
   ];
   const blockEdges: BlockEdgeJSON[] = [];
   for (const e of graph.edges) {
     const sourcePort = e.sourceHandle ?? "out";
     const targetPort = e.targetHandle ?? "in";
-    if (picked.has(e.source) && picked.has(e.target)) blockEdges.push({ source: e.source, target: e.target, source_port: sourcePort, target_port: targetPort });
-    else if (picked.has(e.target)) blockEdges.push({ source: inPorts.get(sourceKey(e))!, target: e.target, source_port: "out", target_port: targetPort });
+    const target = innerId.get(e.target);
+    if (picked.has(e.source) && target) blockEdges.push({ source: innerId.get(e.source)!, target, source_port: sourcePort, target_port: targetPort });
+    else if (target) blockEdges.push({ source: ins.byEdge.get(e.id)!, target, source_port: "out", target_port: targetPort });
   }
-  for (const [key, port] of outPorts) {
-    const [source, sourcePort] = key.split("\u0000");
-    blockEdges.push({ source, target: port, source_port: sourcePort, target_port: "in" });
+  const fedBy = new Map<string, PortEdge>();
+  for (const e of outgoing) if (!fedBy.has(outs.byEdge.get(e.id)!)) fedBy.set(outs.byEdge.get(e.id)!, e);
+  for (const port of outs.ports) {
+    const e = fedBy.get(port)!;
+    blockEdges.push({ source: innerId.get(e.source)!, target: port, source_port: e.sourceHandle ?? "out", target_port: "in" });
   }
 
   const instance: LayerNode = {
@@ -175,11 +267,11 @@ export function groupSelection(
   for (const e of graph.edges) {
     if (picked.has(e.source) && picked.has(e.target)) continue;
     if (picked.has(e.target)) {
-      const port = inPorts.get(sourceKey(e))!;
-      push({ ...e, selected: false, target: instanceId, targetHandle: port, id: edgeId(e.source, e.sourceHandle ?? "out", instanceId, port) });
+      const handle = inHandle(ins.byEdge.get(e.id)!);
+      push({ ...e, selected: false, target: instanceId, targetHandle: handle, id: edgeId(e.source, e.sourceHandle ?? "out", instanceId, handle) });
     } else if (picked.has(e.source)) {
-      const port = outPorts.get(sourceKey(e))!;
-      push({ ...e, selected: false, source: instanceId, sourceHandle: port, id: edgeId(instanceId, port, e.target, e.targetHandle ?? "in") });
+      const handle = outHandle(outs.byEdge.get(e.id)!);
+      push({ ...e, selected: false, source: instanceId, sourceHandle: handle, id: edgeId(instanceId, handle, e.target, e.targetHandle ?? "in") });
     } else push(e);
   }
   const nodes = [...graph.nodes.filter((n) => !picked.has(n.id)).map((n) => (n.selected ? { ...n, selected: false } : n)), instance];
@@ -199,7 +291,7 @@ export function ungroup(
   id: string,
   /** Expand for editing: one copy's layers whatever the repeat (collapsing puts the repeat back). */
   anyRepeat = false,
-): { nodes: LayerNode[]; edges: PortEdge[]; added: string[] } | { error: string } {
+): { nodes: LayerNode[]; edges: PortEdge[]; added: string[]; ports: ExpandedPorts } | { error: string } {
   const node = graph.nodes.find((n) => n.id === id);
   if (!node || node.data.type !== BLOCK) return { error: `'${id}' is not a Block node` };
   const { block, repeat } = blockParams(node.data.params);
@@ -236,6 +328,8 @@ export function ungroup(
     targetHandle: targetPort,
   });
   const edges: PortEdge[] = [];
+  const border: ExpandedPorts = { inputs: {}, outputs: {}, names: {} };
+  for (const [from, to] of rename) if (from !== to) border.names[to] = from;
   const fedBy = new Map<string, BlockEdgeJSON>();
   for (const e of def.edges) if (ports.outputs.includes(e.target)) fedBy.set(e.target, e);
   for (const e of graph.edges) {
@@ -243,12 +337,18 @@ export function ungroup(
       // An edge into an input port: to every inner node that port feeds.
       for (const inner of def.edges.filter((d) => d.source === e.targetHandle || (ports.inputs.length === 1 && d.source === ports.inputs[0] && e.targetHandle === "in"))) {
         if (isPort.has(inner.target)) continue;
-        edges.push(edge(e.source, e.sourceHandle ?? "out", rename.get(inner.target)!, inner.target_port ?? "in"));
+        const made = edge(e.source, e.sourceHandle ?? "out", rename.get(inner.target)!, inner.target_port ?? "in");
+        border.inputs[made.id] = inner.source;
+        edges.push(made);
       }
     } else if (e.source === id) {
       const port = e.sourceHandle === "out" && ports.outputs.length === 1 ? ports.outputs[0] : (e.sourceHandle ?? "out");
       const from = fedBy.get(port);
-      if (from && rename.has(from.source)) edges.push(edge(rename.get(from.source)!, from.source_port ?? "out", e.target, e.targetHandle ?? "in"));
+      if (from && rename.has(from.source)) {
+        const made = edge(rename.get(from.source)!, from.source_port ?? "out", e.target, e.targetHandle ?? "in");
+        border.outputs[made.id] = port;
+        edges.push(made);
+      }
     } else edges.push(e);
   }
   for (const e of def.edges) {
@@ -257,7 +357,7 @@ export function ungroup(
     }
   }
   const nodes = [...graph.nodes.filter((n) => n.id !== id).map((n) => (n.selected ? { ...n, selected: false } : n)), ...added];
-  return { nodes, edges, added: added.map((n) => n.id) };
+  return { nodes, edges, added: added.map((n) => n.id), ports: border };
 }
 
 type NodeInfo = ValidationReport["nodes"][string];

@@ -1,9 +1,8 @@
 // Store actions for repeat blocks (lib/blocks.ts does the work): group the selection, ungroup a Block node, add a
-// Block node from the palette. Each is one undo step. Block definitions live in the graph's `blocks` (FlowGraph.extra)
-// and are never removed by an edit, so undo and redo of a grouping always find the block their nodes use.
+// Block node from the palette, expand and collapse. Each is one undo step. Block definitions live in the graph's
+// `blocks` (FlowGraph.extra), which undo and redo restore with the nodes, as they do the blocks expanded for editing.
 import type { XYPosition } from "@xyflow/react";
-import { create } from "zustand";
-import { type Blocks, BLOCK, groupSelection, readBlocks, ungroup } from "../lib/blocks";
+import { type Blocks, type Expanded, BLOCK, groupSelection, readBlocks, readExpanded, ungroup, withExpanded } from "../lib/blocks";
 import type { LayerNode } from "../lib/graph";
 import { useGraph } from "./graph";
 import { notify } from "./notice";
@@ -30,9 +29,9 @@ export function groupSelected(): string | null {
   return result.instance.id;
 }
 
-/** Block nodes expanded for editing (not saved): the node's id -> its block, its params and the ids of its layers. */
-export type Expanded = Record<string, { block: string; params: Record<string, unknown>; ids: string[] }>;
-export const useExpanded = create<Expanded>(() => ({}));
+/** The Block nodes expanded for editing (kept in the graph, see readExpanded): a hook, and now. */
+export const useExpanded = (): Expanded => useGraph((s) => readExpanded(s.extra));
+export const expandedNow = (): Expanded => readExpanded(useGraph.getState().extra);
 
 /** Show a Block node's layers on the canvas to edit them (one copy, whatever its repeat); collapseNode puts it back. */
 export function expandNode(id: string): void {
@@ -44,32 +43,34 @@ export function expandNode(id: string): void {
     return;
   }
   g.checkpoint();
-  useGraph.setState({ nodes: result.nodes, edges: result.edges });
-  useExpanded.setState({ [id]: { block: String(node.data.params.block), params: node.data.params, ids: result.added } });
+  const record = { block: String(node.data.params.block), params: node.data.params, ids: result.added, ports: result.ports };
+  useGraph.setState({ nodes: result.nodes, edges: result.edges, extra: withExpanded(g.extra, id, record) });
 }
 
-/** Collapse an expanded block again: its layers (as edited) become the block's definition, used by every node of it. */
+/** Collapse an expanded block again: its layers (as edited) become the block's definition, used by every node of it,
+ * with the ports named as before (the edges stay on the same handles of the Block node). One undo step. */
 export function collapseNode(id: string): void {
-  const record = useExpanded.getState()[id];
+  const record = expandedNow()[id];
   if (!record) return;
   const g = useGraph.getState();
-  const drop = () => {
-    const rest = { ...useExpanded.getState() };
-    delete rest[id];
-    useExpanded.setState(rest, true);
-  };
-  // Undone meanwhile: the Block node is back, nothing to collapse.
-  if (g.nodes.some((n) => n.id === id)) return drop();
   const blocks = currentBlocks();
   const present = new Set(g.nodes.map((n) => n.id));
-  const result = groupSelection(g, blocks, record.ids.filter((n) => present.has(n)), { name: record.block, id, params: record.params });
+  const ids = record.ids.filter((n) => present.has(n));
+  if (!ids.length) {
+    // Its layers were all deleted: nothing left to collapse (the block's definition is unchanged).
+    g.checkpoint();
+    useGraph.setState({ extra: withExpanded(g.extra, id, null) });
+    notify(`'${id}' had no layers left on the canvas: nothing to collapse`);
+    return;
+  }
+  const result = groupSelection(g, blocks, ids, { name: record.block, id, params: record.params, ports: record.ports });
   if ("error" in result) {
     notify(`Cannot collapse '${id}': ${result.error}`);
     return;
   }
   g.checkpoint();
-  useGraph.setState({ nodes: result.nodes, edges: result.edges, extra: { ...g.extra, blocks: { ...blocks, [result.name]: result.block } } });
-  drop();
+  const extra = withExpanded({ ...g.extra, blocks: { ...blocks, [result.name]: result.block } }, id, null);
+  useGraph.setState({ nodes: result.nodes, edges: result.edges, extra });
 }
 
 /** Put a Block node's inner nodes back on the canvas (Inspector "Ungroup"). */

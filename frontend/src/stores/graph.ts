@@ -26,7 +26,9 @@ import type { SearchDimension } from "../lib/search";
 import { withEstimates } from "../canvas/handles";
 import { blockEdgeShapes, readBlocks } from "../lib/blocks";
 
-type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction" | "search">;
+// `extra` is optional for snapshots made elsewhere (restore keeps the current one); undo and redo record it, since it
+// holds what the nodes depend on (block definitions, blocks expanded for editing).
+type Snapshot = Pick<FlowGraph, "nodes" | "edges" | "name" | "direction" | "search"> & Partial<Pick<FlowGraph, "extra">>;
 const HISTORY = 100;
 /** Edits of the same field in quick succession (typing 1, 12, 128) are one undo step. */
 const COALESCE_MS = 1500;
@@ -107,8 +109,8 @@ export const useGraph = create<GraphState>((set, get) => ({
     const same = key !== undefined && lastCheckpoint?.key === key && now - lastCheckpoint.at < COALESCE_MS;
     lastCheckpoint = key === undefined ? null : { key, at: now };
     if (same) return;
-    const { nodes, edges, name, direction, search, past } = get();
-    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name, direction, search }], future: [] });
+    const { nodes, edges, name, direction, search, extra, past } = get();
+    set({ past: [...past.slice(-HISTORY + 1), { nodes, edges, name, direction, search, extra }], future: [] });
   },
   load: (graph, layout) => {
     get().checkpoint();
@@ -265,18 +267,18 @@ export const useGraph = create<GraphState>((set, get) => ({
     });
   },
   undo: () => {
-    const { past, future, nodes, edges, name, direction, search } = get();
+    const { past, future, nodes, edges, name, direction, search, extra } = get();
     const previous = past[past.length - 1];
     if (!previous) return;
     lastCheckpoint = null;
-    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name, direction, search }, ...future] });
+    set({ ...previous, past: past.slice(0, -1), future: [{ nodes, edges, name, direction, search, extra }, ...future] });
   },
   redo: () => {
-    const { past, future, nodes, edges, name, direction, search } = get();
+    const { past, future, nodes, edges, name, direction, search, extra } = get();
     const next = future[0];
     if (!next) return;
     lastCheckpoint = null;
-    set({ ...next, past: [...past, { nodes, edges, name, direction, search }], future: future.slice(1) });
+    set({ ...next, past: [...past, { nodes, edges, name, direction, search, extra }], future: future.slice(1) });
   },
   setLayout: (direction, positions) => {
     get().checkpoint();
