@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { selectByClick } from "../canvas/LodLayer";
-import { COLORS, type Painter, type Scene, edgeCurve, nodeAt, nodesWithin, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
+import { describe as say, selectByClick, selectEdgeByClick } from "../canvas/LodLayer";
+import { COLORS, type Painter, type Scene, curveDistance, edgeAt, edgeCurve, nodeAt, nodesWithin, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 
@@ -172,5 +172,60 @@ describe("the zoomed-out canvas: selecting with a click", () => {
     expect(selected()).toEqual(["a", "b", "c"]);
     selectByClick(useGraph.getState().nodes[0], true);
     expect(selected()).toEqual(["b", "c"]);
+  });
+});
+
+describe("the zoomed-out canvas: edges", () => {
+  // a (0..188 x 0..74) -> b at (400, 200): the curve leaves a at (188, 37) and enters b at (400, 237).
+  const nodes = () => [node("a", 0, 0), node("b", 400, 200), node("c", 400, -200)];
+  const edges = () => [edge("a", "b"), edge("a", "c")];
+
+  it("measures how far a point is from a curve", () => {
+    const curve = edgeCurve({ x: 0, y: 0 }, { x: 100, y: 0 }, "LR"); // a straight line
+    expect(curveDistance(curve, { x: 50, y: 3 })).toBeCloseTo(3);
+    expect(curveDistance(curve, { x: 130, y: 40 })).toBeCloseTo(50); // past its end: from the end point
+    const bent = edgeCurve({ x: 188, y: 37 }, { x: 400, y: 237 }, "LR");
+    expect(curveDistance(bent, { x: 294, y: 137 })).toBeLessThan(0.5); // its middle (by symmetry)
+  });
+
+  it("finds the edge within a few screen pixels of a point, and none farther", () => {
+    const s = scene(nodes(), edges());
+    expect(edgeAt(s, { x: 294, y: 140 }, 5)?.id).toBe("a->b");
+    expect(edgeAt(s, { x: 294, y: -63 }, 5)?.id).toBe("a->c");
+    expect(edgeAt(s, { x: 294, y: 150 }, 5)).toBeNull(); // 13 units off: too far at zoom 1
+    expect(edgeAt(s, { x: 294, y: 150 }, 5 / 0.25)?.id).toBe("a->b"); // 3.25 screen px at zoom 0.25
+    expect(edgeAt(s, { x: 294, y: 37 }, 5)).toBeNull(); // between the two
+  });
+
+  it("selects an edge with a click, draws it highlighted, deletes it with the selection as one undo step", () => {
+    useGraph.setState({ nodes: nodes().map((n) => (n.id === "c" ? { ...n, selected: true } : n)), edges: edges(), past: [], future: [] });
+    const hit = edgeAt(scene(useGraph.getState().nodes, useGraph.getState().edges), { x: 294, y: 140 }, 5)!;
+    selectEdgeByClick(hit, false);
+    const g = useGraph.getState();
+    expect(g.nodes.filter((n) => n.selected)).toEqual([]); // a click on an edge selects it alone
+    expect(g.edges.filter((e) => e.selected).map((e) => e.id)).toEqual(["a->b"]);
+    const drawn = plan(scene(g.nodes, g.edges), EVERYWHERE, 0.25);
+    expect(drawn.edges.get(COLORS.selected)?.curves.map((c) => c[7])).toEqual([237]);
+    expect(say(g.nodes, g.edges, null).split("\u0000")).toEqual(["edge", "a->b", "a", "b", "", "0", "1"]);
+
+    selectEdgeByClick(useGraph.getState().edges[1], true); // Shift: added
+    expect(useGraph.getState().edges.filter((e) => e.selected)).toHaveLength(2);
+    selectEdgeByClick(useGraph.getState().edges[1], true); // and taken out again
+    expect(useGraph.getState().edges.filter((e) => e.selected).map((e) => e.id)).toEqual(["a->b"]);
+    expect(useGraph.getState().past).toHaveLength(0); // selecting is no edit
+
+    useGraph.getState().deleteSelected(); // what Delete and Backspace do on the canvas
+    expect(useGraph.getState().edges.map((e) => e.id)).toEqual(["a->c"]);
+    expect(useGraph.getState().nodes).toHaveLength(3);
+    useGraph.getState().undo();
+    expect(useGraph.getState().edges.map((e) => e.id)).toEqual(["a->b", "a->c"]);
+  });
+
+  it("names the edge the pointer is over, with its ports when they are not the default ones", () => {
+    const ns = nodes();
+    const es = [edge("a", "b", { sourceHandle: "out2", targetHandle: "in" })];
+    expect(say(ns, es, { kind: "edge", id: "a->b" }).split("\u0000").slice(0, 4)).toEqual(["edge", "a->b", "a.out2", "b"]);
+    expect(say(ns, es, { kind: "node", id: "b" }).split("\u0000").slice(0, 5)).toEqual(["node", "b", "Linear", "400", "200"]);
+    expect(say(ns, es, null)).toBe("");
   });
 });

@@ -1,10 +1,11 @@
 // Zoomed far out on a big graph, nodes and edges are drawn on one <canvas> (lod.ts) and React Flow draws none: the
 // browser then lays out, layers and hit-tests one element instead of thousands. Nodes are still selected and
-// dragged here (moved in the graph store, one undo step a drag, as React Flow's own drag does); panning and zooming
-// stay React Flow's. Zooming in brings React Flow's nodes back (Canvas.tsx).
+// dragged here (moved in the graph store, one undo step a drag, as React Flow's own drag does), and edges selected
+// with a click (Delete removes them through the canvas's own key handler, Canvas.tsx: deleteSelected, one undo step);
+// panning and zooming stay React Flow's. Zooming in brings React Flow's nodes back (Canvas.tsx).
 import { Panel, useReactFlow, useStoreApi } from "@xyflow/react";
 import { useEffect, useRef, useState } from "react";
-import type { LayerNode } from "../lib/graph";
+import type { LayerNode, PortEdge } from "../lib/graph";
 import { blockParams, blockPorts, readBlocks } from "../lib/blocks";
 import { categoryColor, useCatalog } from "../stores/catalog";
 import { useInputProblems } from "../stores/datasets";
@@ -12,12 +13,14 @@ import { useGraph } from "../stores/graph";
 import { useHealth } from "../stores/health";
 import { useUi } from "../stores/ui";
 import { type Drawn, useDrawn } from "./drawn";
-import { type Box, type PortNames, type Scene, type Viewport, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
+import { type Box, type PortNames, type Scene, type Viewport, edgeAt, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
 
 const BLOCK_COLOR = "#9aa7c7";
 /** The minimap's size (Canvas.tsx's MINIMAP_STYLE) and its frame of the view. */
 const MINI = { width: 168, height: 112 };
 const MINI_VIEW = "#e4e8f1";
+/** How near an edge (screen pixels) a click selects it and the pointer names it. */
+const EDGE_SLOP = 5;
 
 let failingMemo: { counts: object; validation: object | null; ids: Set<string> } | null = null;
 
@@ -92,9 +95,34 @@ export function selectByClick(hit: LayerNode, additive: boolean): void {
   if (edges.length) g.onEdgesChange(edges);
 }
 
-/** The node the pointer is over, or else the first selected one, and how many are selected: said in the corner
- * (labels are unreadable here), as one string so that the corner re-renders only when it changes. */
-function describeNodes(nodes: readonly LayerNode[], hovered: string | null): string {
+/** Select `hit` as a click on an edge does: alone (the nodes unselected), or (with Shift, Ctrl or Cmd) added to the
+ * selection or taken out. */
+export function selectEdgeByClick(hit: PortEdge, additive: boolean): void {
+  const g = useGraph.getState();
+  if (additive) {
+    g.onEdgesChange([{ type: "select", id: hit.id, selected: !hit.selected }]);
+    return;
+  }
+  const nodes = g.nodes.filter((n) => n.selected).map((n) => ({ type: "select" as const, id: n.id, selected: false }));
+  if (nodes.length) g.onNodesChange(nodes);
+  g.onEdgesChange([
+    ...g.edges.filter((e) => e.selected && e.id !== hit.id).map((e) => ({ type: "select" as const, id: e.id, selected: false })),
+    { type: "select", id: hit.id, selected: true },
+  ]);
+}
+
+/** What the pointer is over: a node or an edge, by id. */
+type Hovered = { kind: "node" | "edge"; id: string } | null;
+
+/** An edge's end as the corner says it: the node, and the port when it is not the default one. */
+const end = (node: string, port: string | null | undefined, fallback: string) => (port && port !== fallback ? `${node}.${port}` : node);
+
+/**
+ * What the corner says (labels are unreadable here), as one string so that it re-renders only when this changes:
+ * the node or edge the pointer is over, or else the first selected node, or else the first selected edge (kind, id,
+ * then a node's type and position or an edge's two ends), and how many nodes and edges are selected.
+ */
+export function describe(nodes: readonly LayerNode[], edges: readonly PortEdge[], hovered: Hovered): string {
   let selected = 0;
   let first: LayerNode | undefined;
   for (const n of nodes) {
@@ -102,8 +130,13 @@ function describeNodes(nodes: readonly LayerNode[], hovered: string | null): str
     selected++;
     first ??= n;
   }
-  const node = (hovered ? nodes.find((n) => n.id === hovered) : undefined) ?? first;
-  return node ? [node.id, node.data.type, Math.round(node.position.x), Math.round(node.position.y), selected].join("\u0000") : "";
+  const chosen = edges.filter((e) => e.selected);
+  const counts = [selected, chosen.length];
+  const node = hovered?.kind === "node" ? nodes.find((n) => n.id === hovered.id) : hovered ? undefined : first;
+  if (node) return ["node", node.id, node.data.type, `${Math.round(node.position.x)}`, `${Math.round(node.position.y)}`, ...counts].join("\u0000");
+  const edge = hovered?.kind === "edge" ? edges.find((e) => e.id === hovered.id) : chosen[0];
+  if (edge) return ["edge", edge.id, end(edge.source, edge.sourceHandle, "out"), end(edge.target, edge.targetHandle, "in"), "", ...counts].join("\u0000");
+  return "";
 }
 
 export function LodLayer() {
@@ -111,8 +144,8 @@ export function LodLayer() {
   const mini = useRef<HTMLCanvasElement>(null);
   const store = useStoreApi();
   const flow = useReactFlow();
-  const [hovered, setHovered] = useState<string | null>(null);
-  const shown = useGraph((s) => describeNodes(s.nodes, hovered));
+  const [hovered, setHovered] = useState<Hovered>(null);
+  const shown = useGraph((s) => describe(s.nodes, s.edges, hovered));
 
   useEffect(() => {
     const el = canvas.current;
@@ -134,6 +167,7 @@ export function LodLayer() {
     let frame = 0;
     let drag: Drag | null = null;
     let swallowClick = false;
+    let pressedAt = { x: 0, y: 0 }; // a click that ends a pan (the pointer moved) selects no edge
 
     const moveDragged = () => {
       if (!drag?.delta) return;
@@ -200,6 +234,11 @@ export function LodLayer() {
     };
     const onPane = (e: Event) => e.target instanceof Element && host.contains(e.target) && e.target.closest(".react-flow__pane") !== null;
     const hitAt = (e: MouseEvent) => nodeAt(useGraph.getState().nodes, toFlow(viewport(), local(e)));
+    // Nodes are drawn over edges: an edge is hit only where no node is.
+    const edgeHitAt = (e: MouseEvent) => {
+      const view = viewport();
+      return edgeAt(currentScene(), toFlow(view, local(e)), EDGE_SLOP / view.zoom);
+    };
 
     const onMove = (e: PointerEvent) => {
       if (!drag) return;
@@ -222,6 +261,7 @@ export function LodLayer() {
     // pan the view, or with Shift start a selection box).
     const onDown = (e: PointerEvent) => {
       swallowClick = false;
+      pressedAt = { x: e.clientX, y: e.clientY };
       if (e.button !== 0 || !onPane(e)) return;
       const hit = hitAt(e);
       if (!hit) return;
@@ -235,8 +275,9 @@ export function LodLayer() {
       window.addEventListener("pointermove", onMove);
       window.addEventListener("pointerup", onUp);
     };
-    // The click after a press on a node is not the pane's (React Flow would clear the selection); a click on the
-    // empty pane clears the edges' selection too (React Flow holds no edges while zoomed out).
+    // The click after a press on a node is not the pane's (React Flow would clear the selection); a click on (near)
+    // an edge selects it, as React Flow's click on an edge does; a click on the empty pane clears the edges' selection
+    // too (React Flow holds no edges while zoomed out, and clears the nodes').
     const onClick = (e: MouseEvent) => {
       if (swallowClick) {
         swallowClick = false;
@@ -244,6 +285,12 @@ export function LodLayer() {
         return;
       }
       if (!onPane(e) || hitAt(e)) return;
+      const edge = Math.hypot(e.clientX - pressedAt.x, e.clientY - pressedAt.y) < 4 ? edgeHitAt(e) : null;
+      if (edge) {
+        e.stopPropagation();
+        selectEdgeByClick(edge, e.shiftKey || e.ctrlKey || e.metaKey);
+        return;
+      }
       const g = useGraph.getState();
       const edges = g.edges.filter((x) => x.selected).map((x) => ({ type: "select" as const, id: x.id, selected: false }));
       if (edges.length) g.onEdgesChange(edges);
@@ -254,7 +301,9 @@ export function LodLayer() {
       e.stopPropagation();
       useUi.getState().setTab("inspector");
     };
-    // Pressing or dragging on the minimap centres the view there.
+    // The minimap, as React Flow's (pannable, zoomable) is used: a press centres the view there, keeping the zoom, and
+    // a drag keeps the view centred under the pointer (so the frame follows it: a pan by drag); the wheel zooms the
+    // view about its centre. Zooming in past FAR_ZOOM brings React Flow's nodes, and its own minimap, back.
     const centreAt = (e: PointerEvent) => {
       const r = miniEl.getBoundingClientRect();
       const at = toFlow(miniView, { x: e.clientX - r.left, y: e.clientY - r.top });
@@ -267,6 +316,11 @@ export function LodLayer() {
     };
     const onMiniMove = (e: PointerEvent) => {
       if (miniEl.hasPointerCapture(e.pointerId)) centreAt(e);
+    };
+    const onMiniWheel = (e: WheelEvent) => {
+      e.preventDefault(); // not the page's scroll
+      const step = e.deltaMode === 1 ? 0.05 : e.deltaMode ? 1 : 0.002; // lines, pages, pixels: as d3-zoom reads them
+      void flow.zoomTo(viewport().zoom * 2 ** (-e.deltaY * step));
     };
     // A selection box (Shift+drag on the pane) is React Flow's, which skips hidden nodes: when it closes, the nodes
     // wholly inside it are selected here.
@@ -286,9 +340,11 @@ export function LodLayer() {
     };
     const onHover = (e: PointerEvent) => {
       if (drag) return;
-      const hit = onPane(e) ? hitAt(e) : null;
-      host.classList.toggle("lod-over-node", hit !== null);
-      setHovered(hit ? hit.id : null);
+      const node = onPane(e) ? hitAt(e) : null;
+      const edge = onPane(e) && !node && e.buttons === 0 ? edgeHitAt(e) : null; // none while panning
+      host.classList.toggle("lod-over-node", node !== null || edge !== null);
+      const next: Hovered = node ? { kind: "node", id: node.id } : edge ? { kind: "edge", id: edge.id } : null;
+      setHovered((was) => (was?.kind === next?.kind && was?.id === next?.id ? was : next));
     };
     const onLeave = () => {
       host.classList.remove("lod-over-node");
@@ -296,7 +352,7 @@ export function LodLayer() {
     };
 
     // Presses on nodes are taken on the window's capture phase, before React Flow's own handlers.
-    const listeners: [EventTarget, string, (e: never) => void, boolean][] = [
+    const listeners: [EventTarget, string, (e: never) => void, boolean | AddEventListenerOptions][] = [
       [window, "pointerdown", onDown, true],
       [window, "click", onClick, true],
       [window, "dblclick", onDoubleClick, true],
@@ -304,6 +360,7 @@ export function LodLayer() {
       [host, "pointerleave", onLeave, false],
       [miniEl, "pointerdown", onMiniDown, false],
       [miniEl, "pointermove", onMiniMove, false],
+      [miniEl, "wheel", onMiniWheel, { passive: false }],
     ];
     for (const [target, type, listener, capture] of listeners) {
       target.addEventListener(type, listener as EventListener, capture);
@@ -325,22 +382,39 @@ export function LodLayer() {
     };
   }, [store, flow]);
 
-  const [id, type, x, y, selected] = shown ? shown.split("\u0000") : [];
+  // A node: its type and position; an edge: its two ends (from, to).
+  const [kind, id, type, x, y, selected, selectedEdges] = shown ? shown.split("\u0000") : [];
+  const [from, to] = [type, x];
   return (
     <>
       <canvas ref={canvas} className="lod-canvas" data-testid="lod-canvas" aria-hidden="true" />
-      <Panel position="top-left" className="lod-status" data-testid="lod-status" data-node={id ?? ""} data-x={x ?? ""} data-y={y ?? ""} data-selected={selected ?? "0"}>
-        {id ? (
+      <Panel
+        position="top-left"
+        className="lod-status"
+        data-testid="lod-status"
+        data-node={kind === "node" ? id : ""}
+        data-edge={kind === "edge" ? id : ""}
+        data-x={kind === "node" ? x : ""}
+        data-y={kind === "node" ? y : ""}
+        data-selected={selected ?? "0"}
+        data-selected-edges={selectedEdges ?? "0"}
+      >
+        {kind === "node" ? (
           <>
             <b>{id}</b> {type} at {x}, {y}
             {Number(selected) > 1 && ` · ${selected} selected`}
           </>
+        ) : kind === "edge" ? (
+          <>
+            <b>{from}</b> → <b>{to}</b>
+            {Number(selectedEdges) > 1 && ` · ${selectedEdges} edges selected`}
+          </>
         ) : (
-          "Zoomed out: point at a layer to name it; zoom in to edit it."
+          "Zoomed out: point at a layer or an edge to name it; zoom in to edit it."
         )}
       </Panel>
       <Panel position="bottom-right" className="lod-minimap">
-        <canvas ref={mini} style={MINI} data-testid="lod-minimap" aria-label="Minimap: press or drag to move the view" />
+        <canvas ref={mini} style={MINI} data-testid="lod-minimap" aria-label="Minimap: press or drag to move the view, scroll to zoom" />
       </Panel>
     </>
   );

@@ -116,23 +116,79 @@ function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   else map.set(key, [value]);
 }
 
+/** The curve of an edge of the scene, as drawn; null when an end is not in the scene. `boxes`: the nodes' boxes, if
+ * already made. */
+function curves(scene: Scene, boxes?: ReadonlyMap<string, Box>): (edge: PortEdge) => Curve | null {
+  const byId = scene.ends ?? new Map(scene.nodes.map((n) => [n.id, n]));
+  return (edge) => {
+    const source = byId.get(edge.source);
+    const target = byId.get(edge.target);
+    if (!source || !target) return null;
+    const from = portPoint(boxes?.get(source.id) ?? nodeBox(source), scene.portsOf(source).outputs, edge.sourceHandle, "out", scene.direction);
+    const to = portPoint(boxes?.get(target.id) ?? nodeBox(target), scene.portsOf(target).inputs, edge.targetHandle, "in", scene.direction);
+    return edgeCurve(from, to, scene.direction);
+  };
+}
+
+/** How far a point is from a curve (flow units), measured along 24 straight pieces of it: within a fraction of a
+ * screen pixel of the true distance at the zooms this view is used at. */
+export function curveDistance(c: Curve, p: XYPosition): number {
+  const STEPS = 24;
+  let best = Infinity;
+  let x0 = c[0];
+  let y0 = c[1];
+  for (let i = 1; i <= STEPS; i++) {
+    const t = i / STEPS;
+    const u = 1 - t;
+    const a = u * u * u;
+    const b = 3 * u * u * t;
+    const d = 3 * u * t * t;
+    const e = t * t * t;
+    const x1 = a * c[0] + b * c[2] + d * c[4] + e * c[6];
+    const y1 = a * c[1] + b * c[3] + d * c[5] + e * c[7];
+    const dx = x1 - x0;
+    const dy = y1 - y0;
+    const length = dx * dx + dy * dy;
+    const k = length ? Math.max(0, Math.min(1, ((p.x - x0) * dx + (p.y - y0) * dy) / length)) : 0;
+    best = Math.min(best, Math.hypot(p.x - (x0 + k * dx), p.y - (y0 + k * dy)));
+    x0 = x1;
+    y0 = y1;
+  }
+  return best;
+}
+
+/** The edge nearest a point (flow coordinates) within `slop` of it, or null; of edges as near, the last drawn. */
+export function edgeAt(scene: Scene, point: XYPosition, slop: number): PortEdge | null {
+  const curveOf = curves(scene);
+  let best: PortEdge | null = null;
+  let nearest = slop;
+  for (const edge of scene.edges) {
+    const curve = curveOf(edge);
+    if (!curve) continue;
+    // A Bézier curve lies within the box of its control points: most edges are ruled out here.
+    const b = curveBox(curve);
+    if (point.x < b.x - slop || point.x > b.x + b.width + slop || point.y < b.y - slop || point.y > b.y + b.height + slop) continue;
+    const distance = curveDistance(curve, point);
+    if (distance <= nearest) {
+      best = edge;
+      nearest = distance;
+    }
+  }
+  return best;
+}
+
 /** What to draw of the scene in `area` (flow coordinates) at `zoom`, grouped by colour: a few paths per frame. */
 export function plan(scene: Scene, area: Box, zoom: number): Plan {
   const boxes = new Map<string, Box>();
   for (const node of scene.nodes) boxes.set(node.id, nodeBox(node));
-  const byId = scene.ends ?? new Map(scene.nodes.map((n) => [n.id, n]));
+  const curveOf = curves(scene, boxes);
 
   const plain: Curve[] = [];
   const failing: Curve[] = [];
   const chosen: Curve[] = [];
   for (const edge of scene.edges) {
-    const source = byId.get(edge.source);
-    const target = byId.get(edge.target);
-    if (!source || !target) continue;
-    const from = portPoint(boxes.get(source.id) ?? nodeBox(source), scene.portsOf(source).outputs, edge.sourceHandle, "out", scene.direction);
-    const to = portPoint(boxes.get(target.id) ?? nodeBox(target), scene.portsOf(target).inputs, edge.targetHandle, "in", scene.direction);
-    const curve = edgeCurve(from, to, scene.direction);
-    if (!overlaps(curveBox(curve), area)) continue;
+    const curve = curveOf(edge);
+    if (!curve || !overlaps(curveBox(curve), area)) continue;
     (edge.selected ? chosen : scene.edgeErrors[edge.id] ? failing : plain).push(curve);
   }
   const edges = new Map<string, { width: number; curves: Curve[] }>();
