@@ -1,11 +1,13 @@
 """A big graph zoomed far out (canvas/LodLayer.tsx): its nodes are drawn on one canvas, not as React Flow's elements,
 and are still named on hover, selected (a click, a selection box), dragged (one undo step) and shown on the minimap;
+its edges are named on hover, selected with a click, deleted and undone;
 zooming in brings React Flow's nodes back where the drag left them, and an issue clicked in the issues panel zooms
 in on its node."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,85 @@ def test_a_big_graph_zoomed_out_is_drawn_on_one_canvas_and_its_nodes_still_drag(
     expect(page.get_by_test_id("node-fc100")).to_be_visible()
     expect(page.get_by_test_id("node-fc100")).to_have_class(re.compile(r"\bselected\b"))
     expect(page.get_by_test_id("lod-canvas")).to_have_count(0)
+
+
+def canvas_pixels_near(page: Page, x: float, y: float, radius: int = 3) -> list[list[int]]:
+    """The zoomed-out canvas's colours (r, g, b, alpha) around a page point."""
+    return page.evaluate("""([x, y, r]) => {
+        const c = document.querySelector('[data-testid=lod-canvas]');
+        const box = c.getBoundingClientRect();
+        const k = c.width / box.width;
+        const d = c.getContext('2d').getImageData(Math.round((x - box.x - r) * k), Math.round((y - box.y - r) * k),
+                                                  Math.round(2 * r * k) + 1, Math.round(2 * r * k) + 1).data;
+        const out = [];
+        for (let i = 0; i < d.length; i += 4) out.push([d[i], d[i + 1], d[i + 2], d[i + 3]]);
+        return out; }""", [x, y, radius])  # type: ignore[no-any-return]
+
+
+def eventually(page: Page, check: Callable[[], bool], what: str) -> None:
+    """Wait up to 10 s for `check` (the canvas is painted on the next animation frame)."""
+    for _ in range(100):
+        if check():
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(what)
+
+
+def looks_selected(pixels: list[list[int]]) -> bool:
+    """Some pixel is (nearly) the selection's accent colour, #6d8cff."""
+    return any(abs(r - 0x6D) < 40 and abs(g - 0x8C) < 40 and b > 0xD0 and a > 200 for r, g, b, a in pixels)
+
+
+def test_a_big_graph_zoomed_out_has_clickable_edges_and_a_zoomable_minimap(page: Page, server: str,
+                                                                           tmp_path: Path) -> None:
+    open_app(page, server)
+    open_file(page, residual_mlp(110), tmp_path, "big-edges.json")
+    expect(page.get_by_test_id("node-x")).to_be_visible(timeout=20_000)
+    settle_view(page)
+    page.get_by_test_id("btn-fit").click()
+    expect(page.get_by_test_id("lod-canvas")).to_be_visible()
+    settle_view(page)
+    status = page.get_by_test_id("lod-status")
+
+    # The skip edge add49 -> add50 runs straight from (1488, 1137) to (1900, 1137), under fc50 and relu50.
+    skip = "add49:out->add50:in"
+    x, y = on_screen(page, 1694, 1137)
+    page.mouse.move(x, y + 2)  # a couple of pixels off the line still names it
+    expect(status).to_have_attribute("data-edge", skip)
+    expect(status).to_contain_text("add49 → add50")
+    assert not looks_selected(canvas_pixels_near(page, x, y))
+
+    page.mouse.click(x, y + 2)  # selects it, drawn in the accent colour
+    expect(status).to_have_attribute("data-selected-edges", "1")
+    page.mouse.move(5, 5)  # off the canvas, to see the line: the corner still names the selected edge
+    expect(status).to_have_attribute("data-edge", skip)
+    eventually(page, lambda: looks_selected(canvas_pixels_near(page, x, y)), "the selected edge is drawn highlighted")
+    shot(page, "canvas-zoomed-out-edge-selected")
+
+    page.keyboard.press("Delete")  # removed: nothing there to name or draw
+    expect(status).to_have_attribute("data-edge", "")
+    page.mouse.move(x, y)
+    expect(status).to_have_attribute("data-node", "")
+    expect(status).to_have_attribute("data-edge", "")
+    page.get_by_test_id("btn-undo").click()  # one step brings it back
+    page.mouse.move(x, y + 1)
+    expect(status).to_have_attribute("data-edge", skip)
+
+    # A click on the empty pane clears the edge's selection; the view did not move meanwhile.
+    before = view(page)
+    page.mouse.click(*on_screen(page, 3600, -600))
+    expect(status).to_have_attribute("data-selected-edges", "0")
+    assert view(page) == before
+
+    # The minimap: the wheel zooms the view (out, here: it stays zoomed out), a click recentres it at that zoom.
+    mini = page.get_by_test_id("lod-minimap").bounding_box()
+    assert mini is not None
+    page.mouse.move(mini["x"] + mini["width"] / 2, mini["y"] + mini["height"] / 2)
+    page.mouse.wheel(0, 200)
+    page.wait_for_function("z => new DOMMatrixReadOnly(getComputedStyle(document.querySelector("
+                           "'.react-flow__viewport')).transform).a < z * 0.9", arg=before[4])
+    settle_view(page)
+    zoomed = view(page)
+    page.mouse.click(mini["x"] + 10, mini["y"] + mini["height"] / 2)
+    eventually(page, lambda: view(page)[2] != zoomed[2], "a click on the minimap moves the view")
+    assert view(page)[4] == zoomed[4]
