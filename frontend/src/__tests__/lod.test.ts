@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { describe as say, selectByClick, selectEdgeByClick } from "../canvas/LodLayer";
-import { COLORS, type Painter, type Scene, curveDistance, edgeAt, edgeCurve, nodeAt, nodesWithin, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
+import { COLORS, type Painter, type Scene, curveDistance, edgeAt, edgeCurve, edgeIndex, nodeAt, nodesWithin, overview, paint, plan, portPoint, splitScene, toFlow, visibleArea } from "../canvas/lod";
 import type { LayerNode, PortEdge } from "../lib/graph";
 import { useGraph } from "../stores/graph";
 
@@ -189,7 +189,7 @@ describe("the zoomed-out canvas: edges", () => {
   });
 
   it("finds the edge within a few screen pixels of a point, and none farther", () => {
-    const s = scene(nodes(), edges());
+    const s = edgeIndex(scene(nodes(), edges()));
     expect(edgeAt(s, { x: 294, y: 140 }, 5)?.id).toBe("a->b");
     expect(edgeAt(s, { x: 294, y: -63 }, 5)?.id).toBe("a->c");
     expect(edgeAt(s, { x: 294, y: 150 }, 5)).toBeNull(); // 13 units off: too far at zoom 1
@@ -199,7 +199,7 @@ describe("the zoomed-out canvas: edges", () => {
 
   it("selects an edge with a click, draws it highlighted, deletes it with the selection as one undo step", () => {
     useGraph.setState({ nodes: nodes().map((n) => (n.id === "c" ? { ...n, selected: true } : n)), edges: edges(), past: [], future: [] });
-    const hit = edgeAt(scene(useGraph.getState().nodes, useGraph.getState().edges), { x: 294, y: 140 }, 5)!;
+    const hit = edgeAt(edgeIndex(scene(useGraph.getState().nodes, useGraph.getState().edges)), { x: 294, y: 140 }, 5)!;
     selectEdgeByClick(hit, false);
     const g = useGraph.getState();
     expect(g.nodes.filter((n) => n.selected)).toEqual([]); // a click on an edge selects it alone

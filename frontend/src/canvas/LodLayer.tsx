@@ -13,7 +13,7 @@ import { useGraph } from "../stores/graph";
 import { useHealth } from "../stores/health";
 import { useUi } from "../stores/ui";
 import { type Drawn, useDrawn } from "./drawn";
-import { type Box, type PortNames, type Scene, type Viewport, edgeAt, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
+import { type Box, type EdgeIndex, type PortNames, type Scene, type Viewport, edgeAt, edgeIndex, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
 
 const BLOCK_COLOR = "#9aa7c7";
 /** The minimap's size (Canvas.tsx's MINIMAP_STYLE) and its frame of the view. */
@@ -69,6 +69,16 @@ function currentScene(): Scene {
     healthOf: (id) => (health[id] ? (health[id].flag ? "flagged" : "ok") : null),
     edgeErrors,
   };
+}
+
+let edgesMemo: { keys: unknown[]; index: EdgeIndex } | null = null;
+
+/** The edges' curves, for finding the one under the pointer: made again only when the graph (or the ports) change. */
+function currentEdges(): EdgeIndex {
+  const g = useGraph.getState();
+  const keys = [g.nodes, g.edges, g.direction, g.extra, useCatalog.getState().layers];
+  if (!edgesMemo || edgesMemo.keys.some((k, i) => k !== keys[i])) edgesMemo = { keys, index: edgeIndex(currentScene()) };
+  return edgesMemo.index;
 }
 
 /** What the scene's look depends on besides node positions: while these hold, a still layer can be reused. */
@@ -130,11 +140,17 @@ export function describe(nodes: readonly LayerNode[], edges: readonly PortEdge[]
     selected++;
     first ??= n;
   }
-  const chosen = edges.filter((e) => e.selected);
-  const counts = [selected, chosen.length];
+  let chosen = 0;
+  let firstEdge: PortEdge | undefined;
+  for (const e of edges) {
+    if (!e.selected) continue;
+    chosen++;
+    firstEdge ??= e;
+  }
+  const counts = [selected, chosen];
   const node = hovered?.kind === "node" ? nodes.find((n) => n.id === hovered.id) : hovered ? undefined : first;
   if (node) return ["node", node.id, node.data.type, `${Math.round(node.position.x)}`, `${Math.round(node.position.y)}`, ...counts].join("\u0000");
-  const edge = hovered?.kind === "edge" ? edges.find((e) => e.id === hovered.id) : chosen[0];
+  const edge = hovered?.kind === "edge" ? edges.find((e) => e.id === hovered.id) : firstEdge;
   if (edge) return ["edge", edge.id, end(edge.source, edge.sourceHandle, "out"), end(edge.target, edge.targetHandle, "in"), "", ...counts].join("\u0000");
   return "";
 }
@@ -237,7 +253,7 @@ export function LodLayer() {
     // Nodes are drawn over edges: an edge is hit only where no node is.
     const edgeHitAt = (e: MouseEvent) => {
       const view = viewport();
-      return edgeAt(currentScene(), toFlow(view, local(e)), EDGE_SLOP / view.zoom);
+      return edgeAt(currentEdges(), toFlow(view, local(e)), EDGE_SLOP / view.zoom);
     };
 
     const onMove = (e: PointerEvent) => {

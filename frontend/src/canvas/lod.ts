@@ -157,20 +157,34 @@ export function curveDistance(c: Curve, p: XYPosition): number {
   return best;
 }
 
-/** The edge nearest a point (flow coordinates) within `slop` of it, or null; of edges as near, the last drawn. */
-export function edgeAt(scene: Scene, point: XYPosition, slop: number): PortEdge | null {
+/** The scene's edges with their curves and the boxes round them: made once while the graph is unchanged, then
+ * looked through on every move of the pointer. */
+export type EdgeIndex = { edges: PortEdge[]; curves: Curve[]; boxes: Box[] };
+
+export function edgeIndex(scene: Scene): EdgeIndex {
   const curveOf = curves(scene);
-  let best: PortEdge | null = null;
-  let nearest = slop;
+  const index: EdgeIndex = { edges: [], curves: [], boxes: [] };
   for (const edge of scene.edges) {
     const curve = curveOf(edge);
     if (!curve) continue;
+    index.edges.push(edge);
+    index.curves.push(curve);
+    index.boxes.push(curveBox(curve));
+  }
+  return index;
+}
+
+/** The edge nearest a point (flow coordinates) within `slop` of it, or null; of edges as near, the last drawn. */
+export function edgeAt(index: EdgeIndex, point: XYPosition, slop: number): PortEdge | null {
+  let best: PortEdge | null = null;
+  let nearest = slop;
+  for (let i = 0; i < index.edges.length; i++) {
     // A Bézier curve lies within the box of its control points: most edges are ruled out here.
-    const b = curveBox(curve);
+    const b = index.boxes[i];
     if (point.x < b.x - slop || point.x > b.x + b.width + slop || point.y < b.y - slop || point.y > b.y + b.height + slop) continue;
-    const distance = curveDistance(curve, point);
+    const distance = curveDistance(index.curves[i], point);
     if (distance <= nearest) {
-      best = edge;
+      best = index.edges[i];
       nearest = distance;
     }
   }
