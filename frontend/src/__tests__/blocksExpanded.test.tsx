@@ -115,4 +115,20 @@ describe("a block expanded for editing", () => {
     await act(async () => collapseNode("r1"));
     expect(ids()).toEqual(["a", "b", "out", "r1"]);
   });
+
+  it("keeps a layer renamed while expanded in the block, under its new name, and its edges on their ports", () => {
+    const before = edgeIds();
+    expandNode("r1");
+    expect(useGraph.getState().rename("fc", "dense")).toBeNull();
+    expect(useGraph.getState().rename("add", "sum")).toBeNull();
+    collapseNode("r1");
+    expect(ids()).toEqual(["a", "b", "out", "r1"]);
+    expect(edgeIds()).toEqual(before);
+    const res = readBlocks(useGraph.getState().extra).res;
+    expect(blockPorts(res)).toEqual({ inputs: ["x", "skip"], outputs: ["y"] });
+    expect(res.nodes.map((n) => n.id)).toEqual(["x", "skip", "dense", "sum", "y"]);
+    useGraph.getState().undo(); // the collapse
+    useGraph.getState().undo(); // the second rename: the block's record follows
+    expect(expandedNow().r1.ids.sort()).toEqual(["add", "dense"]);
+  });
 });

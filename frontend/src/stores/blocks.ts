@@ -3,8 +3,8 @@
 // `blocks` (FlowGraph.extra), which undo and redo restore with the nodes, as they do the blocks expanded for editing.
 import type { XYPosition } from "@xyflow/react";
 import { type Blocks, type Expanded, BLOCK, groupSelection, readBlocks, readExpanded, ungroup, withExpanded } from "../lib/blocks";
-import type { LayerNode } from "../lib/graph";
-import { useGraph } from "./graph";
+import { type LayerNode, type PortEdge, edgeId } from "../lib/graph";
+import { renameListeners, useGraph } from "./graph";
 import { notify } from "./notice";
 
 export function currentBlocks(): Blocks {
@@ -72,6 +72,30 @@ export function collapseNode(id: string): void {
   const extra = withExpanded({ ...g.extra, blocks: { ...blocks, [result.name]: result.block } }, id, null);
   useGraph.setState({ nodes: result.nodes, edges: result.edges, extra });
 }
+
+// A layer of an expanded block renamed on the canvas (one undo step, recorded before this runs) stays in the block,
+// under its new name, and its edges across the block's border stay on their ports (their ids changed with it).
+renameListeners.add((from, to) => {
+  const g = useGraph.getState();
+  const owner = Object.entries(readExpanded(g.extra)).find(([, r]) => r.ids.includes(from));
+  if (!owner) return;
+  const [id, record] = owner;
+  const before = (e: PortEdge) => edgeId(e.source === to ? from : e.source, e.sourceHandle ?? "out", e.target === to ? from : e.target, e.targetHandle ?? "in");
+  const moved = (ports: Record<string, string>) => {
+    const out = { ...ports };
+    for (const e of g.edges) {
+      const was = (e.source === to || e.target === to) && before(e);
+      if (!was || !(was in ports)) continue;
+      delete out[was];
+      out[e.id] = ports[was];
+    }
+    return out;
+  };
+  const names = { ...record.ports.names };
+  delete names[from];
+  const ports = { inputs: moved(record.ports.inputs), outputs: moved(record.ports.outputs), names };
+  useGraph.setState({ extra: withExpanded(g.extra, id, { ...record, ids: record.ids.map((n) => (n === from ? to : n)), ports }) });
+});
 
 /** Put a Block node's inner nodes back on the canvas (Inspector "Ungroup"). */
 export function ungroupNode(id: string): void {
