@@ -25,7 +25,7 @@ from netcanvas.data.errors import UploadError
 from netcanvas.data.fit import prepare_upload
 from netcanvas.data.options import Pipeline
 from netcanvas.data.pipeline import fit_categorical
-from netcanvas.data.tables import to_numpy
+from netcanvas.data.tables import describe_columns, to_numpy
 from netcanvas.data.uploads import DatasetStore
 
 
@@ -167,3 +167,16 @@ def test_add_path_streams_what_is_not_a_regular_file(tmp_path: Path) -> None:
     desc = DatasetStore(tmp_path / "datasets").add_path(pipe)
     writer.join()
     assert desc["rows"] == 3 and desc["file"] == "rows.csv"
+
+
+def test_number_summaries_read_in_place_match_numpy() -> None:
+    rng = np.random.default_rng(3)
+    parts = [rng.normal(5, 2, n) for n in (1000, 1, 2500)]
+    whole = np.concatenate(parts)
+    (plain,) = describe_columns(pa.table({"plain": pa.chunked_array(parts).slice(1)}))  # read in place
+    odd, ints = describe_columns(pa.table({"odd": pa.chunked_array([[1.5, None, float("nan")], [float("inf"), -2.0]]),
+                                           "ints": pa.chunked_array([[3, 1, 2], [2, 2]], pa.int64())}))
+    assert plain["min"] == whole[1:].min() and plain["max"] == whole[1:].max() and plain["missing"] == 0
+    assert plain["mean"] == pytest.approx(whole[1:].mean(), rel=1e-12)
+    assert (odd["min"], odd["max"], odd["mean"], odd["missing"]) == (-2.0, 1.5, -0.25, 3)
+    assert (ints["min"], ints["max"], ints["mean"]) == (1.0, 3.0, 2.0)
