@@ -148,9 +148,12 @@ export function describe(nodes: readonly LayerNode[], edges: readonly PortEdge[]
     firstEdge ??= e;
   }
   const counts = [selected, chosen];
-  const node = hovered?.kind === "node" ? nodes.find((n) => n.id === hovered.id) : hovered ? undefined : first;
+  // What the pointer is over, if still there (it may just have been deleted).
+  const overNode = hovered?.kind === "node" ? nodes.find((n) => n.id === hovered.id) : undefined;
+  const overEdge = hovered?.kind === "edge" ? edges.find((e) => e.id === hovered.id) : undefined;
+  const node = overNode ?? (overEdge ? undefined : first);
   if (node) return ["node", node.id, node.data.type, `${Math.round(node.position.x)}`, `${Math.round(node.position.y)}`, ...counts].join("\u0000");
-  const edge = hovered?.kind === "edge" ? edges.find((e) => e.id === hovered.id) : firstEdge;
+  const edge = overEdge ?? firstEdge;
   if (edge) return ["edge", edge.id, end(edge.source, edge.sourceHandle, "out"), end(edge.target, edge.targetHandle, "in"), "", ...counts].join("\u0000");
   return "";
 }
