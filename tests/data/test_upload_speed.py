@@ -25,8 +25,8 @@ from netcanvas.data.errors import UploadError
 from netcanvas.data.fit import prepare_upload
 from netcanvas.data.options import Pipeline
 from netcanvas.data.pipeline import fit_categorical
-from netcanvas.data.tables import describe_columns, to_numpy
-from netcanvas.data.uploads import DatasetStore
+from netcanvas.data.tables import describe_columns, read_table_cache, to_numpy, write_table_cache
+from netcanvas.data.uploads import DatasetStore, cached_table, wait_for_cache
 
 
 def sklearn_split(n: int, seed: int, validation_split: float, labels: np.ndarray | None,
@@ -95,7 +95,7 @@ import threading
 from pathlib import Path
 from netcanvas.compiler import compile_graph
 from netcanvas.data.fit import prepare_upload
-from netcanvas.data.uploads import DatasetStore
+from netcanvas.data.uploads import DatasetStore, cached_table, wait_for_cache
 graph = {chain([4], ("Linear", {"out_features": 2}))!r}
 store = DatasetStore(Path({str(tmp_path / "store")!r}))
 desc = store.add_path(Path({str(csv)!r}))
@@ -180,3 +180,29 @@ def test_number_summaries_read_in_place_match_numpy() -> None:
     assert plain["mean"] == pytest.approx(whole[1:].mean(), rel=1e-12)
     assert (odd["min"], odd["max"], odd["mean"], odd["missing"]) == (-2.0, 1.5, -0.25, 3)
     assert (ints["min"], ints["max"], ints["mean"]) == (1.0, 3.0, 2.0)
+
+
+def test_the_table_cache_is_written_whole_after_the_upload_answers(tmp_path: Path) -> None:
+    source = tmp_path / "numbers.csv"
+    source.write_bytes(b"x,y\n" + b"".join(b"%d.5,%d\n" % (i, i % 2) for i in range(5000)))
+    store = DatasetStore(tmp_path / "datasets")
+    desc = store.add_path(source)
+    directory = store.path(desc["id"])
+    in_memory = cached_table(directory)  # the parsed table itself while its cache is written, or the cache file
+    assert in_memory is not None and in_memory.num_rows == 5000
+    wait_for_cache(directory)
+    assert sorted(p.name for p in directory.iterdir()) == ["description.json", "original.csv", "table.arrow"]
+    from_file = read_table_cache(directory)
+    assert from_file is not None and from_file.equals(in_memory)
+    store.delete(desc["id"])
+    assert store.all() == [] and list(store.root.iterdir()) == []
+
+
+def test_a_failed_cache_write_leaves_no_partial_file(tmp_path: Path) -> None:
+    table = pa.table({"x": [1.0, 2.0]})
+    directory = tmp_path / "dataset"
+    directory.mkdir()
+    (directory / "table.arrow").mkdir()  # the rename onto it fails
+    with pytest.raises(OSError):
+        write_table_cache(table, directory)
+    assert [p.name for p in directory.iterdir()] == ["table.arrow"]

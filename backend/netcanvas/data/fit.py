@@ -28,8 +28,8 @@ from .pipeline import (
     target_array,
 )
 from .prepare import PreparedData, assemble, bind, split_indices
-from .tables import label, numeric_values, read_table, read_table_cache, string_values, to_numpy
-from .uploads import DatasetStore, read_cache
+from .tables import label, numeric_values, read_table, string_values, to_numpy
+from .uploads import DatasetStore, cached_table, read_cache
 
 
 def _missing(value: Any) -> bool:
@@ -39,7 +39,7 @@ def _missing(value: Any) -> bool:
 def load_columns(store: DatasetStore, desc: dict[str, Any], wanted: list[str]) -> tuple[dict[str, Any], int]:
     """The raw columns (pyarrow arrays, lists or numpy arrays) of a dataset, and its row count."""
     if desc["kind"] in ("table", "text"):
-        table = read_table_cache(store.path(desc["id"]))
+        table = cached_table(store.path(desc["id"]))
         if table is None:
             table = read_table(store.original(desc["id"]), desc["file"]).table
         return {c: table.column(c) for c in wanted}, table.num_rows

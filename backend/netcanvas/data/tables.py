@@ -13,6 +13,7 @@ from __future__ import annotations
 import codecs
 import csv
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -172,8 +173,14 @@ TABLE_CACHE = "table.arrow"
 
 
 def write_table_cache(table: pa.Table, directory: Path) -> None:
-    with pa.OSFile(str(directory / TABLE_CACHE), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+    """Written under a temporary name, then renamed: a reader finds the whole file or none."""
+    partial = directory / f".{TABLE_CACHE}.{uuid.uuid4().hex[:8]}"
+    try:
+        with pa.OSFile(str(partial), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
+        partial.replace(directory / TABLE_CACHE)
+    finally:
+        partial.unlink(missing_ok=True)  # left only by a failed write
 
 
 def read_table_cache(directory: Path) -> pa.Table | None:

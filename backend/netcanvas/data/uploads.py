@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +30,9 @@ from .errors import UploadError
 from .images import default_size, load_images, png_data_url, scan_images
 from .options import DatasetOptions
 from .pipeline import plan
-from .tables import describe_columns, preview_rows, read_table, write_table_cache
+from .tables import describe_columns, preview_rows, read_table, read_table_cache, write_table_cache
+
+log = logging.getLogger(__name__)
 
 ID = re.compile(r"^[0-9a-f]{12}$")
 CHUNK = 1 << 20
@@ -135,13 +139,15 @@ class DatasetStore:
         copy once ``sha256`` has answered, and move it into the store under a new id."""
         if size == 0:
             raise UploadError(f"{filename}: the file is empty")
-        desc = describe(source, fmt, filename, tmp)
+        desc, table = describe(source, fmt, filename, tmp)
         dataset_id = uuid.uuid4().hex[:12]
         desc.update(id=dataset_id, name=(name or filename)[:200], file=filename, size_bytes=size, sha256=sha256(),
                     created_at=datetime.now(UTC).isoformat())
         desc["fields"], desc["problem"] = default_fields(desc)
         (tmp / "description.json").write_text(json.dumps(desc))
         tmp.replace(self.root / dataset_id)
+        if table is not None:
+            cache_in_background(table, self.root / dataset_id)
         return desc
 
     def add_images(self, images: np.ndarray, labels: list[str], members: list[str], *, name: str, file: str,
@@ -201,6 +207,7 @@ class DatasetStore:
         if runs:
             raise UploadError(f"dataset '{dataset_id}' is used by run(s) {', '.join(runs)} that are queued or "
                               "running; stop them first", 409)
+        wait_for_cache(path)
         trash = self.root / f".deleted-{dataset_id}-{uuid.uuid4().hex[:6]}"
         path.replace(trash)
         shutil.rmtree(trash, ignore_errors=True)
@@ -226,20 +233,20 @@ class DatasetStore:
 # ---- describing ------------------------------------------------------------------------------------------------------
 
 
-def describe(path: Path, fmt: str, filename: str, directory: Path) -> dict[str, Any]:
+def describe(path: Path, fmt: str, filename: str, directory: Path) -> tuple[dict[str, Any], pa.Table | None]:
+    """The description of an upload, and for a table the parsed table to cache (``cache_in_background``); an
+    image set's decoded cache and an NPZ's arrays are written into ``directory`` here."""
     if fmt in ("csv", "parquet"):
         tf = read_table(path, filename)
-        with ThreadPoolExecutor(max_workers=1) as pool:  # the Arrow copy is written while the columns are described
-            cached = pool.submit(write_table_cache, tf.table, directory)
-            columns = describe_columns(tf.table)
-            cached.result()
+        columns = describe_columns(tf.table)
         kind = "text" if any(c["dtype"] == "text" for c in columns) else "table"
         warnings = []
         if tf.encoding == "latin-1":
             warnings.append(f"{filename} is not UTF-8: read as Latin-1")
         return {"kind": kind, "format": tf.format, "encoding": tf.encoding, "delimiter": tf.delimiter,
                 "header": tf.header, "rows": tf.table.num_rows, "columns": columns,
-                "default_target": columns[-1]["name"], "preview": preview_rows(tf.table), "warnings": warnings}
+                "default_target": columns[-1]["name"], "preview": preview_rows(tf.table), "warnings": warnings}, \
+            tf.table
     if fmt == "npz":
         from .arrays import default_target, describe_arrays, read_npz
 
@@ -248,7 +255,7 @@ def describe(path: Path, fmt: str, filename: str, directory: Path) -> dict[str, 
         preview = [{k: _short(v[i]) for k, v in arrays.items()} for i in range(min(10, rows))]
         return {"kind": "arrays", "format": "npz", "rows": rows,
                 "columns": describe_arrays(arrays), "default_target": default_target(arrays), "preview": preview,
-                "warnings": []}
+                "warnings": []}, None
     found = scan_images(path, filename)
     size = default_size(found.sizes)
     colour = "rgb" if found.modes.get("rgb") else "grey"
@@ -271,7 +278,50 @@ def describe(path: Path, fmt: str, filename: str, directory: Path) -> dict[str, 
                        "color": colour, "default_size": list(size), "skipped": found.skipped},
             "preview": [{"file": m, **{k: v[i] for k, v in found.columns.items()}}
                         for i, m in enumerate(found.members[:20])],
-            "warnings": warnings}
+            "warnings": warnings}, None
+
+
+# ---- the Arrow cache of a table, written once the upload has answered ------------------------------------------------
+
+_writing: dict[Path, tuple[pa.Table, threading.Thread]] = {}
+"""Tables of this process whose cache file is being written, by dataset directory."""
+_writing_lock = threading.Lock()
+
+
+def cache_in_background(table: pa.Table, directory: Path) -> None:
+    """Write ``table``'s Arrow cache into the stored dataset ``directory`` on a thread (the process waits for it
+    before it exits). Until it is written, ``cached_table`` in this process answers with ``table`` itself;
+    another process finds no cache yet and reads the original file."""
+    def write() -> None:
+        try:
+            write_table_cache(table, directory)
+        except OSError as e:  # a full disk, say: a later reader parses the original instead
+            log.warning("the table cache of %s was not written: %s", directory, e)
+        finally:
+            with _writing_lock:
+                _writing.pop(key, None)
+
+    key = directory.resolve()
+    thread = threading.Thread(target=write, name=f"table-cache-{directory.name}")
+    with _writing_lock:
+        _writing[key] = (table, thread)
+    thread.start()
+
+
+def cached_table(directory: Path) -> pa.Table | None:
+    """A stored table's parsed copy: the one still being cached by this process, else its cache file (None for
+    uploads made before the cache, or while another process writes it)."""
+    with _writing_lock:
+        pending = _writing.get(directory.resolve())
+    return pending[0] if pending is not None else read_table_cache(directory)
+
+
+def wait_for_cache(directory: Path) -> None:
+    """Return once no thread of this process is writing ``directory``'s table cache."""
+    with _writing_lock:
+        pending = _writing.get(directory.resolve())
+    if pending is not None:
+        pending[1].join()
 
 
 def _short(value: np.ndarray) -> Any:
