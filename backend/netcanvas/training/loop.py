@@ -24,7 +24,7 @@ from torch import fx, nn
 from ..compiler import CompiledGraph, as_tuple
 from ..data import PreparedData
 from ..shapes import torch_message
-from . import devices
+from . import devices, layout
 from .callbacks import BestTracker
 from .config import TrainConfig
 from .events import BatchEvent, Best, DoneEvent, EpochEvent, ErrorEvent, Event, LogEvent, Runtime, StatusEvent
@@ -310,8 +310,9 @@ def predict(compiled: CompiledGraph, inputs: Sequence[torch.Tensor] | dict[str, 
 
 
 def _clone_state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A CPU copy of the module's weights, wherever it trains."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    """A CPU copy of the module's weights in the default layout, wherever and however it trains."""
+    return {k: v.detach().to("cpu", copy=True, memory_format=torch.contiguous_format)
+            for k, v in model.state_dict().items()}
 
 
 def check_targets(evaluator: Evaluator, data: PreparedData) -> None:
@@ -386,8 +387,11 @@ def _train(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emi
             devices.reset_peak(device)
             model.to(device)
             with frozen(compiled, config.init) as held:
-                _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint, held, loaded,
-                      pause, parallel)
+                try:
+                    _loop(compiled, data, config, emit, should_stop, evaluator, result, checkpoint, held, loaded,
+                          pause, parallel)
+                finally:
+                    layout.to_layout(model, channels_last=False)  # exports and predictions see the usual layout
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
     except (ValueError, KeyError) as e:
@@ -477,6 +481,36 @@ def _first_line(error: Exception) -> str:
     return f"{type(error).__name__}: {text[0] if text else ''}"[:300]
 
 
+def _choose_layout(config: TrainConfig, evaluator: Evaluator, stepped: nn.Module, inputs: list[torch.Tensor],
+                   targets: Split, resumed: PausedState | None, compiled: bool) -> bool:
+    """Whether the model trains in channels-last (layout.py), chosen by a trial on its first batch, or as the
+    paused run did; the module is converted when it does."""
+    if resumed is not None:
+        chosen = bool(resumed.extra.get("channels_last", False))
+    elif compiled or not layout.may_try(stepped, evaluator.device):
+        chosen = False
+    else:
+        batch = [t[:config.batch_size] for t in inputs]
+        batch_targets = {name: t[:config.batch_size] for name, t in targets.items()}
+
+        def step(module: nn.Module, optimizer: torch.optim.Optimizer) -> None:
+            with evaluator.precision():
+                loss = evaluator.loss(as_tuple(module(*batch)), batch_targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        def fresh_optimizer(module: nn.Module) -> torch.optim.Optimizer:
+            trainable = [p for p in module.parameters() if p.requires_grad]
+            return make_optimizer(config.optimizer, trainable, evaluator.device)
+
+        speedup = layout.channels_last_speedup(stepped, fresh_optimizer, step)
+        chosen = speedup is not None and speedup >= 1 + layout.MARGIN
+    if chosen:
+        layout.to_layout(evaluator.compiled.module, channels_last=True)
+    return chosen
+
+
 def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit: Emit,
           should_stop: Callable[[], bool], evaluator: Evaluator, result: TrainResult,
           checkpoint: Checkpoint | None, held: list[nn.Module] | None = None,
@@ -500,6 +534,10 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     sync_each_step = device.type == "cpu"  # reading the loss costs a host sync on an accelerator
     stepped = parallel.wrap(evaluator.module) if parallel is not None else evaluator.module
     forward = _compiled(stepped, emit) if config.compile else stepped
+    trained = [p for group in optimizer.param_groups for p in group["params"]]
+    resumed = pause.resume if pause is not None else None
+    channels_last = _choose_layout(config, evaluator, stepped, train_inputs, train_targets, resumed,
+                                   compiled=config.compile or parallel is not None)
     result.runtime = Runtime(device=devices.device_label(device), device_name=devices.describe(device),
                              precision=config.precision, optimizer=implementation_of(optimizer),
                              compiled=forward is not stepped, peak_memory_bytes=0,
@@ -507,7 +545,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     emit(StatusEvent(status="running"))
     emit(LogEvent(message=f"training on {result.runtime.device} ({result.runtime.device_name}), precision "
                           f"{config.precision}, {type(optimizer).__name__} {result.runtime.optimizer}"
-                          + (", compiled" if result.runtime.compiled else "")))
+                          + (", compiled" if result.runtime.compiled else "")
+                          + (", channels-last layout" if channels_last else "")))
     names = evaluator.metric_names() + (evaluator.metric_names("val_") if data.val is not None else [])
 
     def watched(monitor: str, what: str) -> str:
@@ -554,7 +593,6 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
             raise TrainingError(f"the loss became {value} at epoch {epoch}, {where}; "
                                 "try a lower learning rate, gradient clipping or normalized inputs")
 
-    resumed = pause.resume if pause is not None else None
     if resumed is not None:
         _restore(resumed, steps, model, optimizer, scheduler, scaler, tracker, generator, result)
         emit(LogEvent(message=f"resumed at {resumed.describe()}"))
@@ -588,7 +626,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                     tracker={"best": tracker.best, "best_epoch": tracker.best_epoch, "waited": tracker.waited},
                     best_state=result.best_state, best_epoch=result.best_epoch, history=result.history,
                     metrics=result.metrics, order=order, outs=[list(o) for o in outs], total=total,
-                    generator=generator.get_state(), rng=RandomStates.capture(device))
+                    generator=generator.get_state(), rng=RandomStates.capture(device),
+                    extra={"channels_last": channels_last})
                 try:
                     pause.save(paused)
                 except OSError as e:
@@ -630,7 +669,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 check_loss(value, epoch, step + 1, exact=True)
             else:
                 total += detached
-            optimizer.zero_grad(set_to_none=True)
+            for p in trained:  # optimizer.zero_grad(set_to_none=True) without its profiling wrapper (~10 us)
+                p.grad = None
             if scaler is not None:
                 scaler.scale(loss).backward()
                 if config.grad_clip:
