@@ -122,3 +122,21 @@ def test_histograms_count_like_numpy_and_skip_nan(tmp_path: Path) -> None:
     assert np.abs(np.array(written.bucket) - counts).sum() <= 2  # a value on an edge may fall either side
     constant = board.Histograms("constant")[0].histogram_value
     assert constant.num == 7 and sum(constant.bucket) == 7 and constant.min == constant.max == 2.5
+
+
+def test_record_checksums_are_tensorboards() -> None:
+    """The vectorized CRC-32C gives TensorBoard's own checksum for records short, long and over its tables."""
+    import random
+
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+
+    from netcanvas.training.tensorboard import Crc32c, crc32c
+
+    crc = crc32c()
+    rng = random.Random(0)
+    lengths = [0, 1, 7, 8, Crc32c.SHORTEST - 1, Crc32c.SHORTEST, 555, Crc32c.LONGEST - 1, Crc32c.LONGEST,
+               Crc32c.LONGEST + 1, 5000]
+    for n in lengths + [rng.randrange(1, Crc32c.LONGEST) for _ in range(30)]:
+        data = bytes(rng.randrange(256) for _ in range(n))
+        assert crc.masked(data) == masked_crc32c(data), n
+    assert crc.masked(b"\xff" * 1000) == masked_crc32c(b"\xff" * 1000)
