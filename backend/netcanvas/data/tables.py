@@ -159,8 +159,9 @@ def read_csv(path: Path, name: str) -> TableFile:
         convert = pcsv.ConvertOptions(strings_can_be_null=True, column_types=column_types,
                                       true_values=["true", "True", "TRUE"], false_values=["false", "False", "FALSE"])
         try:
-            table = pcsv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert,
-                                  memory_pool=table_pool())
+            with pa.memory_map(str(path)) as source:  # blocks parsed where they lie, not read into buffers first
+                table = pcsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert,
+                                      memory_pool=table_pool())
         except pa.ArrowInvalid as e:
             message = str(e)
             column = re.search(r"In CSV column #(\d+)", message)
