@@ -410,3 +410,16 @@ def test_checkpoints_come_before_each_epoch_event_best_ones_when_the_monitor_imp
     assert [b for kind, _, b in log if kind == "checkpoint"] == [b for kind, _, b in log if kind == "epoch"]
     assert result.best_state is not None and result.best_epoch is not None
     assert all(torch.equal(saved[result.best_epoch][k], v) for k, v in result.best_state.items())
+
+
+def test_batches_sliced_from_the_epochs_gathered_split_train_as_batches_gathered_one_by_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcanvas.training import loop
+
+    graph = chain([4], ("Linear", {"out_features": 16}), ("ReLU", {}), ("Dropout", {"p": 0.2}),
+                  ("Linear", {"out_features": 3}))
+    sliced, _ = run(graph, "iris", seed=4, batch_size=16, metrics=["accuracy", "f1"])
+    monkeypatch.setattr(loop, "GATHER_BYTES", 0)  # a split too big to gather whole: each batch its own gather
+    gathered, _ = run(graph, "iris", seed=4, batch_size=16, metrics=["accuracy", "f1"])
+    assert [h["metrics"] for h in sliced.history] == [h["metrics"] for h in gathered.history]
+    assert all(torch.equal(sliced.best_state[k], v) for k, v in gathered.best_state.items())

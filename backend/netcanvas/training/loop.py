@@ -1,8 +1,9 @@
 """The training loop: a pure function of (model, data, config, emit, should_stop).
 
-It knows nothing of processes, sockets or SQL. In-memory tensors are batched by
-``randperm`` indexing; outputs accumulate as tensors on the training device and metrics
-reach Python once per epoch; batch events are throttled. On an accelerator the splits move
+It knows nothing of processes, sockets or SQL. In-memory tensors are shuffled by a ``randperm``
+gathered once per epoch and sliced into batches (``GATHER_BYTES``); outputs accumulate as
+tensors on the training device and metrics reach Python once per epoch; batch events are
+throttled. On an accelerator the splits move
 there once (``devices.place``), the loss is read only for an event (no host sync per step),
 and the module comes back to the CPU when training ends: its weights, checkpoints and
 exports are CPU tensors. ``evaluate`` and ``predict`` serve the same model afterwards.
@@ -36,6 +37,9 @@ from .pause import Pause, PausedState, RandomStates
 from .transfer import frozen, hold_inference_mode, parameter_groups
 
 BATCH_EVENTS_PER_SECOND = 10
+GATHER_BYTES = 256 << 20
+"""A training split on the training device up to this size is shuffled once per epoch (one gather per tensor),
+each batch then a slice of it; a bigger one is gathered batch by batch (the copy would double its memory)."""
 EVAL_BATCH = 1024
 Emit = Callable[[Event], None]
 Split = dict[str, torch.Tensor]
@@ -526,6 +530,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     l1, l2 = config.regularization.l1, config.regularization.l2
     train_split = devices.place(data.train, device)
     resident = all(t.device == device for t in train_split.values())  # else copied batch by batch
+    gathered = resident and sum(t.numel() * t.element_size() for t in train_split.values()) <= GATHER_BYTES
     val_split = devices.place(data.val, device) if data.val is not None else None
     train_inputs = data.inputs(train_split)
     train_targets = data.targets(train_split)
@@ -612,6 +617,9 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
             total = torch.zeros((), device=device)  # the epoch's summed loss, read on an accelerator only for events
         if resident:
             order = order.to(device, non_blocking=True)
+        if gathered:  # the epoch's samples in its order, once: a batch is then a slice (a view), not a gather
+            epoch_inputs = [t[order] for t in train_inputs]
+            epoch_targets = {name: t[order] for name, t in train_targets.items()}
         for step in range(first, steps):
             if should_stop():
                 result.status = "stopped"
@@ -638,8 +646,12 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                     result.status = "paused"
                     emit(StatusEvent(status="paused", message=f"paused at {paused.describe()}"))
                     return
-            idx = order[step * config.batch_size:(step + 1) * config.batch_size]
-            if resident:
+            batch = slice(step * config.batch_size, (step + 1) * config.batch_size)
+            idx = order[batch]
+            if gathered:
+                inputs = [t[batch] for t in epoch_inputs]
+                targets = {name: t[batch] for name, t in epoch_targets.items()}
+            elif resident:
                 inputs = [t[idx] for t in train_inputs]
                 targets = {name: t[idx] for name, t in train_targets.items()}
             else:  # each batch gathered into pinned host memory, copied over while the previous one computes
@@ -695,7 +707,7 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
                 emit(BatchEvent(epoch=epoch, step=step + 1, steps=steps, loss=value))
         if not sync_each_step:
             check_loss(float(total), epoch, steps, exact=False)
-        metrics = evaluator.metrics(outs, _slice(train_targets, order))
+        metrics = evaluator.metrics(outs, epoch_targets if gathered else _slice(train_targets, order))
         if val_split is not None:
             metrics.update(evaluator.evaluate(val_split, "val_"))
         if parallel is not None:
