@@ -134,8 +134,9 @@ def _locate_ragged(path: Path, encoding: str, delimiter: str, name: str) -> Uplo
 
 def table_pool() -> pa.MemoryPool:
     """Where a parsed table's buffers are allocated: jemalloc (else the system allocator), not pyarrow's default
-    mimalloc, which asks for transparent huge pages. When memory is fragmented the kernel compacts it to find
-    them: a 150 MB CSV then cost up to 0.9 s of system time more to parse (0.3 s more on average, 2 cores)."""
+    mimalloc, which takes transparent huge pages and touches more memory with them: on a 2-core VM a 150 MB CSV
+    cost 0.06-1.5 s of system time to parse that way, 0.25-0.7 s with jemalloc (no compaction stalls seen: the
+    time goes to faulting the pages in)."""
     try:
         return pa.jemalloc_memory_pool()
     except NotImplementedError:  # a pyarrow built without jemalloc
