@@ -45,6 +45,23 @@ function strings(v: unknown): Record<string, string> {
   return isObject(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === "string")) : {};
 }
 
+function isEnd(v: unknown): v is PortEnd {
+  return isObject(v) && typeof v.node === "string" && typeof v.handle === "string";
+}
+
+/** A record's port ends as saved (a graph saved before they were recorded has none: its ports come from its edges). */
+function readEnds(v: unknown): PortEnds {
+  const ends: PortEnds = { inputs: {}, outputs: {} };
+  if (!isObject(v)) return ends;
+  for (const [port, list] of Object.entries(isObject(v.inputs) ? v.inputs : {})) {
+    if (Array.isArray(list)) ends.inputs[port] = list.filter(isEnd).map((e) => ({ node: e.node, handle: e.handle }));
+  }
+  for (const [port, end] of Object.entries(isObject(v.outputs) ? v.outputs : {})) {
+    if (isEnd(end)) ends.outputs[port] = { node: end.node, handle: end.handle };
+  }
+  return ends;
+}
+
 /** The graph's expanded blocks (`ui.expanded`), those well formed; the same object while `extra.ui` is unchanged. */
 export function readExpanded(extra: Record<string, unknown>): Expanded {
   const ui = extra.ui;
@@ -60,7 +77,7 @@ export function readExpanded(extra: Record<string, unknown>): Expanded {
       block: r.block,
       params: r.params,
       ids: r.ids.filter((x): x is string => typeof x === "string"),
-      ports: { inputs: strings(ports.inputs), outputs: strings(ports.outputs), names: strings(ports.names) },
+      ports: { inputs: strings(ports.inputs), outputs: strings(ports.outputs), names: strings(ports.names), ends: readEnds(ports.ends) },
     };
   }
   expandedMemo.set(raw, out);
@@ -103,6 +120,11 @@ function fresh(base: string, taken: Set<string>): string {
   for (let i = 2; ; i++) if (!taken.has(`${base}${sep}${i}`)) return `${base}${sep}${i}`;
 }
 
+/** The port an edge's handle on a Block node stands for: the one port of a kind also answers to `in` / `out`. */
+function portOf(handle: string, ports: string[], fallback: "in" | "out"): string {
+  return handle === fallback && ports.length === 1 ? ports[0] : handle;
+}
+
 function hasCycle(nodes: string[], edges: { source: string; target: string }[]): boolean {
   const next = new Map<string, string[]>();
   for (const e of edges) next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
@@ -136,11 +158,21 @@ export type Grouped = {
   instance: LayerNode;
   nodes: LayerNode[];
   edges: PortEdge[];
+  /** Collapsing: the edges of the block's other nodes that were on a port the block no longer has (removed). */
+  dropped: PortEdge[];
 };
 
-/** The port of the block each edge across an expanded block's border was made for (edge id -> port name), and the
- * block's name of each layer renamed on the canvas because its name was taken (canvas id -> id in the block). */
-export type ExpandedPorts = { inputs: Record<string, string>; outputs: Record<string, string>; names: Record<string, string> };
+/** A layer on the canvas and its handle. */
+export type PortEnd = { node: string; handle: string };
+/** Where each port of an expanded block meets its layers on the canvas: an input port the layers and handles it feeds,
+ * an output port the layer and handle feeding it. Kept through renames, so a port whose edges were all deleted while
+ * expanded is still known at Collapse. */
+export type PortEnds = { inputs: Record<string, PortEnd[]>; outputs: Record<string, PortEnd> };
+
+/** The port of the block each edge across an expanded block's border was made for (edge id -> port name), the
+ * block's name of each layer renamed on the canvas because its name was taken (canvas id -> id in the block), and
+ * where each port meets the layers. */
+export type ExpandedPorts = { inputs: Record<string, string>; outputs: Record<string, string>; names: Record<string, string>; ends: PortEnds };
 
 /** Collapse back into an existing block: its name (its definition is replaced), the node's id and params, and the
  * ports the edges were made for when it was expanded (so that the ports keep their names). */
@@ -150,7 +182,8 @@ export type Into = { name: string; id: string; params: Record<string, unknown>; 
  * The port names of a group's edges across its border (edge id -> port): an edge made for a port of the block being
  * collapsed keeps it, an edge from the same outside output (or inner output) joins that port; the rest get one
  * port per distinct output, named `base` when it is the only port of its kind, else `base1`, `base2`, ...
- * Ports are listed in the block's former order, new ones after.
+ * The ports `stay` are kept even when no edge is left on them. Ports are listed in the block's former order, new
+ * ones after.
  */
 function nameBorderPorts(
   border: PortEdge[],
@@ -159,6 +192,7 @@ function nameBorderPorts(
   known: Record<string, string>,
   former: string[],
   taken: Set<string>,
+  stay: string[],
 ): { byEdge: Map<string, string>; ports: string[] } {
   const byKey = new Map<string, string>();
   for (const e of border) if (known[e.id] && !byKey.has(key(e))) byKey.set(key(e), known[e.id]);
@@ -169,7 +203,7 @@ function nameBorderPorts(
     if (port) byEdge.set(e.id, port);
     else if (!unnamed.includes(key(e))) unnamed.push(key(e));
   }
-  const kept = new Set(byEdge.values());
+  const kept = new Set([...byEdge.values(), ...stay]);
   const used = new Set([...taken, ...kept]);
   const single = kept.size === 0 && unnamed.length === 1;
   const fresh_ = new Map<string, string>();
@@ -203,8 +237,19 @@ export function groupSelection(
   if (io) return { error: `'${io.id}' is an ${io.data.type}: a block's ports come from its connections, leave Input and Output nodes out of the group` };
   const incoming = graph.edges.filter((e) => picked.has(e.target) && !picked.has(e.source));
   const outgoing = graph.edges.filter((e) => picked.has(e.source) && !picked.has(e.target));
-  if (!incoming.length) return { error: "nothing outside feeds the selected nodes: a block needs an input connection" };
-  if (!outgoing.length) return { error: "the selected nodes feed nothing outside: a block needs an output connection" };
+  // Collapsing: a port whose edges were all deleted while expanded stays a port of the block as long as a layer at its
+  // end is still there (left unconnected on this node; the block's other nodes keep their edges to it). Only deleting
+  // its layers takes the port away.
+  const ends = into?.ports?.ends ?? { inputs: {}, outputs: {} };
+  const inEnds = (port: string) => (ends.inputs[port] ?? []).filter((end) => picked.has(end.node));
+  const outEnd = (port: string): PortEnd | undefined => {
+    const end = ends.outputs[port];
+    return end && picked.has(end.node) ? end : undefined;
+  };
+  const stayIn = Object.keys(ends.inputs).filter((port) => inEnds(port).length > 0);
+  const stayOut = Object.keys(ends.outputs).filter((port) => outEnd(port));
+  if (!incoming.length && !stayIn.length) return { error: "nothing outside feeds the selected nodes: a block needs an input connection" };
+  if (!outgoing.length && !stayOut.length) return { error: "the selected nodes feed nothing outside: a block needs an output connection" };
 
   // The layers' ids in the block: as on the canvas, or (collapsing) as they were in the block, where still unique.
   const wanted = inside.map((n) => into?.ports?.names[n.id] ?? n.id);
@@ -213,8 +258,8 @@ export function groupSelection(
   const innerIds = new Set(innerId.values());
   const sourceKey = (e: PortEdge) => `${e.source}\u0000${e.sourceHandle ?? "out"}`;
   const former = blockPorts(into ? blocks[into.name] : undefined);
-  const ins = nameBorderPorts(incoming, sourceKey, "in", into?.ports?.inputs ?? {}, former.inputs, innerIds);
-  const outs = nameBorderPorts(outgoing, sourceKey, "out", into?.ports?.outputs ?? {}, former.outputs, new Set([...innerIds, ...ins.ports]));
+  const ins = nameBorderPorts(incoming, sourceKey, "in", into?.ports?.inputs ?? {}, former.inputs, innerIds, stayIn);
+  const outs = nameBorderPorts(outgoing, sourceKey, "out", into?.ports?.outputs ?? {}, former.outputs, new Set([...innerIds, ...ins.ports]), stayOut);
   // The Block node's handles: one port of a kind answers to `in` / `out` (what BlockNode draws), several by name.
   const inHandle = (port: string) => (ins.ports.length === 1 ? "in" : port);
   const outHandle = (port: string) => (outs.ports.length === 1 ? "out" : port);
@@ -243,11 +288,16 @@ export function groupSelection(
     if (picked.has(e.source) && target) blockEdges.push({ source: innerId.get(e.source)!, target, source_port: sourcePort, target_port: targetPort });
     else if (target) blockEdges.push({ source: ins.byEdge.get(e.id)!, target, source_port: "out", target_port: targetPort });
   }
-  const fedBy = new Map<string, PortEdge>();
-  for (const e of outgoing) if (!fedBy.has(outs.byEdge.get(e.id)!)) fedBy.set(outs.byEdge.get(e.id)!, e);
+  // A port without edges on this node feeds, and is fed by, the layers at its ends, as before the edit.
+  const connected = new Set(ins.byEdge.values());
+  for (const port of ins.ports.filter((p) => !connected.has(p))) {
+    for (const end of inEnds(port)) blockEdges.push({ source: port, target: innerId.get(end.node)!, source_port: "out", target_port: end.handle });
+  }
+  const fedBy = new Map<string, PortEnd>();
+  for (const e of outgoing) if (!fedBy.has(outs.byEdge.get(e.id)!)) fedBy.set(outs.byEdge.get(e.id)!, { node: e.source, handle: e.sourceHandle ?? "out" });
   for (const port of outs.ports) {
-    const e = fedBy.get(port)!;
-    blockEdges.push({ source: innerId.get(e.source)!, target: port, source_port: e.sourceHandle ?? "out", target_port: "in" });
+    const end = fedBy.get(port) ?? outEnd(port)!;
+    blockEdges.push({ source: innerId.get(end.node)!, target: port, source_port: end.handle, target_port: "in" });
   }
 
   const instance: LayerNode = {
@@ -256,6 +306,30 @@ export function groupSelection(
     position: { x: left, y: top },
     data: { type: BLOCK, params: into ? { ...into.params, block: name } : { block: name, repeat: 1, shared: false } },
     selected: true,
+  };
+  // The block's other nodes keep their edges on the ports it still has, on the handles its new port count draws. An
+  // edge on a port that went away (its layers were deleted) is removed rather than refusing Collapse: the user deleted
+  // those layers on purpose, chasing the block's other nodes first would be a chore, and the store reports the
+  // removed edges and undoes them with the collapse in one step.
+  const others = new Set(
+    into ? graph.nodes.filter((n) => !picked.has(n.id) && n.data.type === BLOCK && blockParams(n.data.params).block === name).map((n) => n.id) : [],
+  );
+  const dropped: PortEdge[] = [];
+  const rehandle = (e: PortEdge): PortEdge | null => {
+    let targetHandle = e.targetHandle ?? "in";
+    let sourceHandle = e.sourceHandle ?? "out";
+    if (others.has(e.target)) {
+      const port = portOf(targetHandle, former.inputs, "in");
+      if (ins.ports.includes(port)) targetHandle = inHandle(port);
+      else if (former.inputs.includes(port)) return null;
+    }
+    if (others.has(e.source)) {
+      const port = portOf(sourceHandle, former.outputs, "out");
+      if (outs.ports.includes(port)) sourceHandle = outHandle(port);
+      else if (former.outputs.includes(port)) return null;
+    }
+    if (targetHandle === (e.targetHandle ?? "in") && sourceHandle === (e.sourceHandle ?? "out")) return e;
+    return { ...e, sourceHandle, targetHandle, id: edgeId(e.source, sourceHandle, e.target, targetHandle) };
   };
   const edges: PortEdge[] = [];
   const seen = new Set<string>();
@@ -266,19 +340,21 @@ export function groupSelection(
   };
   for (const e of graph.edges) {
     if (picked.has(e.source) && picked.has(e.target)) continue;
-    if (picked.has(e.target)) {
+    const kept = rehandle(e);
+    if (!kept) dropped.push(e);
+    else if (picked.has(e.target)) {
       const handle = inHandle(ins.byEdge.get(e.id)!);
-      push({ ...e, selected: false, target: instanceId, targetHandle: handle, id: edgeId(e.source, e.sourceHandle ?? "out", instanceId, handle) });
+      push({ ...kept, selected: false, target: instanceId, targetHandle: handle, id: edgeId(kept.source, kept.sourceHandle ?? "out", instanceId, handle) });
     } else if (picked.has(e.source)) {
       const handle = outHandle(outs.byEdge.get(e.id)!);
-      push({ ...e, selected: false, source: instanceId, sourceHandle: handle, id: edgeId(instanceId, handle, e.target, e.targetHandle ?? "in") });
-    } else push(e);
+      push({ ...kept, selected: false, source: instanceId, sourceHandle: handle, id: edgeId(instanceId, handle, kept.target, kept.targetHandle ?? "in") });
+    } else push(kept);
   }
   const nodes = [...graph.nodes.filter((n) => !picked.has(n.id)).map((n) => (n.selected ? { ...n, selected: false } : n)), instance];
   if (hasCycle(nodes.map((n) => n.id), edges)) {
     return { error: "grouping these nodes would make a cycle: a path leaves the selection and comes back into it; add the nodes on that path" };
   }
-  return { name, block: { nodes: blockNodes, edges: blockEdges }, instance, nodes, edges };
+  return { name, block: { nodes: blockNodes, edges: blockEdges }, instance, nodes, edges, dropped };
 }
 
 /**
@@ -328,10 +404,15 @@ export function ungroup(
     targetHandle: targetPort,
   });
   const edges: PortEdge[] = [];
-  const border: ExpandedPorts = { inputs: {}, outputs: {}, names: {} };
+  const border: ExpandedPorts = { inputs: {}, outputs: {}, names: {}, ends: { inputs: {}, outputs: {} } };
   for (const [from, to] of rename) if (from !== to) border.names[to] = from;
   const fedBy = new Map<string, BlockEdgeJSON>();
   for (const e of def.edges) if (ports.outputs.includes(e.target)) fedBy.set(e.target, e);
+  for (const port of ports.inputs) {
+    const fed = def.edges.filter((d) => d.source === port && rename.has(d.target));
+    border.ends.inputs[port] = fed.map((d) => ({ node: rename.get(d.target)!, handle: d.target_port ?? "in" }));
+  }
+  for (const [port, e] of fedBy) if (rename.has(e.source)) border.ends.outputs[port] = { node: rename.get(e.source)!, handle: e.source_port ?? "out" };
   for (const e of graph.edges) {
     if (e.target === id) {
       // An edge into an input port: to every inner node that port feeds.

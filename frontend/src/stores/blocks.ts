@@ -2,7 +2,7 @@
 // Block node from the palette, expand and collapse. Each is one undo step. Block definitions live in the graph's
 // `blocks` (FlowGraph.extra), which undo and redo restore with the nodes, as they do the blocks expanded for editing.
 import type { XYPosition } from "@xyflow/react";
-import { type Blocks, type Expanded, BLOCK, groupSelection, readBlocks, readExpanded, ungroup, withExpanded } from "../lib/blocks";
+import { type Blocks, type Expanded, type PortEnd, BLOCK, groupSelection, readBlocks, readExpanded, ungroup, withExpanded } from "../lib/blocks";
 import { type LayerNode, type PortEdge, edgeId } from "../lib/graph";
 import { renameListeners, useGraph } from "./graph";
 import { notify } from "./notice";
@@ -48,7 +48,9 @@ export function expandNode(id: string): void {
 }
 
 /** Collapse an expanded block again: its layers (as edited) become the block's definition, used by every node of it,
- * with the ports named as before (the edges stay on the same handles of the Block node). One undo step. */
+ * with the ports named as before (the edges stay on the same handles of the Block node). A port stays while a layer at
+ * its end does, connected or not; the other nodes' edges on a port whose layers were deleted are removed, and the
+ * notice names them. One undo step. */
 export function collapseNode(id: string): void {
   const record = expandedNow()[id];
   if (!record) return;
@@ -71,6 +73,10 @@ export function collapseNode(id: string): void {
   g.checkpoint();
   const extra = withExpanded({ ...g.extra, blocks: { ...blocks, [result.name]: result.block } }, id, null);
   useGraph.setState({ nodes: result.nodes, edges: result.edges, extra });
+  if (result.dropped.length) {
+    const names = result.dropped.map((e) => `${e.source}:${e.sourceHandle ?? "out"} → ${e.target}:${e.targetHandle ?? "in"}`);
+    notify(`Collapsed '${id}': block '${result.name}' lost the ports whose layers were deleted; removed the edges on them: ${names.join(", ")} (Undo puts them back)`);
+  }
 }
 
 // A layer of an expanded block renamed on the canvas (one undo step, recorded before this runs) stays in the block,
@@ -93,7 +99,11 @@ renameListeners.add((from, to) => {
   };
   const names = { ...record.ports.names };
   delete names[from];
-  const ports = { inputs: moved(record.ports.inputs), outputs: moved(record.ports.outputs), names };
+  const follow = (end: PortEnd): PortEnd => (end.node === from ? { ...end, node: to } : end);
+  const { ends } = record.ports;
+  const inputs = Object.fromEntries(Object.entries(ends.inputs).map(([port, list]) => [port, list.map(follow)]));
+  const outputs = Object.fromEntries(Object.entries(ends.outputs).map(([port, end]) => [port, follow(end)]));
+  const ports = { inputs: moved(record.ports.inputs), outputs: moved(record.ports.outputs), names, ends: { inputs, outputs } };
   useGraph.setState({ extra: withExpanded(g.extra, id, { ...record, ids: record.ids.map((n) => (n === from ? to : n)), ports }) });
 });
 

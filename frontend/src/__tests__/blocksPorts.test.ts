@@ -1,0 +1,117 @@
+// Editing one node of a block (Expand, edit, Collapse) keeps the block's interface for its other nodes: a port whose
+// edge was deleted while expanded stays while its layer does (unconnected on the collapsed node); a port whose layers
+// were deleted goes, and the other nodes' edges on it are removed in the same undo step, named in the notice.
+import { beforeEach, describe, expect, it } from "vitest";
+import type { GraphJSON } from "../api/client";
+import { blockPorts, readBlocks } from "../lib/blocks";
+import { collapseNode, expandNode, expandedNow } from "../stores/blocks";
+import { useGraph } from "../stores/graph";
+import { useNotice } from "../stores/notice";
+
+// The block `res` (inputs x and skip, output y) used twice in a row: r1 feeds r2's x.
+const graph = {
+  format: "netcanvas.graph/2",
+  name: "two copies",
+  blocks: {
+    res: {
+      nodes: [
+        { id: "x", type: "Input" },
+        { id: "skip", type: "Input" },
+        { id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 240, y: 0 } },
+        { id: "proj", type: "Linear", params: { out_features: 8 }, position: { x: 240, y: 120 } },
+        { id: "add", type: "Add", params: {}, position: { x: 480, y: 0 } },
+        { id: "y", type: "Output" },
+      ],
+      edges: [
+        { source: "x", target: "fc" },
+        { source: "skip", target: "proj" },
+        { source: "fc", target: "add" },
+        { source: "proj", target: "add" },
+        { source: "add", target: "y" },
+      ],
+    },
+  },
+  nodes: [
+    { id: "a", type: "Input", params: { shape: [8] }, position: { x: 0, y: 0 } },
+    { id: "b", type: "Input", params: { shape: [8] }, position: { x: 0, y: 200 } },
+    { id: "r1", type: "Block", params: { block: "res", repeat: 2, shared: false }, position: { x: 300, y: 0 } },
+    { id: "r2", type: "Block", params: { block: "res", repeat: 1, shared: false }, position: { x: 600, y: 0 } },
+    { id: "out", type: "Output", position: { x: 900, y: 0 } },
+  ],
+  edges: [
+    { source: "a", target: "r1", target_port: "x" },
+    { source: "b", target: "r1", target_port: "skip" },
+    { source: "r1", target: "r2", target_port: "x" },
+    { source: "b", target: "r2", target_port: "skip" },
+    { source: "r2", target: "out" },
+  ],
+} as unknown as GraphJSON;
+
+const state = () => useGraph.getState();
+const res = () => readBlocks(state().extra).res;
+const edgeIds = () => state().edges.map((e) => e.id).sort();
+const innerEdges = () => res().edges.map((e) => `${e.source}->${e.target}:${e.target_port ?? "in"}`).sort();
+const snapshot = () => ({ nodes: state().nodes, edges: state().edges, extra: state().extra });
+const removeEdge = (id: string) => {
+  expect(state().edges.map((e) => e.id)).toContain(id);
+  state().onEdgesChange([{ type: "remove", id }]);
+};
+
+describe("collapsing one node of a block keeps the block's ports for the others", () => {
+  beforeEach(() => {
+    useGraph.getState().load(graph);
+    useGraph.setState({ past: [], future: [] });
+    useNotice.getState().clear();
+  });
+
+  it("keeps a port whose only edge was deleted while expanded, unconnected on the collapsed node", () => {
+    const before = edgeIds();
+    expandNode("r1");
+    removeEdge("b:out->proj:in"); // the edge made for r1's `skip`
+    const expanded = snapshot();
+    collapseNode("r1");
+
+    expect(blockPorts(res())).toEqual({ inputs: ["x", "skip"], outputs: ["y"] });
+    expect(innerEdges()).toEqual(["add->y:in", "fc->add:in", "proj->add:in", "skip->proj:in", "x->fc:in"]);
+    // r2 keeps every edge; r1 only lost its skip (the validation reports it unconnected, naming r1).
+    expect(edgeIds()).toEqual(before.filter((id) => id !== "b:out->r1:skip"));
+    expect(state().edges.filter((e) => e.target === "r1").map((e) => e.targetHandle)).toEqual(["x"]);
+    expect(state().nodes.find((n) => n.id === "r1")?.data.params).toEqual({ block: "res", repeat: 2, shared: false });
+    expect(useNotice.getState().text).toBeNull();
+
+    state().undo(); // the collapse: expanded again, the edge still deleted
+    expect(snapshot()).toEqual(expanded);
+    expect(expandedNow().r1).toBeDefined();
+    state().undo(); // the deletion
+    expect(state().edges.map((e) => e.id)).toContain("b:out->proj:in");
+  });
+
+  it("keeps an output port whose edge was deleted, and a port whose layer was renamed after", () => {
+    expandNode("r1");
+    removeEdge("add:out->r2:x");
+    removeEdge("b:out->proj:in");
+    expect(state().rename("proj", "shortcut")).toBeNull();
+    collapseNode("r1");
+    expect(blockPorts(res())).toEqual({ inputs: ["x", "skip"], outputs: ["y"] });
+    expect(innerEdges()).toEqual(["add->y:in", "fc->add:in", "shortcut->add:in", "skip->shortcut:in", "x->fc:in"]);
+    expect(edgeIds()).toEqual(["a:out->r1:x", "b:out->r2:skip", "r2:out->out:in"]);
+  });
+
+  it("drops a port whose layer was deleted, with the other nodes' edges on it, in one undo step", () => {
+    expandNode("r1");
+    state().onNodesChange([{ type: "remove", id: "proj" }]); // the only layer `skip` fed
+    const expanded = snapshot();
+    collapseNode("r1");
+
+    expect(blockPorts(res())).toEqual({ inputs: ["x"], outputs: ["y"] });
+    expect(res().nodes.map((n) => n.id)).toEqual(["x", "fc", "add", "y"]);
+    // r2's skip edge is gone and named in the notice; its x edge, now the only input, is on the default handle.
+    expect(edgeIds()).toEqual(["a:out->r1:in", "r1:out->r2:in", "r2:out->out:in"]);
+    expect(useNotice.getState().text).toContain("b:out → r2:skip");
+
+    state().undo();
+    expect(snapshot()).toEqual(expanded);
+    expect(blockPorts(res())).toEqual({ inputs: ["x", "skip"], outputs: ["y"] });
+    expect(state().edges.map((e) => e.id)).toContain("b:out->r2:skip");
+  });
+});
