@@ -3,10 +3,10 @@
 It knows nothing of processes, sockets or SQL. In-memory tensors are shuffled by a ``randperm``
 gathered once per epoch and sliced into batches (``GATHER_BYTES``); outputs accumulate as
 tensors on the training device and metrics reach Python once per epoch; batch events are
-throttled. On an accelerator the splits move
-there once (``devices.place``), the loss is read only for an event (no host sync per step),
-and the module comes back to the CPU when training ends: its weights, checkpoints and
-exports are CPU tensors. ``evaluate`` and ``predict`` serve the same model afterwards.
+throttled. On an accelerator the splits move there once (``devices.place``), the loss is read
+only for an event (no host sync per step), and the module comes back to the CPU when training
+ends: its weights, checkpoints and exports are CPU tensors. A convolutional model may train in
+channels-last on the CPU (``layout.py``). ``evaluate`` and ``predict`` serve the same model afterwards.
 """
 
 from __future__ import annotations
