@@ -503,7 +503,7 @@ def main() -> None:
 
 
 def overhead(server: Server, repeats: int) -> None:
-    """What the default layer health (one step in 50 probed) and TensorBoard files (scalars, histograms per epoch)
+    """What the default layer health (one step in 100 probed) and TensorBoard files (scalars, histograms per epoch)
     cost: each workload trained with both on (the defaults), with health off and with TensorBoard off, interleaved
     (the order turning each round, so that none always runs first), at least 5 rounds, medians compared. Two
     measures: the wall-clock samples per second, and the worker's CPU time per epoch (median, and least: load

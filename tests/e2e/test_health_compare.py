@@ -30,7 +30,7 @@ def test_health_colours_appear_on_the_nodes_during_training(page: Page, server: 
     assert strip.get_attribute("data-flag") in ("ok", "dead", "vanishing", "exploding")
     expect(page.get_by_test_id("health-relu1")).to_contain_text("dead")  # a ReLU says its dead units
     expect(page.get_by_test_id("health-legend")).to_contain_text("Layer health")
-    # a second probed step (50 steps later) draws the sparkline
+    # a second probed step (100 steps later) draws the sparkline
     expect(strip.locator("polyline")).to_have_count(1, timeout=60_000)
     shot(page, "health-canvas")
     page.get_by_test_id("btn-stop").click()

@@ -244,7 +244,7 @@ class Health(Strict):
     """Per-layer health (docs/training-config.md#layer-health): activation statistics, dead ReLUs, gradient norms
     and update/weight ratios, read with hooks on one training step in ``every`` and sent as ``health`` events."""
 
-    every: int = Field(default=50, ge=1, le=1_000_000, description="Probe one training step in this many (the "
+    every: int = Field(default=100, ge=1, le=1_000_000, description="Probe one training step in this many (the "
                                                                    "first step is always probed)")
 
 

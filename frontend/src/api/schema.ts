@@ -2343,7 +2343,7 @@ export interface components {
             /**
              * Every
              * @description Probe one training step in this many (the first step is always probed)
-             * @default 50
+             * @default 100
              */
             every?: number;
         };
