@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 from test_app import open_app
+from test_canvas import settle_view
 
 
 def test_an_expanded_block_survives_a_reload(page: Page, server: str) -> None:
@@ -12,7 +13,9 @@ def test_an_expanded_block_survives_a_reload(page: Page, server: str) -> None:
     page.get_by_test_id("btn-templates").click()
     page.get_by_test_id("template-resnet-digits").click()
     expect(page.get_by_test_id("block-repeat-stage1")).to_have_text("×2 own weights", timeout=10_000)
+    settle_view(page)  # the template's fit animation moves the nodes: a click during it can miss
     page.get_by_test_id("node-stage1").click()
+    expect(page.get_by_test_id("block-inner")).to_contain_text("conv_a")
     page.get_by_test_id("btn-expand").click()
     expect(page.get_by_test_id("node-conv_a")).to_be_visible()
     expect(page.get_by_test_id("btn-collapse-stage1")).to_be_visible()
