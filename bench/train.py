@@ -1,6 +1,6 @@
 """Training speed: NetCanvas runs against a hand-written PyTorch loop (and Keras 3 / Lightning when installed).
 
-    .venv/bin/python bench/train.py [--quick] [--repeats N] [--device cuda] [--compile]
+    .venv/bin/python bench/train.py [--quick] [--repeats N (3)] [--device cuda] [--compile]
 
 NetCanvas trains through the whole run machinery: the app (uvicorn, in a thread of this
 process), the run manager, a spawned worker process, events piped to the server, stored
@@ -413,7 +413,7 @@ def netcanvas_run(server: Server, work: dict[str, Any], watchers: int = 0,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer epochs (a smoke run)")
-    parser.add_argument("--repeats", type=int, default=1, help="take the median of this many runs of each")
+    parser.add_argument("--repeats", type=int, default=3, help="take the median of this many runs of each (3)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda: where everything trains")
     parser.add_argument("--compile", action="store_true", help="also time the CNN with compile: true")
     parser.add_argument("--overhead", action="store_true", help="only the cost of layer health and TensorBoard files")
@@ -439,20 +439,27 @@ def main() -> None:
         if args.overhead:
             overhead(server, args.repeats)
             return
+        # Warm-up, not counted: the first run of each side in this process pays for what later ones reuse (the
+        # worker's imports and first allocations, this process's first autograd graph).
+        netcanvas_run(server, WORKLOADS[0])
+        hand_written(WORKLOADS[0])
         for work in WORKLOADS:
-            # Interleaved, so that a change in the machine's load over time touches each alike.
+            # Interleaved, the order turning each round, so that a change in the machine's load over time touches
+            # each side alike and none always runs first.
             walls: dict[str, list[float]] = {"ours": [], "hand loop, defaults": [], "hand loop, tuned": []}
             cpus: dict[str, list[float]] = {name: [] for name in walls}
             n = len(prepared(work)[1].train["x"])
-            for _ in range(args.repeats):
-                speed, _, cpu = netcanvas_run(server, work)
-                walls["ours"].append(speed)
-                if cpu:
-                    cpus["ours"].append(n / cpu)
-                for label, tuned in (("hand loop, defaults", False), ("hand loop, tuned", True)):
-                    speed, per_cpu = hand_written(work, tuned)
-                    walls[label].append(speed)
-                    cpus[label].append(per_cpu)
+            sides = list(walls)
+            for i in range(args.repeats):
+                for side in sides[i % len(sides):] + sides[:i % len(sides)]:
+                    if side == "ours":
+                        speed, _, cpu = netcanvas_run(server, work)
+                        per_cpu = n / cpu if cpu else None
+                    else:
+                        speed, per_cpu = hand_written(work, tuned=side == "hand loop, tuned")
+                    walls[side].append(speed)
+                    if per_cpu:
+                        cpus[side].append(per_cpu)
             ours = statistics.median(walls.pop("ours"))
             ours_cpu = statistics.median(cpus.pop("ours")) if cpus["ours"] else None
             peers: dict[str, tuple[float, float | None]] = {
