@@ -96,6 +96,22 @@ describe("a block expanded for editing", () => {
     expect(useGraph.getState().toJSON().ui).toEqual({ direction: "LR" }); // nothing left expanded in the file
   });
 
+  it("gives a kept port back to a new edge on its layer after a reload", () => {
+    expandNode("r1");
+    useGraph.getState().onEdgesChange([{ type: "remove", id: "b:out->add:in" }]); // the edge made for `skip`
+    const stop = persistGraph();
+    window.dispatchEvent(new Event("beforeunload"));
+    stop();
+    useGraph.getState().reset();
+    useGraph.getState().load(restoredGraph()!);
+    const c = useGraph.getState().addNode("Input", { shape: [8] }, { x: 0, y: 400 });
+    useGraph.getState().connect({ source: c, target: "add", sourceHandle: "out", targetHandle: "in" });
+    collapseNode("r1");
+    expect(ids()).toEqual(["a", "b", c, "out", "r1"].sort());
+    expect(blockPorts(readBlocks(useGraph.getState().extra).res)).toEqual({ inputs: ["x", "skip"], outputs: ["y"] });
+    expect(edgeIds()).toEqual(["a:out->r1:x", `${c}:out->r1:skip`, "r1:out->out:in"].sort());
+  });
+
   it("follows undo and redo: the Collapse button is there exactly when the layers are", async () => {
     await act(async () => root.render(<ReactFlowProvider><ExpandedBlocks /></ReactFlowProvider>));
     await act(async () => expandNode("r1"));

@@ -97,6 +97,38 @@ describe("collapsing one node of a block keeps the block's ports for the others"
     expect(edgeIds()).toEqual(["a:out->r1:x", "b:out->r2:skip", "r2:out->out:in"]);
   });
 
+  it("gives a kept port back to a new edge on the layer and handle it served, in its place in the port order", () => {
+    expandNode("r1");
+    removeEdge("b:out->proj:in"); // r1's `skip`
+    removeEdge("add:out->r2:x"); // r1's `y`
+    const c = state().addNode("Input", { shape: [8] }, { x: 0, y: 400 });
+    const o = state().addNode("Output", {}, { x: 900, y: 200 });
+    state().connect({ source: c, target: "proj", sourceHandle: "out", targetHandle: "in" });
+    state().connect({ source: "add", target: o, sourceHandle: "out", targetHandle: "in" });
+    const expanded = snapshot();
+    collapseNode("r1");
+
+    expect(blockPorts(res())).toEqual({ inputs: ["x", "skip"], outputs: ["y"] });
+    expect(innerEdges()).toEqual(["add->y:in", "fc->add:in", "proj->add:in", "skip->proj:in", "x->fc:in"]);
+    expect(edgeIds()).toEqual(["a:out->r1:x", "b:out->r2:skip", `${c}:out->r1:skip`, `r1:out->${o}:in`, "r2:out->out:in"].sort());
+    expect(useNotice.getState().text).toBeNull();
+
+    state().undo(); // one step back to editing, the new edges drawn
+    expect(snapshot()).toEqual(expanded);
+  });
+
+  it("makes a new port, after the kept ones, for a new edge on a layer or handle no kept port served", () => {
+    expandNode("r1");
+    removeEdge("b:out->proj:in"); // `skip` served proj's input, not the Add's
+    const c = state().addNode("Input", { shape: [8] }, { x: 0, y: 400 });
+    state().connect({ source: c, target: "add", sourceHandle: "out", targetHandle: "in" });
+    collapseNode("r1");
+
+    expect(blockPorts(res())).toEqual({ inputs: ["x", "skip", "in1"], outputs: ["y"] });
+    expect(innerEdges()).toEqual(["add->y:in", "fc->add:in", "in1->add:in", "proj->add:in", "skip->proj:in", "x->fc:in"]);
+    expect(state().edges.filter((e) => e.target === "r1").map((e) => e.id)).toEqual(["a:out->r1:x", `${c}:out->r1:in1`]);
+  });
+
   it("drops a port whose layer was deleted, with the other nodes' edges on it, in one undo step", () => {
     expandNode("r1");
     state().onNodesChange([{ type: "remove", id: "proj" }]); // the only layer `skip` fed

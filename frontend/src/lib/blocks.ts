@@ -180,22 +180,34 @@ export type Into = { name: string; id: string; params: Record<string, unknown>; 
 
 /**
  * The port names of a group's edges across its border (edge id -> port): an edge made for a port of the block being
- * collapsed keeps it, an edge from the same outside output (or inner output) joins that port; the rest get one
- * port per distinct output, named `base` when it is the only port of its kind, else `base1`, `base2`, ...
- * The ports `stay` are kept even when no edge is left on them. Ports are listed in the block's former order, new
- * ones after.
+ * collapsed keeps it, an edge from the same outside output (or inner output) joins that port; a port of `stay` left
+ * without edges is taken back by the first other output whose edge reaches (`end`) a layer and handle the port
+ * served; the rest get one port per distinct output, named `base` when it is the only port of its kind, else `base1`,
+ * `base2`, ... The ports `stay` (port -> the ends it served) are kept even when no edge is left on them. Ports are
+ * listed in the block's former order, new ones after.
  */
 function nameBorderPorts(
   border: PortEdge[],
   key: (e: PortEdge) => string,
+  end: (e: PortEdge) => PortEnd,
   base: string,
   known: Record<string, string>,
   former: string[],
   taken: Set<string>,
-  stay: string[],
+  stay: Record<string, PortEnd[]>,
 ): { byEdge: Map<string, string>; ports: string[] } {
   const byKey = new Map<string, string>();
   for (const e of border) if (known[e.id] && !byKey.has(key(e))) byKey.set(key(e), known[e.id]);
+  const held = new Set(border.map((e) => known[e.id]).filter(Boolean));
+  const free = new Set(Object.keys(stay).filter((port) => !held.has(port)));
+  for (const e of border) {
+    if (known[e.id] || byKey.has(key(e))) continue;
+    const at = end(e);
+    const port = [...free].find((p) => stay[p].some((s) => s.node === at.node && s.handle === at.handle));
+    if (!port) continue;
+    byKey.set(key(e), port);
+    free.delete(port);
+  }
   const byEdge = new Map<string, string>();
   const unnamed: string[] = [];
   for (const e of border) {
@@ -203,7 +215,7 @@ function nameBorderPorts(
     if (port) byEdge.set(e.id, port);
     else if (!unnamed.includes(key(e))) unnamed.push(key(e));
   }
-  const kept = new Set([...byEdge.values(), ...stay]);
+  const kept = new Set([...byEdge.values(), ...Object.keys(stay)]);
   const used = new Set([...taken, ...kept]);
   const single = kept.size === 0 && unnamed.length === 1;
   const fresh_ = new Map<string, string>();
@@ -246,10 +258,16 @@ export function groupSelection(
     const end = ends.outputs[port];
     return end && picked.has(end.node) ? end : undefined;
   };
-  const stayIn = Object.keys(ends.inputs).filter((port) => inEnds(port).length > 0);
-  const stayOut = Object.keys(ends.outputs).filter((port) => outEnd(port));
-  if (!incoming.length && !stayIn.length) return { error: "nothing outside feeds the selected nodes: a block needs an input connection" };
-  if (!outgoing.length && !stayOut.length) return { error: "the selected nodes feed nothing outside: a block needs an output connection" };
+  // The ports kept, and the layers and handles each served (a new edge on one of them takes its port back).
+  const stayIn: Record<string, PortEnd[]> = {};
+  for (const port of Object.keys(ends.inputs)) if (inEnds(port).length) stayIn[port] = inEnds(port);
+  const stayOut: Record<string, PortEnd[]> = {};
+  for (const port of Object.keys(ends.outputs)) {
+    const at = outEnd(port);
+    if (at) stayOut[port] = [at];
+  }
+  if (!incoming.length && !Object.keys(stayIn).length) return { error: "nothing outside feeds the selected nodes: a block needs an input connection" };
+  if (!outgoing.length && !Object.keys(stayOut).length) return { error: "the selected nodes feed nothing outside: a block needs an output connection" };
 
   // The layers' ids in the block: as on the canvas, or (collapsing) as they were in the block, where still unique.
   const wanted = inside.map((n) => into?.ports?.names[n.id] ?? n.id);
@@ -258,8 +276,10 @@ export function groupSelection(
   const innerIds = new Set(innerId.values());
   const sourceKey = (e: PortEdge) => `${e.source}\u0000${e.sourceHandle ?? "out"}`;
   const former = blockPorts(into ? blocks[into.name] : undefined);
-  const ins = nameBorderPorts(incoming, sourceKey, "in", into?.ports?.inputs ?? {}, former.inputs, innerIds, stayIn);
-  const outs = nameBorderPorts(outgoing, sourceKey, "out", into?.ports?.outputs ?? {}, former.outputs, new Set([...innerIds, ...ins.ports]), stayOut);
+  const targetEnd = (e: PortEdge): PortEnd => ({ node: e.target, handle: e.targetHandle ?? "in" });
+  const sourceEnd = (e: PortEdge): PortEnd => ({ node: e.source, handle: e.sourceHandle ?? "out" });
+  const ins = nameBorderPorts(incoming, sourceKey, targetEnd, "in", into?.ports?.inputs ?? {}, former.inputs, innerIds, stayIn);
+  const outs = nameBorderPorts(outgoing, sourceKey, sourceEnd, "out", into?.ports?.outputs ?? {}, former.outputs, new Set([...innerIds, ...ins.ports]), stayOut);
   // The Block node's handles: one port of a kind answers to `in` / `out` (what BlockNode draws), several by name.
   const inHandle = (port: string) => (ins.ports.length === 1 ? "in" : port);
   const outHandle = (port: string) => (outs.ports.length === 1 ? "out" : port);
