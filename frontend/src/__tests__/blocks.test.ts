@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { GraphJSON, ValidationReport } from "../api/client";
 import { blockEdgeShapes, blockOwner, groupSelection, readBlocks, summarize, ungroup } from "../lib/blocks";
 import { type PortEdge, fromGraphJSON, toGraphJSON } from "../lib/graph";
+import { links, resGraph, resNode } from "./blockFixtures";
 
 const chain = {
   format: "netcanvas.graph/1",
@@ -14,13 +15,7 @@ const chain = {
     { id: "gap", type: "GlobalAvgPool2d", params: {}, position: { x: 800, y: 0 } },
     { id: "y", type: "Output", params: {}, position: { x: 1000, y: 0 } },
   ],
-  edges: [
-    { source: "x", target: "conv" },
-    { source: "conv", target: "bn" },
-    { source: "bn", target: "relu" },
-    { source: "relu", target: "gap" },
-    { source: "gap", target: "y" },
-  ],
+  edges: links("x->conv", "conv->bn", "bn->relu", "relu->gap", "gap->y"),
 } as unknown as GraphJSON;
 
 function grouped() {
@@ -56,14 +51,7 @@ describe("groupSelection", () => {
     const flow = fromGraphJSON({
       ...chain,
       nodes: [...(chain.nodes ?? []), { id: "z", type: "Input", params: { shape: [16, 8, 8] } }, { id: "add", type: "Add" }],
-      edges: [
-        { source: "x", target: "conv" },
-        { source: "x", target: "add" },
-        { source: "z", target: "add" },
-        { source: "conv", target: "add" },
-        { source: "add", target: "gap" },
-        { source: "conv", target: "y" },
-      ],
+      edges: links("x->conv", "x->add", "z->add", "conv->add", "add->gap", "conv->y"),
     } as unknown as GraphJSON);
     const result = groupSelection(flow, {}, ["conv", "add"]);
     if ("error" in result) throw new Error(result.error);
@@ -194,43 +182,14 @@ describe("blockOwner", () => {
   });
 });
 
-// A block with named ports, as a user gets one from a file or the Blocks palette: inputs `x` and `skip` (in that
-// order), output `y`; inside, `fc` feeds an Add with the skip.
-const twoInputs = {
-  format: "netcanvas.graph/2",
-  name: "two inputs",
-  blocks: {
-    res: {
-      nodes: [
-        { id: "x", type: "Input" },
-        { id: "skip", type: "Input" },
-        { id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 240, y: 0 } },
-        { id: "add", type: "Add", params: {}, position: { x: 480, y: 0 } },
-        { id: "y", type: "Output" },
-      ],
-      edges: [
-        { source: "x", target: "fc" },
-        { source: "fc", target: "add" },
-        { source: "skip", target: "add", target_port: "in" },
-        { source: "add", target: "y" },
-      ],
-    },
-  },
-  nodes: [
-    { id: "a", type: "Input", params: { shape: [8] }, position: { x: 0, y: 0 } },
-    { id: "b", type: "Input", params: { shape: [8] }, position: { x: 0, y: 200 } },
-    { id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 0, y: 400 } }, // takes the inner fc's name
-    { id: "r1", type: "Block", params: { block: "res", repeat: 2, shared: false }, position: { x: 300, y: 0 } },
-    { id: "out", type: "Output", position: { x: 900, y: 0 } },
-  ],
-  // The skip's edge listed first: ports must not be named by the order of the edges.
-  edges: [
-    { source: "b", target: "r1", target_port: "skip" },
-    { source: "a", target: "r1", target_port: "x" },
-    { source: "r1", target: "out" },
-    { source: "b", target: "fc" },
-  ],
-} as unknown as GraphJSON;
+// A block with named ports (resBlock): inputs `x` and `skip` (in that order), output `y`; inside, `fc` feeds an Add
+// with the skip. An outside Linear takes the inner fc's name, and the skip's edge is listed first: ports must not be
+// named by the order of the edges.
+const twoInputs = resGraph(
+  "two inputs",
+  [{ id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 0, y: 400 } }, resNode("r1", 300, 2, false)],
+  ["b->r1:skip", "a->r1:x", "r1->out", "b->fc"],
+);
 
 describe("collapse after expand keeps the ports", () => {
   it("gives the block back its port names, order and layer names, and the edges their handles", () => {

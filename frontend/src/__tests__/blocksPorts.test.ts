@@ -2,54 +2,19 @@
 // edge was deleted while expanded stays while its layer does (unconnected on the collapsed node); a port whose layers
 // were deleted goes, and the other nodes' edges on it are removed in the same undo step, named in the notice.
 import { beforeEach, describe, expect, it } from "vitest";
-import type { GraphJSON } from "../api/client";
-import { blockPorts, readBlocks } from "../lib/blocks";
+import { blockPorts } from "../lib/blocks";
 import { collapseNode, expandNode, expandedNow } from "../stores/blocks";
-import { useGraph } from "../stores/graph";
 import { useNotice } from "../stores/notice";
+import { edgeIds, loadFresh, res, resGraph, resNode, state } from "./blockFixtures";
 
-// The block `res` (inputs x and skip, output y) used twice in a row: r1 feeds r2's x.
-const graph = {
-  format: "netcanvas.graph/2",
-  name: "two copies",
-  blocks: {
-    res: {
-      nodes: [
-        { id: "x", type: "Input" },
-        { id: "skip", type: "Input" },
-        { id: "fc", type: "Linear", params: { out_features: 8 }, position: { x: 240, y: 0 } },
-        { id: "proj", type: "Linear", params: { out_features: 8 }, position: { x: 240, y: 120 } },
-        { id: "add", type: "Add", params: {}, position: { x: 480, y: 0 } },
-        { id: "y", type: "Output" },
-      ],
-      edges: [
-        { source: "x", target: "fc" },
-        { source: "skip", target: "proj" },
-        { source: "fc", target: "add" },
-        { source: "proj", target: "add" },
-        { source: "add", target: "y" },
-      ],
-    },
-  },
-  nodes: [
-    { id: "a", type: "Input", params: { shape: [8] }, position: { x: 0, y: 0 } },
-    { id: "b", type: "Input", params: { shape: [8] }, position: { x: 0, y: 200 } },
-    { id: "r1", type: "Block", params: { block: "res", repeat: 2, shared: false }, position: { x: 300, y: 0 } },
-    { id: "r2", type: "Block", params: { block: "res", repeat: 1, shared: false }, position: { x: 600, y: 0 } },
-    { id: "out", type: "Output", position: { x: 900, y: 0 } },
-  ],
-  edges: [
-    { source: "a", target: "r1", target_port: "x" },
-    { source: "b", target: "r1", target_port: "skip" },
-    { source: "r1", target: "r2", target_port: "x" },
-    { source: "b", target: "r2", target_port: "skip" },
-    { source: "r2", target: "out" },
-  ],
-} as unknown as GraphJSON;
+// The block `res` (inputs x and skip, output y; the skip through `proj`) used twice in a row: r1 feeds r2's x.
+const graph = resGraph(
+  "two copies",
+  [resNode("r1", 300, 2, false), resNode("r2", 600, 1, false)],
+  ["a->r1:x", "b->r1:skip", "r1->r2:x", "b->r2:skip", "r2->out"],
+  true,
+);
 
-const state = () => useGraph.getState();
-const res = () => readBlocks(state().extra).res;
-const edgeIds = () => state().edges.map((e) => e.id).sort();
 const innerEdges = () => res().edges.map((e) => `${e.source}->${e.target}:${e.target_port ?? "in"}`).sort();
 const snapshot = () => ({ nodes: state().nodes, edges: state().edges, extra: state().extra });
 const removeEdge = (id: string) => {
@@ -58,11 +23,7 @@ const removeEdge = (id: string) => {
 };
 
 describe("collapsing one node of a block keeps the block's ports for the others", () => {
-  beforeEach(() => {
-    useGraph.getState().load(graph);
-    useGraph.setState({ past: [], future: [] });
-    useNotice.getState().clear();
-  });
+  beforeEach(() => loadFresh(graph));
 
   it("keeps a port whose only edge was deleted while expanded, unconnected on the collapsed node", () => {
     const before = edgeIds();

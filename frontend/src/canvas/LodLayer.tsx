@@ -127,26 +127,26 @@ type Hovered = { kind: "node" | "edge"; id: string } | null;
 /** An edge's end as the corner says it: the node, and the port when it is not the default one. */
 const end = (node: string, port: string | null | undefined, fallback: string) => (port && port !== fallback ? `${node}.${port}` : node);
 
+/** How many of `items` are selected, and the first of them (one pass, no copy: there may be thousands). */
+function selection<T extends { selected?: boolean }>(items: readonly T[]): [number, T | undefined] {
+  let count = 0;
+  let first: T | undefined;
+  for (const item of items) {
+    if (!item.selected) continue;
+    count++;
+    first ??= item;
+  }
+  return [count, first];
+}
+
 /**
  * What the corner says (labels are unreadable here), as one string so that it re-renders only when this changes:
  * the node or edge the pointer is over, or else the first selected node, or else the first selected edge (kind, id,
  * then a node's type and position or an edge's two ends), and how many nodes and edges are selected.
  */
 export function describe(nodes: readonly LayerNode[], edges: readonly PortEdge[], hovered: Hovered): string {
-  let selected = 0;
-  let first: LayerNode | undefined;
-  for (const n of nodes) {
-    if (!n.selected) continue;
-    selected++;
-    first ??= n;
-  }
-  let chosen = 0;
-  let firstEdge: PortEdge | undefined;
-  for (const e of edges) {
-    if (!e.selected) continue;
-    chosen++;
-    firstEdge ??= e;
-  }
+  const [selected, first] = selection(nodes);
+  const [chosen, firstEdge] = selection(edges);
   const counts = [selected, chosen];
   // What the pointer is over, if still there (it may just have been deleted).
   const overNode = hovered?.kind === "node" ? nodes.find((n) => n.id === hovered.id) : undefined;
