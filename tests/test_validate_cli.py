@@ -136,3 +136,21 @@ def test_validate_warns_of_a_graph_past_the_servers_limits(tmp_path: Path, monke
     monkeypatch.setenv("NETCANVAS_MAX_PARAMS", "0")
     result = runner.invoke(app, ["validate", str(path)])
     assert result.exit_code == 2 and "error: NETCANVAS_MAX_PARAMS:" in result.output, result.output
+
+
+def test_validate_loads_no_server_or_data_libraries(tmp_path: Path) -> None:
+    """Checking a graph needs torch and pydantic only: scikit-learn (~2 s to load), the database, Arrow and ONNX
+    stay unloaded, so `netcanvas validate` answers in about the time torch takes to import."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(chain([4], ("Linear", {"out_features": 2}))))
+    heavy = ("sklearn", "sqlalchemy", "pyarrow", "onnx", "onnxruntime", "pandas", "ray", "optuna")
+    code = ("import sys\nfrom netcanvas.cli import app\n"
+            f"app(['validate', {str(path)!r}], standalone_mode=False)\n"
+            f"print('loaded:', sorted(m for m in {heavy!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert 'Model: "' in done.stdout
+    assert "loaded: []" in done.stdout, done.stdout

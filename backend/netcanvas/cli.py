@@ -267,7 +267,7 @@ def dataset_store() -> DatasetStore:
     from .data.uploads import DatasetStore
 
     settings = load_settings()
-    return DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
+    return DatasetStore.of(settings)
 
 
 def uploaded_id(text: str) -> bool:

@@ -100,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(insight.router)
     app.include_router(studies.router)  # its lifespan resumes studies once the run manager is up
     app.include_router(ensembles.router)  # likewise for ensembles
-    app.state.datasets = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
+    app.state.datasets = DatasetStore.of(settings)
     app.state.explain_jobs = Jobs()  # background explanations (its thread starts with the first job)
 
     @app.get("/api/health", tags=["meta"])

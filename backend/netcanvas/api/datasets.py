@@ -15,10 +15,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.types import Message
 
-from ..data import Dataset
 from ..data.errors import UploadError
 from ..data.options import AugmentationOptions, DatasetOptions, PreprocessingOptions
-from ..data.uploads import DatasetStore, default_fields
+from ..data.uploads import default_fields
 from ..settings import Settings
 from ..store import Database, RunRow
 from .deps import DatabaseDep, DatasetStoreDep, SettingsDep
@@ -285,17 +284,6 @@ def preview_augmentation(store: DatasetStoreDep, dataset_id: str, body: Augmenta
         return {"images": augmented_preview(store, dataset_id, body)}
     except UploadError as e:
         raise problem(e) from None
-
-
-def upload_dataset(spec: dict[str, Any], settings: Settings) -> Dataset:
-    """The fields (no data) an uploaded dataset gives with this run spec: enough to check the graph's binding
-    before training. Raises UploadError: no such id, a missing column, a one-class target."""
-    from ..data.pipeline import dataset_from, plan
-
-    store = DatasetStore(settings.data_dir / "datasets", settings.max_upload_mb)
-    desc = store.get(str(spec.get("id")))
-    options = DatasetOptions.model_validate({k: v for k, v in spec.items() if k not in ("id", "name", "binding")})
-    return dataset_from(plan(desc, options), desc, {})
 
 
 def runs_using(db: Database, dataset_id: str) -> list[str]:

@@ -22,7 +22,6 @@ from ..settings import Settings
 from ..shapes import Estimates, NodeInfo, ValidationReport, parsed_graph
 from ..training import TrainConfig
 from ..training.gan import GanError
-from .datasets import upload_dataset
 from .gan import gan_data_signature
 from .limits import DYNAMIC_AXIS, OPTIMIZER_STATE, size_problem, training_bytes
 
@@ -92,7 +91,9 @@ def class_problems(sig: GraphSignature, targets: dict[str, str], dataset: Datase
 def dataset_of(ref: DatasetRef, settings: Settings) -> Dataset:
     """The dataset a run names (an upload's fields only, no data). Raises UploadError or KeyError with the reason."""
     if ref.id is not None:
-        return upload_dataset(ref.model_dump(exclude_unset=True), settings)
+        from ..data.uploads import DatasetStore  # pyarrow, only for an upload
+
+        return DatasetStore.of(settings).fields_of(ref.model_dump(exclude_unset=True))
     if ref.name not in LOADERS:
         raise KeyError(f"unknown dataset '{ref.name}'; built-in datasets: {', '.join(LOADERS)}")
     return load(str(ref.name))

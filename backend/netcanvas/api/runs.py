@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ..data import LOADERS, DataError, Dataset, bind, load
 from ..data.errors import UploadError
+from ..data.uploads import DatasetStore
 from ..graph import Graph
 from ..runs.execute import parallel_problem
 from ..runs.manager import RunConflict
@@ -24,7 +25,6 @@ from ..settings import Settings
 from ..store import ArtifactRow, Database, RunRow
 from ..training import Event, TrainConfig
 from ..training.devices import device_problem
-from .datasets import upload_dataset
 from .deps import DatabaseDep, RunManagerDep, SettingsDep
 from .gan import gan_signature
 from .limits import SafeJSONRoute, error_responses, size_problem
@@ -127,7 +127,7 @@ def check_request(body: RunCreate, settings: Settings) -> tuple[dict[str, Any], 
     ref = body.dataset
     if ref.id is not None:
         try:
-            uploaded = upload_dataset(ref.model_dump(exclude_unset=True), settings)
+            uploaded = DatasetStore.of(settings).fields_of(ref.model_dump(exclude_unset=True))
         except UploadError as e:
             raise unprocessable([{"loc": ["body", "dataset"], "type": "dataset", "node": None,
                                   "msg": str(e)}]) from None

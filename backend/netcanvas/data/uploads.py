@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -31,8 +31,12 @@ import pyarrow as pa
 from .errors import UploadError
 from .images import default_size, load_images, png_data_url, scan_images
 from .options import DatasetOptions
-from .pipeline import plan
+from .pipeline import dataset_from, plan
 from .tables import describe_columns, preview_rows, read_table, read_table_cache, write_table_cache
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+    from .builtin import Dataset
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +83,19 @@ class DatasetStore:
     def __init__(self, root: str | Path, max_upload_mb: int = 500):
         self.root = Path(root)
         self.max_bytes = max_upload_mb * 1024 * 1024
+
+    @classmethod
+    def of(cls, settings: Settings) -> DatasetStore:
+        """The store under a server's (or the CLI's) data directory."""
+        return cls(settings.data_dir / "datasets", settings.max_upload_mb)
+
+    def fields_of(self, spec: dict[str, Any]) -> Dataset:
+        """The fields (no data) an uploaded dataset gives with this run spec (``{"id": ..., target, features,
+        preprocessing...}``): enough to check the graph's binding before training. Raises UploadError: no such
+        id, a missing column, a one-class target."""
+        desc = self.get(str(spec.get("id")))
+        options = DatasetOptions.model_validate({k: v for k, v in spec.items() if k not in ("id", "name", "binding")})
+        return dataset_from(plan(desc, options), desc, {})
 
     # ---- adding -------------------------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ from typing import Literal
 
 import numpy as np
 import torch
-from sklearn.metrics import precision_recall_fscore_support, roc_auc_score
 
 Direction = Literal["min", "max"]
 
@@ -54,6 +53,8 @@ def _auc(y_true: np.ndarray, score: np.ndarray) -> float | None:
     """scikit-learn's ROC AUC (ties counted half); None when only one class is present."""
     if y_true.min() == y_true.max():
         return None
+    from sklearn.metrics import roc_auc_score  # scikit-learn loads in ~2 s: only for runs that ask for AUC
+
     return float(roc_auc_score(y_true, score))
 
 
@@ -81,6 +82,8 @@ def classification_metrics(names: list[str], probs: torch.Tensor, y: torch.Tenso
         return out
     y_np, pred_np = y.cpu().numpy(), pred.cpu().numpy()
     if any(name in ("precision", "recall", "f1") for name in wanted):
+        from sklearn.metrics import precision_recall_fscore_support
+
         precision, recall, f1, _ = precision_recall_fscore_support(
             y_np, pred_np, average="binary" if binary else "macro", zero_division=0)
         found = {"precision": precision, "recall": recall, "f1": f1}
