@@ -2,15 +2,13 @@
 // redo, with its Collapse button shown above the canvas, and collapsing keeps the block's ports.
 import { ReactFlowProvider } from "@xyflow/react";
 import { act } from "react";
-import { type Root, createRoot } from "react-dom/client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ExpandedBlocks } from "../canvas/ExpandedBlocks";
 import { blockPorts } from "../lib/blocks";
 import { collapseNode, expandNode, expandedNow } from "../stores/blocks";
 import { persistGraph, restoredGraph } from "../stores/graph";
 import { edgeIds, loadFresh, nodeIds, res, resGraph, resNode, state } from "./blockFixtures";
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { mountPerTest } from "./mount";
 
 const graph = resGraph("expanded", [resNode("r1", 300, 3, true)], ["b->r1:skip", "a->r1:x", "r1->out"]);
 
@@ -25,20 +23,12 @@ function reload() {
 }
 
 describe("a block expanded for editing", () => {
-  let host: HTMLDivElement;
-  let root: Root;
+  const view = mountPerTest();
   beforeEach(() => {
     localStorage.clear();
     loadFresh(graph);
-    host = document.createElement("div");
-    document.body.appendChild(host);
-    root = createRoot(host);
   });
-  afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
-  });
-  const collapseButton = () => host.querySelector('[data-testid="btn-collapse-r1"]');
+  const collapseButton = () => view.host.querySelector('[data-testid="btn-collapse-r1"]');
 
   it("is still collapsible after a reload, and collapses with the ports and edges it had", async () => {
     const before = edgeIds();
@@ -46,7 +36,7 @@ describe("a block expanded for editing", () => {
     expect(nodeIds()).toEqual(["a", "add", "b", "fc", "out"]);
     reload();
     expect(nodeIds()).toEqual(["a", "add", "b", "fc", "out"]);
-    await act(async () => root.render(<ReactFlowProvider><ExpandedBlocks /></ReactFlowProvider>));
+    await act(async () => view.root.render(<ReactFlowProvider><ExpandedBlocks /></ReactFlowProvider>));
     expect(collapseButton()?.textContent).toBe("Collapse r1 (res ×3)");
 
     // An edit while expanded, then Collapse: one node again, repeat and sharing back, ports and edges as they were.
@@ -76,7 +66,7 @@ describe("a block expanded for editing", () => {
   });
 
   it("follows undo and redo: the Collapse button is there exactly when the layers are", async () => {
-    await act(async () => root.render(<ReactFlowProvider><ExpandedBlocks /></ReactFlowProvider>));
+    await act(async () => view.root.render(<ReactFlowProvider><ExpandedBlocks /></ReactFlowProvider>));
     await act(async () => expandNode("r1"));
     expect(collapseButton()).not.toBeNull();
     await act(async () => state().undo());

@@ -1,15 +1,13 @@
 // Palette -> canvas drag and drop in happy-dom, which ignores DragEvent.dataTransfer: we define it on each event.
 import { ReactFlowProvider } from "@xyflow/react";
 import { act } from "react";
-import { type Root, createRoot } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Catalog } from "../api/client";
 import { Canvas, DRAG_MIME } from "../canvas/Canvas";
 import { Palette } from "../panels/Palette";
 import { useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { mountPerTest } from "./mount";
 
 const port = (name: string) => ({ name, variadic: false, optional: false, doc: "" });
 const catalog = {
@@ -46,28 +44,20 @@ function dragEvent(type: string, data: Record<string, string>, at = { x: 0, y: 0
 }
 
 describe("palette to canvas", () => {
-  let host: HTMLDivElement;
-  let root: Root;
+  const view = mountPerTest({ width: "1000px", height: "700px" });
   beforeEach(() => {
     // happy-dom lays nothing out, so React Flow warns that its container has no size.
     vi.spyOn(console, "warn").mockImplementation(() => undefined);
     useCatalog.setState({ catalog, layers: Object.fromEntries(catalog.layers.map((l) => [l.type, l])) });
     useGraph.setState({ nodes: [], edges: [], past: [], future: [] });
-    host = document.createElement("div");
-    host.style.width = "1000px";
-    host.style.height = "700px";
-    document.body.appendChild(host);
-    root = createRoot(host);
   });
   afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
     vi.restoreAllMocks();
   });
 
   it("drags a layer from the palette and drops it as a node with its default params", async () => {
     await act(async () => {
-      root.render(
+      view.root.render(
         <ReactFlowProvider>
           <Palette />
           <Canvas />
@@ -75,12 +65,12 @@ describe("palette to canvas", () => {
       );
     });
     const data: Record<string, string> = {};
-    const item = host.querySelector('[data-testid="palette-Linear"]')!;
+    const item = view.host.querySelector('[data-testid="palette-Linear"]')!;
     expect(item.getAttribute("draggable")).toBe("true");
     act(() => void item.dispatchEvent(dragEvent("dragstart", data)));
     expect(data[DRAG_MIME]).toBe("Linear");
 
-    const canvas = host.querySelector('[data-testid="canvas"]')!;
+    const canvas = view.host.querySelector('[data-testid="canvas"]')!;
     const over = dragEvent("dragover", data);
     act(() => void canvas.dispatchEvent(over));
     expect(over.defaultPrevented).toBe(true); // the canvas accepts drops
@@ -97,19 +87,19 @@ describe("palette to canvas", () => {
 
   it("filters the palette by name, doc or category", async () => {
     await act(async () => {
-      root.render(
+      view.root.render(
         <ReactFlowProvider>
           <Palette />
         </ReactFlowProvider>,
       );
     });
-    const search = host.querySelector<HTMLInputElement>('[data-testid="palette-search"]')!;
+    const search = view.host.querySelector<HTMLInputElement>('[data-testid="palette-search"]')!;
     const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!;
     act(() => {
       setValue.call(search, "max(");
       search.dispatchEvent(new Event("input", { bubbles: true }));
     });
-    expect(host.querySelector('[data-testid="palette-ReLU"]')).not.toBeNull();
-    expect(host.querySelector('[data-testid="palette-Linear"]')).toBeNull();
+    expect(view.host.querySelector('[data-testid="palette-ReLU"]')).not.toBeNull();
+    expect(view.host.querySelector('[data-testid="palette-Linear"]')).toBeNull();
   });
 });

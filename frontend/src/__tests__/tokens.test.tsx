@@ -1,30 +1,16 @@
 // Text samples with their tokens: the Data tab's upload view and the built-in text set's samples as words.
 import { act } from "react";
-import { type Root, createRoot } from "react-dom/client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { DatasetInfo } from "../api/client";
 import { DatasetView, TokenSamples } from "../panels/DatasetView";
+import { mountPerTest } from "./mount";
 
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
-
-let host: HTMLDivElement;
-let root: Root;
-
-beforeEach(() => {
-  host = document.createElement("div");
-  document.body.append(host);
-  root = createRoot(host);
-});
-
-afterEach(() => {
-  act(() => root.unmount());
-  host.remove();
-});
+const view = mountPerTest();
 
 describe("TokenSamples", () => {
   it("shows each text, one chip per token with its id, unknown tokens marked and the cut count", () => {
     act(() =>
-      root.render(
+      view.root.render(
         <TokenSamples
           samples={[
             { text: "Great fun film", tokens: ["great", "fun", "film"], ids: [5, 9, 7], cut: 0 },
@@ -33,7 +19,7 @@ describe("TokenSamples", () => {
         />,
       ),
     );
-    const samples = host.querySelectorAll(".token-sample");
+    const samples = view.host.querySelectorAll(".token-sample");
     expect(samples).toHaveLength(2);
     expect(samples[0].querySelector(".token-text")?.textContent).toBe("Great fun film");
     const chips = [...samples[0].querySelectorAll(".token")];
@@ -45,8 +31,8 @@ describe("TokenSamples", () => {
   });
 
   it("renders nothing without samples", () => {
-    act(() => root.render(<TokenSamples samples={[]} />));
-    expect(host.querySelector("[data-testid=token-samples]")).toBeNull();
+    act(() => view.root.render(<TokenSamples samples={[]} />));
+    expect(view.host.querySelector("[data-testid=token-samples]")).toBeNull();
   });
 });
 
@@ -65,8 +51,8 @@ describe("DatasetView", () => {
       vocabulary_size: 10,
       tokens: { x: [["the", "movie"]] },
     } as DatasetInfo;
-    act(() => root.render(<DatasetView dataset={dataset} />));
-    const section = host.querySelector("[data-testid=token-samples]");
+    act(() => view.root.render(<DatasetView dataset={dataset} />));
+    const section = view.host.querySelector("[data-testid=token-samples]");
     expect(section?.querySelector("h4")?.textContent).toBe("x as words");
     expect([...(section?.querySelectorAll(".token") ?? [])].map((c) => c.textContent)).toEqual(["the", "movie"]);
   });

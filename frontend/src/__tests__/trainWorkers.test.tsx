@@ -1,16 +1,14 @@
 // The Train panel's data-parallel `workers` field: shown where the server's executor is Ray (GET /api/catalog says
 // which), checked as typed against the config schema's bounds, the server's 422 under it.
 import { act } from "react";
-import { type Root, createRoot } from "react-dom/client";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError, type Catalog } from "../api/client";
 import { refusedConfig } from "../lib/serverErrors";
 import { TrainSettings } from "../panels/TrainSettings";
 import { useDatasets } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { defaultConfig, useTrain } from "../stores/train";
-
-(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+import { mountPerTest } from "./mount";
 
 const WORKERS = { type: "integer", minimum: 1, maximum: 64, default: 1, description: "Data-parallel workers" };
 
@@ -29,25 +27,17 @@ function catalogOf(executor: "local" | "ray"): Catalog {
 }
 
 describe("workers in the Train panel", () => {
-  let host: HTMLDivElement;
-  let root: Root;
+  const view = mountPerTest();
   beforeEach(() => {
     useTrain.setState({ dataset: "iris", config: defaultConfig() });
     useGraph.setState({ nodes: [], edges: [], past: [], future: [] });
     useDatasets.setState({ chosen: null, uploads: [] });
     refusedConfig(null, null);
-    host = document.createElement("div");
-    document.body.appendChild(host);
-    root = createRoot(host);
-  });
-  afterEach(() => {
-    act(() => root.unmount());
-    host.remove();
   });
 
-  const show = (executor: "local" | "ray") => act(() => root.render(<TrainSettings catalog={catalogOf(executor)} />));
-  const field = () => host.querySelector<HTMLInputElement>('[data-testid="cfg-workers"]');
-  const problem = () => host.querySelector('[data-testid="cfg-workers-error"]')?.textContent ?? null;
+  const show = (executor: "local" | "ray") => act(() => view.root.render(<TrainSettings catalog={catalogOf(executor)} />));
+  const field = () => view.host.querySelector<HTMLInputElement>('[data-testid="cfg-workers"]');
+  const problem = () => view.host.querySelector('[data-testid="cfg-workers-error"]')?.textContent ?? null;
   const type = (text: string) =>
     act(() => {
       const input = field()!;
@@ -57,7 +47,7 @@ describe("workers in the Train panel", () => {
 
   it("is not offered where runs train on the local executor", () => {
     show("local");
-    expect(host.querySelector('[data-testid="cfg-epochs"]')).not.toBeNull();
+    expect(view.host.querySelector('[data-testid="cfg-epochs"]')).not.toBeNull();
     expect(field()).toBeNull();
   });
 
