@@ -6,7 +6,6 @@ from pathlib import Path
 
 import torch
 
-from netcanvas.templates import list_templates
 from runhelpers import DIGITS_MLP, LONG, QUICK, app_client, start_run, wait_for
 
 
@@ -71,15 +70,3 @@ def test_a_run_resumed_from_a_checkpoint_damaged_after_the_check_fails_with_the_
         run = wait_for(client, run_id, ("failed",), timeout=120)
         assert run["error"].startswith("cannot resume: the pause checkpoint pause.pt cannot be read"), run["error"]
 
-
-def test_a_gan_run_cannot_pause(tmp_path: Path) -> None:
-    template = next(t for t in list_templates() if t["id"] == "dcgan-digits")
-    config = {**template["config"], "epochs": 1000}
-    with app_client(tmp_path) as client:
-        run_id = start_run(client, template["graph"], "digits", config)
-        wait_for(client, run_id, ("running",))
-        r = client.post(f"/api/runs/{run_id}/pause")
-        assert r.status_code == 409 and r.json()["detail"] == (f"run '{run_id}' trains a GAN, which cannot pause; "
-                                                               "stop it instead")
-        client.post(f"/api/runs/{run_id}/stop")
-        wait_for(client, run_id, ("stopped",))

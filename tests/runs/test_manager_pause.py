@@ -1,14 +1,21 @@
-"""Pause and resume through the run manager with real worker processes: a run paused, its server restarted, and
-resumed ends with the metrics of the same run never paused; its events go on with the same numbering."""
+"""Pause and resume through the run manager with real worker processes: a run (an ordinary one, a GAN) paused, its
+server restarted, and resumed ends with the metrics of the same run never paused; its events go on with the same
+numbering."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pytest
+import torch
+from safetensors.torch import load_file
 from starlette.testclient import TestClient
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from helpers import chain
+from netcanvas.templates import list_templates
+from netcanvas.training.tensorboard import LOG_DIR
 from runhelpers import app_client, start_run, wait_for, watch
 
 GRAPH = chain([1, 8, 8], ("Flatten", {}), ("Linear", {"out_features": 32}), ("ReLU", {}), ("Dropout", {"p": 0.3}),
@@ -67,6 +74,40 @@ def test_a_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_p
     assert statuses[-1][1] == "resumed"
     assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, CONFIG["epochs"] + 1))
     assert not (tmp_path / "paused" / "runs" / run_id / "pause.pt").exists()  # removed once the run ended
+
+
+def test_a_gan_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_path: Path) -> None:
+    template = next(t for t in list_templates() if t["id"] == "dcgan-digits")
+    graph, config = template["graph"], {**template["config"], "epochs": 4, "batch_size": 64, "seed": 4}
+    with app_client(tmp_path / "once") as client:
+        whole_id = start_run(client, graph, "digits", config)
+        whole = wait_for(client, whole_id, ("completed",), timeout=120)
+
+    with app_client(tmp_path / "paused") as client:
+        run_id = start_run(client, graph, "digits", config)
+        pause_after_epoch(client, run_id, 1)
+        paused = client.get(f"/api/runs/{run_id}").json()
+        assert paused["status"] == "paused" and paused["epochs_done"] < config["epochs"]
+    with app_client(tmp_path / "paused") as client:
+        assert client.post(f"/api/runs/{run_id}/resume").status_code == 200
+        events = watch(client, run_id)
+        resumed = wait_for(client, run_id, ("completed",), timeout=120)
+
+    assert history(resumed) == history(whole)
+    assert resumed["test_metrics"] == whole["test_metrics"] and resumed["best"] == whole["best"]
+    weights = [load_file(tmp_path / where / "runs" / run / "best.safetensors")
+               for where, run in (("once", whole_id), ("paused", run_id))]
+    assert weights[0].keys() == weights[1].keys() and {"g_fc.weight", "d_fc.weight"} <= weights[0].keys()
+    assert all(torch.allclose(weights[0][k], weights[1][k], rtol=1e-6, atol=1e-7) for k in weights[0])
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert [e["status"] for e in events if e["type"] == "status"] == ["queued", "running", "paused", "queued",
+                                                                      "running"]
+    assert [e["epoch"] for e in events if e["type"] == "epoch"] == list(range(1, config["epochs"] + 1))
+    board = EventAccumulator(str(tmp_path / "paused" / "runs" / run_id / LOG_DIR), size_guidance={"scalars": 0})
+    board.Reload()  # one event file from before the pause, one from after: each epoch once
+    assert [s.step for s in board.Scalars("g_loss/train")] == list(range(1, config["epochs"] + 1))
+    assert [s.value for s in board.Scalars("g_loss/train")] == pytest.approx([h["g_loss"] for h in history(whole)],
+                                                                             rel=1e-6)
 
 
 def test_a_paused_run_can_be_stopped_or_deleted_and_frees_its_worker(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from netcanvas.api.app import create_app
 from netcanvas.cli import logdir_spec
 from netcanvas.runs.execute import execute
 from netcanvas.settings import Settings
-from netcanvas.training.events import BatchEvent, EpochEvent, Event, LogEvent
+from netcanvas.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent
 from netcanvas.training.tensorboard import LOG_DIR, tag_of
 
 LENET = Path(__file__).parents[1] / "fixtures" / "graphs" / "lenet_digits.json"
@@ -64,6 +64,38 @@ def test_histograms_are_written_less_often_when_they_would_cost_too_much(tmp_pat
     board = read(tmp_path / "run")
     assert [h.step for h in board.Histograms("weights/conv1.weight")] == [1, 4]
     assert [s.step for s in board.Scalars("loss/train")] == [1, 2, 3, 4]  # scalars every epoch all the same
+
+
+def test_a_gan_run_writes_both_losses_its_scores_and_both_parts_histograms(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from netcanvas.templates import list_templates
+    from netcanvas.training import tensorboard
+
+    monkeypatch.setattr(tensorboard, "SHARE", 1e-12)  # the ordinary rule: histograms after the first and last epoch
+    template = next(t for t in list_templates() if t["id"] == "dcgan-digits")
+    events: list[Event] = []
+    config = {**template["config"], "epochs": 3, "batch_size": 128}  # "tensorboard" left to its default
+    outcome = execute(template["graph"], {"name": "digits"}, config, tmp_path / "run", events.append)
+    assert outcome.status == "completed", outcome.error
+    board = read(tmp_path / "run")
+    epochs = [e for e in events if isinstance(e, EpochEvent)]
+    assert {"d_loss", "g_loss", "d_real", "d_fake", "d_accuracy", "val_d_real", "val_d_fake"} <= set(epochs[0].metrics)
+    for name in epochs[0].metrics:
+        written = board.Scalars(tag_of(name))
+        assert [s.step for s in written] == [1, 2, 3], name
+        assert [s.value for s in written] == pytest.approx([e.metrics[name] for e in epochs], rel=1e-6), name
+    assert [s.value for s in board.Scalars("lr")] == pytest.approx([e.lr for e in epochs])
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and done.test_metrics
+    for name, value in done.test_metrics.items():
+        (written,) = board.Scalars(tag_of(name))
+        assert (written.step, written.value) == (3, pytest.approx(value, rel=1e-6))
+    assert len(board.Scalars("batch/loss")) == len([e for e in events if isinstance(e, BatchEvent)])
+    histograms = board.Tags()["histograms"]
+    for tag in ("weights/g_fc.weight", "weights/g_bn1.weight", "weights/d_conv1.weight", "weights/d_fc.bias",
+                "gradients/g_up2.weight", "gradients/d_fc.weight"):
+        assert [h.step for h in board.Histograms(tag)] == [1, 3], (tag, histograms)
+    assert not [e for e in events if isinstance(e, LogEvent) and e.message.startswith("tensorboard")]
 
 
 def test_tensorboard_can_be_turned_off(tmp_path: Path) -> None:

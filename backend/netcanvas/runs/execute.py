@@ -253,7 +253,7 @@ def _train(graph: dict[str, Any], dataset: dict[str, Any], config: TrainConfig |
     if should_stop():
         return RunOutcome(status="stopped")
     if gan is not None:
-        return _train_gan(gan, data, cfg, run_dir, emit, should_stop)
+        return _train_gan(gan, data, cfg, run_dir, emit, should_stop, pause)
     board = TensorBoardLog.for_run(run_dir.path, compiled, data, emit) if cfg.tensorboard else None
     result = train(compiled, data, cfg, board.wrap(emit) if board else emit, should_stop,
                    Checkpoints(run_dir, compiled, emit), loaded=loaded, pause=pause, parallel=parallel)
@@ -296,8 +296,9 @@ def start_from(compiled: CompiledGraph, init: Init | None, runs_dir: Path | None
 
 
 def _train_gan(gan: GanParts, data: PreparedData, cfg: TrainConfig, run_dir: RunDir, emit: Emit,
-               should_stop: Callable[[], bool]) -> RunOutcome:
-    """A GAN run: both parts' weights (keyed by node id) are written after every epoch and at the end."""
+               should_stop: Callable[[], bool], pause: Pause) -> RunOutcome:
+    """A GAN run: both parts' weights (keyed by node id) are written after every epoch and at the end (a paused
+    run's too); TensorBoard gets its events and both parts' histograms."""
     broken: list[OSError] = []
 
     def checkpoint(state: dict[str, torch.Tensor], best: bool) -> None:
@@ -311,7 +312,11 @@ def _train_gan(gan: GanParts, data: PreparedData, cfg: TrainConfig, run_dir: Run
             emit(LogEvent(level="warning", message=f"could not write the weights during training ({e}); "
                                                    "they are written again when the run ends"))
 
-    result = train_gan(gan, data, cfg, emit, should_stop, checkpoint)
+    board = (TensorBoardLog.for_run(run_dir.path, [gan.generator, gan.discriminator], None, emit)
+             if cfg.tensorboard else None)  # no graph: a GAN is two modules
+    result = train_gan(gan, data, cfg, board.wrap(emit) if board else emit, should_stop, checkpoint, pause)
+    if board is not None:
+        board.close()
     for which, state in (("best", result.best_state), ("last", result.last_state)):
         if state is not None:
             run_dir.write_weights(state, which)

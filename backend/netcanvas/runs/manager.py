@@ -326,6 +326,7 @@ class RunManager:
 
     def stop(self, run_id: str) -> bool:
         """Ask a run to stop; False when it has already finished (or does not exist)."""
+        self._settle_paused(run_id)
         with self._lock:
             handle = self._active.get(run_id)
             if handle is not None:
@@ -353,12 +354,9 @@ class RunManager:
 
     def pause(self, run_id: str) -> None:
         """Ask a running run to pause before its next step; it becomes ``paused`` once its checkpoint is written.
-        Raises KeyError for an unknown run, RunConflict naming the status of a run that is not running."""
+        Raises KeyError for an unknown run, RunConflict naming the status of a run that is not running or saying
+        that a run on Ray cannot pause."""
         status = self._status(run_id)
-        with self.db.session() as s:
-            config = s.scalar(select(RunRow.config).where(RunRow.id == run_id)) or {}
-        if status == "running" and config.get("gan"):
-            raise RunConflict(f"run '{run_id}' trains a GAN, which cannot pause; stop it instead")
         with self._lock:
             handle = self._active.get(run_id)
             if status == "running" and handle is not None and handle.stop_requested_at is None and not handle.deleted:
@@ -390,6 +388,7 @@ class RunManager:
         status = self._status(run_id)
         if status != "paused":
             raise RunConflict(f"run '{run_id}' is {status}; only a paused run can be resumed")
+        self._settle_paused(run_id)
         try:
             load_paused(self.run_dir(run_id).path / PAUSE_FILE)
         except CheckpointError as e:
@@ -400,6 +399,14 @@ class RunManager:
                                                                               "worker")], expect="paused"):
                 raise RunConflict(f"run '{run_id}' is {self._status(run_id)}; only a paused run can be resumed")
             self._schedule()
+
+    def _settle_paused(self, run_id: str) -> None:
+        """Wait for the worker of a run that has just paused to end: ``paused`` is its last event, but until the
+        process is gone its handle is active, and a stop or resume would be taken for a running run's."""
+        with self._lock:
+            handle = self._active.get(run_id)
+        if handle is not None and self._status(run_id) == "paused":
+            handle.finished.wait(30)
 
     def _status(self, run_id: str) -> str:
         with self.db.session() as s:

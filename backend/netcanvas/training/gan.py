@@ -10,6 +10,11 @@ Training alternates ``d_steps`` discriminator steps and one generator step per b
 own optimizer, under the standard non-saturating loss or WGAN-GP. After every epoch the generator draws
 a grid of samples from the same fixed noise (a ``samples`` event, one small PNG). A GAN's losses do not
 measure how good its samples are, so a run keeps its last epoch's weights as its best.
+
+A GAN run pauses before a step as an ordinary one does (pause.py): its checkpoint holds both parts' weights
+(keys ``generator.``/``discriminator.`` + the module's), both optimizers' states, the epoch's order, the
+scores and loss sums it has accumulated, the noise generator's state (which also shuffles) and the process's
+random states; resumed, the run goes on bit for bit as the uninterrupted one would have.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from .events import BatchEvent, DoneEvent, EpochEvent, ErrorEvent, Event, LogEve
 from .loop import BATCH_EVENTS_PER_SECOND, EVAL_BATCH, TrainingError, TrainResult, locate_failure, training_module
 from .losses import Head
 from .optimizers import implementation_of, make_optimizer
+from .pause import Pause, PausedState, RandomStates
 
 Emit = Callable[[Event], None]
 NodeCheckpoint = Callable[[dict[str, torch.Tensor], bool], None]
@@ -234,9 +240,10 @@ def sample_grid(images: torch.Tensor, low: float, high: float, cols: int = 8) ->
 
 def train_gan(parts: GanParts, data: PreparedData, config: TrainConfig, emit: Emit,
               should_stop: Callable[[], bool] = lambda: False,
-              checkpoint: NodeCheckpoint | None = None) -> TrainResult:
+              checkpoint: NodeCheckpoint | None = None, pause: Pause | None = None) -> TrainResult:
     """Train both parts in place, emitting events; never raises for a failed run (it ends ``failed`` with an
-    error event). Ends with a ``done`` event. The result's states are keyed by node id (both parts)."""
+    error event). Ends with a ``done`` event, or, paused (``pause``, as the ordinary loop's), with a ``status``
+    event ``paused`` and no test metrics. The result's states are keyed by node id (both parts)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(config.num_threads)
     result = TrainResult(status="failed")
@@ -246,8 +253,8 @@ def train_gan(parts: GanParts, data: PreparedData, config: TrainConfig, emit: Em
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(config.seed)
             trainer = _Trainer(parts, data, config, emit, device, result)
-            trainer.run(should_stop, checkpoint)
-        if result.status != "failed" and trainer is not None and data.test is not None:
+            trainer.run(should_stop, checkpoint, pause)
+        if result.status not in ("failed", "paused") and trainer is not None and data.test is not None:
             result.test_metrics = {f"test_{k}": v for k, v in trainer.evaluate(data.test).items()}
     except TrainingError as e:
         result.status, result.error, result.node = "failed", str(e), e.node
@@ -263,6 +270,8 @@ def train_gan(parts: GanParts, data: PreparedData, config: TrainConfig, emit: Em
     if result.last_state is None:
         result.last_state = parts.state()
     result.best_state = result.best_state or result.last_state
+    if result.status == "paused":  # its status event is sent; no done: the run goes on later
+        return result
     if result.status == "failed":
         emit(ErrorEvent(message=result.error or "training failed", node=result.node))
     emit(DoneEvent(status=result.status, metrics=result.metrics, test_metrics=result.test_metrics,
@@ -358,7 +367,8 @@ class _Trainer:
                                 "try lower learning rates")
         return number
 
-    def run(self, should_stop: Callable[[], bool], checkpoint: NodeCheckpoint | None) -> None:
+    def run(self, should_stop: Callable[[], bool], checkpoint: NodeCheckpoint | None,
+            pause: Pause | None = None) -> None:
         config, spec, data, result = self.config, self.spec, self.data, self.result
         g_opt = make_optimizer(spec.g_optimizer, self.generator.parameters(), self.device)
         d_opt = make_optimizer(spec.d_optimizer, self.parts.discriminator.module.parameters(), self.device)
@@ -380,19 +390,47 @@ class _Trainer:
         self.first_step()
         self.emit(LogEvent(message=f"GAN ({spec.loss}) on {result.runtime.device}: {n} real images, {steps} steps "
                                    f"per epoch, {spec.d_steps} discriminator step(s) per generator step"))
+        resumed = pause.resume if pause is not None else None
+        if resumed is not None:  # after the first step's probe: it draws noise and moves BatchNorm statistics
+            self.restore(resumed, steps, g_opt, d_opt)
+            self.emit(LogEvent(message=f"resumed at {resumed.describe()}"))
         last_event = 0.0
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(resumed.epoch if resumed is not None else 1, config.epochs + 1):
             started = time.perf_counter()
             self.generator.train()
             self.critic.train()
-            order = torch.randperm(n, generator=self.random) if config.shuffle else torch.arange(n)
-            sums = {"d_loss": 0.0, "g_loss": 0.0}
-            scores: list[tuple[torch.Tensor, torch.Tensor]] = []
-            for step in range(steps):
+            first = 0
+            if resumed is not None and epoch == resumed.epoch:  # the paused epoch goes on where it paused
+                order, first, started = resumed.order, resumed.step, started - resumed.elapsed
+                sums = {"d_loss": float(resumed.total[0]), "g_loss": float(resumed.total[1])}
+                scores = [(real_score.to(self.device), fake_score.to(self.device))
+                          for real_score, fake_score in resumed.outs]
+                resumed.rng.restore()  # last: nothing before the next step may draw from them
+            else:
+                order = torch.randperm(n, generator=self.random) if config.shuffle else torch.arange(n)
+                sums = {"d_loss": 0.0, "g_loss": 0.0}
+                scores = []
+            for step in range(first, steps):
                 if should_stop():
                     result.status = "stopped"
                     self.emit(LogEvent(message=f"stopped during epoch {epoch}"))
                     return
+                if pause is not None and pause.requested():
+                    paused = PausedState(
+                        epoch=epoch, step=step, steps=steps, elapsed=time.perf_counter() - started,
+                        model={**{f"generator.{k}": v for k, v in self.generator.state_dict().items()},
+                               **{f"discriminator.{k}": v
+                                  for k, v in self.parts.discriminator.module.state_dict().items()}},
+                        optimizer={"generator": g_opt.state_dict(), "discriminator": d_opt.state_dict()},
+                        scheduler=None, scaler=None, tracker={}, best_state=None, best_epoch=result.best_epoch,
+                        history=result.history, metrics=result.metrics, order=order,
+                        outs=[[real_score, fake_score] for real_score, fake_score in scores],
+                        total=torch.tensor([sums["d_loss"], sums["g_loss"]], dtype=torch.float64),
+                        generator=self.random.get_state(), rng=RandomStates.capture(self.device),
+                        extra={"kind": "gan"})
+                    if self.save(pause, paused):
+                        return
+                    pause = None
                 real = train[order[step * config.batch_size:(step + 1) * config.batch_size].to(train.device)]
                 real = real.to(self.device)
                 for _ in range(spec.d_steps):
@@ -430,6 +468,41 @@ class _Trainer:
             self.emit(EpochEvent(epoch=epoch, epochs=config.epochs, metrics=metrics, lr=self.lr(g_opt),
                                  seconds=seconds))
         result.status = "completed"
+
+    def save(self, pause: Pause, paused: PausedState) -> bool:
+        """Hand the paused state to ``pause.save`` and end the run ``paused``: True. A checkpoint that cannot be
+        written is a warning and training goes on: False."""
+        try:
+            pause.save(paused)
+        except OSError as e:
+            self.emit(LogEvent(level="warning", message=f"could not write the pause checkpoint ({e}); "
+                                                        "training goes on"))
+            return False
+        self.result.status = "paused"
+        self.emit(StatusEvent(status="paused", message=f"paused at {paused.describe()}"))
+        return True
+
+    def restore(self, state: PausedState, steps: int, g_opt: torch.optim.Optimizer,
+                d_opt: torch.optim.Optimizer) -> None:
+        """Bring a paused GAN run's state back; the random states are restored when its epoch starts."""
+        if state.extra.get("kind") != "gan":
+            raise TrainingError("the pause checkpoint is not a GAN run's: it does not fit this run")
+        if state.steps != steps:
+            raise TrainingError(f"the pause checkpoint was made with {state.steps} steps per epoch but this run "
+                                f"has {steps}: its data or batch size changed")
+        try:
+            for prefix, module in (("generator.", self.generator),
+                                   ("discriminator.", self.parts.discriminator.module)):
+                module.load_state_dict({k[len(prefix):]: v for k, v in state.model.items() if k.startswith(prefix)})
+            g_opt.load_state_dict(state.optimizer["generator"])
+            d_opt.load_state_dict(state.optimizer["discriminator"])
+            self.random.set_state(state.generator)
+            if state.total.shape != (2,) or any(len(s) != 2 for s in state.outs):
+                raise ValueError("its loss sums or scores are not a GAN's")
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            raise TrainingError(f"the pause checkpoint does not fit this run: {torch_message(e)}") from e
+        self.result.history, self.result.metrics = state.history, state.metrics
+        self.result.best_epoch = state.best_epoch
 
     def first_step(self) -> None:
         """Noise through the generator and two real images through the discriminator before training, so that

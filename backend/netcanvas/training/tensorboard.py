@@ -13,6 +13,9 @@
 - the test metrics as ``<metric>/test`` at the best epoch when the run ends;
 - the graph, once, traced on two training samples (a graph that cannot be traced is logged and skipped).
 
+A GAN run's log (training/gan.py) holds both parts: the histograms of the generator's and the discriminator's
+weights, named by node id as one graph's are; its graph (two modules) is not written.
+
 The records go into one event file through ``torch.utils.tensorboard``'s summaries and TensorBoard's record
 format (TFRecord, with a vectorized checksum: ``Crc32c``), written by the training thread into a buffered file:
 ``SummaryWriter`` hands each record to a thread of its own that opens, appends to and closes the file once per
@@ -152,13 +155,15 @@ class EventFile:
 
 
 class TensorBoardLog:
-    """Writes a run's events and weights into ``log_dir`` while passing every event on unchanged."""
+    """Writes a run's events and weights into ``log_dir`` while passing every event on unchanged. ``compiled``:
+    the run's graph, or the compiled parts whose weights the histograms show (a GAN's two)."""
 
-    def __init__(self, log_dir: str | Path, compiled: CompiledGraph):
+    def __init__(self, log_dir: str | Path, compiled: CompiledGraph | Sequence[CompiledGraph]):
         from tensorboard.compat.proto.summary_pb2 import Summary  # here: the server imports this module too
         from torch.utils.tensorboard import summary
 
-        self.compiled = compiled
+        self.parts = [compiled] if isinstance(compiled, CompiledGraph) else list(compiled)
+        self.compiled = self.parts[0]
         self.summary, self.proto = summary, Summary
         self.file = EventFile(Path(log_dir))
         self.steps = 0
@@ -169,15 +174,17 @@ class TensorBoardLog:
         self.flushed_at = time.perf_counter()
 
     @classmethod
-    def for_run(cls, run_path: str | Path, compiled: CompiledGraph, data: PreparedData,
-                emit: Emit) -> TensorBoardLog | None:
-        """The log of a run directory, its graph written; None (with a warning event) when it cannot be written."""
+    def for_run(cls, run_path: str | Path, compiled: CompiledGraph | Sequence[CompiledGraph],
+                data: PreparedData | None, emit: Emit) -> TensorBoardLog | None:
+        """The log of a run directory, its graph traced on ``data`` (None: no graph); None (with a warning event)
+        when it cannot be written."""
         try:
             log = cls(Path(run_path) / LOG_DIR, compiled)
         except OSError as e:
             emit(LogEvent(level="warning", message=f"tensorboard: cannot write the event files ({e})"))
             return None
-        log.add_graph(data.inputs({k: v[:2] for k, v in data.train.items()}), emit)
+        if data is not None:
+            log.add_graph(data.inputs({k: v[:2] for k, v in data.train.items()}), emit)
         return log
 
     def add_graph(self, inputs: Sequence[torch.Tensor], emit: Emit) -> None:
@@ -242,12 +249,13 @@ class TensorBoardLog:
 
     def histograms(self, epoch: int) -> None:
         started = time.perf_counter()
-        for name, param in self.compiled.module.named_parameters():
-            attr, _, rest = name.partition(".")
-            label = f"{self.compiled.node_of_module(attr)}.{rest}" if rest else self.compiled.node_of_module(attr)
-            for kind, values in (("weights", param), ("gradients", param.grad)):
-                if values is not None:
-                    self.histogram(f"{kind}/{label}", values, epoch)
+        for part in self.parts:
+            for name, param in part.module.named_parameters():
+                attr, _, rest = name.partition(".")
+                label = f"{part.node_of_module(attr)}.{rest}" if rest else part.node_of_module(attr)
+                for kind, values in (("weights", param), ("gradients", param.grad)):
+                    if values is not None:
+                        self.histogram(f"{kind}/{label}", values, epoch)
         self.histogram_epoch = epoch
         self.histograms_at = time.perf_counter()
         self.histograms_cost = self.histograms_at - started
