@@ -5,7 +5,8 @@ weights and buffers, the optimizer's, scheduler's and gradient scaler's states, 
 stopping), the best weights so far, the history, the epoch and the next step in it, that epoch's shuffle order,
 the outputs the epoch has accumulated for its training metrics, the shuffle generator's state, and the torch
 (CPU and accelerator), NumPy and Python random states (dropout, augmentation). Restored before the next step,
-the run goes on bit for bit as the uninterrupted one would have.
+the run goes on bit for bit as the uninterrupted one would have. A GAN run's (training/gan.py) holds both parts
+and both optimizers in the same fields, its loss sums in ``total`` and ``extra["kind"] == "gan"``.
 
 The file is written by the training process into its own run directory and read back with
 ``torch.load(weights_only=True)``: tensors, numbers, strings and containers only, never code. A missing,
