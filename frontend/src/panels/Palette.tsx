@@ -1,6 +1,6 @@
 // Every layer of the catalog, grouped by category and searchable; drag one onto the canvas (or double-click it).
 import { useReactFlow } from "@xyflow/react";
-import { type CSSProperties, useMemo, useState } from "react";
+import { type CSSProperties, Fragment, useMemo, useState } from "react";
 import type { LayerInfo } from "../api/client";
 import { BLOCK_MIME, DRAG_MIME } from "../canvas/Canvas";
 import { readBlocks } from "../lib/blocks";
@@ -135,7 +135,7 @@ export function Palette() {
                 title={`${l.type}: drag onto the canvas, or double-click to add it after the selected node`}
                 data-testid={`palette-${l.type}`}
               >
-                {l.type}
+                <Wrappable text={l.type} />
               </div>
             ))}
           </section>
@@ -165,7 +165,7 @@ export function Palette() {
                 title={`Block '${name}': drag onto the canvas, or double-click, to use it again`}
                 data-testid={`palette-block-${name}`}
               >
-                ▣ {name}
+                ▣ <Wrappable text={name} />
               </div>
             ))}
           </section>
@@ -174,5 +174,21 @@ export function Palette() {
       </div>
       {hover && <HoverCard layer={hover.layer} top={Math.min(hover.top, window.innerHeight - 260)} />}
     </aside>
+  );
+}
+
+/** A name that may break before each capital ("TransformerEncoder" / "Layer") when it is wider than the palette;
+ * a name with no such place breaks anywhere (styles.css), never cut off. */
+function Wrappable({ text }: { text: string }) {
+  const parts = text.split(/(?=[A-Z])/);
+  return (
+    <>
+      {parts.map((part, i) => (
+        <Fragment key={i}>
+          {i > 0 && <wbr />}
+          {part}
+        </Fragment>
+      ))}
+    </>
   );
 }

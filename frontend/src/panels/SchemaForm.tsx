@@ -14,6 +14,8 @@ export type JsonSchema = {
   prefixItems?: JsonSchema[];
   minimum?: number;
   maximum?: number;
+  minItems?: number;
+  maxItems?: number;
   exclusiveMinimum?: number;
   exclusiveMaximum?: number;
   properties?: Record<string, JsonSchema>;
@@ -65,6 +67,57 @@ export function fromText(text: string, schema: JsonSchema): unknown {
   if (t !== "" && !Number.isNaN(Number(t)) && (allows(schema, "integer") || allows(schema, "number"))) return Number(t);
   if (listy && t !== "" && !Number.isNaN(Number(t))) return [Number(t)];
   return t;
+}
+
+/** The array member of a schema (itself, or the list member of an int | tuple | null union). */
+function arrayPart(schema: JsonSchema): JsonSchema | undefined {
+  return schema.type === "array" ? schema : schema.anyOf?.find((s) => s.type === "array");
+}
+
+/** The words a schema takes as a string (its enum or const members); null when it takes any string. */
+function words(schema: JsonSchema): string[] | null {
+  const strings = [schema, ...(schema.anyOf ?? [])].filter((s) => s.type === "string");
+  if (strings.some((s) => !s.enum && s.const === undefined)) return null;
+  return strings.flatMap((s) => (s.enum ?? [s.const]).map(String));
+}
+
+/**
+ * What is wrong with the text of a free-text field before it is sent (a list of numbers with a word in it, a list
+ * item out of bounds, too many items, a word the field does not take), or null. Such text is not passed on: the
+ * field says why, as a number field does, instead of the server's error about a union member.
+ */
+export function textProblem(text: string, schema: JsonSchema): string | null {
+  const value = fromText(text, schema);
+  if (value === "") return "enter a value";
+  if (Array.isArray(value)) {
+    const list = arrayPart(schema);
+    if (!list) return null;
+    const { minItems: lo, maxItems: hi } = list;
+    if ((lo !== undefined && value.length < lo) || (hi !== undefined && value.length > hi)) {
+      const takes = lo === hi ? `${lo}` : hi === undefined ? `at least ${lo}` : `${lo ?? 0} to ${hi}`;
+      return `${value.length} ${value.length === 1 ? "value" : "values"}; it takes ${takes}`;
+    }
+    for (const [i, item] of value.entries()) {
+      const itemSchema = list.prefixItems?.[i] ?? list.items ?? {};
+      const numberPart = numeric(itemSchema);
+      if (numberPart.type !== "integer" && numberPart.type !== "number") continue;
+      if (item === null) {
+        if (!allows(itemSchema, "null")) return `item ${i + 1} must be a number`;
+      } else if (typeof item !== "number") {
+        return `“${String(item)}” is not a number`;
+      } else {
+        const wrong = boundsError(item, { ...numberPart, integer: numberPart.type === "integer" });
+        if (wrong) return `item ${i + 1} ${wrong}`;
+      }
+    }
+    return null;
+  }
+  if (typeof value !== "string") return null;
+  const takesNumber = allows(schema, "integer") || allows(schema, "number");
+  if (!allows(schema, "string")) return takesNumber ? `“${value}” is not a number` : null;
+  const taken = words(schema);
+  if (taken === null || taken.includes(value)) return null;
+  return `“${value}” is not ${takesNumber ? "a number or " : ""}one of ${taken.join(", ")}`;
 }
 
 /** A hint for free-text fields: what shapes of value the schema takes. */
@@ -124,7 +177,9 @@ function Field({
   const kind = kindOf(schema);
   const [text, setText] = useState(toText(value));
   useEffect(() => setText(toText(value)), [value]);
-  const problem = error ?? localError(value, schema);
+  // Free text that cannot be a value of the field: said under it and not sent (Enter keeps it, leaving reverts it).
+  const typed = kind === "text" ? textProblem(text, schema) : null;
+  const problem = typed ?? error ?? localError(value, schema);
   const testId = `${testPrefix}-${name}`;
   const range = bounds(schema);
   if (kind === "boolean") {
@@ -181,8 +236,9 @@ function Field({
         value={text}
         placeholder={placeholder(schema)}
         onChange={(e) => setText(e.target.value)}
-        onBlur={() => onChange(fromText(text, schema))}
-        onKeyDown={(e) => e.key === "Enter" && onChange(fromText(text, schema))}
+        aria-invalid={typed ? true : undefined}
+        onBlur={() => (typed ? setText(toText(value)) : onChange(fromText(text, schema)))}
+        onKeyDown={(e) => e.key === "Enter" && !typed && onChange(fromText(text, schema))}
         data-testid={testId}
       />
     );
