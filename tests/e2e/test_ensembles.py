@@ -9,7 +9,7 @@ import onnxruntime as ort
 from playwright.sync_api import Page, expect
 from test_app import open_app
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+SHOTS = Path(__file__).resolve().parents[2] / "test-results"  # docs/*.png are refreshed from here by hand
 
 
 def test_start_a_bagging_ensemble_see_its_members_and_download_its_onnx(page: Page, server: str,
@@ -35,7 +35,7 @@ def test_start_a_bagging_ensemble_see_its_members_and_download_its_onnx(page: Pa
     expect(view.get_by_test_id("ensemble-status")).to_have_text("completed", timeout=180_000)
     expect(view.get_by_test_id("ensemble-member-1")).to_contain_text("completed")
     expect(view.get_by_test_id("ensemble-metrics")).to_contain_text("accuracy")
-    page.get_by_test_id("ensembles").screenshot(path=str(DOCS / "ensembles.png"))
+    page.get_by_test_id("ensembles").screenshot(path=str(SHOTS / "ensembles.png"))
 
     with page.expect_download(timeout=120_000) as info:
         view.get_by_test_id("ensemble-onnx").click()

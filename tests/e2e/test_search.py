@@ -8,7 +8,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from test_app import open_app, select, set_field
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+SHOTS = Path(__file__).resolve().parents[2] / "test-results"  # docs/*.png are refreshed from here by hand
 STUDY_MS = 400_000
 """Three 1-2 epoch trials of a small CNN on digits, one at a time, on a busy 2-core machine."""
 
@@ -77,7 +77,7 @@ def test_mark_lr_and_out_features_run_a_random_search_and_open_the_best(page: Pa
     first = page.get_by_test_id("trials-table").locator("tbody tr").first
     expect(first.locator("td").nth(2)).to_have_text(page.get_by_test_id(f"trial-{best_number.group(1)}").locator("td").nth(2).inner_text())
     page.get_by_test_id("study-best").scroll_into_view_if_needed()
-    page.screenshot(path=str(DOCS / "search.png"))
+    page.screenshot(path=str(SHOTS / "search.png"))
 
     # Change the canvas, then open the best trial: its width comes back onto the canvas.
     page.get_by_test_id("tab-inspector").click()
