@@ -41,6 +41,13 @@ describe("textProblem", () => {
     for (const text of ["label", "", "3, x"]) expect(textProblem(text, name)).toBeNull();
   });
 
+  it("names an empty item instead of dropping it", () => {
+    expect(textProblem("1,,0", shape)).toBe("item 2 is empty");
+    expect(textProblem("1, 28,", shape)).toBe("item 3 is empty");
+    expect(textProblem(", 3", kernel)).toBe("item 1 is empty");
+    expect(textProblem("[3, , 5]", kernel)).toBe("item 2 is empty");
+  });
+
   it("lists the words a field takes besides numbers", () => {
     expect(textProblem("sme", padding)).toBe("“sme” is not a number or one of same, valid");
   });
@@ -72,6 +79,20 @@ describe("SchemaForm's free-text field", () => {
     expect(problem()).toBeNull();
     enter();
     expect(onChange).toHaveBeenCalledWith({ kernel_size: [3, 5] }, "kernel_size");
+  });
+
+  it("refuses an Input shape with an empty item as typed (1,,0 is not [1, 0])", () => {
+    const onChange = vi.fn();
+    const shapeForm: JsonSchema = { type: "object", properties: { shape } };
+    act(() => view.root.render(<SchemaForm schema={shapeForm} values={{ shape: [4] }} onChange={onChange} />));
+    const input = view.host.querySelector<HTMLInputElement>('[data-testid="param-shape"]')!;
+    act(() => {
+      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(input, "1,,0");
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    expect(view.host.querySelector('[data-testid="param-shape-error"]')?.textContent).toBe("item 2 is empty");
+    act(() => input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true })));
+    expect(onChange).not.toHaveBeenCalled();
   });
 
   it("goes back to the value in use when left with text that cannot be one", () => {

@@ -87,6 +87,13 @@ function words(schema: JsonSchema): string[] | null {
  * field says why, as a number field does, instead of the server's error about a union member.
  */
 export function textProblem(text: string, schema: JsonSchema): string | null {
+  const t = text.trim();
+  if (allows(schema, "array") && (t.includes(",") || t.startsWith("["))) {
+    // "1,,0" or "1, 28," is not read as [1, 0] or [1, 28]: the empty item is named, not dropped.
+    const items = t.replace(/^\[|\]$/g, "").split(",");
+    const empty = items.findIndex((s) => s.trim() === "");
+    if (items.length > 1 && empty >= 0) return `item ${empty + 1} is empty`;
+  }
   const value = fromText(text, schema);
   if (value === "") return "enter a value";
   if (Array.isArray(value)) {
