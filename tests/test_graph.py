@@ -38,6 +38,22 @@ def test_bad_input_shape_names_the_input() -> None:
     assert e.node == "x" and e.field == "shape" and "positive size or null" in e.message
 
 
+def test_a_params_error_reads_without_pydantics_internals() -> None:
+    (e,) = errors(chain([0, 4], ("Linear", {})))
+    assert e.message == "Input 'x': shape: every axis must be a positive size or null"  # not "Value error, every ..."
+    g = chain([1, 8, 8], ("Conv2d", {"out_channels": 4, "kernel_size": [3, "x"]}))
+    messages = [p.message for p in errors(g) if p.node == "n0"]
+    # not "kernel_size.tuple[constrained-int, constrained-int].1" nor "kernel_size.constrained-int"
+    assert messages == [
+        "Conv2d 'n0': kernel_size: Input should be a valid integer",
+        "Conv2d 'n0': kernel_size.1: Input should be a valid integer, unable to parse string as an integer"]
+    g = chain([1, 8, 8], ("Conv2d", {"out_channels": 4, "kernel_size": "x"}))
+    # each member of the union refusing the text alike is said once per different reason
+    assert [p.message for p in errors(g) if p.node == "n0"] == [
+        "Conv2d 'n0': kernel_size: Input should be a valid integer, unable to parse string as an integer",
+        "Conv2d 'n0': kernel_size: Input should be a valid array"]
+
+
 def test_params_that_are_not_an_object_name_only_that_node() -> None:
     g = chain([4], ("Linear", {}), ("ReLU", {}))
     g["nodes"][1]["params"] = "abc"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
@@ -157,12 +158,35 @@ def describe(node: Node) -> str:
     return f"{node.type} '{node.id}'"
 
 
+# The names pydantic gives the members of a union in an error's location (``constrained-int``,
+# ``tuple[constrained-int, constrained-int]``, ``literal['same','valid']``, ``int``): its internals, not a field.
+# Only pydantic's own words are matched, so that a node or block id such as ``out-1`` stays in the path.
+_UNION_MEMBER = re.compile(
+    r"(constrained-[a-z]+|function-(after|before|wrap|plain)|lax-or-strict|json-or-python|is-instance|"
+    r"is-subclass|tagged-union|nullable|tuple|list|dict|set|frozenset|literal|union|chain)\[.*\]|"
+    r"constrained-(int|float|str|bytes|decimal|date|datetime|list|set)|int|float|str|bool|none|bytes")
+# What pydantic puts before the text of a ValueError or an assert raised by a validator.
+_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
 def field_errors(error: ValidationError) -> list[tuple[str, str]]:
     """A pydantic error as (dotted field path, message) pairs: ``("optimizer.adam.lr", "Input should be ...")``.
 
-    The path is empty for an error about the object as a whole.
+    The path is empty for an error about the object as a whole. Pydantic's internals are left out, so that a
+    user reads ``shape: every axis must be ...`` and ``kernel_size.1: Input should be a valid integer``, not
+    ``shape: Value error, every axis ...`` or ``kernel_size.tuple[constrained-int, constrained-int].1``; a message
+    that says the same as one before it (each member of a union refusing the value alike) is said once.
     """
-    return [(".".join(str(p) for p in item["loc"]), item["msg"]) for item in error.errors()]
+    pairs: list[tuple[str, str]] = []
+    for item in error.errors():
+        loc = ".".join(str(p) for p in item["loc"]
+                       if not (isinstance(p, str) and _UNION_MEMBER.fullmatch(p)))
+        msg = str(item["msg"])
+        for prefix in _MESSAGE_PREFIXES:
+            msg = msg.removeprefix(prefix)
+        if (loc, msg) not in pairs:
+            pairs.append((loc, msg))
+    return pairs
 
 
 def _pydantic_problems(error: ValidationError, where: str, node: str | None) -> list[Problem]:
