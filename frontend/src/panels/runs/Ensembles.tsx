@@ -6,6 +6,7 @@ import { locateErrors } from "../../lib/serverErrors";
 import { uploadRef } from "../../stores/datasets";
 import { useGraph } from "../../stores/graph";
 import { useTrain } from "../../stores/train";
+import { NumberInput } from "../../ui/NumberInput";
 import "./ensembles.css";
 
 type Summary = Schemas["EnsembleSummary"];
@@ -37,16 +38,21 @@ async function download(id: string): Promise<void> {
   setTimeout(() => URL.revokeObjectURL(link.href), 10_000);
 }
 
-function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
+/** Bounds of an ensemble's member count (the server's EnsembleCreate.members: 2 to MAX_MEMBERS). */
+const MEMBERS = { integer: true, minimum: 2, maximum: 50 };
+
+export function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
   const [method, setMethod] = useState<Method>("bagging");
   const [members, setMembers] = useState(3);
   const [problem, setProblem] = useState<string | null>(null);
+  const [membersError, setMembersError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const dataset = useTrain((s) => s.dataset);
 
   const start = async () => {
     setBusy(true);
     setProblem(null);
+    setMembersError(null);
     try {
       const { config, dataset: name } = useTrain.getState();
       const ref = uploadRef() ?? { name };
@@ -58,6 +64,7 @@ function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
       onStarted(id);
     } catch (e) {
       const found = locateErrors(e, ["body"]);
+      setMembersError(found.fields.members ?? null);
       setProblem([...Object.entries(found.fields).map(([k, v]) => `${k}: ${v}`), ...Object.entries(found.nodes).map(([k, v]) => `${k}: ${v}`), ...found.other].join("; "));
     }
     setBusy(false);
@@ -77,7 +84,18 @@ function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
       </label>
       <label>
         members
-        <input type="number" min={2} max={50} value={members} onChange={(e) => setMembers(Number(e.target.value))} data-testid="ensemble-members" />
+        {/* Checked as typed, as the other number fields: "abc" or "1" is named under it. */}
+        <NumberInput
+          value={members}
+          bounds={MEMBERS}
+          onChange={(v) => {
+            setMembers(v);
+            setMembersError(null);
+          }}
+          testId="ensemble-members"
+          label="members"
+          error={membersError}
+        />
       </label>
       <button onClick={() => void start()} disabled={busy} data-testid="ensemble-start">
         Start ensemble
