@@ -44,7 +44,20 @@ export const CULL_FROM = 300;
 // re-render all 500 nodes and edges of a big graph on every frame of a drag.
 const MULTI_SELECT_KEYS = ["Shift", "Meta", "Control"];
 const PRO_OPTIONS = { hideAttribution: true };
-const MINIMAP_STYLE = { width: 168, height: 112 };
+/** The minimap's largest size, on a wide canvas. */
+const MINIMAP_MAX = { width: 168, height: 112 };
+
+/**
+ * The minimap's size on a canvas of `width` × `height` pixels: at most a quarter of its width and a fifth of its
+ * height (at most 1/20 of it), so that on a small window (1024 × 700, a canvas of about 450 × 620) it does not hide
+ * the graph; on a wide canvas 168 × 112. Rounded to 8 px, so that resizing does not redraw it on every pixel.
+ */
+export function minimapSize(width: number, height: number): { width: number; height: number } {
+  if (!(width > 0 && height > 0)) return MINIMAP_MAX;
+  const scale = Math.min(1, width / 4 / MINIMAP_MAX.width, height / 5 / MINIMAP_MAX.height);
+  const round = (v: number) => Math.max(8, Math.floor(v / 8) * 8);
+  return { width: round(MINIMAP_MAX.width * scale), height: round(MINIMAP_MAX.height * scale) };
+}
 // The Controls' fit button counts nodes not drawn (out of view, or all of them zoomed far out) at their estimated size.
 const FIT_ALL = { includeHiddenNodes: true };
 const showInspector = () => useUi.getState().setTab("inspector");
@@ -81,6 +94,9 @@ export function Canvas() {
   // On a big graph only what is in view is in the DOM: 5,000 nodes draw and drag like a few hundred. A small one
   // is drawn whole (nothing to gain, and the browser's find and screen readers see every node).
   const big = useGraph((s) => s.nodes.length >= CULL_FROM);
+  const miniWidth = useStore((s) => minimapSize(s.width, s.height).width);
+  const miniHeight = useStore((s) => minimapSize(s.width, s.height).height);
+  const minimapStyle = useMemo(() => ({ width: miniWidth, height: miniHeight }), [miniWidth, miniHeight]);
   const lod = far && big;
   const flowNodes = useMemo(() => (lod ? hidden(nodes) : nodes), [lod, nodes]);
   const direction = useGraph((s) => s.direction);
@@ -230,7 +246,7 @@ export function Canvas() {
             pannable
             zoomable
             position="bottom-right"
-            style={MINIMAP_STYLE}
+            style={minimapStyle}
             bgColor="#171c28"
             maskColor="#0b0e15b3"
             nodeColor={minimapColor}

@@ -16,7 +16,7 @@ import { type Drawn, useDrawn } from "./drawn";
 import { type Box, type EdgeIndex, type PortNames, type Scene, type Viewport, edgeAt, edgeIndex, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
 
 const BLOCK_COLOR = "#9aa7c7";
-/** The minimap's size (Canvas.tsx's MINIMAP_STYLE) and its frame of the view. */
+/** The minimap's size (Canvas.tsx's MINIMAP_MAX, its size on a wide canvas) and its frame of the view. */
 const MINI = { width: 168, height: 112 };
 const MINI_VIEW = "#e4e8f1";
 /** How near an edge (screen pixels) a click selects it and the pointer names it. */
