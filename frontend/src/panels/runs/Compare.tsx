@@ -15,10 +15,21 @@ const fixed = (v: number | null | undefined) => (v === null || v === undefined |
 
 function RunName({ detail, i }: { detail: Detail; i: number }) {
   return (
-    <>
+    <span className="compare-run-name">
       <span className="swatch" style={{ background: color(i) }} /> {detail.name}
-    </>
+    </span>
   );
+}
+
+/**
+ * A run's last value of `metric` as the table shows it: `0.9300`, `0.9300 (epoch 4…)` while it runs or is paused
+ * (the epoch of that value; the value will change), `queued` or `—` when it has none yet.
+ */
+export function lastValue(detail: Pick<Detail, "status" | "history">, metric: string): { value: string; note: string | null } {
+  const last = [...detail.history].reverse().find((h) => typeof h.metrics[metric] === "number" && Number.isFinite(h.metrics[metric]));
+  if (!last) return { value: detail.status === "queued" || detail.status === "running" ? detail.status : "—", note: null };
+  const going = detail.status === "running" || detail.status === "paused";
+  return { value: fixed(last.metrics[metric]), note: going ? `(epoch ${last.epoch}…)` : null };
 }
 
 function Differences({ title, rows, details, testId, same }: { title: string; rows: Difference[]; details: Detail[]; testId: string; same: string }) {
@@ -131,12 +142,21 @@ export function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
               (b, p) => (b === null || (lower ? p.v < b.v : p.v > b.v) ? p : b),
               null,
             );
+            const last = lastValue(d, shown);
             return (
               <tr key={d.id}>
                 <td>
                   <RunName detail={d} i={i} />
                 </td>
-                <td className="mono">{points.length ? fixed(points[points.length - 1].v) : "—"}</td>
+                <td className="mono" data-testid={`compare-last-${d.id}`}>
+                  {last.value}
+                  {last.note && (
+                    <span className="muted" title={`${d.status}: the value of its latest epoch so far`}>
+                      {" "}
+                      {last.note}
+                    </span>
+                  )}
+                </td>
                 <td className="mono">
                   {best ? fixed(best.v) : "—"}
                   {best && <span className="muted"> (epoch {best.epoch})</span>}

@@ -1,0 +1,26 @@
+// The comparison table's "last" column: a run still going shows its latest epoch's value marked as such, not "—"
+// or a value that reads as final.
+import { describe, expect, it } from "vitest";
+import { lastValue } from "../panels/runs/Compare";
+
+const epoch = (n: number, metrics: Record<string, number | null>) => ({ epoch: n, lr: 0.01, seconds: 1, metrics });
+const history = [epoch(1, { val_accuracy: 0.8, loss: 1 }), epoch(2, { val_accuracy: 0.9, loss: 0.5 }), epoch(3, { loss: 0.4, val_accuracy: null })];
+
+describe("lastValue", () => {
+  it("marks a running or paused run's value with the epoch it is from", () => {
+    expect(lastValue({ status: "running", history }, "loss")).toEqual({ value: "0.4000", note: "(epoch 3…)" });
+    expect(lastValue({ status: "running", history }, "val_accuracy")).toEqual({ value: "0.9000", note: "(epoch 2…)" });
+    expect(lastValue({ status: "paused", history }, "loss")).toEqual({ value: "0.4000", note: "(epoch 3…)" });
+  });
+
+  it("shows a finished run's value as it is", () => {
+    expect(lastValue({ status: "completed", history }, "loss")).toEqual({ value: "0.4000", note: null });
+    expect(lastValue({ status: "stopped", history }, "val_accuracy")).toEqual({ value: "0.9000", note: null });
+  });
+
+  it("says why there is no value yet", () => {
+    expect(lastValue({ status: "queued", history: [] }, "loss")).toEqual({ value: "queued", note: null });
+    expect(lastValue({ status: "running", history: [] }, "loss")).toEqual({ value: "running", note: null });
+    expect(lastValue({ status: "failed", history: [] }, "loss")).toEqual({ value: "—", note: null });
+  });
+});
