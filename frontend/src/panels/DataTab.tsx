@@ -32,6 +32,25 @@ function num(v: number | null | undefined): string {
   return v === null || v === undefined ? "" : Number(v.toPrecision(4)).toLocaleString("en-US");
 }
 
+/** Classes listed in full in the Columns table up to this many; past it, the first few and how many there are. */
+const CLASSES_SHOWN = 10;
+
+type Column = UploadDetail["columns"][number];
+
+/**
+ * A column's "values" cell: its classes with their counts when there are few (`0 (24), 1 (96)`), else a number
+ * column's range and mean (an integer column such as an age, whose 45 values the server counts in case it is the
+ * target, was listed one per line, `18 (1), 19 (1), …`, down the whole tab), else the first classes and how many.
+ */
+export function columnValues(c: Column): string {
+  const classes = Object.entries(c.classes ?? {});
+  const listed = (list: [string, number][]) => list.map(([k, n]) => `${k} (${n})`).join(", ");
+  if (classes.length && classes.length <= CLASSES_SHOWN) return listed(classes);
+  if (c.min !== null && c.min !== undefined) return `${num(c.min)} … ${num(c.max)}, mean ${num(c.mean)}`;
+  if (classes.length) return `${listed(classes.slice(0, CLASSES_SHOWN - 2))}, … ${c.distinct ?? classes.length} distinct`;
+  return c.shape ? `[${c.shape.join(", ")}]` : `${c.distinct ?? "?"} distinct`;
+}
+
 export function DataTab() {
   const { uploads, chosen, detail, detailError, listError } = useDatasets();
   useEffect(() => {
@@ -279,16 +298,8 @@ function ColumnsTable(props: {
               <td className="mono">{c.name}</td>
               <td>{c.dtype}</td>
               <td className={c.missing ? "warn" : "muted"}>{c.missing}</td>
-              <td className="small">
-                {c.classes
-                  ? Object.entries(c.classes)
-                      .map(([k, n]) => `${k} (${n})`)
-                      .join(", ")
-                  : c.min !== null && c.min !== undefined
-                    ? `${num(c.min)} … ${num(c.max)}, mean ${num(c.mean)}`
-                    : c.shape
-                      ? `[${c.shape.join(", ")}]`
-                      : `${c.distinct ?? "?"} distinct`}
+              <td className="small" data-testid={`values-${c.name}`}>
+                {columnValues(c)}
               </td>
               <td>
                 <select value={role(c.name)} onChange={(e) => setRole(c.name, e.target.value as Role)} data-testid={`role-${c.name}`}>
