@@ -8,6 +8,7 @@ import { openGraph } from "../canvas/view";
 import { oneOf } from "../lib/params";
 import { type SearchDimension, describe } from "../lib/search";
 import { useCatalog } from "../stores/catalog";
+import { uploadRef, useDatasetLabel } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { useLibrary } from "../stores/library";
 import {
@@ -15,6 +16,7 @@ import {
   type FieldProblems,
   type Sampler,
   type StudyDetail,
+  type StudyRequest,
   type StudySummary,
   type Trial,
   useStudies,
@@ -99,6 +101,7 @@ function NodeMarks({ problems }: { problems: FieldProblems }) {
 function StartForm() {
   const config = useTrain((s) => s.config);
   const dataset = useTrain((s) => s.dataset);
+  const datasetLabel = useDatasetLabel(dataset);
   const optimizers = useCatalog((s) => s.catalog?.optimizers);
   const marks = useGraph((s) => Object.keys(s.search).length);
   const start = useStudies((s) => s.start);
@@ -118,7 +121,7 @@ function StartForm() {
     const graph = useGraph.getState().toJSON();
     const found = await start({
       graph,
-      dataset: { name: dataset },
+      dataset: (uploadRef() ?? { name: dataset }) as StudyRequest["dataset"], // the chosen upload, as Train uses
       config,
       space: useGraph.getState().search,
       sampler,
@@ -183,7 +186,7 @@ function StartForm() {
         </label>
       </div>
       <p className="muted small">
-        On <b>{dataset}</b> with the Train tab's settings; each trial is an ordinary run.
+        On <b>{datasetLabel}</b> with the Train tab's settings; each trial is an ordinary run.
       </p>
       <button className="primary" disabled={busy || marks === 0} onClick={() => void submit()} data-testid="search-start" title={marks ? "" : "mark something to vary first"}>
         {busy ? "Starting…" : "Start search"}

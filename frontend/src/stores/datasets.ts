@@ -157,6 +157,12 @@ export function uploadRef(): Record<string, unknown> | null {
   };
 }
 
+/** The name of what a run, a study or an ensemble trains on, as the forms show it: the chosen upload's file name,
+ * else the built-in dataset `builtin` (the Train tab's). */
+export function useDatasetLabel(builtin: string): string {
+  return useDatasets((s) => (s.chosen ? (s.uploads.find((u) => u.id === s.chosen)?.name ?? "your upload") : builtin));
+}
+
 /** The rows each split will get: scikit-learn's rounding (the test part is ceil(n × fraction)), rows without a
  * target left out; small pools are not split, as on the server. */
 export function splitCounts(rows: number, testSplit: number, validationSplit: number): [number, number, number] {

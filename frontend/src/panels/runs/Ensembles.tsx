@@ -3,7 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { type Schemas, client, ok } from "../../api/client";
 import { locateErrors } from "../../lib/serverErrors";
-import { uploadRef } from "../../stores/datasets";
+import { uploadRef, useDatasetLabel } from "../../stores/datasets";
 import { useGraph } from "../../stores/graph";
 import { useTrain } from "../../stores/train";
 import { NumberInput } from "../../ui/NumberInput";
@@ -47,7 +47,7 @@ export function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [membersError, setMembersError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const dataset = useTrain((s) => s.dataset);
+  const dataset = useDatasetLabel(useTrain((s) => s.dataset));
 
   const start = async () => {
     setBusy(true);
