@@ -3,6 +3,7 @@ import { useReactFlow } from "@xyflow/react";
 import { useEffect, useMemo } from "react";
 import { client, ok } from "../api/client";
 import { openGraph } from "../canvas/view";
+import { type Upload, useDatasets } from "../stores/datasets";
 import { useLibrary } from "../stores/library";
 import { useWatchedRun } from "../stores/watchedRun";
 import { type RunSummary, useRunList } from "../stores/runList";
@@ -24,10 +25,22 @@ function took(r: RunSummary): string | null {
   return duration(Math.max(0, (end - new Date(r.started_at).getTime()) / 1000));
 }
 
+/** What a run trained on, as the list shows it: a built-in dataset's name, an upload's file name (its id when the
+ * upload is not in the list, e.g. deleted). */
+export function datasetName(dataset: Record<string, unknown>, uploads: Pick<Upload, "id" | "name">[]): string {
+  if (typeof dataset.name === "string") return dataset.name;
+  const id = typeof dataset.id === "string" ? dataset.id : "";
+  return uploads.find((u) => u.id === id)?.name ?? id;
+}
+
 export function RunsPanel({ onOpen }: { onOpen: () => void }) {
   const { runs: all, compare, refresh, toggleCompare, remove, deleting } = useRunList();
   const runs = useMemo(() => all.filter((r) => !deleting.includes(r.id)), [all, deleting]);
   const watching = useWatchedRun((s) => s.runId);
+  const uploads = useDatasets((s) => s.uploads);
+  useEffect(() => {
+    if (useDatasets.getState().uploads.length === 0) void useDatasets.getState().refresh(); // upload names
+  }, []);
   const flow = useReactFlow();
   const active = runs.some((r) => r.status === "running" || r.status === "queued");
   useEffect(() => {
@@ -68,7 +81,7 @@ export function RunsPanel({ onOpen }: { onOpen: () => void }) {
               </div>
               <div className="run-meta muted small">
                 <span className="mono">{r.id.slice(0, 8)}</span>
-                <span>{String(r.dataset.name ?? r.dataset.id ?? "")}</span>
+                <span>{datasetName(r.dataset, uploads)}</span>
                 <span data-testid={`epochs-${r.id}`}>{epochText(r)}</span>
                 <span>{when(r.created_at)}</span>
                 {took(r) && <span>{took(r)}</span>}

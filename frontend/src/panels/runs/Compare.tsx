@@ -15,9 +15,9 @@ const fixed = (v: number | null | undefined) => (v === null || v === undefined |
 
 function RunName({ detail, i }: { detail: Detail; i: number }) {
   return (
-    <span className="compare-run-name">
+    <>
       <span className="swatch" style={{ background: color(i) }} /> {detail.name}
-    </span>
+    </>
   );
 }
 
@@ -145,7 +145,7 @@ export function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
             const last = lastValue(d, shown);
             return (
               <tr key={d.id}>
-                <td>
+                <td className="compare-run">
                   <RunName detail={d} i={i} />
                 </td>
                 <td className="mono" data-testid={`compare-last-${d.id}`}>
