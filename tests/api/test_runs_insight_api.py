@@ -43,8 +43,7 @@ def test_runs_of_one_graph_get_distinct_default_names(tmp_path: Path) -> None:
         # a graph name with SQL wildcards is matched literally
         odd = dict(IRIS_MLP, name="50%_off")
         assert client.get(f"/api/runs/{start_run(client, odd, config={'epochs': 1})}").json()["name"] == "50%_off #1"
-        for run_id in (first, third, named):
-            watch(client, run_id)
+        # the runs still queued need not train: the app's shutdown stops the running one and fails the others
 
 
 def test_a_server_run_has_tensorboard_logs_to_download(tmp_path: Path) -> None:
