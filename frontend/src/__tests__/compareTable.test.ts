@@ -1,6 +1,7 @@
 // The comparison table's "last" column: a run still going shows its latest epoch's value marked as such, not "—"
 // or a value that reads as final.
 import { describe, expect, it } from "vitest";
+import { shortValue } from "../lib/compare";
 import { lastValue } from "../panels/runs/Compare";
 
 const epoch = (n: number, metrics: Record<string, number | null>) => ({ epoch: n, lr: 0.01, seconds: 1, metrics });
@@ -22,5 +23,23 @@ describe("lastValue", () => {
     expect(lastValue({ status: "queued", history: [] }, "loss")).toEqual({ value: "queued", note: null });
     expect(lastValue({ status: "running", history: [] }, "loss")).toEqual({ value: "running", note: null });
     expect(lastValue({ status: "failed", history: [] }, "loss")).toEqual({ value: "—", note: null });
+  });
+});
+
+describe("shortValue", () => {
+  it("keeps a short value whole", () => {
+    expect(shortValue("0.01")).toBe("0.01");
+    expect(shortValue("[3,5]")).toBe("[3,5]");
+  });
+
+  it("shortens a long list to its start and its length (a bagging member's bootstrap rows)", () => {
+    const rows = JSON.stringify(Array.from({ length: 96 }, (_, i) => i * 3));
+    const short = shortValue(rows);
+    expect(short).toBe("[0,3,6,9,12,15,18,21,24,27,30,… 96 items]");
+    expect(short.length).toBeLessThan(45);
+  });
+
+  it("shortens long text", () => {
+    expect(shortValue("x".repeat(60))).toBe(`${"x".repeat(32)}…`);
   });
 });

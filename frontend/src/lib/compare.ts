@@ -33,6 +33,28 @@ export function differences(flat: Record<string, string>[]): Difference[] {
     .filter((d) => d.values.some((v) => v !== d.values[0]));
 }
 
+/** Past this many characters a difference's value is shortened in the table (its whole text is its tooltip). */
+const SHOWN_CHARS = 40;
+
+/**
+ * A value as a differences table shows it: whole when short, else its start and, for a list, how many items it
+ * holds: a bagging member's bootstrap rows, `[3,4,6,7,8,8,11,14,14,15,…]` of hundreds, read `[3,4,6,7,8,8,11,14,… 96 items]`.
+ */
+export function shortValue(value: string): string {
+  if (value.length <= SHOWN_CHARS) return value;
+  let items: number | null = null;
+  if (value.startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      if (Array.isArray(parsed)) items = parsed.length;
+    } catch {
+      items = null;
+    }
+  }
+  const head = value.slice(0, SHOWN_CHARS - 8).replace(/,[^,]*$/, ",");
+  return items === null ? `${head}…` : `${head}… ${items} items]`;
+}
+
 /** Config fields that differ (the server's own thread count is left out: it is not a training choice). */
 export function configDifferences(configs: unknown[]): Difference[] {
   return differences(configs.map((c) => flatten(c))).filter((d) => d.path !== "num_threads");

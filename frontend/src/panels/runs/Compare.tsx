@@ -2,7 +2,7 @@
 // (config fields, graph nodes, params and edges), so that the difference in results can be traced to a choice.
 import { useEffect, useMemo, useState } from "react";
 import { type Schemas, client, ok } from "../../api/client";
-import { type Difference, configDifferences, graphDifferences, lowerIsBetter } from "../../lib/compare";
+import { type Difference, configDifferences, graphDifferences, lowerIsBetter, shortValue } from "../../lib/compare";
 import { defaultParams, useCatalog } from "../../stores/catalog";
 import type { RunSummary } from "../../stores/runList";
 import { Chart, type Line, color } from "../Chart";
@@ -55,8 +55,8 @@ function Differences({ title, rows, details, testId, same }: { title: string; ro
               <tr key={row.path}>
                 <td className="mono">{row.path}</td>
                 {row.values.map((v, i) => (
-                  <td key={details[i].id} className={`mono${v !== row.values[0] ? " changed" : ""}`}>
-                    {v}
+                  <td key={details[i].id} className={`mono${v !== row.values[0] ? " changed" : ""}`} title={v.length > 40 ? v : undefined}>
+                    {shortValue(v)}
                   </td>
                 ))}
               </tr>
