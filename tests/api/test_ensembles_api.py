@@ -47,7 +47,7 @@ def softmax(x: np.ndarray) -> np.ndarray:
 
 
 def test_bagging_members_are_runs_and_the_onnx_file_is_the_mean_of_theirs(tmp_path: Path) -> None:
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, max_concurrent_runs=2) as client:  # independent members: two train at once
         r = client.post("/api/ensembles", json=body("bagging", 3))
         assert r.status_code == 201, r.text
         ensemble = wait_ensemble(client, r.json()["id"])
@@ -114,7 +114,7 @@ def test_boosting_weights_each_member_by_samme_and_resamples_the_hard_samples(tm
 
 
 def test_stacking_trains_each_member_without_its_fold_and_fits_a_meta_learner(tmp_path: Path) -> None:
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, max_concurrent_runs=2) as client:
         r = client.post("/api/ensembles", json=body("stacking", 3))
         assert r.status_code == 201, r.text
         ensemble = wait_ensemble(client, r.json()["id"])
@@ -136,7 +136,7 @@ def test_stacking_a_regression_fits_a_ridge_meta_learner(tmp_path: Path) -> None
     graph = chain([10], ("Linear", {"out_features": 8}), ("ReLU", {}), ("Linear", {"out_features": 1}),
                   name="reg")
     config = {**FAST, "loss": "mse", "metrics": ["mae"]}
-    with app_client(tmp_path) as client:
+    with app_client(tmp_path, max_concurrent_runs=2) as client:
         r = client.post("/api/ensembles", json={"graph": graph, "dataset": {"name": "diabetes"}, "config": config,
                                                 "method": "stacking", "members": 2})
         assert r.status_code == 201, r.text
