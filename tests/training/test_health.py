@@ -99,6 +99,28 @@ def test_a_learning_rate_far_too_high_is_flagged_exploding() -> None:
     assert message is not None and "learning rate" in message
 
 
+def test_adams_first_step_moves_small_layers_far_and_flags_nothing_for_it() -> None:
+    """Adam's first step moves every weight by about the learning rate: a large share of a small layer's weights
+    in a healthy run, which must not read as 'lower the learning rate'. Its later steps are judged."""
+    _, events, result = run(mlp(4, 3), epochs=3, health={"every": 1}, optimizer={"type": "adam", "lr": 0.05})
+    probes = health(events)
+    first = probes[0].nodes["n0"]
+    assert (probes[0].epoch, probes[0].step) == (1, 1)
+    assert first.update_ratio is not None and first.update_ratio > 0.1  # reported, as large as it is
+    assert first.flag is None
+    assert result.history[-1]["metrics"]["accuracy"] > 0.6  # it was healthy
+    later = [(p.step, node) for p in probes[1:] for node in p.nodes.values()]
+    assert all(node.flag == "exploding" for _, node in later if node.update_ratio and node.update_ratio > 0.1)
+
+    _, events, _ = run(mlp(4, 3), epochs=1, health={"every": 100}, optimizer={"type": "sgd", "lr": 8.0})
+    assert "exploding" in {h.flag for h in health(events)[0].nodes.values()}  # SGD's first step is judged
+
+
+def test_judge_leaves_the_update_ratio_unjudged_when_asked() -> None:
+    found = judge("Linear", {"grad_norm": 0.1, "weight_norm": 2.0, "update_ratio": 0.5}, judge_updates=False)
+    assert found.flag is None and found.update_ratio == 0.5
+
+
 @pytest.mark.parametrize("stats,flag", [
     ({"grad_norm": 5e-9, "weight_norm": 2.0, "update_ratio": 1e-6}, "vanishing"),
     ({"grad_norm": 5e3, "weight_norm": 2.0, "update_ratio": 0.01}, "exploding"),

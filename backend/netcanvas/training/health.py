@@ -10,7 +10,7 @@ Flags (one per node, the first that applies):
 
 - ``dead``: at least ``DEAD_FRACTION`` of a ReLU's units are 0 for the whole batch, or a layer's output is constant;
 - ``exploding``: the weight gradient norm is over ``EXPLODING_GRAD``, or one step changed the weights by more than
-  ``EXPLODING_UPDATE`` of their norm;
+  ``EXPLODING_UPDATE`` of their norm (not judged on an adaptive optimizer's first step: see ``ADAPTIVE``);
 - ``vanishing``: the weight gradient norm is under ``VANISHING_RATIO`` of the weight norm.
 """
 
@@ -35,6 +35,10 @@ CONSTANT_STD = 1e-7
 RECTIFIERS = frozenset({"ReLU", "ReLU6"})
 """Layers whose units can die: their output is exactly 0 below a threshold."""
 SKIPPED = frozenset({"Input", "Output"})
+ADAPTIVE = frozenset({"adam", "adamw", "rmsprop", "adagrad", "adadelta"})
+"""Optimizers that divide each weight's step by its gradient's own running scale: on their first step every weight
+moves by about the learning rate whatever its gradient, so a small layer's update ratio is large (10-30 % with
+Adam at lr 0.01 in a healthy run) and says nothing of the learning rate being too high. Later steps are judged."""
 
 
 def _first_tensor(value: Any) -> torch.Tensor | None:
@@ -81,9 +85,9 @@ class Probe:
     """One sampled step: started before the forward pass, finished after the optimizer step."""
 
     def __init__(self, layers: list[_Layer], top: nn.Module, epoch: int, step: int, steps: int,
-                 grad_scale: float):
+                 grad_scale: float, judge_updates: bool = True):
         self.layers, self.epoch, self.step, self.steps = layers, epoch, step, steps
-        self.grad_scale = grad_scale
+        self.grad_scale, self.judge_updates = grad_scale, judge_updates
         self.handles: list[RemovableHandle] = []
         for layer in layers:
             layer.stats = {}
@@ -141,7 +145,7 @@ class Probe:
             if present:
                 node["grad_norm"] = _combined(next(grad_norms) for _ in range(present)) / self.grad_scale
             layer.before = []
-        nodes = {layer.node_id: judge(layer.kind, found[layer.node_id])
+        nodes = {layer.node_id: judge(layer.kind, found[layer.node_id], self.judge_updates)
                  for layer in self.layers if layer.node_id in found}
         return HealthEvent(epoch=self.epoch, step=self.step, steps=self.steps, nodes=nodes)
 
@@ -151,8 +155,9 @@ def _combined(norms: Iterable[float]) -> float:
     return math.sqrt(sum(n * n for n in norms))
 
 
-def judge(kind: str, stats: dict[str, float]) -> NodeHealth:
-    """A node's values with its flag and one-line explanation, if one applies."""
+def judge(kind: str, stats: dict[str, float], judge_updates: bool = True) -> NodeHealth:
+    """A node's values with its flag and one-line explanation, if one applies; ``judge_updates``: False where the
+    update ratio is reported but flags nothing (an adaptive optimizer's first step)."""
     def get(key: str) -> float | None:
         value = stats.get(key)
         return value if value is not None and math.isfinite(value) else None
@@ -169,7 +174,7 @@ def judge(kind: str, stats: dict[str, float]) -> NodeHealth:
     elif ("grad_norm" in stats and grad is None) or (grad is not None and grad > EXPLODING_GRAD):
         flag, message = "exploding", (f"its weight gradient norm is {_number(stats['grad_norm'])} (exploding "
                                       "gradients): lower the learning rate, clip gradients or add normalization")
-    elif ratio is not None and ratio > EXPLODING_UPDATE:
+    elif judge_updates and ratio is not None and ratio > EXPLODING_UPDATE:
         flag, message = "exploding", (f"one step changed its weights by {ratio:.0%} of their norm (about 0.1 % is "
                                       "typical): lower the learning rate or clip gradients")
     elif grad is not None and weight and grad < VANISHING_RATIO * weight:
@@ -187,8 +192,10 @@ def _number(value: float) -> str:
 class HealthMonitor:
     """Decides which steps are probed and knows each node's module; ``start`` returns a Probe or None."""
 
-    def __init__(self, compiled: CompiledGraph, every: int):
+    def __init__(self, compiled: CompiledGraph, every: int, optimizer: str = "sgd"):
         self.every = every
+        self.adaptive = optimizer in ADAPTIVE
+        """The optimizer (its config ``type``) is adaptive: its first step's update ratios flag nothing."""
         self.count = 0
         self.layers: list[_Layer] = []
         seen: set[str] = set()
@@ -209,4 +216,6 @@ class HealthMonitor:
         self.count += 1
         if not due or not self.layers:
             return None
-        return Probe(self.layers, top, epoch, step, steps, scaler.get_scale() if scaler is not None else 1.0)
+        first = epoch == 1 and step == 1
+        return Probe(self.layers, top, epoch, step, steps, scaler.get_scale() if scaler is not None else 1.0,
+                     judge_updates=not (self.adaptive and first))

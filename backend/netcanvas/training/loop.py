@@ -584,7 +584,8 @@ def _loop(compiled: CompiledGraph, data: PreparedData, config: TrainConfig, emit
     emit(LogEvent(message=f"training on {n} samples, validating on "
                           f"{split_size(data.val) if data.val else 0}, {steps} steps per epoch"))
     last_batch_event = 0.0
-    health = HealthMonitor(compiled, config.health.every) if config.health and not config.compile else None
+    health = (HealthMonitor(compiled, config.health.every, config.optimizer.type)
+              if config.health and not config.compile else None)
 
     def forward_loss(module: nn.Module, inputs: list[torch.Tensor],
                      targets: Split) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
