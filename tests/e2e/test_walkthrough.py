@@ -4,7 +4,6 @@ minimap that leaves a small window's canvas to the graph."""
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
-
 from test_app import open_app, select, shot
 from test_canvas import settle_view
 
