@@ -32,12 +32,20 @@ export function align(lines: Line[]): uPlot.AlignedData {
   return [xs, ...ys] as uPlot.AlignedData;
 }
 
+/** Per-batch values too far apart to draw as a line: a short run's few samples (batch events come a few a second)
+ * lie epochs apart, and a line between them cuts straight across the epochs like a glitch, so they are dots. */
+export function sparse(line: Line): boolean {
+  if (!line.faint) return false;
+  const span = line.x.length ? line.x[line.x.length - 1] - line.x[0] : 0;
+  return line.x.length < 2 * span; // fewer than two samples per epoch
+}
+
 const axis = { stroke: "#8a93a6", grid: { stroke: "#232a3a", width: 1 }, ticks: { stroke: "#232a3a", width: 1 }, font: "11px system-ui" };
 
 export function Chart({ title, lines, testId, xLabel = "epoch" }: { title: string; lines: Line[]; testId?: string; xLabel?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const signature = lines.map((l) => `${l.label}|${l.color}|${l.dash}|${l.faint}`).join(",");
+  const signature = lines.map((l) => `${l.label}|${l.color}|${l.dash}|${l.faint}|${sparse(l)}`).join(",");
 
   useEffect(() => {
     if (!host.current) return;
@@ -55,14 +63,18 @@ export function Chart({ title, lines, testId, xLabel = "epoch" }: { title: strin
       cursor: { points: { size: 6 } },
       series: [
         { label: xLabel },
-        ...lines.map((l) => ({
-          label: l.label,
-          stroke: l.faint ? `${l.color}70` : l.color,
-          width: l.faint ? 1 : 2,
-          dash: l.dash ? [5, 4] : undefined,
-          spanGaps: true,
-          points: { show: !l.faint && l.x.length < 30, size: 4 },
-        })),
+        ...lines.map((l) => {
+          const dots = sparse(l);
+          return {
+            label: l.label,
+            stroke: l.faint ? `${l.color}70` : l.color,
+            width: l.faint ? 1 : 2,
+            dash: l.dash ? [5, 4] : undefined,
+            spanGaps: true,
+            paths: dots ? () => null : undefined,
+            points: { show: dots || (!l.faint && l.x.length < 30), size: dots ? 3 : 4 },
+          };
+        }),
       ],
     };
     plot.current = new uPlot(opts, align(lines), host.current);
