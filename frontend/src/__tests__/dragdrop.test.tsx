@@ -7,7 +7,7 @@ import { Canvas, DRAG_MIME } from "../canvas/Canvas";
 import { Palette } from "../panels/Palette";
 import { useCatalog } from "../stores/catalog";
 import { useGraph } from "../stores/graph";
-import { mountPerTest } from "./mount";
+import { mountPerTest, typeInto } from "./mount";
 
 const port = (name: string) => ({ name, variadic: false, optional: false, doc: "" });
 const catalog = {
@@ -94,11 +94,7 @@ describe("palette to canvas", () => {
       );
     });
     const search = view.host.querySelector<HTMLInputElement>('[data-testid="palette-search"]')!;
-    const setValue = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!;
-    act(() => {
-      setValue.call(search, "max(");
-      search.dispatchEvent(new Event("input", { bubbles: true }));
-    });
+    typeInto(search, "max(");
     expect(view.host.querySelector('[data-testid="palette-ReLU"]')).not.toBeNull();
     expect(view.host.querySelector('[data-testid="palette-Linear"]')).toBeNull();
   });

@@ -4,17 +4,13 @@ import { act } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { client } from "../api/client";
 import { StartForm } from "../panels/runs/Ensembles";
-import { mountPerTest } from "./mount";
+import { mountPerTest, typeInto } from "./mount";
 
 describe("the ensemble form's members field", () => {
   const view = mountPerTest();
   const field = () => view.host.querySelector<HTMLInputElement>('[data-testid="ensemble-members"]')!;
   const problem = () => view.host.querySelector('[data-testid="ensemble-members-error"]')?.textContent ?? null;
-  const type = (text: string) =>
-    act(() => {
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(field(), text);
-      field().dispatchEvent(new Event("input", { bubbles: true }));
-    });
+  const type = (text: string) => typeInto(field(), text);
 
   it("names bad text under the field as typed and sends the last good count", async () => {
     const post = vi.spyOn(client, "POST").mockResolvedValue({ data: { id: "e1" }, response: new Response() } as never);

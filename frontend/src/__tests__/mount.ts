@@ -26,3 +26,12 @@ export function mountPerTest(style: Partial<Pick<CSSStyleDeclaration, "width" | 
   });
   return mounted;
 }
+
+/** Types `text` into `input` as a user does, as React sees it: through the value setter React tracks, then an
+ * input event. */
+export function typeInto(input: HTMLInputElement, text: string): void {
+  act(() => {
+    Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(input, text);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+}

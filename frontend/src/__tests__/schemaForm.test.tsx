@@ -3,7 +3,7 @@
 import { act } from "react";
 import { describe, expect, it, vi } from "vitest";
 import { type JsonSchema, SchemaForm, textProblem } from "../panels/SchemaForm";
-import { mountPerTest } from "./mount";
+import { mountPerTest, typeInto } from "./mount";
 
 const size = { type: "integer", minimum: 1, maximum: 4096 };
 /** Conv2d's kernel_size: a size or a [height, width] pair. */
@@ -58,11 +58,7 @@ describe("SchemaForm's free-text field", () => {
   const schema: JsonSchema = { type: "object", properties: { kernel_size: kernel } };
   const field = () => view.host.querySelector<HTMLInputElement>('[data-testid="param-kernel_size"]')!;
   const problem = () => view.host.querySelector('[data-testid="param-kernel_size-error"]')?.textContent ?? null;
-  const type = (text: string) =>
-    act(() => {
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(field(), text);
-      field().dispatchEvent(new Event("input", { bubbles: true }));
-    });
+  const type = (text: string) => typeInto(field(), text);
   const enter = () => act(() => field().dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true })));
 
   it("says what is wrong with typed text and does not send it; a good value is sent", () => {
@@ -86,10 +82,7 @@ describe("SchemaForm's free-text field", () => {
     const shapeForm: JsonSchema = { type: "object", properties: { shape } };
     act(() => view.root.render(<SchemaForm schema={shapeForm} values={{ shape: [4] }} onChange={onChange} />));
     const input = view.host.querySelector<HTMLInputElement>('[data-testid="param-shape"]')!;
-    act(() => {
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(input, "1,,0");
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    });
+    typeInto(input, "1,,0");
     expect(view.host.querySelector('[data-testid="param-shape-error"]')?.textContent).toBe("item 2 is empty");
     act(() => input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true })));
     expect(onChange).not.toHaveBeenCalled();

@@ -8,7 +8,7 @@ import { TrainSettings } from "../panels/TrainSettings";
 import { useDatasets } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { defaultConfig, useTrain } from "../stores/train";
-import { mountPerTest } from "./mount";
+import { mountPerTest, typeInto } from "./mount";
 
 const WORKERS = { type: "integer", minimum: 1, maximum: 64, default: 1, description: "Data-parallel workers" };
 
@@ -38,12 +38,7 @@ describe("workers in the Train panel", () => {
   const show = (executor: "local" | "ray") => act(() => view.root.render(<TrainSettings catalog={catalogOf(executor)} />));
   const field = () => view.host.querySelector<HTMLInputElement>('[data-testid="cfg-workers"]');
   const problem = () => view.host.querySelector('[data-testid="cfg-workers-error"]')?.textContent ?? null;
-  const type = (text: string) =>
-    act(() => {
-      const input = field()!;
-      Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value")!.set!.call(input, text);
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    });
+  const type = (text: string) => typeInto(field()!, text);
 
   it("is not offered where runs train on the local executor", () => {
     show("local");
