@@ -59,6 +59,9 @@ type DatasetsState = {
 };
 
 let detailRequest = 0;
+/** Bumped by every change this page makes to the list (an upload made, one deleted): a list asked for before such a
+ * change answers with the server's list of before it, so it is asked for again rather than undoing the change. */
+let listVersion = 0;
 
 export const useDatasets = create<DatasetsState>()(
   persist(
@@ -74,7 +77,12 @@ export const useDatasets = create<DatasetsState>()(
       listError: null,
       refresh: async () => {
         try {
-          const uploads = await ok(client.GET("/api/datasets"));
+          let uploads: Upload[];
+          let version: number;
+          do {
+            version = listVersion;
+            uploads = await ok(client.GET("/api/datasets"));
+          } while (version !== listVersion);
           const chosen = get().chosen;
           set({ uploads, listError: null, chosen: chosen && uploads.some((u) => u.id === chosen) ? chosen : null });
         } catch (e) {
@@ -87,6 +95,7 @@ export const useDatasets = create<DatasetsState>()(
         form.append("file", file, file.name);
         try {
           const made = await upload<Upload>("/api/datasets", form, (sent) => set({ progress: sent }));
+          listVersion++;
           set({ uploads: [made, ...get().uploads.filter((u) => u.id !== made.id)], chosen: made.id, detail: null });
           void get().loadDetail();
         } catch (e) {
@@ -97,6 +106,7 @@ export const useDatasets = create<DatasetsState>()(
       },
       remove: async (id) => {
         await client.DELETE("/api/datasets/{dataset_id}", { params: { path: { dataset_id: id } } });
+        listVersion++;
         const { [id]: _, ...options } = get().options;
         set({
           uploads: get().uploads.filter((u) => u.id !== id),
