@@ -1,7 +1,7 @@
 // The comparison table's "last" column: a run still going shows its latest epoch's value marked as such, not "—"
 // or a value that reads as final.
 import { describe, expect, it } from "vitest";
-import { shortValue } from "../lib/compare";
+import { configDifferences, readableDataset, shortValue } from "../lib/compare";
 import { lastValue } from "../panels/runs/Compare";
 
 const epoch = (n: number, metrics: Record<string, number | null>) => ({ epoch: n, lr: 0.01, seconds: 1, metrics });
@@ -41,5 +41,20 @@ describe("shortValue", () => {
 
   it("shortens long text", () => {
     expect(shortValue("x".repeat(60))).toBe(`${"x".repeat(32)}…`);
+  });
+});
+
+describe("readableDataset", () => {
+  const uploads = [{ id: "3f2a9c1e77d04b1a", name: "shop.csv" }, { id: "9b0c44aa12ef9e01", name: "shop.csv" }];
+
+  it("names an upload by its file, not its hash, and still tells two of one name apart", () => {
+    const rows = configDifferences([{ dataset: readableDataset({ id: "3f2a9c1e77d04b1a", target: "plan" }, uploads) },
+                                    { dataset: readableDataset({ id: "9b0c44aa12ef9e01", target: "plan" }, uploads) }]);
+    expect(rows).toEqual([{ path: "dataset.id", values: ["shop.csv (3f2a9c1e)", "shop.csv (9b0c44aa)"] }]);
+  });
+
+  it("leaves a built-in dataset and an upload it does not know (deleted since) as they are", () => {
+    expect(readableDataset({ name: "iris" }, uploads)).toEqual({ name: "iris" });
+    expect(readableDataset({ id: "gone" }, uploads)).toEqual({ id: "gone" });
   });
 });

@@ -55,6 +55,14 @@ export function shortValue(value: string): string {
   return items === null ? `${head}…` : `${head}… ${items} items]`;
 }
 
+/** A run's dataset as the differences table shows it: an upload's id (a hash) as its file name, the id's start
+ * kept so that two uploads of the same name still differ: `shop.csv (3f2a9c1e)`. */
+export function readableDataset(dataset: Record<string, unknown>, uploads: { id: string; name: string }[]): Record<string, unknown> {
+  const id = dataset.id;
+  const upload = typeof id === "string" ? uploads.find((u) => u.id === id) : undefined;
+  return upload ? { ...dataset, id: `${upload.name} (${upload.id.slice(0, 8)})` } : dataset;
+}
+
 /** Config fields that differ (the server's own thread count is left out: it is not a training choice). */
 export function configDifferences(configs: unknown[]): Difference[] {
   return differences(configs.map((c) => flatten(c))).filter((d) => d.path !== "num_threads");

@@ -2,8 +2,9 @@
 // (config fields, graph nodes, params and edges), so that the difference in results can be traced to a choice.
 import { useEffect, useMemo, useState } from "react";
 import { type Schemas, client, ok } from "../../api/client";
-import { type Difference, configDifferences, graphDifferences, lowerIsBetter, shortValue } from "../../lib/compare";
+import { type Difference, configDifferences, graphDifferences, lowerIsBetter, readableDataset, shortValue } from "../../lib/compare";
 import { defaultParams, useCatalog } from "../../stores/catalog";
+import { useDatasets } from "../../stores/datasets";
 import type { RunSummary } from "../../stores/runList";
 import { Chart, type Line, color } from "../Chart";
 import "./compare.css";
@@ -90,7 +91,11 @@ export function Compare({ ids, runs }: { ids: string[]; runs: RunSummary[] }) {
     [details],
   );
   const tests = useMemo(() => [...new Set(details.flatMap((d) => Object.keys(d.test_metrics)))].sort(), [details]);
-  const configRows = useMemo(() => configDifferences(details.map((d) => ({ dataset: d.dataset, ...d.config }))), [details]);
+  const uploads = useDatasets((s) => s.uploads);
+  const configRows = useMemo(
+    () => configDifferences(details.map((d) => ({ dataset: readableDataset(d.dataset, uploads), ...d.config }))),
+    [details, uploads],
+  );
   const graphRows = useMemo(
     () => graphDifferences(details.map((d) => d.graph), (type) => (layers[type] ? defaultParams(layers[type]) : {})),
     [details, layers],
