@@ -12,6 +12,7 @@ import functools
 import json
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -169,6 +170,22 @@ _UNION_MEMBER = re.compile(
 _MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
+def readable_errors(errors: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """Pydantic's error items as (location, message, type) with its internals left out, each said once: the one
+    place that turns them into what a user reads (``field_errors`` here, the API's 422 bodies)."""
+    out: list[tuple[tuple[str | int, ...], str, str]] = []
+    seen: set[tuple[tuple[str | int, ...], str]] = set()
+    for item in errors:
+        loc = tuple(p for p in item.get("loc", ()) if not (isinstance(p, str) and _UNION_MEMBER.fullmatch(p)))
+        msg = str(item.get("msg", ""))
+        for prefix in _MESSAGE_PREFIXES:
+            msg = msg.removeprefix(prefix)
+        if (loc, msg) not in seen:
+            seen.add((loc, msg))
+            out.append((loc, msg, str(item.get("type", ""))))
+    return out
+
+
 def field_errors(error: ValidationError) -> list[tuple[str, str]]:
     """A pydantic error as (dotted field path, message) pairs: ``("optimizer.adam.lr", "Input should be ...")``.
 
@@ -178,14 +195,10 @@ def field_errors(error: ValidationError) -> list[tuple[str, str]]:
     that says the same as one before it (each member of a union refusing the value alike) is said once.
     """
     pairs: list[tuple[str, str]] = []
-    for item in error.errors():
-        loc = ".".join(str(p) for p in item["loc"]
-                       if not (isinstance(p, str) and _UNION_MEMBER.fullmatch(p)))
-        msg = str(item["msg"])
-        for prefix in _MESSAGE_PREFIXES:
-            msg = msg.removeprefix(prefix)
-        if (loc, msg) not in pairs:
-            pairs.append((loc, msg))
+    for loc, msg, _ in readable_errors(error.errors()):
+        pair = (".".join(str(p) for p in loc), msg)
+        if pair not in pairs:
+            pairs.append(pair)
     return pairs
 
 

@@ -140,6 +140,13 @@ def test_422s_do_not_echo_the_input(client: TestClient) -> None:
     assert "x" * 900 not in r.text
 
 
+def test_422s_name_the_field_not_pydantics_union_members(client: TestClient) -> None:
+    r = client.post("/api/runs", json={"graph": IRIS_MLP, "dataset": {"name": "iris"}, "config": {"loss": 5}})
+    assert r.status_code == 422
+    assert {tuple(e["loc"]) for e in r.json()["detail"]} == {("body", "config", "loss")}
+    assert "function-after" not in r.text and "LossSpec" not in r.text
+
+
 # ---- string lengths, node and edge counts --------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..graph import readable_errors
 from ..settings import Settings
 from ..shapes import ValidationReport
 
@@ -270,10 +271,11 @@ def _text(value: Any) -> str:
 
 
 async def validation_error(request: Request, exc: Exception) -> JSONResponse:
-    """FastAPI's 422 without echoing the input back (which may be huge, NaN or not valid Unicode)."""
+    """FastAPI's 422 without echoing the input back (which may be huge, NaN or not valid Unicode) and without
+    pydantic's internals (``config.loss.function-after[_margin_options(), LossSpec]`` reads ``config.loss``)."""
     assert isinstance(exc, RequestValidationError)
-    detail = [{"loc": [p if isinstance(p, int) else _text(p) for p in error.get("loc", ())],
-               "msg": _text(error.get("msg", "")), "type": _text(error.get("type", ""))} for error in exc.errors()]
+    detail = [{"loc": [p if isinstance(p, int) else _text(p) for p in loc], "msg": _text(msg), "type": _text(kind)}
+              for loc, msg, kind in readable_errors(exc.errors())]
     return JSONResponse({"detail": detail}, status_code=422)
 
 
