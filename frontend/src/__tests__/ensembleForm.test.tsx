@@ -2,7 +2,7 @@
 // out of bounds, is named under it as typed, and text that is not a number is never sent.
 import { act } from "react";
 import { describe, expect, it, vi } from "vitest";
-import { client } from "../api/client";
+import { ApiError, client } from "../api/client";
 import { StartForm } from "../panels/runs/Ensembles";
 import { mountPerTest, typeInto } from "./mount";
 
@@ -30,6 +30,27 @@ describe("the ensemble form's members field", () => {
     expect(post).toHaveBeenCalledTimes(1);
     expect((post.mock.calls[0][1] as { body: { members: number } }).body.members).toBe(4);
     expect(onStarted).toHaveBeenCalledWith("e1");
+    post.mockRestore();
+  });
+
+  it("shows the server's refusal of the count under the field, once, and the rest below the form", async () => {
+    const refuse = (detail: unknown) =>
+      vi.spyOn(client, "POST").mockRejectedValue(new ApiError("refused", 422, detail) as never);
+    act(() => view.root.render(<StartForm onStarted={() => {}} />));
+    const start = () => act(async () => view.host.querySelector<HTMLButtonElement>('[data-testid="ensemble-start"]')!.click());
+    const below = () => view.host.querySelector('[data-testid="ensemble-problem"]')?.textContent ?? null;
+
+    let post = refuse([{ loc: ["body", "members"], msg: "this server trains at most 8 members", type: "value_error" }]);
+    await start();
+    expect(problem()).toBe("this server trains at most 8 members");
+    expect(below()).toBeNull(); // not said a second time under the form
+    post.mockRestore();
+
+    post = refuse([{ loc: ["body", "members"], msg: "at most 8", type: "value_error" },
+                   { loc: ["body", "config", "epochs"], msg: "Input should be greater than 0", type: "greater_than" }]);
+    await start();
+    expect(problem()).toBe("at most 8");
+    expect(below()).toBe("config.epochs: Input should be greater than 0");
     post.mockRestore();
   });
 });

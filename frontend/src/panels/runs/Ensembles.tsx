@@ -65,7 +65,9 @@ export function StartForm({ onStarted }: { onStarted: (id: string) => void }) {
     } catch (e) {
       const found = locateErrors(e, ["body"]);
       setMembersError(found.fields.members ?? null);
-      setProblem([...Object.entries(found.fields).map(([k, v]) => `${k}: ${v}`), ...Object.entries(found.nodes).map(([k, v]) => `${k}: ${v}`), ...found.other].join("; "));
+      const { members: _shownUnderTheField, ...fields } = found.fields;
+      const rest = [...Object.entries(fields), ...Object.entries(found.nodes)].map(([k, v]) => `${k}: ${v}`);
+      setProblem([...rest, ...found.other].join("; ") || null);
     }
     setBusy(false);
   };
