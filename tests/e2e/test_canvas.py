@@ -114,7 +114,7 @@ def test_replacing_the_canvas_can_be_undone(page: Page, server: str, tmp_path: P
     expect(page.get_by_test_id("templates")).to_be_visible()
 
 
-def test_deleting_a_server_graph_asks_first(page: Page, server: str) -> None:
+def test_deleting_a_server_graph_can_be_undone(page: Page, server: str) -> None:
     open_app(page, server)
     drop(page, "Input", 250, 250)
     page.get_by_test_id("btn-saved").click()
@@ -123,13 +123,20 @@ def test_deleting_a_server_graph_asks_first(page: Page, server: str) -> None:
     row = page.locator("tr", has_text="keep me?")
     expect(row).to_be_visible()
     row.get_by_test_id("btn-delete").click()
-    confirm = row.get_by_test_id("btn-confirm-delete")
-    expect(confirm).to_be_focused()
-    page.get_by_test_id("save-name").click()  # clicking elsewhere keeps it
-    expect(confirm).to_have_count(0)
+    expect(row).to_have_count(0)
+    expect(page.get_by_test_id("undo-toast")).to_contain_text("Deleted graph 'keep me?' from the server.")
+    page.get_by_test_id("undo-toast-undo").click()
     expect(row).to_be_visible()
+    expect(row).to_contain_text("on the canvas")  # still the graph the canvas was saved to
+
     row.get_by_test_id("btn-delete").click()
-    row.get_by_test_id("btn-confirm-delete").click()
+    page.get_by_test_id("undo-toast-dismiss").click()  # the offer ends: now the server deletes it
+    expect(page.get_by_test_id("undo-toast")).to_have_count(0)
+    page.wait_for_function("async () => !(await (await fetch('/api/graphs')).json())"
+                           ".some((g) => g.name === 'keep me?')", polling=200, timeout=10_000)
+    page.get_by_test_id("save-name").fill("again")
+    page.get_by_test_id("btn-save-server").click()
+    expect(page.locator("tr", has_text="again")).to_be_visible()
     expect(row).to_have_count(0)
 
 

@@ -85,6 +85,14 @@ def test_drop_a_csv_pick_the_target_fix_the_input_train_and_predict_a_row(page: 
     expect(page.get_by_test_id("prediction-y")).to_contain_text("premium", timeout=PREDICT_MS)
     shot(page, "data-predict")
 
+    page.get_by_test_id("tab-data").click()  # a deleted upload can be had back
+    page.get_by_test_id("delete-shop.csv").click()
+    expect(page.get_by_test_id("upload-shop.csv")).to_have_count(0)
+    expect(page.get_by_test_id("undo-toast")).to_contain_text("Deleted upload 'shop.csv'.")
+    page.get_by_test_id("undo-toast-undo").click()
+    expect(page.get_by_test_id("choose-shop.csv")).to_be_checked()
+    expect(page.get_by_test_id("column-city")).to_contain_text("categorical")
+
 
 def image_zip(path: Path, size: int = 16, per_class: int = 12) -> Path:
     """Three classes of grey images: horizontal stripes, vertical stripes, a bright square."""

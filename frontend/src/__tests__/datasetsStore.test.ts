@@ -1,8 +1,10 @@
 // The uploads list: a list asked for before an upload finished (the Data tab asks when it opens) must not undo the
-// upload when its answer comes after it (CI saw a new upload vanish from the list, the old list put back over it).
+// upload when its answer comes after it (CI saw a new upload vanish from the list, the old list put back over it);
+// deleting an upload can be undone as deleting a run can.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import * as api from "../api/client";
 import { type Upload, useDatasets } from "../stores/datasets";
+import { settleUndo, takeUndo, useUndoOffer } from "../ui/UndoToast";
 
 vi.mock("../api/client", async (original) => ({ ...(await original<typeof api>()), upload: vi.fn() }));
 
@@ -53,5 +55,40 @@ describe("the uploads list", () => {
     await release(0);
     await listing;
     expect(useDatasets.getState().uploads).toEqual([old]);
+  });
+});
+
+describe("deleting an upload", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    useDatasets.setState({ uploads: [], chosen: null, detail: null, deleting: [], options: {} });
+  });
+
+  it("hides it at once, Undo brings it back chosen, and the server deletes it only when the offer ends", async () => {
+    const server = [old, made];
+    vi.spyOn(api.client, "GET").mockImplementation(((path: string) =>
+      Promise.resolve({ data: path === "/api/datasets" ? server : null, response: new Response() })) as never);
+    const del = vi.spyOn(api.client, "DELETE").mockResolvedValue({ data: null, response: new Response() } as never);
+    useDatasets.setState({ uploads: [old, made], chosen: "u2", options: { u2: { target: ["y"] } as never } });
+
+    useDatasets.getState().remove("u2");
+    expect(useDatasets.getState().uploads).toEqual([old]);
+    expect(useDatasets.getState().chosen).toBeNull(); // runs do not train on it meanwhile
+    expect(useUndoOffer.getState().offer?.text).toBe("Deleted upload 'new.zip'.");
+    await useDatasets.getState().refresh(); // the server still lists it: it stays hidden
+    expect(useDatasets.getState().uploads).toEqual([old]);
+
+    takeUndo();
+    await vi.waitFor(() => expect(useDatasets.getState().chosen).toBe("u2"));
+    expect(useDatasets.getState().uploads).toEqual([old, made]);
+    expect(del).not.toHaveBeenCalled();
+
+    useDatasets.getState().remove("u2");
+    server.pop();
+    settleUndo();
+    await vi.waitFor(() => expect(useDatasets.getState().deleting).toEqual([]));
+    expect(del).toHaveBeenCalledTimes(1);
+    expect(useDatasets.getState().uploads).toEqual([old]);
+    expect(useDatasets.getState().options).toEqual({}); // its options go with it
   });
 });

@@ -4,6 +4,7 @@ import { useGraph } from "../stores/graph";
 import { useLibrary } from "../stores/library";
 import { useNotice } from "../stores/notice";
 import { useWatchedRun } from "../stores/watchedRun";
+import { settleUndo, takeUndo } from "../ui/UndoToast";
 import { defaultConfig, useTrain } from "../stores/train";
 
 describe("graph store", () => {
@@ -158,8 +159,20 @@ describe("small stores", () => {
     expect(useLibrary.getState().graphs).toHaveLength(1);
     await useLibrary.getState().update(graph);
     expect(calls.find((c) => c[0] === "PUT")?.[1]).toBe("/api/graphs/g1");
-    await useLibrary.getState().remove("g1");
+    useLibrary.getState().remove("g1");
     expect(useLibrary.getState().currentId).toBeNull();
+    expect(useLibrary.getState().graphs).toEqual([]); // hidden at once, deleted only when the Undo offer ends
+    expect(calls.some((c) => c[0] === "DELETE")).toBe(false);
+
+    takeUndo(); // Undo: back in the list and on the canvas's record
+    await vi.waitFor(() => expect(useLibrary.getState().graphs).toHaveLength(1));
+    expect(useLibrary.getState().currentId).toBe("g1");
+    expect(calls.some((c) => c[0] === "DELETE")).toBe(false);
+
+    useLibrary.getState().remove("g1");
+    settleUndo(); // the offer ends without Undo: now the server deletes it
+    await vi.waitFor(() => expect(calls.filter((c) => c[0] === "DELETE").map((c) => c[1])).toEqual(["/api/graphs/g1"]));
+    expect(useLibrary.getState().deleting).toEqual([]);
   });
 });
 

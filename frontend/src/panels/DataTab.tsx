@@ -148,19 +148,7 @@ function DropZone() {
 
 function UploadList() {
   const { uploads, chosen, choose } = useDatasets();
-  const [confirming, setConfirming] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
   if (!uploads.length) return null;
-  const remove = async (id: string) => {
-    setError(null);
-    try {
-      await useDatasets.getState().remove(id);
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setConfirming(null);
-    }
-  };
   return (
     <div className="upload-list" data-testid="upload-list">
       <h3>Your uploads</h3>
@@ -173,18 +161,13 @@ function UploadList() {
           <span className="muted small">
             {u.kind}, {u.rows.toLocaleString("en-US")} rows, {bytes(u.size_bytes)}
           </span>
-          {confirming === u.id ? (
-            <span className="confirm">
-              <button className="danger" onClick={() => void remove(u.id)} data-testid={`confirm-delete-${u.name}`}>
-                Delete it
-              </button>
-              <button onClick={() => setConfirming(null)}>Keep</button>
-            </span>
-          ) : (
-            <button onClick={() => setConfirming(u.id)} data-testid={`delete-${u.name}`} title="Delete this upload and its files">
-              Delete
-            </button>
-          )}
+          <button
+            onClick={() => useDatasets.getState().remove(u.id)}
+            data-testid={`delete-${u.name}`}
+            title="Delete this upload and its files (a toast offers Undo for a while)"
+          >
+            Delete
+          </button>
         </div>
       ))}
       {chosen && (
@@ -192,7 +175,6 @@ function UploadList() {
           Train on a built-in dataset instead
         </button>
       )}
-      {error && <pre className="node-error">{error}</pre>}
     </div>
   );
 }

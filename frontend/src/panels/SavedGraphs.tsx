@@ -15,7 +15,6 @@ function Row({ g, onOpen }: { g: GraphSummary; onOpen: (id: string) => void }) {
   const current = useLibrary((s) => s.currentId === g.id);
   const [editing, setEditing] = useState(false);
   const [name, setName] = useState(g.name);
-  const [confirming, setConfirming] = useState(false);
   const commit = async () => {
     setEditing(false);
     if (name.trim() && name !== g.name) {
@@ -63,22 +62,13 @@ function Row({ g, onOpen }: { g: GraphSummary; onOpen: (id: string) => void }) {
         >
           Rename
         </button>
-        {confirming ? (
-          <button
-            autoFocus
-            className="danger"
-            onClick={() => useLibrary.getState().remove(g.id).catch((e: Error) => notify(e.message))}
-            onBlur={() => setConfirming(false)}
-            data-testid="btn-confirm-delete"
-            title={`Delete '${g.name}' from the server for good (click anywhere else to keep it)`}
-          >
-            Delete for good?
-          </button>
-        ) : (
-          <button onClick={() => setConfirming(true)} data-testid="btn-delete">
-            Delete
-          </button>
-        )}
+        <button
+          onClick={() => useLibrary.getState().remove(g.id)}
+          data-testid="btn-delete"
+          title={`Delete '${g.name}' from the server (a toast offers Undo for a while)`}
+        >
+          Delete
+        </button>
       </td>
     </tr>
   );

@@ -5,7 +5,9 @@ import { create } from "zustand";
 import { persist } from "zustand/middleware";
 import { type Schemas, client, ok, upload } from "../api/client";
 import { type Fields, bindings } from "../lib/binding";
+import { offerUndo } from "../ui/UndoToast";
 import { useGraph } from "./graph";
+import { notify } from "./notice";
 import { useTrain } from "./train";
 
 export type Upload = Schemas["UploadedDataset"];
@@ -52,7 +54,11 @@ type DatasetsState = {
   listError: string | null;
   refresh: () => Promise<void>;
   send: (file: File) => Promise<void>;
-  remove: (id: string) => Promise<void>;
+  /** Uploads deleted in the list whose Undo toast is still up: left out of the list (and of training), deleted
+   * on the server with their files when the offer ends without Undo. */
+  deleting: string[];
+  /** Hide the upload and offer Undo (as deleting a run does); the server deletes it once the offer ends. */
+  remove: (id: string) => void;
   choose: (id: string | null) => void;
   setOptions: (id: string, patch: Partial<DatasetOptions>) => void;
   loadDetail: () => Promise<void>;
@@ -75,6 +81,7 @@ export const useDatasets = create<DatasetsState>()(
       uploading: null,
       uploadError: null,
       listError: null,
+      deleting: [],
       refresh: async () => {
         try {
           let uploads: Upload[];
@@ -83,6 +90,7 @@ export const useDatasets = create<DatasetsState>()(
             version = listVersion;
             uploads = await ok(client.GET("/api/datasets"));
           } while (version !== listVersion);
+          uploads = uploads.filter((u) => !get().deleting.includes(u.id));
           const chosen = get().chosen;
           set({ uploads, listError: null, chosen: chosen && uploads.some((u) => u.id === chosen) ? chosen : null });
         } catch (e) {
@@ -104,15 +112,43 @@ export const useDatasets = create<DatasetsState>()(
           set({ progress: null, uploading: null });
         }
       },
-      remove: async (id) => {
-        await client.DELETE("/api/datasets/{dataset_id}", { params: { path: { dataset_id: id } } });
+      remove: (id) => {
+        const name = get().uploads.find((u) => u.id === id)?.name ?? id;
+        const wasChosen = get().chosen === id;
+        const forget = () => set({ deleting: get().deleting.filter((x) => x !== id) });
         listVersion++;
-        const { [id]: _, ...options } = get().options;
         set({
+          deleting: [...get().deleting, id],
           uploads: get().uploads.filter((u) => u.id !== id),
-          options,
-          ...(get().chosen === id ? { chosen: null, detail: null } : {}),
+          ...(wasChosen ? { chosen: null, detail: null } : {}),
         });
+        offerUndo(
+          `Deleted upload '${name}'.`,
+          () => {
+            forget();
+            listVersion++;
+            void get()
+              .refresh()
+              .then(() => {
+                if (wasChosen && get().chosen === null) get().choose(id);
+              });
+          },
+          () => {
+            // keepalive: the request still goes when the offer ends because the page is closing.
+            client
+              .DELETE("/api/datasets/{dataset_id}", { params: { path: { dataset_id: id } }, keepalive: true })
+              .then(() => {
+                const { [id]: _, ...options } = get().options;
+                set({ options });
+              })
+              .catch((e: Error) => notify(`Could not delete upload '${name}': ${e.message}`))
+              .finally(() => {
+                forget();
+                listVersion++;
+                void get().refresh();
+              });
+          },
+        );
       },
       choose: (id) => {
         set({ chosen: id, detail: null, detailError: null });

@@ -1,6 +1,8 @@
 // Graphs saved on the server (the graphs table): the list, and which one the canvas holds (to update it in place).
 import { create } from "zustand";
 import { type GraphJSON, type Schemas, client, ok } from "../api/client";
+import { offerUndo } from "../ui/UndoToast";
+import { notify } from "./notice";
 
 export type GraphSummary = Schemas["GraphSummary"];
 type GraphRecord = Schemas["GraphRecord"];
@@ -17,7 +19,11 @@ type LibraryState = {
   update: (graph: GraphJSON) => Promise<void>;
   fetch: (id: string) => Promise<GraphJSON>;
   rename: (id: string, name: string) => Promise<void>;
-  remove: (id: string) => Promise<void>;
+  /** Graphs deleted in the list whose Undo toast is still up: left out of the list, deleted on the server when
+   * the offer ends without Undo. */
+  deleting: string[];
+  /** Hide the graph and offer Undo (as deleting a run does); the server deletes it once the offer ends. */
+  remove: (id: string) => void;
   detach: () => void;
 };
 
@@ -25,9 +31,11 @@ export const useLibrary = create<LibraryState>()((set, get) => ({
   graphs: [],
   currentId: null,
   error: null,
+  deleting: [],
   refresh: async () => {
     try {
-      set({ graphs: await ok(client.GET("/api/graphs")), error: null });
+      const graphs = await ok(client.GET("/api/graphs"));
+      set({ graphs: graphs.filter((g) => !get().deleting.includes(g.id)), error: null });
     } catch (e) {
       set({ error: (e as Error).message });
     }
@@ -53,10 +61,33 @@ export const useLibrary = create<LibraryState>()((set, get) => ({
     await client.PUT("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, body: { name } });
     await get().refresh();
   },
-  remove: async (id) => {
-    await client.DELETE("/api/graphs/{graph_id}", { params: { path: { graph_id: id } } });
-    if (get().currentId === id) set({ currentId: null });
-    await get().refresh();
+  remove: (id) => {
+    const name = get().graphs.find((g) => g.id === id)?.name ?? id;
+    const wasCurrent = get().currentId === id;
+    const forget = () => set({ deleting: get().deleting.filter((x) => x !== id) });
+    set({
+      deleting: [...get().deleting, id],
+      graphs: get().graphs.filter((g) => g.id !== id),
+      ...(wasCurrent ? { currentId: null } : {}),
+    });
+    offerUndo(
+      `Deleted graph '${name}' from the server.`,
+      () => {
+        forget();
+        if (wasCurrent && get().currentId === null) set({ currentId: id });
+        void get().refresh();
+      },
+      () => {
+        // keepalive: the request still goes when the offer ends because the page is closing.
+        client
+          .DELETE("/api/graphs/{graph_id}", { params: { path: { graph_id: id } }, keepalive: true })
+          .catch((e: Error) => notify(`Could not delete graph '${name}': ${e.message}`))
+          .finally(() => {
+            forget();
+            void get().refresh();
+          });
+      },
+    );
   },
   detach: () => set({ currentId: null }),
 }));

@@ -37,6 +37,9 @@ export function offerUndo(text: string, undo: () => void, done?: () => void): vo
 /** Make the offer on screen final now (the page is being closed). */
 export const settleUndo = () => settle(false);
 
+/** Take the offer on screen: what its Undo button does. */
+export const takeUndo = () => settle(true);
+
 export function UndoToast() {
   const offer = useUndoOffer((s) => s.offer);
   // Closing or reloading the page while an offer is up makes it final (a held-back delete is sent).
@@ -48,7 +51,7 @@ export function UndoToast() {
   return (
     <div className="undo-toast" role="status" data-testid="undo-toast">
       <span>{offer.text}</span>
-      <button className="primary" onClick={() => settle(true)} data-testid="undo-toast-undo">
+      <button className="primary" onClick={takeUndo} data-testid="undo-toast-undo">
         Undo
       </button>
       <button onClick={() => settle(false)} aria-label="dismiss" title="Dismiss" data-testid="undo-toast-dismiss">
