@@ -23,9 +23,14 @@ def test_start_a_bagging_ensemble_see_its_members_and_download_its_onnx(page: Pa
     if ensembles.get_attribute("open") is None:
         ensembles.locator("summary").click()
 
-    page.get_by_test_id("ensemble-members").fill("1")  # too few: the server names the field
-    page.get_by_test_id("ensemble-start").click()
-    expect(page.get_by_test_id("ensemble-problem")).to_contain_text("members")
+    page.get_by_test_id("ensemble-members").fill("1")  # too few: named under the field as typed, and by the server
+    expect(page.get_by_test_id("ensemble-members-error")).to_have_text("must be ≥ 2")
+    with page.expect_response(lambda r: r.url.endswith("/api/ensembles") and r.request.method == "POST") as sent:
+        page.get_by_test_id("ensemble-start").click()
+    assert sent.value.status == 422 and sent.value.json()["detail"][0]["loc"] == ["body", "members"]
+    expect(page.get_by_test_id("ensemble-start")).to_be_enabled()  # the answer has been shown
+    expect(page.get_by_test_id("ensemble-members-error")).to_have_text("must be ≥ 2")
+    expect(page.get_by_test_id("ensemble-problem")).to_have_count(0)  # said once, under the field
     expect(page.get_by_test_id("ensemble-view")).to_have_count(0)
 
     page.get_by_test_id("ensemble-members").fill("2")
