@@ -247,8 +247,8 @@ export function Canvas() {
             zoomable
             position="bottom-right"
             style={minimapStyle}
-            bgColor="#171c28"
-            maskColor="#0b0e15b3"
+            bgColor="var(--panel)" // React Flow sets these as CSS variables: the theme's colours follow
+            maskColor="var(--minimap-mask)"
             nodeColor={minimapColor}
             nodeStrokeWidth={0}
             nodeBorderRadius={3}

@@ -11,16 +11,27 @@ import { categoryColor, useCatalog } from "../stores/catalog";
 import { useInputProblems } from "../stores/datasets";
 import { useGraph } from "../stores/graph";
 import { useHealth } from "../stores/health";
+import { useTheme } from "../stores/theme";
 import { useUi } from "../stores/ui";
 import { type Drawn, useDrawn } from "./drawn";
-import { type Box, type EdgeIndex, type PortNames, type Scene, type Viewport, edgeAt, edgeIndex, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, toFlow, union, visibleArea } from "./lod";
+import { type Box, type EdgeIndex, type PortNames, type Scene, type Viewport, edgeAt, edgeIndex, nodeAt, nodesBox, nodesWithin, overview, paint, plan, splitScene, themeColors, toFlow, union, visibleArea } from "./lod";
 
-const BLOCK_COLOR = "#9aa7c7";
+let blockColor = "#9aa7c7"; // --block-color, read with the theme's other colours (readTheme)
 /** The minimap's size (Canvas.tsx's MINIMAP_MAX, its size on a wide canvas) and its frame of the view. */
 const MINI = { width: 168, height: 112 };
-const MINI_VIEW = "#e4e8f1";
+let viewFrameColor = "#e4e8f1"; // --text: the frame of the view on the minimap
 /** How near an edge (screen pixels) a click selects it and the pointer names it. */
 const EDGE_SLOP = 5;
+
+/** The theme's colours for this canvas, read from styles.css's variables before each drawing: a theme change restyles
+ * the page but not what a canvas already shows, so the layer subscribes to the theme and draws again. */
+function readTheme(): void {
+  const style = getComputedStyle(document.documentElement);
+  const read = (name: string) => style.getPropertyValue(name).trim();
+  themeColors(read);
+  blockColor = read("--block-color") || blockColor;
+  viewFrameColor = read("--text") || viewFrameColor;
+}
 
 let failingMemo: { counts: object; validation: object | null; ids: Set<string> } | null = null;
 
@@ -63,7 +74,7 @@ function currentScene(): Scene {
     edges,
     direction,
     portsOf,
-    colorOf: (node) => (node.type === "block" ? BLOCK_COLOR : categoryColor(layers[node.data.type]?.category)),
+    colorOf: (node) => (node.type === "block" ? blockColor : categoryColor(layers[node.data.type]?.category)),
     hasError: (id) => failing.has(id),
     hasWarning: (id) => id in nodeWarnings || id in problems,
     healthOf: (id) => (health[id] ? (health[id].flag ? "flagged" : "ok") : null),
@@ -84,7 +95,7 @@ function currentEdges(): EdgeIndex {
 /** What the scene's look depends on besides node positions: while these hold, a still layer can be reused. */
 function looks(): unknown[] {
   const g = useGraph.getState();
-  return [useDrawn.getState(), g.edges, g.direction, g.extra, useCatalog.getState().layers, useInputProblems.getState(), useHealth.getState().latest];
+  return [useDrawn.getState(), g.edges, g.direction, g.extra, useCatalog.getState().layers, useInputProblems.getState(), useHealth.getState().latest, useTheme.getState().theme];
 }
 
 type Drag = { start: { x: number; y: number }; origins: Map<string, { x: number; y: number }>; moved: boolean; delta: { x: number; y: number } | null };
@@ -203,6 +214,7 @@ export function LodLayer() {
     const draw = () => {
       frame = 0;
       moveDragged();
+      readTheme();
       const width = host.clientWidth;
       const height = host.clientHeight;
       const ratio = window.devicePixelRatio || 1;
@@ -239,7 +251,7 @@ export function LodLayer() {
       const all = union(nodesBox(scene.nodes), area);
       miniView = overview(all, MINI.width, MINI.height);
       paint(miniCtx, plan({ ...scene, edges: [] }, all, miniView.zoom), miniView, MINI.width, MINI.height, ratio);
-      miniCtx.strokeStyle = MINI_VIEW;
+      miniCtx.strokeStyle = viewFrameColor;
       miniCtx.lineWidth = 1 / miniView.zoom;
       miniCtx.strokeRect(area.x, area.y, area.width, area.height);
     };
@@ -386,7 +398,7 @@ export function LodLayer() {
     }
     const resized = new ResizeObserver(schedule);
     resized.observe(host);
-    const stops = [useGraph, useDrawn, useCatalog, useInputProblems, useHealth, store].map((s) => s.subscribe(schedule));
+    const stops = [useGraph, useDrawn, useCatalog, useInputProblems, useHealth, useTheme, store].map((s) => s.subscribe(schedule));
     stops.push(store.subscribe(onSelectionBox));
     schedule();
     return () => {

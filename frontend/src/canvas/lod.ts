@@ -28,7 +28,8 @@ export type Scene = {
   ends?: ReadonlyMap<string, LayerNode>;
 };
 
-/** The colours of styles.css (--panel-2, --line, --accent, --bad, --warn, --ok, the edge stroke). */
+/** The colours of styles.css (--lod-body, --lod-error-body, the edge stroke, --accent, --bad, --warn, --ok): the dark
+ * theme's until themeColors() reads the theme shown. */
 export const COLORS = {
   body: "#2e364a",
   errorBody: "#3a1f2a",
@@ -38,6 +39,25 @@ export const COLORS = {
   warn: "#f5a524",
   ok: "#30c48d",
 };
+
+const COLOR_VARS: Record<keyof typeof COLORS, string> = {
+  body: "--lod-body",
+  errorBody: "--lod-error-body",
+  edge: "--edge",
+  selected: "--accent",
+  bad: "--bad",
+  warn: "--warn",
+  ok: "--ok",
+};
+
+/** Sets COLORS to the theme's (a canvas is not restyled by CSS, so they are read before it is drawn). `read` gives a
+ * CSS variable's value, or "" where there is none (then the colour stays). */
+export function themeColors(read: (name: string) => string): void {
+  for (const key of Object.keys(COLOR_VARS) as (keyof typeof COLORS)[]) {
+    const value = read(COLOR_VARS[key]);
+    if (value) COLORS[key] = value;
+  }
+}
 
 /** Strokes and strips in screen pixels, whatever the zoom. */
 const PX = { edge: 1, markedEdge: 2, outline: 2, stripe: 3, health: 3 };

@@ -2,6 +2,7 @@
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
+import { cssVar, useTheme } from "../stores/theme";
 
 export type Line = {
   label: string;
@@ -40,16 +41,23 @@ export function sparse(line: Line): boolean {
   return line.x.length < 2 * span; // fewer than two samples per epoch
 }
 
-const axis = { stroke: "#8a93a6", grid: { stroke: "#232a3a", width: 1 }, ticks: { stroke: "#232a3a", width: 1 }, font: "11px system-ui" };
+/** The axes' look in the theme shown now (the text --muted, the grid lines --grid): read when a chart is built, and the
+ * chart is built again when the theme changes (uPlot draws on a canvas, which CSS does not restyle). */
+function axisStyle() {
+  const grid = cssVar("--grid", "#232a3a");
+  return { stroke: cssVar("--muted", "#8a93a6"), grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 }, font: "11px system-ui" };
+}
 
 export function Chart({ title, lines, testId, xLabel = "epoch" }: { title: string; lines: Line[]; testId?: string; xLabel?: string }) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const theme = useTheme((s) => s.theme);
   const signature = lines.map((l) => `${l.label}|${l.color}|${l.dash}|${l.faint}|${sparse(l)}`).join(",");
 
   useEffect(() => {
     if (!host.current) return;
     const width = host.current.clientWidth || 320;
+    const axis = axisStyle();
     const opts: uPlot.Options = {
       width,
       height: HEIGHT,
@@ -89,9 +97,9 @@ export function Chart({ title, lines, testId, xLabel = "epoch" }: { title: strin
       plot.current?.destroy();
       plot.current = null;
     };
-    // Rebuilt only when the set of lines changes; new points go through setData below.
+    // Rebuilt only when the set of lines (or the theme) changes; new points go through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [signature, xLabel]);
+  }, [signature, xLabel, theme]);
 
   useEffect(() => {
     plot.current?.setData(align(lines));

@@ -11,6 +11,7 @@ import { useGraph } from "../stores/graph";
 import { useLibrary } from "../stores/library";
 import { notify } from "../stores/notice";
 import { useOverlay } from "../stores/overlay";
+import { THEME_CHOICES, type ThemeChoice, useTheme } from "../stores/theme";
 import { IssuesPanel } from "./IssuesPanel";
 import { SavedGraphs } from "./SavedGraphs";
 import { Templates } from "./Templates";
@@ -61,6 +62,29 @@ function Summary() {
         </span>
       </span>
     </button>
+  );
+}
+
+const THEME_NAMES: Record<ThemeChoice, string> = { system: "System theme", light: "Light", dark: "Dark" };
+
+/** Light, dark or the system's theme (kept in this browser). */
+function ThemePicker() {
+  const choice = useTheme((s) => s.choice);
+  return (
+    <select
+      className="theme-select"
+      value={choice}
+      onChange={(e) => useTheme.getState().setChoice(e.target.value as ThemeChoice)}
+      aria-label="theme"
+      data-testid="theme-select"
+      title="Colour theme: light, dark, or as the system is set"
+    >
+      {THEME_CHOICES.map((c) => (
+        <option key={c} value={c}>
+          {THEME_NAMES[c]}
+        </option>
+      ))}
+    </select>
   );
 }
 
@@ -181,6 +205,7 @@ export function Header() {
         </div>
       </nav>
       <Summary />
+      <ThemePicker />
       <input
         ref={fileInput}
         type="file"
