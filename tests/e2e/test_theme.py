@@ -1,0 +1,73 @@
+"""The light theme: the header's control switches to it, the page then reads dark on light, and a reload keeps it."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+from test_app import open_app, shot
+
+
+def luminance(css_colour: str) -> float:
+    """The relative luminance (0 black .. 1 white) of a computed colour, `rgb(r, g, b)` or `rgba(r, g, b, a)`."""
+    r, g, b = (int(v) / 255 for v in re.findall(r"[\d.]+", css_colour)[:3])
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def colours(page: Page, test_id: str | None = None) -> tuple[float, float]:
+    """The luminance of the page's (or an element's) background and of its text."""
+    found = page.evaluate(
+        """(id) => {
+            const el = id ? document.querySelector(`[data-testid="${id}"]`) : document.body;
+            const style = getComputedStyle(el);
+            const bg = id ? style.backgroundColor : getComputedStyle(document.documentElement).backgroundColor;
+            return [bg, style.color];
+        }""",
+        test_id,
+    )
+    return luminance(found[0]), luminance(found[1])
+
+
+def test_the_system_preference_is_the_default(page: Page, server: str) -> None:
+    page.emulate_media(color_scheme="light")
+    open_app(page, server)
+    expect(page.get_by_test_id("theme-select")).to_have_value("system")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    page.emulate_media(color_scheme="dark")  # the system changes while the page is open
+    page.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+
+
+def test_switch_to_light_keep_it_across_a_reload(page: Page, server: str) -> None:
+    page.emulate_media(color_scheme="dark")
+    open_app(page, server)
+    assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+    background, text = colours(page)
+    assert background < 0.05 and text > 0.6  # the dark look: light text on a dark page
+
+    page.get_by_test_id("theme-select").select_option("light")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+    background, text = colours(page)
+    assert background > 0.85 and text < 0.05
+    page.reload()
+    expect(page.get_by_test_id("palette-Linear")).to_be_visible(timeout=20_000)
+    expect(page.get_by_test_id("theme-select")).to_have_value("light")
+    assert page.evaluate("document.documentElement.dataset.theme") == "light"
+
+    page.get_by_test_id("btn-templates").click()
+    page.get_by_test_id("template-mlp-iris").click()
+    expect(page.get_by_test_id("shape-fc2")).to_have_text("3", timeout=5000)
+    node_bg, node_text = colours(page, "node-fc2")
+    assert node_bg > 0.7 and node_text < 0.05  # the canvas nodes too
+    shot(page, "theme-light")
+
+    page.get_by_test_id("tab-data").click()
+    shot(page, "theme-light-data")
+    page.get_by_test_id("tab-train").click()
+    expect(page.get_by_test_id("dataset-select")).to_have_value("iris")
+    shot(page, "theme-light-train")
+    page.get_by_test_id("btn-train").click()
+    expect(page.get_by_test_id("run-status")).to_have_text("completed", timeout=60_000)
+    shot(page, "theme-light-trained")
+    page.get_by_test_id("tab-runs").click()
+    shot(page, "theme-light-runs")
