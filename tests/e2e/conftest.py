@@ -34,7 +34,10 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
-    return {**browser_context_args, "viewport": {"width": 1500, "height": 950}, "accept_downloads": True}
+    # Dark, as the system's preference the app follows by default: the tests (and their screenshots) were made with
+    # the dark theme, and Playwright would otherwise say light. test_theme.py switches the theme itself.
+    return {**browser_context_args, "viewport": {"width": 1500, "height": 950}, "accept_downloads": True,
+            "color_scheme": "dark"}
 
 
 def free_port() -> int:

@@ -65,7 +65,7 @@ function Summary() {
   );
 }
 
-const THEME_NAMES: Record<ThemeChoice, string> = { system: "System theme", light: "Light", dark: "Dark" };
+const THEME_NAMES: Record<ThemeChoice, string> = { system: "System", light: "Light", dark: "Dark" };
 
 /** Light, dark or the system's theme (kept in this browser). */
 function ThemePicker() {
