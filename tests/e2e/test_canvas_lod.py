@@ -152,6 +152,16 @@ def canvas_pixels_near(page: Page, x: float, y: float, radius: int = 3) -> list[
         return out; }""", [x, y, radius])  # type: ignore[no-any-return]
 
 
+def open_zoomed_out(page: Page, tmp_path: Path, name: str) -> None:
+    """Open a 332-node graph and fit it in view: far too small to read, it is drawn on the one canvas."""
+    open_file(page, residual_mlp(110), tmp_path, name)
+    expect(page.get_by_test_id("node-x")).to_be_visible(timeout=20_000)
+    settle_view(page)
+    page.get_by_test_id("btn-fit").click()
+    expect(page.get_by_test_id("lod-canvas")).to_be_visible()
+    settle_view(page)
+
+
 def eventually(page: Page, check: Callable[[], bool], what: str) -> None:
     """Wait up to 10 s for `check` (the canvas is painted on the next animation frame)."""
     for _ in range(100):
@@ -169,12 +179,7 @@ def looks_selected(pixels: list[list[int]]) -> bool:
 def test_a_big_graph_zoomed_out_has_clickable_edges_and_a_zoomable_minimap(page: Page, server: str,
                                                                            tmp_path: Path) -> None:
     open_app(page, server)
-    open_file(page, residual_mlp(110), tmp_path, "big-edges.json")
-    expect(page.get_by_test_id("node-x")).to_be_visible(timeout=20_000)
-    settle_view(page)
-    page.get_by_test_id("btn-fit").click()
-    expect(page.get_by_test_id("lod-canvas")).to_be_visible()
-    settle_view(page)
+    open_zoomed_out(page, tmp_path, "big-edges.json")
     status = page.get_by_test_id("lod-status")
 
     # The skip edge add49 -> add50 runs straight from (1488, 1137) to (1900, 1137), under fc50 and relu50.

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from test_app import connect, drop, open_app, shot
-from test_canvas import open_file, settle_view
-from test_canvas_lod import residual_mlp
+from test_canvas_lod import eventually, open_zoomed_out
 
 
 def luminance(css_colour: str) -> float:
@@ -91,6 +90,7 @@ def painted(page: Page, rgb: tuple[int, int, int]) -> bool:
     """Some pixels of the zoomed-out canvas are (nearly) this colour."""
     return bool(page.evaluate("""([r, g, b]) => {
         const c = document.querySelector('[data-testid=lod-canvas]');
+        if (!c || !c.width || !c.height) return false;  // not laid out yet
         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0;
         const near = (i) => Math.abs(d[i] - r) < 4 && Math.abs(d[i + 1] - g) < 4 && Math.abs(d[i + 2] - b) < 4;
@@ -101,17 +101,11 @@ def painted(page: Page, rgb: tuple[int, int, int]) -> bool:
 def test_the_zoomed_out_canvas_follows_the_theme(page: Page, server: str, tmp_path: Path) -> None:
     page.emulate_media(color_scheme="light")
     open_app(page, server)
-    open_file(page, residual_mlp(110), tmp_path, "big.json")
-    expect(page.get_by_test_id("node-x")).to_be_visible(timeout=20_000)
-    settle_view(page)
-    page.get_by_test_id("btn-fit").click()
-    expect(page.get_by_test_id("lod-canvas")).to_be_visible()
-    settle_view(page)
-    page.wait_for_function("document.querySelector('[data-testid=lod-canvas]').width > 0")
+    open_zoomed_out(page, tmp_path, "big.json")
     light_body, dark_body = (0xD6, 0xDC, 0xE7), (0x2E, 0x36, 0x4A)  # --lod-body in each theme
-    page.wait_for_timeout(300)  # drawn on the next animation frame
-    assert painted(page, light_body) and not painted(page, dark_body)
+    eventually(page, lambda: painted(page, light_body) and not painted(page, dark_body),
+               "the zoomed-out canvas is drawn in the light theme's colours")
     shot(page, "theme-light-zoomed-out")
     page.get_by_test_id("theme-select").select_option("dark")  # drawn again in the dark theme's colours
-    page.wait_for_timeout(300)
-    assert painted(page, dark_body) and not painted(page, light_body)
+    eventually(page, lambda: painted(page, dark_body) and not painted(page, light_body),
+               "the zoomed-out canvas is drawn again in the dark theme's colours")
