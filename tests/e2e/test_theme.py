@@ -76,9 +76,13 @@ def test_switch_to_light_keep_it_across_a_reload(page: Page, server: str) -> Non
 
     # errors and warnings: a node in error, the issues panel
     page.get_by_test_id("tab-inspector").click()
+    header_height = page.locator(".header").bounding_box()["height"]
     drop(page, "Conv2d", 750, 250)
     connect(page, "x", "conv2d")
     expect(page.get_by_test_id("error-conv2d")).to_contain_text("expects input of shape")
+    expect(page.get_by_test_id("summary-button")).to_contain_text("1 error")
+    # the wider summary does not wrap the header onto a second line, which would push the canvas down
+    assert page.locator(".header").bounding_box()["height"] == header_height
     page.get_by_test_id("summary-button").click()
     shot(page, "theme-light-error")
     page.get_by_test_id("theme-select").select_option("dark")  # the same in the dark theme, to compare

@@ -196,11 +196,27 @@ export function Header() {
           </button>
         </div>
         <div className="group">
-          <button disabled={!canUndo} onClick={() => useGraph.getState().undo()} data-testid="btn-undo" title="Undo (Ctrl+Z)">
-            ↶ Undo
+          {/* Arrows only, named for screen readers and in their tooltips: the header stays on one line at
+              1500 px even when the summary names errors (a second line would push the canvas down). */}
+          <button
+            className="icon"
+            disabled={!canUndo}
+            onClick={() => useGraph.getState().undo()}
+            data-testid="btn-undo"
+            aria-label="Undo"
+            title="Undo (Ctrl+Z)"
+          >
+            ↶
           </button>
-          <button disabled={!canRedo} onClick={() => useGraph.getState().redo()} data-testid="btn-redo" title="Redo (Ctrl+Shift+Z)">
-            ↷ Redo
+          <button
+            className="icon"
+            disabled={!canRedo}
+            onClick={() => useGraph.getState().redo()}
+            data-testid="btn-redo"
+            aria-label="Redo"
+            title="Redo (Ctrl+Shift+Z)"
+          >
+            ↷
           </button>
         </div>
       </nav>
