@@ -30,10 +30,11 @@ function systemTurns(light: boolean): void {
 
 const kept = () => JSON.parse(localStorage.getItem("netcanvas.theme") ?? "null")?.state?.choice ?? null;
 
-describe("the colour theme", () => {
+/** Each test of the block starts with the theme applied, the system light or dark, nothing chosen or kept. */
+function themePerTest(light: boolean): void {
   let stop: () => void = () => {};
   beforeEach(() => {
-    system.light = true;
+    system.light = light;
     stop = applyTheme();
   });
   afterEach(() => {
@@ -41,6 +42,10 @@ describe("the colour theme", () => {
     act(() => useTheme.getState().setChoice("system"));
     localStorage.clear();
   });
+}
+
+describe("the colour theme", () => {
+  themePerTest(true);
 
   it("follows the system's preference by default, and its changes", () => {
     expect(useTheme.getState().choice).toBe("system");
@@ -75,16 +80,7 @@ describe("the colour theme", () => {
 
 describe("the header's theme control", () => {
   const view = mountPerTest();
-  let stop: () => void = () => {};
-  beforeEach(() => {
-    system.light = false;
-    stop = applyTheme();
-  });
-  afterEach(() => {
-    stop();
-    act(() => useTheme.getState().setChoice("system"));
-    localStorage.clear();
-  });
+  themePerTest(false);
 
   const control = () => view.host.querySelector<HTMLSelectElement>('[data-testid="theme-select"]')!;
   /** Picks `value` as a user does: through the value setter React tracks, then a change event. */
