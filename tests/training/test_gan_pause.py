@@ -5,11 +5,9 @@ with the same seed; a checkpoint that does not fit the run fails it with the rea
 from __future__ import annotations
 
 import copy
-import random
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
@@ -21,7 +19,8 @@ from netcanvas.training import TrainConfig, train
 from netcanvas.training.events import BatchEvent, DoneEvent, EpochEvent, Event, LogEvent, StatusEvent
 from netcanvas.training.gan import GanParts, split_gan, train_gan
 from netcanvas.training.loop import TrainResult
-from netcanvas.training.pause import Pause, load_paused, save_paused
+from netcanvas.training.pause import Pause, load_paused
+from pausehelpers import pause_at, paused_twice_then_resumed, resuming, scramble
 
 TEMPLATE = next(t for t in list_templates() if t["id"] == "dcgan-digits")
 
@@ -48,22 +47,6 @@ def fit(pause: Pause | None = None, **config: Any) -> tuple[TrainResult, list[Ev
     prepared = data.prepare(data.load("digits"), parts.data_signature, seed=cfg.seed, validation_split=0.2)
     events: list[Event] = []
     return train_gan(parts, prepared, cfg, events.append, pause=pause), events, parts
-
-
-def pause_at(step: int, file: Path) -> Pause:
-    """A Pause that asks to pause before the ``step``-th step of the run (counted from 0)."""
-    asked = iter(range(10**9))
-    return Pause(requested=lambda: next(asked) == step, save=lambda state: save_paused(file, state))
-
-
-def resuming(file: Path) -> Pause:
-    return Pause(requested=lambda: False, save=lambda state: None, resume=load_paused(file))
-
-
-def scramble() -> None:
-    torch.manual_seed(12345)
-    np.random.seed(54321)
-    random.seed(999)
 
 
 @pytest.mark.parametrize(("loss", "where"), [("non_saturating", "mid-epoch"), ("wgan_gp", "mid-epoch"),
@@ -102,14 +85,8 @@ def test_a_paused_and_resumed_gan_run_ends_as_the_uninterrupted_one(tmp_path: Pa
 def test_pausing_a_gan_run_twice_still_ends_as_the_uninterrupted_run(tmp_path: Path) -> None:
     whole, _, whole_parts = fit()
     file = tmp_path / "pause.pt"
-    fit(pause_at(4, file))
-    scramble()
-    second = pause_at(20, file)
-    second.resume = load_paused(file)
-    paused, _, _ = fit(second)
-    assert paused.status == "paused" and load_paused(file).step > 4
-    scramble()
-    resumed, _, parts = fit(resuming(file))
+    resumed, _, parts = paused_twice_then_resumed(fit, file, 4, 20)
+    assert load_paused(file).step > 4  # the second pause's checkpoint
     assert [h["metrics"] for h in resumed.history] == [h["metrics"] for h in whole.history]
     assert all(torch.equal(parts.state()[k], v) for k, v in whole_parts.state().items())
 

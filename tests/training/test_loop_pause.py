@@ -18,7 +18,8 @@ from netcanvas.compiler import compile_graph
 from netcanvas.training import TrainConfig, train
 from netcanvas.training.events import BatchEvent, EpochEvent, Event, LogEvent, StatusEvent
 from netcanvas.training.loop import TrainResult
-from netcanvas.training.pause import CheckpointError, Pause, load_paused, save_paused
+from netcanvas.training.pause import CheckpointError, Pause, load_paused
+from pausehelpers import pause_at, paused_twice_then_resumed, scramble
 
 GRAPH = chain([1, 8, 8], ("Flatten", {}), ("Linear", {"out_features": 32}), ("ReLU", {}), ("Dropout", {"p": 0.3}),
               ("BatchNorm1d", {}), ("Linear", {"out_features": 10}), name="digits-dropout")
@@ -44,18 +45,6 @@ def fit(pause: Pause | None = None, config: dict[str, Any] = CONFIG) -> tuple[Tr
     prepared.augment = noisy
     events: list[Event] = []
     return train(compiled, prepared, cfg, events.append, pause=pause), events, compiled
-
-
-def pause_at(step: int, file: Path) -> Pause:
-    """A Pause that asks to pause before the ``step``-th step of the run (counted from 0)."""
-    asked = iter(range(10**9))
-    return Pause(requested=lambda: next(asked) == step, save=lambda state: save_paused(file, state))
-
-
-def scramble() -> None:
-    torch.manual_seed(12345)
-    np.random.seed(54321)
-    random.seed(999)
 
 
 @pytest.mark.parametrize("where", ["mid-epoch", "first-step-of-an-epoch", "before-any-step"])
@@ -89,15 +78,7 @@ def test_a_paused_and_resumed_run_ends_as_the_uninterrupted_one(tmp_path: Path, 
 
 def test_pausing_twice_still_ends_as_the_uninterrupted_run(tmp_path: Path) -> None:
     whole, _, _ = fit()
-    file = tmp_path / "pause.pt"
-    fit(pause_at(5, file))
-    scramble()
-    second = pause_at(30, file)
-    second.resume = load_paused(file)
-    paused, _, _ = fit(second)
-    assert paused.status == "paused"
-    scramble()
-    resumed, _, _ = fit(Pause(requested=lambda: False, save=lambda s: None, resume=load_paused(file)))
+    resumed, _, _ = paused_twice_then_resumed(fit, tmp_path / "pause.pt", 5, 30)
     assert [h["metrics"] for h in resumed.history] == [h["metrics"] for h in whole.history]
     assert resumed.test_metrics == whole.test_metrics
 
