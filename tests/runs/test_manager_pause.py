@@ -41,20 +41,27 @@ def history(run: dict[str, Any]) -> list[dict[str, Any]]:
     return [h["metrics"] for h in run["history"]]
 
 
-def test_a_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_path: Path) -> None:
+def whole_and_paused(tmp_path: Path, graph: dict[str, Any], config: dict[str, Any],
+                     epoch: int) -> tuple[str, dict[str, Any], str]:
+    """One run trained through on a server of its own (tmp_path/once), and the same run paused after ``epoch`` on
+    another (tmp_path/paused), which then stops: the whole run's id and record, and the paused run's id."""
     with app_client(tmp_path / "once") as client:
-        whole_id = start_run(client, GRAPH, "digits", CONFIG)
+        whole_id = start_run(client, graph, "digits", config)
         whole = wait_for(client, whole_id, ("completed",), timeout=120)
-
     with app_client(tmp_path / "paused") as client:
-        run_id = start_run(client, GRAPH, "digits", CONFIG)
-        pause_after_epoch(client, run_id, 2)
+        run_id = start_run(client, graph, "digits", config)
+        pause_after_epoch(client, run_id, epoch)
         paused = client.get(f"/api/runs/{run_id}").json()
-        assert paused["status"] == "paused" and paused["epochs_done"] < CONFIG["epochs"]
-        assert (tmp_path / "paused" / "runs" / run_id / "pause.pt").is_file()
+        assert paused["status"] == "paused" and paused["epochs_done"] < config["epochs"]
         before = client.get(f"/api/runs/{run_id}/events").json()
         assert before[-1]["type"] == "status" and before[-1]["status"] == "paused"
         assert before[-1]["message"].startswith("paused at epoch")
+    return whole_id, whole, run_id
+
+
+def test_a_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_path: Path) -> None:
+    _, whole, run_id = whole_and_paused(tmp_path, GRAPH, CONFIG, 2)
+    assert (tmp_path / "paused" / "runs" / run_id / "pause.pt").is_file()
 
     with app_client(tmp_path / "paused") as client:  # a new server on the same database and data directory
         run = client.get(f"/api/runs/{run_id}").json()
@@ -79,15 +86,7 @@ def test_a_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_p
 def test_a_gan_run_paused_before_a_restart_and_resumed_ends_as_if_never_paused(tmp_path: Path) -> None:
     template = next(t for t in list_templates() if t["id"] == "dcgan-digits")
     graph, config = template["graph"], {**template["config"], "epochs": 4, "batch_size": 64, "seed": 4}
-    with app_client(tmp_path / "once") as client:
-        whole_id = start_run(client, graph, "digits", config)
-        whole = wait_for(client, whole_id, ("completed",), timeout=120)
-
-    with app_client(tmp_path / "paused") as client:
-        run_id = start_run(client, graph, "digits", config)
-        pause_after_epoch(client, run_id, 1)
-        paused = client.get(f"/api/runs/{run_id}").json()
-        assert paused["status"] == "paused" and paused["epochs_done"] < config["epochs"]
+    whole_id, whole, run_id = whole_and_paused(tmp_path, graph, config, 1)
     with app_client(tmp_path / "paused") as client:
         assert client.post(f"/api/runs/{run_id}/resume").status_code == 200
         events = watch(client, run_id)
